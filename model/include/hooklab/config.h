@@ -1,0 +1,19 @@
+#pragma once
+#include <string>
+
+namespace hooklab {
+
+struct Config {
+    int n_layer = 0, n_head = 0, n_embd = 0, n_positions = 0, vocab_size = 0;
+    float layer_norm_epsilon = 1e-5f;
+    std::string activation_function = "gelu_new";
+    std::string name;  // from the optional "hooklab" block: what the model is, for labels
+
+    int d_head() const { return n_embd / n_head; }
+    int d_mlp() const { return 4 * n_embd; }
+};
+
+// Parses and validates a HuggingFace GPT-2 config.json.
+Config parse_config(const std::string& json_text);
+
+}  // namespace hooklab

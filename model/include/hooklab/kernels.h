@@ -1,0 +1,32 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace hooklab {
+
+// A weight matrix used as y = x W + b, with W [in, out]. Stored in whatever form the
+// platform's GEMM wants; built once at load time.
+struct PackedMatrix {
+    int in = 0, out = 0;
+    bool transposed = false;       // stored [out, in] (tied wte) rather than [in, out]
+    bool f16 = false;              // weights kept as IEEE half, widened inside the kernel
+    std::vector<float> w32;        // layout depends on the kernel (see kernels.cpp)
+    std::vector<uint16_t> w16;
+    size_t bytes() const { return w32.size() * 4 + w16.size() * 2; }
+};
+
+// src is [in, out] row-major (HF Conv1D) when transposed == false,
+// [out, in] row-major (nn.Linear / tied wte) when transposed == true.
+PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, bool f16);
+
+// y[T, out] = x[T, in] W (+ bias if not null). y must not alias x.
+void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y);
+
+// The tied embedding lives only inside lm_head (packed from wte, transposed == true):
+// writes wte[token, :] (length W.in) to dst, so the model keeps a single copy of wte.
+void tied_embedding_row(const PackedMatrix& W, int token, float* dst);
+
+const char* kernel_name();
+
+}  // namespace hooklab

@@ -1,0 +1,314 @@
+#include "hooklab/gpt2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "hooklab/error.h"
+
+namespace hooklab {
+
+// ---------------------------------------------------------------- hook names
+
+namespace {
+const char* const kHookNames[kHookCount] = {
+    "hook_embed", "hook_pos_embed",
+    "hook_resid_pre", "ln1.hook_normalized", "attn.hook_qkv", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+    "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid",
+    "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post",
+    "ln_final.hook_normalized", "logits",
+};
+}  // namespace
+
+bool hook_is_per_block(Hook h) { return h >= Hook::ResidPre && h <= Hook::ResidPost; }
+const char* hook_short_name(Hook h) { return kHookNames[static_cast<int>(h)]; }
+
+std::string hook_full_name(Hook h, int layer) {
+    return hook_is_per_block(h) ? "blocks." + std::to_string(layer) + "." + hook_short_name(h) : hook_short_name(h);
+}
+
+void parse_hook_name(const std::string& name, Hook& hook, int& layer) {
+    std::string rest = name;
+    layer = -1;
+    if (name.rfind("blocks.", 0) == 0) {
+        const size_t dot = name.find('.', 7);
+        const std::string num = dot == std::string::npos ? "" : name.substr(7, dot - 7);
+        if (num.empty() || num.size() > 6 || num.find_first_not_of("0123456789") != std::string::npos)
+            throw Error("hook name \"" + name + "\": expected blocks.<layer>.<hook>");
+        layer = std::stoi(num);
+        rest = name.substr(dot + 1);
+    }
+    for (int i = 0; i < kHookCount; ++i) {
+        const Hook h = static_cast<Hook>(i);
+        if (rest == kHookNames[i] && hook_is_per_block(h) == (layer >= 0)) { hook = h; return; }
+    }
+    std::string valid;
+    for (int i = 0; i < kHookCount; ++i)
+        valid += std::string(i ? ", " : "") + (hook_is_per_block(static_cast<Hook>(i)) ? "blocks.{i}." : "") + kHookNames[i];
+    throw Error("unknown hook point \"" + name + "\"; valid: " + valid);
+}
+
+size_t HookView::numel() const {
+    size_t n = 1;
+    for (int d : shape) n *= static_cast<size_t>(d);
+    return n;
+}
+
+size_t Weights::bytes() const {
+    size_t b = (wpe.size() + ln_f.weight.size() * 2) * 4 + lm_head.w.bytes();
+    for (const auto& bl : blocks)
+        for (const Linear* l : {&bl.c_attn, &bl.attn_proj, &bl.c_fc, &bl.mlp_proj}) b += l->w.bytes() + l->bias.size() * 4;
+    return b;
+}
+
+// ---------------------------------------------------------------- loading
+
+namespace {
+
+struct TensorSource {
+    const SafeTensorsHeader& header;
+    const uint8_t* data;  // whole file
+    std::string prefix;   // "" or "transformer."
+
+    std::vector<float> get(const std::string& name, std::vector<int64_t> shape) const {
+        const TensorInfo* t = header.find(prefix + name);
+        if (!t) throw Error("model.safetensors: missing tensor \"" + prefix + name + "\"");
+        if (t->shape != shape) {
+            auto str = [](const std::vector<int64_t>& s) {
+                std::string r = "[";
+                for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+                return r + "]";
+            };
+            throw Error("model.safetensors: tensor \"" + t->name + "\" has shape " + str(t->shape) +
+                        " but config.json implies " + str(shape));
+        }
+        std::vector<float> out(static_cast<size_t>(t->numel()));
+        convert_to_f32(t->dtype, data + header.data_start + t->begin, out.size(), out.data());
+        return out;
+    }
+};
+
+LayerNormWeights load_ln(const TensorSource& src, const std::string& name, int C) {
+    return {src.get(name + ".weight", {C}), src.get(name + ".bias", {C})};
+}
+
+Linear load_linear(const TensorSource& src, const std::string& name, int in, int out, bool f16) {
+    const std::vector<float> w = src.get(name + ".weight", {in, out});
+    return {pack_matrix(w.data(), in, out, /*transposed=*/false, f16), src.get(name + ".bias", {out})};
+}
+
+}  // namespace
+
+GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size, bool f16_weights) {
+    const SafeTensorsHeader header = parse_safetensors_header(data, size, size);
+    GPT2 m;
+    m.config = cfg;
+    const int C = cfg.n_embd, V = cfg.vocab_size, P = cfg.n_positions;
+    const bool prefixed = header.find("transformer.wte.weight") != nullptr;
+    TensorSource src{header, data, prefixed ? "transformer." : ""};
+
+    // Everything the file holds must be something GPT-2 has: a misspelt name is an
+    // error, not a weight silently left out.
+    std::vector<std::string> expected = {"wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias"};
+    for (int i = 0; i < cfg.n_layer; ++i)
+        for (const char* part : {"ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"})
+            for (const char* kind : {".weight", ".bias"})
+                expected.push_back("h." + std::to_string(i) + "." + part + kind);
+    auto ends_with = [](const std::string& s, const std::string& e) {
+        return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+    };
+    for (const auto& t : header.tensors) {
+        if (t.name == "lm_head.weight" || ends_with(t.name, ".attn.bias") || ends_with(t.name, ".attn.masked_bias"))
+            continue;  // tied head; causal-mask buffers the official file carries
+        const std::string n = prefixed && t.name.rfind("transformer.", 0) == 0 ? t.name.substr(12) : t.name;
+        if (std::find(expected.begin(), expected.end(), n) == expected.end())
+            throw Error("model.safetensors: unexpected tensor \"" + t.name + "\" (not part of a " +
+                        std::to_string(cfg.n_layer) + "-layer GPT-2; does config.json match the weights?)");
+    }
+
+    const std::vector<float> wte = src.get("wte.weight", {V, C});
+    if (header.find("lm_head.weight")) {
+        TensorSource bare{header, data, ""};
+        if (bare.get("lm_head.weight", {V, C}) != wte)
+            throw Error("model.safetensors: lm_head.weight differs from wte.weight; GPT-2 ties them and an untied head is not supported");
+    }
+    m.weights.wpe = src.get("wpe.weight", {P, C});
+    m.weights.blocks.resize(cfg.n_layer);
+    for (int i = 0; i < cfg.n_layer; ++i) {
+        const std::string h = "h." + std::to_string(i) + ".";
+        BlockWeights& b = m.weights.blocks[i];
+        b.ln_1 = load_ln(src, h + "ln_1", C);
+        b.c_attn = load_linear(src, h + "attn.c_attn", C, 3 * C, f16_weights);
+        b.attn_proj = load_linear(src, h + "attn.c_proj", C, C, f16_weights);
+        b.ln_2 = load_ln(src, h + "ln_2", C);
+        b.c_fc = load_linear(src, h + "mlp.c_fc", C, 4 * C, f16_weights);
+        b.mlp_proj = load_linear(src, h + "mlp.c_proj", 4 * C, C, f16_weights);
+    }
+    m.weights.ln_f = load_ln(src, "ln_f", C);
+    m.weights.lm_head.w = pack_matrix(wte.data(), C, V, /*transposed=*/true, f16_weights);
+    return m;
+}
+
+// ---------------------------------------------------------------- forward
+
+namespace {
+
+// LayerNorm over the last dim; statistics in double so huge or tiny scales stay finite.
+void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, float eps, float* y) {
+    for (int t = 0; t < T; ++t) {
+        const float* xr = x + static_cast<size_t>(t) * C;
+        float* yr = y + static_cast<size_t>(t) * C;
+        double mean = 0;
+        for (int i = 0; i < C; ++i) mean += xr[i];
+        mean /= C;
+        double var = 0;
+        for (int i = 0; i < C; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= C;
+        const double rstd = 1.0 / std::sqrt(var + eps);
+        for (int i = 0; i < C; ++i)
+            yr[i] = static_cast<float>((xr[i] - mean) * rstd) * ln.weight[i] + ln.bias[i];
+    }
+}
+
+inline float gelu_new(float x) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+}  // namespace
+
+std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
+    const Config& c = config;
+    const int T = static_cast<int>(tokens.size()), C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp();
+    const int V = c.vocab_size;
+    if (T < 1) throw Error("the prompt is empty: at least one token is needed");
+    if (T > c.n_positions)
+        throw Error("the prompt has " + std::to_string(T) + " tokens but the model's context is " +
+                    std::to_string(c.n_positions));
+    for (int id : tokens)
+        if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+
+    auto fire = [&](Hook h, int layer, std::vector<float>& buf, std::vector<int> shape) {
+        if (!hook) return;
+        HookView v{h, layer, buf.data(), std::move(shape)};
+        hook(v);
+    };
+    const size_t TC = static_cast<size_t>(T) * C;
+
+    // Embeddings.
+    std::vector<float> embed(TC), pos(TC), resid(TC);
+    for (int t = 0; t < T; ++t) {
+        tied_embedding_row(weights.lm_head.w, tokens[t], &embed[static_cast<size_t>(t) * C]);
+        std::memcpy(&pos[static_cast<size_t>(t) * C], &weights.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
+    }
+    fire(Hook::Embed, -1, embed, {T, C});
+    fire(Hook::PosEmbed, -1, pos, {T, C});
+    for (size_t i = 0; i < TC; ++i) resid[i] = embed[i] + pos[i];
+
+    std::vector<float> ln(TC), qkv(TC * 3), q(TC), k(TC), v(TC), z(TC), attn_out(TC), mlp_out(TC);
+    std::vector<float> scores(static_cast<size_t>(H) * T * T), pattern(scores.size());
+    std::vector<float> pre(static_cast<size_t>(T) * M), post(pre.size());
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+
+    for (int l = 0; l < c.n_layer; ++l) {
+        const BlockWeights& w = weights.blocks[l];
+        fire(Hook::ResidPre, l, resid, {T, C});
+
+        // ---- attention
+        layernorm(resid.data(), T, C, w.ln_1, c.layer_norm_epsilon, ln.data());
+        fire(Hook::Ln1, l, ln, {T, C});
+        gemm(ln.data(), T, w.c_attn.w, w.c_attn.bias.data(), qkv.data());
+        fire(Hook::Qkv, l, qkv, {T, 3 * C});
+        // [T, 3C] -> q, k, v each [T, H, D] (the columns of one head are contiguous).
+        for (int t = 0; t < T; ++t) {
+            const float* row = &qkv[static_cast<size_t>(t) * 3 * C];
+            std::memcpy(&q[static_cast<size_t>(t) * C], row, sizeof(float) * C);
+            std::memcpy(&k[static_cast<size_t>(t) * C], row + C, sizeof(float) * C);
+            std::memcpy(&v[static_cast<size_t>(t) * C], row + 2 * C, sizeof(float) * C);
+        }
+        fire(Hook::Q, l, q, {T, H, D});
+        fire(Hook::K, l, k, {T, H, D});
+        fire(Hook::V, l, v, {T, H, D});
+
+        // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
+        for (int h = 0; h < H; ++h)
+            for (int i = 0; i < T; ++i) {
+                float* srow = &scores[(static_cast<size_t>(h) * T + i) * T];
+                const float* qi = &q[static_cast<size_t>(i) * C + h * D];
+                for (int j = 0; j < T; ++j) {
+                    if (j > i) { srow[j] = neg_inf; continue; }
+                    const float* kj = &k[static_cast<size_t>(j) * C + h * D];
+                    float s = 0;
+                    for (int d = 0; d < D; ++d) s += qi[d] * kj[d];
+                    srow[j] = s * scale;
+                }
+            }
+        fire(Hook::AttnScores, l, scores, {H, T, T});
+
+        // Softmax over the visible prefix, max-subtracted so large scores stay finite.
+        for (int h = 0; h < H; ++h)
+            for (int i = 0; i < T; ++i) {
+                const float* srow = &scores[(static_cast<size_t>(h) * T + i) * T];
+                float* prow = &pattern[(static_cast<size_t>(h) * T + i) * T];
+                float mx = neg_inf;
+                for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
+                double sum = 0;
+                for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
+                for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
+                for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
+            }
+        fire(Hook::Pattern, l, pattern, {H, T, T});
+
+        // z[i, h, :] = sum_j pattern[h, i, j] v[j, h, :] -- over every j, so a hook that
+        // writes into the masked part of the pattern is honoured, as in HuggingFace.
+        std::fill(z.begin(), z.end(), 0.0f);
+        for (int h = 0; h < H; ++h)
+            for (int i = 0; i < T; ++i) {
+                const float* prow = &pattern[(static_cast<size_t>(h) * T + i) * T];
+                float* zi = &z[static_cast<size_t>(i) * C + h * D];
+                for (int j = 0; j < T; ++j) {
+                    const float p = prow[j];
+                    if (p == 0.0f) continue;
+                    const float* vj = &v[static_cast<size_t>(j) * C + h * D];
+                    for (int d = 0; d < D; ++d) zi[d] += p * vj[d];
+                }
+            }
+        fire(Hook::Z, l, z, {T, H, D});
+        gemm(z.data(), T, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
+        fire(Hook::AttnOut, l, attn_out, {T, C});
+        for (size_t i = 0; i < TC; ++i) resid[i] += attn_out[i];
+        fire(Hook::ResidMid, l, resid, {T, C});
+
+        // ---- MLP
+        layernorm(resid.data(), T, C, w.ln_2, c.layer_norm_epsilon, ln.data());
+        fire(Hook::Ln2, l, ln, {T, C});
+        gemm(ln.data(), T, w.c_fc.w, w.c_fc.bias.data(), pre.data());
+        fire(Hook::MlpPre, l, pre, {T, M});
+        for (size_t i = 0; i < pre.size(); ++i) post[i] = gelu_new(pre[i]);
+        fire(Hook::MlpPost, l, post, {T, M});
+        gemm(post.data(), T, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
+        fire(Hook::MlpOut, l, mlp_out, {T, C});
+        for (size_t i = 0; i < TC; ++i) resid[i] += mlp_out[i];
+        fire(Hook::ResidPost, l, resid, {T, C});
+    }
+
+    layernorm(resid.data(), T, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
+    fire(Hook::LnFinal, -1, ln, {T, C});
+    const int rows = all_logits ? T : 1;
+    const float* x = all_logits ? ln.data() : ln.data() + static_cast<size_t>(T - 1) * C;
+    std::vector<float> logits(static_cast<size_t>(rows) * V);
+    gemm(x, rows, weights.lm_head.w, nullptr, logits.data());
+    fire(Hook::Logits, -1, logits, {rows, V});
+    return logits;
+}
+
+double GPT2::flops_per_forward(int T, bool all_logits) const {
+    const double C = config.n_embd, V = config.vocab_size;
+    const double per_block = 2.0 * T * (C * 3 * C + C * C + C * 4 * C + 4 * C * C)  // the four GEMMs
+                             + 2.0 * 2.0 * T * T * C / 2.0;                       // causal QK^T and PV
+    return config.n_layer * per_block + 2.0 * (all_logits ? T : 1) * C * V;
+}
+
+}  // namespace hooklab

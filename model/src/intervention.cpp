@@ -1,0 +1,270 @@
+#include "hooklab/intervention.h"
+
+#include <cmath>
+
+#include "hooklab/error.h"
+#include "hooklab/rng.h"
+
+namespace hooklab {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------- selectors
+
+Selector Selector::parse(const json& j, const char* what) {
+    Selector s;
+    auto as_int = [&](const json& v) {
+        if (!v.is_number_integer()) throw Error(std::string("intervention: ") + what + " indices must be integers, got " + v.dump());
+        const int64_t x = v.get<int64_t>();
+        if (x < -(1 << 30) || x > (1 << 30)) throw Error(std::string("intervention: ") + what + " index " + v.dump() + " is out of range");
+        return static_cast<int>(x);
+    };
+    if (j.is_null() || (j.is_string() && j == "all")) return s;
+    if (j.is_string() && j == "even") { s.kind = Even; return s; }
+    if (j.is_string() && j == "odd") { s.kind = Odd; return s; }
+    if (j.is_number_integer()) { s.kind = List; s.list = {as_int(j)}; return s; }
+    if (j.is_array()) {
+        s.kind = List;
+        for (const auto& v : j) s.list.push_back(as_int(v));
+        if (s.list.empty()) throw Error(std::string("intervention: ") + what + " list is empty");
+        return s;
+    }
+    if (j.is_object() && j.contains("range") && j["range"].is_array() && j["range"].size() == 2) {
+        s.kind = Range;
+        s.begin = as_int(j["range"][0]);
+        s.end = as_int(j["range"][1]);
+        return s;
+    }
+    throw Error(std::string("intervention: ") + what + " must be \"all\", \"even\", \"odd\", {\"range\":[a,b]} or a list of indices, got " + j.dump());
+}
+
+void Selector::validate(int n, const char* what) const {
+    auto bad = [&](const std::string& detail) {
+        throw Error(std::string("intervention: ") + what + " " + detail + " is out of range (valid: 0.." + std::to_string(n - 1) + ")");
+    };
+    if (kind == Range && (begin < 0 || end > n || begin >= end))
+        bad("range [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
+    if (kind == List)
+        for (int i : list)
+            if (i < -n || i >= n) bad(std::to_string(i));
+}
+
+std::vector<char> Selector::mask(int n) const {
+    std::vector<char> m(n, kind == All);
+    if (kind == Even || kind == Odd)
+        for (int i = kind == Even ? 0 : 1; i < n; i += 2) m[i] = 1;
+    if (kind == Range)
+        for (int i = begin; i < end; ++i) m[i] = 1;
+    if (kind == List)
+        for (int i : list) m[i < 0 ? i + n : i] = 1;
+    return m;
+}
+
+json Selector::to_json() const {
+    switch (kind) {
+        case All: return "all";
+        case Even: return "even";
+        case Odd: return "odd";
+        case Range: return json{{"range", {begin, end}}};
+        case List: return list;
+    }
+    return nullptr;
+}
+
+// ---------------------------------------------------------------- parsing
+
+namespace {
+
+// What the axes of a hook's tensor mean. dims: [positions?, heads?, features?] mapping.
+struct Axes { int pos = -1, head = -1, feat = -1; };
+Axes axes_of(Hook h) {
+    switch (h) {
+        case Hook::Q: case Hook::K: case Hook::V: case Hook::Z: return {0, 1, 2};   // [pos, head, d_head]
+        case Hook::AttnScores: case Hook::Pattern: return {1, 0, 2};                // [head, query, key]
+        default: return {0, -1, 1};                                                 // [pos, features]
+    }
+}
+
+int feature_count(Hook h, const Config& c, int T) {
+    switch (h) {
+        case Hook::Qkv: return 3 * c.n_embd;
+        case Hook::Q: case Hook::K: case Hook::V: case Hook::Z: return c.d_head();
+        case Hook::AttnScores: case Hook::Pattern: return T;
+        case Hook::MlpPre: case Hook::MlpPost: return c.d_mlp();
+        case Hook::Logits: return c.vocab_size;
+        default: return c.n_embd;
+    }
+}
+
+double number(const json& j, const char* key, double dflt, bool required = false) {
+    if (!j.contains(key)) {
+        if (required) throw Error(std::string("intervention: \"") + key + "\" is required");
+        return dflt;
+    }
+    const json& v = j[key];
+    if (!v.is_number()) throw Error(std::string("intervention: \"") + key + "\" must be a finite number, got " + v.dump());
+    const double x = v.get<double>();
+    if (!std::isfinite(x)) throw Error(std::string("intervention: \"") + key + "\" must be finite");
+    return x;
+}
+
+int integer(const json& j, const char* key) {
+    if (!j.contains(key)) throw Error(std::string("intervention: \"") + key + "\" is required");
+    if (!j[key].is_number_integer()) throw Error(std::string("intervention: \"") + key + "\" must be an integer, got " + j[key].dump());
+    const int64_t x = j[key].get<int64_t>();
+    if (x < -(1 << 30) || x > (1 << 30)) throw Error(std::string("intervention: \"") + key + "\" is out of range");
+    return static_cast<int>(x);
+}
+
+void check_layer(int layer, const Config& c) {
+    if (layer < 0 || layer >= c.n_layer)
+        throw Error("intervention: layer " + std::to_string(layer) + " is out of range (the model has blocks 0.." +
+                    std::to_string(c.n_layer - 1) + ")");
+}
+
+}  // namespace
+
+Intervention parse_intervention(const json& j, const Config& c) {
+    if (!j.is_object()) throw Error("intervention must be a JSON object, got " + j.dump());
+    if (!j.contains("kind") || !j["kind"].is_string()) throw Error("intervention: \"kind\" (a string) is required");
+    const std::string kind = j["kind"].get<std::string>();
+    Intervention iv;
+    json applied = {{"kind", kind}};
+
+    if (kind == "zero_head_k") {
+        // Exercise 1: zero head H's Key inside the fused QKV, exactly the chapter's slice.
+        iv.layer = integer(j, "layer");
+        check_layer(iv.layer, c);
+        const int head = integer(j, "head");
+        if (head < 0 || head >= c.n_head)
+            throw Error("intervention: head " + std::to_string(head) + " is out of range (the model has heads 0.." +
+                        std::to_string(c.n_head - 1) + ")");
+        iv.op = Intervention::Zero;
+        iv.hook = Hook::Qkv;
+        iv.features.kind = Selector::Range;
+        iv.features.begin = c.n_embd + head * c.d_head();
+        iv.features.end = c.n_embd + (head + 1) * c.d_head();
+        applied["layer"] = iv.layer;
+        applied["head"] = head;
+    } else if (kind == "noise_even_neurons") {
+        // Exercise 2: even post-GELU neurons replaced by N(mean, std).
+        iv.layer = integer(j, "layer");
+        check_layer(iv.layer, c);
+        iv.op = Intervention::Noise;
+        iv.hook = Hook::MlpPost;
+        iv.features.kind = Selector::Even;
+        iv.mean = number(j, "mean", 10.0);
+        iv.std = number(j, "std", 1.0);
+        applied["layer"] = iv.layer;
+        applied["mean"] = iv.mean;
+        applied["std"] = iv.std;
+    } else if (kind == "scale_hidden") {
+        // Exercises 3 and 4: the block's output (HF output[0]) times a factor.
+        iv.layer = integer(j, "layer");
+        check_layer(iv.layer, c);
+        iv.op = Intervention::Scale;
+        iv.hook = Hook::ResidPost;
+        iv.factor = number(j, "factor", 1.0, true);
+        applied["layer"] = iv.layer;
+        applied["factor"] = iv.factor;
+    } else if (kind == "zero" || kind == "scale" || kind == "add" || kind == "set" || kind == "noise") {
+        if (!j.contains("hook") || !j["hook"].is_string()) throw Error("intervention: \"hook\" (a hook point name) is required");
+        std::string name = j["hook"].get<std::string>();
+        if (j.contains("layer") && name.rfind("blocks.", 0) != 0) name = "blocks." + std::to_string(integer(j, "layer")) + "." + name;
+        parse_hook_name(name, iv.hook, iv.layer);
+        if (iv.layer >= 0) check_layer(iv.layer, c);
+        iv.op = kind == "zero" ? Intervention::Zero : kind == "scale" ? Intervention::Scale
+              : kind == "add" ? Intervention::Add : kind == "set" ? Intervention::Set : Intervention::Noise;
+        if (iv.op == Intervention::Scale) iv.factor = number(j, "factor", 1.0, true);
+        if (iv.op == Intervention::Add || iv.op == Intervention::Set) iv.value = number(j, "value", 0.0, true);
+        if (iv.op == Intervention::Noise) { iv.mean = number(j, "mean", 0.0); iv.std = number(j, "std", 1.0); }
+        applied["hook"] = name;
+        if (iv.op == Intervention::Scale) applied["factor"] = iv.factor;
+        if (iv.op == Intervention::Add || iv.op == Intervention::Set) applied["value"] = iv.value;
+        if (iv.op == Intervention::Noise) { applied["mean"] = iv.mean; applied["std"] = iv.std; }
+    } else {
+        throw Error("intervention: unknown kind \"" + kind +
+                    "\" (zero_head_k, noise_even_neurons, scale_hidden, zero, scale, add, set, noise)");
+    }
+    if (iv.op == Intervention::Noise) {
+        if (iv.std < 0) throw Error("intervention: \"std\" must be >= 0");
+        if (j.contains("seed")) {
+            if (!j["seed"].is_number_integer() || (!j["seed"].is_number_unsigned() && j["seed"].get<int64_t>() < 0))
+                throw Error("intervention: \"seed\" must be a non-negative integer");
+            iv.seed = j["seed"].get<uint64_t>();
+        }
+        applied["seed"] = iv.seed;
+    }
+
+    const Axes ax = axes_of(iv.hook);
+    if (j.contains("positions")) iv.positions = Selector::parse(j["positions"], "positions");
+    if (j.contains("heads")) {
+        if (ax.head < 0) throw Error("intervention: hook " + hook_full_name(iv.hook, iv.layer) + " has no head axis");
+        iv.heads = Selector::parse(j["heads"], "heads");
+        iv.heads.validate(c.n_head, "heads");
+    }
+    if (j.contains("features")) {
+        if (kind == "zero_head_k" || kind == "noise_even_neurons") throw Error("intervention: " + kind + " fixes its own features");
+        iv.features = Selector::parse(j["features"], "features");
+    }
+    // Features of attention patterns are key positions: checked once the prompt is known.
+    if (iv.hook != Hook::AttnScores && iv.hook != Hook::Pattern)
+        iv.features.validate(feature_count(iv.hook, c, 0), "features");
+    applied["hook"] = hook_full_name(iv.hook, iv.layer);
+    applied["positions"] = iv.positions.to_json();
+    if (ax.head >= 0) applied["heads"] = iv.heads.to_json();
+    applied["features"] = iv.features.to_json();
+    iv.as_applied = applied;
+    return iv;
+}
+
+void validate_for_length(const Intervention& iv, const Config& c, int T, int logits_rows) {
+    iv.positions.validate(iv.hook == Hook::Logits ? logits_rows : T, "positions");
+    if (iv.hook == Hook::AttnScores || iv.hook == Hook::Pattern) iv.features.validate(T, "features (key positions)");
+    (void)c;
+}
+
+// ---------------------------------------------------------------- applying
+
+void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
+    for (const Intervention& iv : ivs) {
+        if (iv.hook != view.hook || iv.layer != view.layer) continue;
+        const Axes ax = axes_of(iv.hook);
+        const int rank = static_cast<int>(view.shape.size());
+        // Express the tensor as [d0, d1, d2] with d2 innermost.
+        const int d0 = view.shape[0], d1 = rank == 3 ? view.shape[1] : 1, d2 = view.shape[rank - 1];
+        std::vector<char> keep[3];
+        auto axis_mask = [&](int axis, int n) -> std::vector<char> {
+            if (axis == ax.pos) return iv.positions.mask(n);
+            if (axis == ax.head) return iv.heads.mask(n);
+            if (axis == ax.feat) return iv.features.mask(n);
+            return std::vector<char>(n, 1);
+        };
+        const int feat_axis = rank == 3 ? 2 : 1;
+        keep[0] = axis_mask(0, d0);
+        keep[1] = rank == 3 ? axis_mask(1, d1) : std::vector<char>(1, 1);
+        keep[2] = axis_mask(feat_axis, d2);
+        uint64_t k = 0;  // running index of touched elements: the noise counter
+        for (int a = 0; a < d0; ++a) {
+            if (!keep[0][a]) continue;
+            for (int b = 0; b < d1; ++b) {
+                if (!keep[1][b]) continue;
+                float* row = view.data + (static_cast<size_t>(a) * d1 + b) * d2;
+                for (int e = 0; e < d2; ++e) {
+                    if (!keep[2][e]) continue;
+                    float& x = row[e];
+                    switch (iv.op) {
+                        case Intervention::Zero: x = 0.0f; break;
+                        case Intervention::Scale: x = static_cast<float>(x * iv.factor); break;
+                        case Intervention::Add: x = static_cast<float>(x + iv.value); break;
+                        case Intervention::Set: x = static_cast<float>(iv.value); break;
+                        case Intervention::Noise: x = static_cast<float>(iv.mean + iv.std * gaussian(iv.seed, k)); break;
+                    }
+                    ++k;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace hooklab

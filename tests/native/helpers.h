@@ -1,0 +1,23 @@
+#pragma once
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace testing {
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot open " + path);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+inline std::string source(const std::string& rel) { return std::string(HOOKLAB_SOURCE_DIR) + "/" + rel; }
+inline std::string ckpt(const std::string& name) { return std::string(HOOKLAB_CKPT_DIR) + "/" + name; }
+
+}  // namespace testing

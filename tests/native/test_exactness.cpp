@@ -1,0 +1,108 @@
+// The engine against the independent PyTorch reference (tools/reference.py: HF module
+// structure, the chapter's recipes as real register_forward_hook hooks). Goldens are
+// committed; tools/make_goldens.py regenerates them and the checkpoints.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "helpers.h"
+#include "hooklab/run.h"
+
+using nlohmann::json;
+using namespace hooklab;
+
+namespace {
+
+constexpr double kRel = 1e-4;
+
+// |a - b| <= 1e-4 * max(|b|, scale): relative, with the tensor's own spread as the floor
+// so a mean that happens to sit near zero is not held to an impossible bound.
+void check_close(const json& got, const json& want, double scale, const std::string& what) {
+    REQUIRE(got.is_array());
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        INFO(what << "[" << i << "]: engine " << got[i].dump() << " vs reference " << want[i].dump());
+        REQUIRE(got[i].is_number());
+        REQUIRE(want[i].is_number());
+        const double a = got[i].get<double>(), b = want[i].get<double>();
+        CHECK(std::abs(a - b) <= kRel * std::max(std::abs(b), scale));
+    }
+}
+
+void compare_with_golden(const std::string& ckpt_name, const std::string& case_name, const Model& m) {
+    const json golden = testing::read_json(testing::source("tests/golden/" + ckpt_name + "__" + case_name + ".json"));
+    RunOptions o;
+    o.prompt = golden["prompt"].get<std::string>();
+    for (const auto& iv : golden["interventions"]) o.interventions.push_back(iv);
+    o.topk = static_cast<int>(golden["top"].size());
+    o.logits = golden.contains("logits_last");
+    const json got = run(m, o);
+    INFO("checkpoint " << ckpt_name << ", case " << case_name);
+
+    REQUIRE(got["tokens"] == golden["tokens"]);
+    REQUIRE(got["token_strings"] == golden["token_strings"]);
+    REQUIRE(golden["hidden_std"].size() == static_cast<size_t>(m.gpt2.config.n_layer + 1));
+    check_close(got["hidden_std"], golden["hidden_std"], 0, "hidden_std");
+    check_close(got["resid_std"], golden["resid_std"], 0, "resid_std");
+
+    REQUIRE(golden["stats"].size() == 20);
+    for (auto it = golden["stats"].begin(); it != golden["stats"].end(); ++it) {
+        const json& want = it.value();
+        const json& have = got["stats"][it.key()];
+        for (size_t l = 0; l < want["std"].size(); ++l) {
+            // The spread of this tensor is the natural scale for its mean, min and max.
+            const double spread = want["std"][l].get<double>();
+            for (const char* f : {"mean", "std", "min", "max", "norm"}) {
+                const double scale = std::string(f) == "norm" ? 0 : spread;
+                check_close(json::array({have[f][l]}), json::array({want[f][l]}), scale, it.key() + "." + f + "[" + std::to_string(l) + "]");
+            }
+        }
+    }
+    if (o.logits) {
+        const double spread = golden["stats"]["logits"]["std"][0].get<double>();
+        check_close(got["logits_last"], golden["logits_last"], spread, "logits_last");
+    }
+    // Top-k: same probabilities for the reference's tokens (ids may swap only on near-ties).
+    for (size_t i = 0; i < golden["top"].size(); ++i) {
+        const json& w = golden["top"][i];
+        const json& g = got["top"][i];
+        INFO("top[" << i << "]");
+        if (g["id"] != w["id"]) {
+            CHECK(std::abs(g["logit"].get<double>() - w["logit"].get<double>()) < 1e-4 * std::max(1.0, std::abs(w["logit"].get<double>())));
+            continue;
+        }
+        CHECK(g["token"] == w["token"]);
+        CHECK(std::abs(g["prob"].get<double>() - w["prob"].get<double>()) <= kRel * std::max(w["prob"].get<double>(), 1e-6));
+    }
+    REQUIRE(got["interventions"].size() == golden["interventions"].size());
+}
+
+void check_checkpoint(const std::string& name) {
+    const Model m = load_model_dir(testing::ckpt(name));
+    for (const char* c : {"clean", "ex1", "ex2", "ex3", "ex4", "combo"}) compare_with_golden(name, c, m);
+}
+
+}  // namespace
+
+TEST_CASE("tiny F32 checkpoint (prefixed names, lm_head present) matches PyTorch", "[exactness]") { check_checkpoint("tiny_f32"); }
+TEST_CASE("tiny F16 checkpoint (official names, mask buffers) matches PyTorch", "[exactness]") { check_checkpoint("tiny_f16"); }
+TEST_CASE("tiny BF16 checkpoint (no lm_head) matches PyTorch", "[exactness]") { check_checkpoint("tiny_bf16"); }
+TEST_CASE("12x12 checkpoint: the chapter's exercises at block 9 match PyTorch", "[exactness]") { check_checkpoint("mid"); }
+TEST_CASE("GPT-2-small shape (12x12x768, vocab 50257) matches PyTorch", "[gpt2_small_shape]") { check_checkpoint("gpt2_small_shape"); }
+
+TEST_CASE("F16 weight storage changes the statistics by at most 1e-3 relative", "[exactness]") {
+    const Model f32 = load_model_dir(testing::ckpt("mid"), false);
+    const Model f16 = load_model_dir(testing::ckpt("mid"), true);
+    REQUIRE(f16.gpt2.weights.bytes() < 0.6 * f32.gpt2.weights.bytes());
+    RunOptions o;
+    o.prompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
+    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
+    const json a = run(f32, o), b = run(f16, o);
+    // The checkpoint is F32, so F16 storage rounds every weight: a real approximation.
+    for (size_t i = 0; i < a["resid_std"].size(); ++i) {
+        const double x = a["resid_std"][i], y = b["resid_std"][i];
+        CHECK(std::abs(x - y) <= 1e-3 * x);
+    }
+    CHECK(a["hidden_std"] != b["hidden_std"]);  // the F16 path really ran
+}
