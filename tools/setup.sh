@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in cmake g++ emscripten libeigen3-dev nlohmann-json3-dev catch2 \
-         python3-torch python3-numpy python3-regex libopenblas0-pthread chromium; do
+         python3-torch python3-numpy python3-regex libopenblas0-pthread chromium \
+         clang libclang-rt-14-dev; do
   have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

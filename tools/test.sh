@@ -9,6 +9,16 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 bash tools/build.sh native
 (cd build && ctest --output-on-failure --timeout 900)
 
+# The same native suite under AddressSanitizer + UBSan (the 500 MB GPT-2-small-shape
+# case is left to the plain build: it only repeats the 12x12 checks at a larger size).
+cmake -S . -B build-asan -DHOOKLAB_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-asan -j"$(nproc)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure --timeout 1800 -E gpt2_small_shape)
+
+# Fuzz smoke: each libFuzzer target from its committed seed corpus for a short while.
+bash tools/fuzz.sh "${FUZZ_SECONDS:-30}"
+
 if [ -f wasm/build.sh ]; then
   bash tools/build.sh wasm
   node --test --test-concurrency=1 tests/node/

@@ -18,8 +18,12 @@ const char* kUsage =
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
 
 int run_main(int argc, char** argv) {
-    if (argc < 2) throw hooklab::Error(std::string("missing command\n") + kUsage);
+    if (argc < 2) throw hooklab::Error("missing command (see hooklab --help)");
     const std::string cmd = argv[1];
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
     int iters = 10;
@@ -53,7 +57,7 @@ int run_main(int argc, char** argv) {
         else if (a == "--pretty") pretty = true;
         else if (a == "--iters") iters = std::max(1, int_value());
         else if (a == "--all-logits") all_logits = true;
-        else throw hooklab::Error("unknown option " + a + "\n" + kUsage);
+        else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
     if (!have_prompt) throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
@@ -83,7 +87,7 @@ int run_main(int argc, char** argv) {
                                   {"gflops_at_median", flops / (ms[ms.size() / 2] * 1e6)},
                                   {"weight_bytes", m.gpt2.weights.bytes()}});
     } else {
-        throw hooklab::Error("unknown command \"" + cmd + "\"\n" + kUsage);
+        throw hooklab::Error("unknown command \"" + cmd + "\" (see hooklab --help)");
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);

@@ -1,0 +1,40 @@
+// libFuzzer target: intervention specs (arbitrary JSON) parsed against a 12x12 config,
+// then applied to a hook tensor of the matching shape.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hooklab/config.h"
+#include "hooklab/error.h"
+#include "hooklab/intervention.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static const hooklab::Config cfg =
+        hooklab::parse_config(R"({"n_layer":12,"n_head":12,"n_embd":96,"n_positions":16,"vocab_size":64})");
+    nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, false);
+    if (j.is_discarded()) return 0;
+    try {
+        const hooklab::Intervention iv = hooklab::parse_intervention(j, cfg);
+        const int T = 5;
+        hooklab::validate_for_length(iv, cfg, T, 1);
+        std::vector<int> shape;
+        switch (iv.hook) {
+            case hooklab::Hook::Q: case hooklab::Hook::K: case hooklab::Hook::V: case hooklab::Hook::Z:
+                shape = {T, cfg.n_head, cfg.d_head()}; break;
+            case hooklab::Hook::AttnScores: case hooklab::Hook::Pattern: shape = {cfg.n_head, T, T}; break;
+            case hooklab::Hook::Qkv: shape = {T, 3 * cfg.n_embd}; break;
+            case hooklab::Hook::MlpPre: case hooklab::Hook::MlpPost: shape = {T, cfg.d_mlp()}; break;
+            case hooklab::Hook::Logits: shape = {1, cfg.vocab_size}; break;
+            default: shape = {T, cfg.n_embd};
+        }
+        size_t n = 1;
+        for (int d : shape) n *= d;
+        std::vector<float> buf(n, 1.0f);
+        hooklab::HookView v{iv.hook, iv.layer, buf.data(), shape};
+        hooklab::apply_interventions({iv}, v);
+    } catch (const hooklab::Error&) {
+    }
+    return 0;
+}
