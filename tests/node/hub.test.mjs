@@ -1,0 +1,101 @@
+// `hooklab fetch` against an imitation hub serving a generated checkpoint in the official
+// layout (F32, mask buffers, no prefix): redirects, one progress number, resume after a
+// dropped connection and across runs, the sha256 check, clear errors.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { fetchModel, MODEL_FILES } from '../../wasm/js/hub-fetch.js';
+import { startHub } from './hub-server.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let src;
+
+before(() => {
+  src = mkdtempSync(join(tmpdir(), 'hub-src-'));
+  execFileSync('/usr/bin/python3', [join(ROOT, 'tools/make_checkpoint.py'), '--out', src, '--n-layer', '2', '--n-head', '4',
+    '--n-embd', '32', '--n-positions', '64', '--vocab-size', '1024', '--dtype', 'F32', '--no-prefix', '--mask-buffers', '--seed', '9']);
+});
+
+function sameFiles(dir) {
+  for (const f of MODEL_FILES) assert.deepEqual(readFileSync(join(dir, f)), readFileSync(join(src, f)), f);
+}
+
+test('downloads through the redirect, resumes after a dropped connection, reports one progress number', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src }, { dropAfterBytes: 10000 });
+  try {
+    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const progress = [];
+    const r = await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base, onProgress: (p) => progress.push(p) });
+    sameFiles(out);
+    const st = r.files.find((f) => f.file === 'model.safetensors');
+    assert.equal(st.resumed, true, 'the second request continued with Range');
+    assert.match(st.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(hub.log.some((e) => e.path.startsWith('/cdn/') && e.range === 'bytes=10000-'), JSON.stringify(hub.log));
+    assert.equal(progress.at(-1), 1);
+    assert.ok(progress.every((p) => p >= 0 && p <= 1));
+    // A second run finds everything in place and downloads nothing.
+    const before = hub.log.filter((e) => e.method === 'GET').length;
+    const again = await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base });
+    assert.ok(again.files.every((f) => f.cached));
+    assert.equal(hub.log.filter((e) => e.method === 'GET').length, before);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('an interrupted download left by an earlier run is resumed', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src });
+  try {
+    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const whole = readFileSync(join(src, 'model.safetensors'));
+    writeFileSync(join(out, 'model.safetensors.incomplete'), whole.subarray(0, 4321));
+    const r = await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base });
+    sameFiles(out);
+    assert.equal(r.files.find((f) => f.file === 'model.safetensors').resumed, true);
+    assert.ok(hub.log.some((e) => e.range === 'bytes=4321-'));
+    assert.ok(!existsSync(join(out, 'model.safetensors.incomplete')));
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a sha256 mismatch is refused and the bad file removed', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src }, { wrongSha: true });
+  try {
+    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    await assert.rejects(fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base }), /sha256 .* does not match/);
+    assert.ok(!existsSync(join(out, 'model.safetensors')));
+    assert.ok(!existsSync(join(out, 'model.safetensors.incomplete')));
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a server that ignores Range still gives a correct file', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src }, { ignoreRange: true });
+  try {
+    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    writeFileSync(join(out, 'model.safetensors.incomplete'), Buffer.from('garbage'));
+    await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base });
+    sameFiles(out);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('unknown repos and names are clear errors', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src });
+  try {
+    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    await assert.rejects(fetchModel('test-org/missing', out, { endpoint: hub.base }), /not found \(404\)/);
+    await assert.rejects(fetchModel('not a name', out, { endpoint: hub.base }), /not a model name/);
+  } finally {
+    await hub.close();
+  }
+});
+
