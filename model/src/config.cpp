@@ -47,7 +47,7 @@ Config parse_config(const std::string& text) {
         if (!j["layer_norm_epsilon"].is_number()) throw Error("config.json: layer_norm_epsilon must be a number");
         const double eps = j["layer_norm_epsilon"].get<double>();
         if (!(eps > 0 && eps < 1)) throw Error("config.json: layer_norm_epsilon out of range");
-        c.layer_norm_epsilon = static_cast<float>(eps);
+        c.layer_norm_epsilon = eps;
     }
     if (j.contains("activation_function")) {
         if (!j["activation_function"].is_string()) throw Error("config.json: activation_function must be a string");
@@ -62,9 +62,10 @@ Config parse_config(const std::string& text) {
             throw Error(std::string("config.json: ") + flag + " = true is not supported");
     if (j.contains("scale_attn_weights") && j["scale_attn_weights"] == false)
         throw Error("config.json: scale_attn_weights = false is not supported");
-    if (j.contains("hooklab") && j["hooklab"].is_object() && j["hooklab"].contains("name") &&
-        j["hooklab"]["name"].is_string())
-        c.name = j["hooklab"]["name"].get<std::string>();
+    if (j.contains("hooklab") && j["hooklab"].is_object()) {
+        c.hooklab_meta = j["hooklab"].dump();
+        if (j["hooklab"].contains("name") && j["hooklab"]["name"].is_string()) c.name = j["hooklab"]["name"].get<std::string>();
+    }
     return c;
 }
 

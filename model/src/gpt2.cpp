@@ -155,7 +155,7 @@ GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size,
 namespace {
 
 // LayerNorm over the last dim; statistics in double so huge or tiny scales stay finite.
-void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, float eps, float* y) {
+void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, double eps, float* y) {
     for (int t = 0; t < T; ++t) {
         const float* xr = x + static_cast<size_t>(t) * C;
         float* yr = y + static_cast<size_t>(t) * C;

@@ -1,7 +1,10 @@
 // Native GEMM: Eigen (vectorised for the host with -march=native). The weight keeps
 // the orientation it was given in, so the tied lm_head needs no transposed copy.
 // F16 weights are widened panel by panel into a scratch buffer.
+// Under WebAssembly SIMD the simd128 kernels of kernels_wasm.cpp replace this file.
 #include "hooklab/kernels.h"
+
+#ifndef __wasm_simd128__
 
 #include <algorithm>
 #include <cstring>
@@ -20,19 +23,31 @@ using Map = Eigen::Map<RowMat>;
 
 }  // namespace
 
-PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, bool f16) {
+PackedMatrix make_packed(int in, int out, bool transposed, bool f16) {
     PackedMatrix W;
     W.in = in;
     W.out = out;
     W.f16 = f16;
     W.transposed = transposed;
     const size_t n = static_cast<size_t>(in) * out;
-    if (f16) {
-        W.w16.resize(n);
-        for (size_t i = 0; i < n; ++i) W.w16[i] = f32_to_f16(src[i]);
-    } else {
-        W.w32.assign(src, src + n);
-    }
+    if (f16) W.w16.assign(n, 0);
+    else W.w32.assign(n, 0.0f);
+    return W;
+}
+
+uint64_t packed_bytes(int in, int out, bool f16) { return static_cast<uint64_t>(in) * out * (f16 ? 2 : 4); }
+
+void pack_rows(PackedMatrix& W, const float* src, int row0, int nrows) {
+    // The stored matrix keeps the source orientation: rows are contiguous.
+    const size_t cols = W.transposed ? W.in : W.out;
+    const size_t off = static_cast<size_t>(row0) * cols, n = static_cast<size_t>(nrows) * cols;
+    if (W.f16) for (size_t i = 0; i < n; ++i) W.w16[off + i] = f32_to_f16(src[i]);
+    else std::memcpy(W.w32.data() + off, src, n * sizeof(float));
+}
+
+PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, bool f16) {
+    PackedMatrix W = make_packed(in, out, transposed, f16);
+    pack_rows(W, src, 0, transposed ? out : in);
     return W;
 }
 
@@ -71,3 +86,5 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
 const char* kernel_name() { return "eigen"; }
 
 }  // namespace hooklab
+
+#endif  // !__wasm_simd128__

@@ -69,6 +69,7 @@ json config_json(const Config& c) {
               {"vocab_size", c.vocab_size}, {"layer_norm_epsilon", c.layer_norm_epsilon},
               {"activation_function", c.activation_function}, {"d_head", c.d_head()}, {"d_mlp", c.d_mlp()}};
     if (!c.name.empty()) j["name"] = c.name;
+    if (!c.hooklab_meta.empty()) j["hooklab"] = json::parse(c.hooklab_meta);
     return j;
 }
 

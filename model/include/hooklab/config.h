@@ -5,9 +5,10 @@ namespace hooklab {
 
 struct Config {
     int n_layer = 0, n_head = 0, n_embd = 0, n_positions = 0, vocab_size = 0;
-    float layer_norm_epsilon = 1e-5f;
+    double layer_norm_epsilon = 1e-5;
     std::string activation_function = "gelu_new";
     std::string name;  // from the optional "hooklab" block: what the model is, for labels
+    std::string hooklab_meta;  // that block as JSON text ("" when absent): training data, notes
 
     int d_head() const { return n_embd / n_head; }
     int d_mlp() const { return 4 * n_embd; }

@@ -20,6 +20,15 @@ struct PackedMatrix {
 // [out, in] row-major (nn.Linear / tied wte) when transposed == true.
 PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, bool f16);
 
+// Incremental packing, for loaders that see a tensor a few rows at a time:
+// make_packed allocates (zero-filled); pack_rows writes `nrows` rows of the source
+// orientation (rows of [in, out], or of [out, in] when transposed) starting at row0.
+PackedMatrix make_packed(int in, int out, bool transposed, bool f16);
+void pack_rows(PackedMatrix& W, const float* src, int row0, int nrows);
+// Bytes make_packed(in, out, ., f16) will allocate (64-bit so callers can refuse a
+// model before trying).
+uint64_t packed_bytes(int in, int out, bool f16);
+
 // y[T, out] = x[T, in] W (+ bias if not null). y must not alias x.
 void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y);
 
