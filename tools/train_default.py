@@ -428,6 +428,8 @@ def make_optimizer(model, lr, wd):
 
 def parse_deadline(args):
     now = time.time()
+    if args.steps and not (args.deadline or args.minutes):
+        return float("inf")  # a fixed step count needs no clock
     if args.minutes:
         return now + 60 * args.minutes
     hh, mm = map(int, args.deadline.split(":"))
@@ -460,7 +462,7 @@ def train(args):
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = os.path.join(args.work, "ckpt.pt")
     log_path = os.path.join(args.work, "log.csv")
-    step, total, tokens, train_seconds = 0, None, 0, 0.0
+    step, total, tokens, train_seconds = 0, args.steps, 0, 0.0
     if args.resume and os.path.exists(ckpt_path):
         st = torch.load(ckpt_path)
         model.load_state_dict(st["model"])
@@ -503,7 +505,7 @@ def train(args):
         if step == 2 and t_timing is None:
             t_timing = time.time()
         # fix the schedule after timing steps 3..10, refine it once at step 50 (cosine barely started)
-        if t_timing is not None and (step == 2 + timing_steps or step == 50) and \
+        if not args.steps and t_timing is not None and (step == 2 + timing_steps or step == 50) and \
                 (total is None or step < args.warmup):
             sps = (time.time() - t_timing) / (step - 2)
             val_cost = (args.val_windows / args.batch) * sps * 0.45 / args.eval_every
@@ -779,6 +781,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--deadline", default=None, help="UTC HH:MM today by which training must end")
     ap.add_argument("--minutes", type=float, default=None, help="training budget in minutes (alternative)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="fix the number of steps (and so the schedule) instead of timing it against a deadline: "
+                         "--steps 1486 replays the committed run's schedule")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--prep-only", action="store_true")
@@ -804,8 +809,8 @@ def main():
         os.makedirs(args.work, exist_ok=True)
         print(json.dumps(prepare_data(args.work)[2], indent=1))
     else:
-        if not (args.deadline or args.minutes):
-            ap.error("give --deadline HH:MM (UTC) or --minutes N")
+        if not (args.deadline or args.minutes or args.steps):
+            ap.error("give --deadline HH:MM (UTC), --minutes N or --steps N")
         train(args)
 
 
