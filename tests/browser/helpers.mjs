@@ -1,0 +1,73 @@
+// Shared setup for the browser tests: Debian's Chromium through playwright-core, a fresh
+// profile, the page's own static server, console-error collection and screenshots.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startServer, hasWasmEngine, REPO, NATIVE } from './server.mjs';
+
+export const SHOTS = join(REPO, 'test-results');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export { REPO, NATIVE, hasWasmEngine };
+
+export async function launch() {
+  if (!existsSync(join(REPO, 'web/dist/index.html'))) throw new Error('web/dist is missing: run "bash tools/build.sh web" first');
+  if (!hasWasmEngine()) throw new Error('web/dist has no WebAssembly engine: run "bash tools/build.sh wasm" then "bash tools/build.sh web"');
+  const profile = mkdtempSync(join(tmpdir(), 'hooklab-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+    acceptDownloads: true,
+  });
+  const srv = await startServer();
+  mkdirSync(SHOTS, { recursive: true });
+  return {
+    context,
+    url: srv.url,
+    async close() {
+      await context.close();
+      await srv.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// A page that records console errors and uncaught exceptions.
+export async function openPage(env, query = '', { waitResult = true } = {}) {
+  const page = await env.context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${env.url}index.html${query}`);
+  if (waitResult) await waitForRun(page);
+  return { page, errors };
+}
+
+// Waits until the page has a result for its current state and is idle.
+export async function waitForRun(page, timeout = 60000) {
+  await page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout });
+  // Let a debounced re-run start and finish, if one is pending.
+  await page.waitForTimeout(350);
+  await page.waitForFunction(() => !document.body.classList.contains('busy'), null, { timeout });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// The engine's numbers for the same experiment, from the native CLI.
+export function nativeRun(modelDir, prompt, interventions = [], { topk = 10, capture = [], logits = true } = {}) {
+  const args = ['run', '--model', modelDir, '--prompt', prompt, '--topk', String(topk)];
+  for (const iv of interventions) args.push('--intervene', JSON.stringify(iv));
+  for (const c of capture) args.push('--capture', c);
+  if (logits) args.push('--logits');
+  return JSON.parse(execFileSync(NATIVE, args, { maxBuffer: 1 << 30 }).toString());
+}
+
+export function close(a, b, rel = 1e-4) {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the page into web/dist (called by `bash tools/build.sh web`). Incremental:
+# copies only changed engine/model files and reruns Vite only when an input changed.
+#   - the engine: wasm/js/hooklab.js + wasm/dist/hooklab.{mjs,wasm} (`bash tools/build.sh wasm`) → public/engine/
+#   - the default model: checkpoints/default (or, until it exists, the random-weights
+#     test checkpoint build/ckpt/mid) → public/models/default/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+pub=web/public
+
+sync_file() { # src dst: copy when different
+  if ! cmp -s "$1" "$2" 2>/dev/null; then mkdir -p "$(dirname "$2")"; cp "$1" "$2"; fi
+}
+
+# The engine: wasm/js/hooklab.js imports ../dist/hooklab.mjs and fetches ../dist/hooklab.wasm,
+# so the same two folders, side by side, under engine/.
+if [ -f wasm/js/hooklab.js ] && [ -f wasm/dist/hooklab.mjs ] && [ -f wasm/dist/hooklab.wasm ]; then
+  sync_file wasm/js/hooklab.js "$pub/engine/js/hooklab.js"
+  sync_file wasm/dist/hooklab.mjs "$pub/engine/dist/hooklab.mjs"
+  sync_file wasm/dist/hooklab.wasm "$pub/engine/dist/hooklab.wasm"
+else
+  rm -rf "$pub/engine"
+  echo "web/build.sh: the wasm engine (wasm/js/hooklab.js, wasm/dist/hooklab.{mjs,wasm}) is missing: run 'bash tools/build.sh wasm' first; the page will say the engine is missing" >&2
+fi
+
+# The default model.
+src=checkpoints/default
+if [ ! -f "$src/model.safetensors" ]; then
+  src=build/ckpt/mid
+  echo "web/build.sh: checkpoints/default is missing; embedding the random-weights test checkpoint $src" >&2
+  [ -f "$src/model.safetensors" ] || { echo "web/build.sh: $src is missing too: run 'bash tools/build.sh native' (ctest makes it)" >&2; exit 1; }
+fi
+for f in config.json model.safetensors vocab.json merges.txt MODEL_CARD.md; do
+  [ -f "$src/$f" ] && sync_file "$src/$f" "$pub/models/default/$f"
+done
+[ -f "$src/MODEL_CARD.md" ] || rm -f "$pub/models/default/MODEL_CARD.md"
+
+# Vite, when anything it reads is newer than the last build.
+stamp=web/dist/index.html
+if [ -f "$stamp" ] && [ -z "$(find web/index.html web/vite.config.js web/src web/public package.json -newer "$stamp" -print -quit)" ]; then
+  echo "web/build.sh: web/dist is up to date"
+  exit 0
+fi
+cd web
+"$root/node_modules/.bin/vite" build --logLevel warn
+touch dist/index.html
+echo "web/build.sh: built web/dist"

@@ -1,0 +1,74 @@
+// The page's only door to the engine: a promise-based API over one Web Worker, with
+// request ids. run() results that a newer run() has superseded resolve to null.
+
+export class EngineClient {
+  constructor(base = document.baseURI) {
+    this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'hooklab-engine' });
+    this.nextId = 1;
+    this.pending = new Map();
+    this.latestRun = 0;
+    this.worker.onmessage = (ev) => this.#onMessage(ev.data);
+    this.worker.onerror = (ev) => {
+      const err = new Error(`engine worker failed: ${ev.message || 'unknown error'}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.ready = this.#request('init', { base });
+  }
+
+  #onMessage(msg) {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') return p.onProgress?.(msg.fraction, msg.phase);
+    this.pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg.value);
+    else p.reject(new Error(msg.message));
+  }
+
+  #request(type, body = {}, onProgress) {
+    const id = this.nextId++;
+    return {
+      id,
+      promise: new Promise((resolve, reject) => {
+        this.pending.set(id, { resolve, reject, onProgress });
+        this.worker.postMessage({ id, type, ...body });
+      }),
+    }.promise;
+  }
+
+  // source: {kind:'url', base, cache} | {kind:'files', files:{config, safetensors, vocab, merges}}
+  load(source, onProgress) {
+    return this.#request('load', { source }, onProgress);
+  }
+
+  // Resolves to {baseline, intervened} run JSONs, or null when a newer run superseded it.
+  async run({ prompt, interventions, topk, capture }) {
+    const id = this.nextId; // the id #request is about to use
+    this.latestRun = id;
+    const value = await this.#request('run', { prompt, interventions, topk, capture });
+    if (value?.superseded || this.latestRun !== id) return null;
+    return value;
+  }
+
+  // Per-layer logit-lens KL (baseline vs intervened); null when a newer run() superseded it.
+  async lens({ prompt, interventions }, onProgress) {
+    const value = await this.#request('lens', { prompt, interventions }, onProgress);
+    return value?.superseded ? null : value;
+  }
+
+  tokenize(text) {
+    return this.#request('tokenize', { text });
+  }
+
+  clearCache() {
+    return this.#request('clearCache');
+  }
+
+  cacheInfo(base) {
+    return this.#request('cacheInfo', { base });
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
+}
