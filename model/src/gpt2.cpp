@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "hooklab/error.h"
+#include "hooklab/loader.h"
 
 namespace hooklab {
 
@@ -64,90 +65,12 @@ size_t Weights::bytes() const {
 
 // ---------------------------------------------------------------- loading
 
-namespace {
-
-struct TensorSource {
-    const SafeTensorsHeader& header;
-    const uint8_t* data;  // whole file
-    std::string prefix;   // "" or "transformer."
-
-    std::vector<float> get(const std::string& name, std::vector<int64_t> shape) const {
-        const TensorInfo* t = header.find(prefix + name);
-        if (!t) throw Error("model.safetensors: missing tensor \"" + prefix + name + "\"");
-        if (t->shape != shape) {
-            auto str = [](const std::vector<int64_t>& s) {
-                std::string r = "[";
-                for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-                return r + "]";
-            };
-            throw Error("model.safetensors: tensor \"" + t->name + "\" has shape " + str(t->shape) +
-                        " but config.json implies " + str(shape));
-        }
-        std::vector<float> out(static_cast<size_t>(t->numel()));
-        convert_to_f32(t->dtype, data + header.data_start + t->begin, out.size(), out.data());
-        return out;
-    }
-};
-
-LayerNormWeights load_ln(const TensorSource& src, const std::string& name, int C) {
-    return {src.get(name + ".weight", {C}), src.get(name + ".bias", {C})};
-}
-
-Linear load_linear(const TensorSource& src, const std::string& name, int in, int out, bool f16) {
-    const std::vector<float> w = src.get(name + ".weight", {in, out});
-    return {pack_matrix(w.data(), in, out, /*transposed=*/false, f16), src.get(name + ".bias", {out})};
-}
-
-}  // namespace
-
 GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size, bool f16_weights) {
-    const SafeTensorsHeader header = parse_safetensors_header(data, size, size);
-    GPT2 m;
-    m.config = cfg;
-    const int C = cfg.n_embd, V = cfg.vocab_size, P = cfg.n_positions;
-    const bool prefixed = header.find("transformer.wte.weight") != nullptr;
-    TensorSource src{header, data, prefixed ? "transformer." : ""};
-
-    // Everything the file holds must be something GPT-2 has: a misspelt name is an
-    // error, not a weight silently left out.
-    std::vector<std::string> expected = {"wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias"};
-    for (int i = 0; i < cfg.n_layer; ++i)
-        for (const char* part : {"ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"})
-            for (const char* kind : {".weight", ".bias"})
-                expected.push_back("h." + std::to_string(i) + "." + part + kind);
-    auto ends_with = [](const std::string& s, const std::string& e) {
-        return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
-    };
-    for (const auto& t : header.tensors) {
-        if (t.name == "lm_head.weight" || ends_with(t.name, ".attn.bias") || ends_with(t.name, ".attn.masked_bias"))
-            continue;  // tied head; causal-mask buffers the official file carries
-        const std::string n = prefixed && t.name.rfind("transformer.", 0) == 0 ? t.name.substr(12) : t.name;
-        if (std::find(expected.begin(), expected.end(), n) == expected.end())
-            throw Error("model.safetensors: unexpected tensor \"" + t.name + "\" (not part of a " +
-                        std::to_string(cfg.n_layer) + "-layer GPT-2; does config.json match the weights?)");
-    }
-
-    const std::vector<float> wte = src.get("wte.weight", {V, C});
-    if (header.find("lm_head.weight")) {
-        TensorSource bare{header, data, ""};
-        if (bare.get("lm_head.weight", {V, C}) != wte)
-            throw Error("model.safetensors: lm_head.weight differs from wte.weight; GPT-2 ties them and an untied head is not supported");
-    }
-    m.weights.wpe = src.get("wpe.weight", {P, C});
-    m.weights.blocks.resize(cfg.n_layer);
-    for (int i = 0; i < cfg.n_layer; ++i) {
-        const std::string h = "h." + std::to_string(i) + ".";
-        BlockWeights& b = m.weights.blocks[i];
-        b.ln_1 = load_ln(src, h + "ln_1", C);
-        b.c_attn = load_linear(src, h + "attn.c_attn", C, 3 * C, f16_weights);
-        b.attn_proj = load_linear(src, h + "attn.c_proj", C, C, f16_weights);
-        b.ln_2 = load_ln(src, h + "ln_2", C);
-        b.c_fc = load_linear(src, h + "mlp.c_fc", C, 4 * C, f16_weights);
-        b.mlp_proj = load_linear(src, h + "mlp.c_proj", 4 * C, C, f16_weights);
-    }
-    m.weights.ln_f = load_ln(src, "ln_f", C);
-    m.weights.lm_head.w = pack_matrix(wte.data(), C, V, /*transposed=*/true, f16_weights);
-    return m;
+    // The streaming loader, fed the whole file at once: one code path for every way a
+    // checkpoint arrives (file, memory, network stream).
+    SafeTensorsStream stream(cfg, f16_weights, size);
+    stream.feed(data, size);
+    return stream.finish();
 }
 
 // ---------------------------------------------------------------- forward

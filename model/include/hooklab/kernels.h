@@ -11,6 +11,7 @@ struct PackedMatrix {
     int in = 0, out = 0;
     bool transposed = false;       // stored [out, in] (tied wte) rather than [in, out]
     bool f16 = false;              // weights kept as IEEE half, widened inside the kernel
+    bool f16_special = false;      // some half is inf/NaN (the wasm kernel then widens the slow, exact way)
     std::vector<float> w32;        // layout depends on the kernel (see kernels.cpp)
     std::vector<uint16_t> w16;
     size_t bytes() const { return w32.size() * 4 + w16.size() * 2; }

@@ -1,0 +1,197 @@
+// npm run bench: the native engine, the wasm engine in node and ONNX Runtime Web (wasm
+// backend, one thread) side by side, on the same weights and the same prompt.
+//
+//   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--json OUT]
+//
+// Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
+// the peak resident set) are its own; the wasm engine also reports its wasm memory.
+// Timings: min and median of --iters forwards after one warm-up. GFLOP/s counts the
+// same work for every engine (the engine's flops_per_forward: the GEMMs, QK^T and PV).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NATIVE = join(ROOT, 'build/hooklab');
+const TEXT = 'The quick brown fox jumps over the lazy dog. Then the dog wakes up, looks around, and chases the fox ' +
+  'across the green field until both of them are tired and lie down in the shade of an old oak tree by the river.';
+
+function args() {
+  const a = { tokens: 32, iters: 7 };
+  const v = process.argv.slice(2);
+  for (let i = 0; i < v.length; ++i) {
+    const k = v[i].replace(/^--/, '');
+    if (k === 'child') a.child = v[++i];
+    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters'].includes(k)) a[k] = v[++i];
+    else throw new Error(`unknown option ${v[i]}`);
+  }
+  a.tokens = Number(a.tokens);
+  a.iters = Number(a.iters);
+  return a;
+}
+
+function peakRssMB() {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function summarise(ms) {
+  const s = [...ms].sort((x, y) => x - y);
+  return { ms_min: s[0], ms_median: s[Math.floor(s.length / 2)] };
+}
+
+// ---------------------------------------------------------------- children
+
+async function childWasm(a) {
+  const { HookLab } = await import('../wasm/js/hooklab.js');
+  const f16 = a.f16 === '1';
+  const t0 = performance.now();
+  const lab = await HookLab.load(a.model, { f16 });
+  const load_ms = performance.now() - t0;
+  const ids = JSON.parse(a.ids);
+  const out = { load_ms, kernel: lab.kernel, weight_mb: lab.weightBytes / 2 ** 20 };
+  for (const all of [true, false]) {
+    lab.forwardMs(ids, all);  // warm-up
+    const ms = [];
+    for (let i = 0; i < a.iters; ++i) ms.push(lab.forwardMs(ids, all));
+    out[all ? 'all' : 'last'] = summarise(ms);
+  }
+  out.wasm_memory_mb = lab.memoryBytes / 2 ** 20;
+  out.peak_rss_mb = peakRssMB();
+  return out;
+}
+
+// The GEMMs alone (the kernel on random weights, T = the prompt length), best of 3.
+async function childGemm(a) {
+  const { loadModule } = await import('../wasm/js/hooklab.js');
+  const M = await loadModule();
+  const cfg = JSON.parse(a.cfg);
+  const T = JSON.parse(a.ids).length, C = cfg.n_embd;
+  const shapes = [['attn.c_attn', C, 3 * C], ['attn.c_proj', C, C], ['mlp.c_fc', C, 4 * C], ['mlp.c_proj', 4 * C, C], ['lm_head', C, cfg.vocab_size]];
+  const out = [];
+  for (const [name, i, o] of shapes) {
+    const r = { name, in: i, out: o };
+    for (const f16 of [false, true]) {
+      let best = 0;
+      for (let rep = 0; rep < 3; ++rep) best = Math.max(best, M.benchGemm(T, i, o, f16, name === 'lm_head' ? 3 : 10));
+      r[f16 ? 'f16' : 'f32'] = best;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+async function childOrt(a) {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  const ids = JSON.parse(a.ids);
+  const input = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) };
+  const out = {};
+  for (const [key, file] of [['all', a.onnx], ['last', a['onnx-last']]]) {
+    const t0 = performance.now();
+    const session = await ort.InferenceSession.create(readFileSync(file), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    if (key === 'all') out.load_ms = performance.now() - t0;
+    let r = await session.run(input);  // warm-up
+    if (key === 'last') out.last_logits = Array.from(r.logits.data.slice(0, 8));
+    const ms = [];
+    for (let i = 0; i < a.iters; ++i) {
+      const t = performance.now();
+      r = await session.run(input);
+      ms.push(performance.now() - t);
+    }
+    out[key] = summarise(ms);
+    await session.release();
+    if (key === 'all') out.peak_rss_mb = peakRssMB();  // the all-positions session alone
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- parent
+
+function child(kind, a, extra) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--model', a.model, '--ids', JSON.stringify(a.idsList),
+    '--iters', String(a.iters), ...(a.onnx ? ['--onnx', a.onnx, '--onnx-last', a['onnx-last']] : []), ...extra],
+  { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function nativeRun(a, prompt, f16) {
+  const out = {};
+  // Load time: a tokenize call is a load plus nothing.
+  const t0 = performance.now();
+  execFileSync(NATIVE, ['tokenize', '--model', a.model, '--text', 'x', ...(f16 ? ['--f16'] : [])]);
+  out.load_ms = performance.now() - t0;
+  for (const all of [true, false]) {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', NATIVE, 'bench', '--model', a.model, '--prompt', prompt, '--iters', String(a.iters),
+      ...(all ? ['--all-logits'] : []), ...(f16 ? ['--f16'] : [])], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
+    const j = JSON.parse(r.stdout);
+    out[all ? 'all' : 'last'] = { ms_min: j.ms_min, ms_median: j.ms_median };
+    out.kernel = j.kernel;
+    out.weight_mb = j.weight_bytes / 2 ** 20;
+    out.peak_rss_mb = Math.max(out.peak_rss_mb ?? 0, Number(r.stderr.trim().split('\n').at(-1)) / 1024);
+  }
+  return out;
+}
+
+async function main() {
+  const a = args();
+  if (a.child) {
+    const r = a.child === 'wasm' ? await childWasm(a) : a.child === 'gemm' ? await childGemm(a) : await childOrt(a);
+    process.stdout.write(JSON.stringify(r));
+    return;
+  }
+  if (!a.model) throw new Error('--model DIR is required');
+  const { HookLab } = await import('../wasm/js/hooklab.js');
+  // A prompt of exactly --tokens tokens, for every engine.
+  const probe = await HookLab.load(a.model, { f16: true });
+  let ids = probe.tokenize(TEXT).slice(0, a.tokens);
+  let prompt = probe.decode(ids);
+  ids = probe.tokenize(prompt);
+  const cfg = probe.config;
+  const flops = { all: probe.flopsPerForward(ids.length, true), last: probe.flopsPerForward(ids.length, false) };
+  probe.dispose();
+  a.idsList = ids;
+  const T = ids.length;
+
+  const rows = [];
+  for (const f16 of [false, true]) {
+    rows.push({ engine: 'native', f16, ...nativeRun(a, prompt, f16) });
+    rows.push({ engine: 'wasm (node)', f16, ...child('wasm', a, ['--f16', f16 ? '1' : '0']) });
+  }
+  if (a.onnx) rows.push({ engine: 'onnxruntime-web', f16: false, kernel: 'wasm, 1 thread', ...child('ort', a, []) });
+
+  const gf = (ms, path) => flops[path] / (ms * 1e6);
+  const ortRow = rows.find((r) => r.engine === 'onnxruntime-web');
+  console.log(`model: ${a.model} (${cfg.n_layer} layers x ${cfg.n_head} heads, C=${cfg.n_embd}, V=${cfg.vocab_size}), prompt ${T} tokens, ` +
+    `${a.iters} timed runs after a warm-up, one thread; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
+    `${(flops.last / 1e9).toFixed(2)} (last only)`);
+  for (const path of ['all', 'last']) {
+    console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
+    const head = ['engine', 'weights', 'kernel', 'ms min', 'ms median', 'GFLOP/s', 'vs ORT', 'vs native', 'load ms', 'peak RSS MB', 'wasm mem MB'];
+    const table = [head];
+    for (const r of rows) {
+      const nat = rows.find((x) => x.engine === 'native' && x.f16 === r.f16);
+      table.push([r.engine, r.f16 ? 'F16' : 'F32', r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
+        gf(r[path].ms_median, path).toFixed(1),
+        ortRow ? (ortRow[path].ms_median / r[path].ms_median).toFixed(2) + 'x' : '-',
+        (r[path].ms_median / nat[path].ms_median).toFixed(2) + 'x',
+        r.load_ms.toFixed(0), r.peak_rss_mb.toFixed(0), r.wasm_memory_mb ? r.wasm_memory_mb.toFixed(0) : '-']);
+    }
+    const w = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
+    for (const row of table) console.log(row.map((c, i) => String(c).padEnd(w[i])).join('  '));
+  }
+  const gemm = child('gemm', a, ['--cfg', JSON.stringify(cfg)]);
+  console.log(`\nwasm GEMM kernels alone (${T} rows, weights pre-packed, best of 3), GFLOP/s`);
+  for (const g of gemm) console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + `F32 ${g.f32.toFixed(1).padStart(5)}   F16 ${g.f16.toFixed(1).padStart(5)}`);
+  console.log('\nvs ORT: ORT median / this median (higher is faster); vs native: this median / native median (lower is closer).');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, flops, rows, gemm }, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "hooklab/config.h"
+#include "hooklab/gpt2.h"
+
+namespace hooklab {
+
+// Bytes the loaded weights of this config take in memory (packed matrices, biases,
+// LayerNorms, wpe), in 64 bits so that a config can be refused before any allocation.
+uint64_t weight_bytes(const Config& cfg, bool f16_weights);
+
+// Loads model.safetensors as a stream: feed the file's bytes in order, in chunks of any
+// size. The header is parsed (and every tensor checked against the config) as soon as
+// it is complete; each tensor is then converted and packed as its bytes arrive, a few
+// rows at a time, so the whole file never needs to be in memory.
+class SafeTensorsStream {
+public:
+    // file_size: the whole file's size, or 0 when unknown (then truncation is found at
+    // finish()). memory_limit (0: none): refuse up front when weight_bytes exceeds it.
+    SafeTensorsStream(const Config& cfg, bool f16_weights, uint64_t file_size = 0, uint64_t memory_limit = 0);
+    ~SafeTensorsStream();
+    SafeTensorsStream(const SafeTensorsStream&) = delete;
+    SafeTensorsStream& operator=(const SafeTensorsStream&) = delete;
+
+    void feed(const uint8_t* data, size_t n);
+    uint64_t bytes_fed() const;
+    bool header_parsed() const;
+    // Checks that every tensor arrived and returns the model; the stream is spent.
+    GPT2 finish();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hooklab

@@ -1,0 +1,262 @@
+// WebAssembly SIMD (simd128) GEMM. Built only for wasm (Eigen does not vectorise there).
+//
+// Layout: the weight W [in, out] is stored as ceil(out / 8) panels of 8 output columns;
+// panel p holds W[k, 8p .. 8p+7] for k = 0 .. in-1, contiguous ([in][8]), the last
+// panel zero-padded. Both orientations (Conv1D [in, out] and the tied wte [out, in])
+// are packed into the same layout at load time, so one kernel serves every matmul.
+// F16 weights keep the same layout as IEEE half and are widened one panel at a time
+// (in x 8 values, at most 96 KB for GPT-2's widest input) into a scratch buffer.
+//
+// The micro-kernel computes a 4 x 8 tile of y with 8 v128 accumulators (V8 keeps 15
+// vector registers on x64; larger tiles spill).
+#include "hooklab/kernels.h"
+
+#ifdef __wasm_simd128__
+
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "hooklab/safetensors.h"
+
+namespace hooklab {
+
+namespace {
+
+constexpr int kPanel = 8;
+volatile uint32_t touch_sink;
+
+inline int panels(int out) { return (out + kPanel - 1) / kPanel; }
+
+// Eight IEEE halves to eight floats, exactly (normals, subnormals, inf and NaN): the
+// magnitude bits shifted into place and rescaled by 2^112 handle normals and
+// subnormals alike; exponent 31 becomes 255.
+inline void widen8(const uint16_t* src, float* dst) {
+    const v128_t h = wasm_v128_load(src);
+    const v128_t magic = wasm_f32x4_splat(0x1.0p112f);
+    const v128_t inf_threshold = wasm_i32x4_splat(0x0f800000);  // (31 << 10) << 13
+    const v128_t exp_all = wasm_i32x4_splat(0x7f800000);
+    for (int half = 0; half < 2; ++half) {
+        const v128_t u = half ? wasm_u32x4_extend_high_u16x8(h) : wasm_u32x4_extend_low_u16x8(h);
+        const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u, wasm_i32x4_splat(0x8000)), 16);
+        const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u, wasm_i32x4_splat(0x7fff)), 13);
+        v128_t f = wasm_f32x4_mul(mag, magic);
+        const v128_t special = wasm_i32x4_ge(mag, inf_threshold);
+        f = wasm_v128_bitselect(wasm_v128_or(mag, exp_all), f, special);
+        wasm_v128_store(dst + 4 * half, wasm_v128_or(f, sign));
+    }
+}
+
+// The fast widening, exact for zeros, normals and subnormals (not inf/NaN: matrices
+// holding those use widen8). Built in 16-bit lanes: the high half of each float is
+// sign | (magnitude >> 3), the low half magnitude << 13; interleaved, that is the half's
+// bit pattern moved into float position, and one multiply by 2^112 rebiases the exponent.
+inline void widen8_fast(v128_t h, v128_t& lo, v128_t& hi) {
+    const v128_t hi16 = wasm_v128_and(wasm_v128_bitselect(h, wasm_u16x8_shr(h, 3), wasm_i16x8_splat(static_cast<int16_t>(0x8000))),
+                                      wasm_i16x8_splat(static_cast<int16_t>(0x8fff)));
+    const v128_t lo16 = wasm_i16x8_shl(h, 13);
+    const v128_t magic = wasm_f32x4_splat(0x1.0p112f);
+    lo = wasm_f32x4_mul(wasm_i16x8_shuffle(lo16, hi16, 0, 8, 1, 9, 2, 10, 3, 11), magic);
+    hi = wasm_f32x4_mul(wasm_i16x8_shuffle(lo16, hi16, 4, 12, 5, 13, 6, 14, 7, 15), magic);
+}
+
+void widen_panel(const uint16_t* src, size_t n, float* dst, bool special) {
+    size_t i = 0;
+    if (special) {
+        for (; i + 8 <= n; i += 8) widen8(src + i, dst + i);
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            v128_t lo, hi;
+            widen8_fast(wasm_v128_load(src + i), lo, hi);
+            wasm_v128_store(dst + i, lo);
+            wasm_v128_store(dst + i + 4, hi);
+        }
+    }
+    for (; i < n; ++i) dst[i] = f16_to_f32(src[i]);
+}
+
+// One row against an F16 panel, widened in registers (no scratch pass): T = 1 is the
+// decode-style case where a separate widening pass would cost more than the GEMV.
+inline void tile1x8_f16(const float* x, const uint16_t* w, int K, const float* b, float* y, int nv) {
+    v128_t c0 = wasm_v128_load(b), c1 = wasm_v128_load(b + 4);
+    v128_t d0 = wasm_f32x4_splat(0), d1 = d0;
+    int k = 0;
+    for (; k + 2 <= K; k += 2) {
+        v128_t w0, w1, w2, w3;
+        widen8_fast(wasm_v128_load(w + 8 * k), w0, w1);
+        widen8_fast(wasm_v128_load(w + 8 * k + 8), w2, w3);
+        const v128_t a = wasm_v128_load32_splat(x + k), a2 = wasm_v128_load32_splat(x + k + 1);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(a, w0));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(a, w1));
+        d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(a2, w2));
+        d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(a2, w3));
+    }
+    for (; k < K; ++k) {
+        v128_t w0, w1;
+        widen8_fast(wasm_v128_load(w + 8 * k), w0, w1);
+        const v128_t a = wasm_v128_load32_splat(x + k);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(a, w0));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(a, w1));
+    }
+    alignas(16) float tmp[8];
+    wasm_v128_store(tmp, wasm_f32x4_add(c0, d0));
+    wasm_v128_store(tmp + 4, wasm_f32x4_add(c1, d1));
+    std::memcpy(y, tmp, sizeof(float) * nv);
+}
+
+// y[4, 8] = x[4, K] . panel[K, 8] (+ b); ld = row stride of x and y.
+inline void tile4x8(const float* x, size_t ldx, const float* w, int K, const float* b, float* y, size_t ldy, int nv) {
+    v128_t c00 = wasm_v128_load(b), c01 = wasm_v128_load(b + 4);
+    v128_t c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+    for (int k = 0; k < K; ++k) {
+        const v128_t w0 = wasm_v128_load(w + 8 * k), w1 = wasm_v128_load(w + 8 * k + 4);
+        v128_t a = wasm_v128_load32_splat(x0 + k);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, w0));
+        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, w1));
+        a = wasm_v128_load32_splat(x1 + k);
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, w0));
+        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, w1));
+        a = wasm_v128_load32_splat(x2 + k);
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, w0));
+        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, w1));
+        a = wasm_v128_load32_splat(x3 + k);
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, w0));
+        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, w1));
+    }
+    if (nv == kPanel) {
+        wasm_v128_store(y, c00); wasm_v128_store(y + 4, c01);
+        wasm_v128_store(y + ldy, c10); wasm_v128_store(y + ldy + 4, c11);
+        wasm_v128_store(y + 2 * ldy, c20); wasm_v128_store(y + 2 * ldy + 4, c21);
+        wasm_v128_store(y + 3 * ldy, c30); wasm_v128_store(y + 3 * ldy + 4, c31);
+    } else {
+        alignas(16) float tmp[4][8];
+        wasm_v128_store(tmp[0], c00); wasm_v128_store(tmp[0] + 4, c01);
+        wasm_v128_store(tmp[1], c10); wasm_v128_store(tmp[1] + 4, c11);
+        wasm_v128_store(tmp[2], c20); wasm_v128_store(tmp[2] + 4, c21);
+        wasm_v128_store(tmp[3], c30); wasm_v128_store(tmp[3] + 4, c31);
+        for (int r = 0; r < 4; ++r) std::memcpy(y + r * ldy, tmp[r], sizeof(float) * nv);
+    }
+}
+
+// One row: two independent accumulator pairs over even/odd k hide the add latency.
+inline void tile1x8(const float* x, const float* w, int K, const float* b, float* y, int nv) {
+    v128_t c0 = wasm_v128_load(b), c1 = wasm_v128_load(b + 4);
+    v128_t d0 = wasm_f32x4_splat(0), d1 = d0;
+    int k = 0;
+    for (; k + 2 <= K; k += 2) {
+        const v128_t a = wasm_v128_load32_splat(x + k), a2 = wasm_v128_load32_splat(x + k + 1);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(a, wasm_v128_load(w + 8 * k)));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(a, wasm_v128_load(w + 8 * k + 4)));
+        d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(a2, wasm_v128_load(w + 8 * k + 8)));
+        d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(a2, wasm_v128_load(w + 8 * k + 12)));
+    }
+    for (; k < K; ++k) {
+        const v128_t a = wasm_v128_load32_splat(x + k);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(a, wasm_v128_load(w + 8 * k)));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(a, wasm_v128_load(w + 8 * k + 4)));
+    }
+    alignas(16) float tmp[8];
+    wasm_v128_store(tmp, wasm_f32x4_add(c0, d0));
+    wasm_v128_store(tmp + 4, wasm_f32x4_add(c1, d1));
+    std::memcpy(y, tmp, sizeof(float) * nv);
+}
+
+}  // namespace
+
+uint64_t packed_bytes(int in, int out, bool f16) {
+    return static_cast<uint64_t>(panels(out)) * kPanel * in * (f16 ? 2 : 4);
+}
+
+PackedMatrix make_packed(int in, int out, bool transposed, bool f16) {
+    PackedMatrix W;
+    W.in = in;
+    W.out = out;
+    W.f16 = f16;
+    W.transposed = transposed;
+    const size_t n = static_cast<size_t>(panels(out)) * kPanel * in;
+    if (f16) W.w16.assign(n, 0);
+    else W.w32.assign(n, 0.0f);
+    return W;
+}
+
+void pack_rows(PackedMatrix& W, const float* src, int row0, int nrows) {
+    const size_t in = W.in;
+    auto put = [&](size_t k, size_t n, float v) {
+        const size_t idx = (n / kPanel) * in * kPanel + k * kPanel + n % kPanel;
+        if (W.f16) {
+            const uint16_t h = f32_to_f16(v);
+            if ((h & 0x7c00) == 0x7c00) W.f16_special = true;
+            W.w16[idx] = h;
+        } else {
+            W.w32[idx] = v;
+        }
+    };
+    if (!W.transposed) {  // rows are k, each over all out columns
+        for (int r = 0; r < nrows; ++r)
+            for (int n = 0; n < W.out; ++n) put(row0 + r, n, src[static_cast<size_t>(r) * W.out + n]);
+    } else {  // rows are output columns n, each over all k
+        for (int r = 0; r < nrows; ++r)
+            for (size_t k = 0; k < in; ++k) put(k, row0 + r, src[r * in + k]);
+    }
+}
+
+PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, bool f16) {
+    PackedMatrix W = make_packed(in, out, transposed, f16);
+    pack_rows(W, src, 0, transposed ? out : in);
+    return W;
+}
+
+void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y) {
+    const int K = W.in, N = W.out, P = panels(N);
+    const size_t panel_size = static_cast<size_t>(K) * kPanel;
+    static thread_local std::vector<float> scratch;
+    if (W.f16 && scratch.size() < panel_size) scratch.resize(panel_size);
+    for (int p = 0; p < P; ++p) {
+        const int n0 = p * kPanel, nv = std::min(kPanel, N - n0);
+        alignas(16) float b[kPanel] = {};
+        if (bias) std::memcpy(b, bias + n0, sizeof(float) * nv);
+        const float* w;
+        if (W.f16) {
+            const uint16_t* w16 = W.w16.data() + p * panel_size;
+            if (T < 4 && !W.f16_special) {  // too few rows to pay for a widening pass
+                for (int t = 0; t < T; ++t)
+                    tile1x8_f16(x + static_cast<size_t>(t) * K, w16, K, b, y + static_cast<size_t>(t) * N + n0, nv);
+                continue;
+            }
+            widen_panel(w16, panel_size, scratch.data(), W.f16_special);
+            w = scratch.data();
+        } else {
+            w = W.w32.data() + p * panel_size;
+            // Touch the panel first, one load per 64-byte line: a loop of independent loads
+            // keeps many cache misses in flight, where the 4x8 tile (two loads per 22
+            // instructions) would pull a panel that is not in cache at a few GB/s. Weights
+            // of a large model stream from DRAM once per forward; this is wasm's stand-in
+            // for a prefetch instruction.
+            if (T >= 4) {
+                const uint32_t* wl = reinterpret_cast<const uint32_t*>(w);
+                uint32_t acc = 0;
+                for (size_t i = 0; i < panel_size; i += 16) acc |= wl[i];
+                touch_sink = acc;
+            }
+        }
+        int t = 0;
+        for (; t + 4 <= T; t += 4)
+            tile4x8(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
+        for (; t < T; ++t) tile1x8(x + static_cast<size_t>(t) * K, w, K, b, y + static_cast<size_t>(t) * N + n0, nv);
+    }
+}
+
+void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
+    // Column `token` of the packed [in, out] matrix: stride 8 inside one panel.
+    const size_t base = static_cast<size_t>(token / kPanel) * W.in * kPanel + token % kPanel;
+    if (W.f16) for (int k = 0; k < W.in; ++k) dst[k] = f16_to_f32(W.w16[base + static_cast<size_t>(k) * kPanel]);
+    else for (int k = 0; k < W.in; ++k) dst[k] = W.w32[base + static_cast<size_t>(k) * kPanel];
+}
+
+const char* kernel_name() { return "simd128-4x8"; }
+
+}  // namespace hooklab
+
+#endif  // __wasm_simd128__

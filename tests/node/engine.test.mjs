@@ -1,0 +1,267 @@
+// The WebAssembly engine in node: the chapter's four exercises give the native engine's
+// numbers (1e-5 relative, identical noise for the same seed), the node CLI prints what
+// the native CLI prints, and every failure (malformed checkpoint, bad intervention, a
+// model too large for wasm memory) is a clear JS Error that leaves the engine usable.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { HookLab, HookLabError } from '../../wasm/js/hooklab.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NATIVE = join(ROOT, 'build/hooklab');
+const CKPT = join(ROOT, 'build/ckpt');
+const CLI = join(ROOT, 'wasm/js/cli.js');
+const PROMPT = "The quick brown fox doesn't jump over 12 lazy dogs; it waits, patiently, for the 3rd bell.";
+
+function exercises(L) {
+  return {
+    clean: [],
+    ex1: [{ kind: 'zero_head_k', layer: L, head: 2 }],
+    ex2: [{ kind: 'noise_even_neurons', layer: L, mean: 10, std: 1, seed: 3 }],
+    ex3: [{ kind: 'scale_hidden', layer: L, factor: 0.1 }],
+    ex4: [{ kind: 'scale_hidden', layer: L, factor: 10 }],
+  };
+}
+
+function native(args) {
+  return JSON.parse(execFileSync(NATIVE, args, { encoding: 'utf8', maxBuffer: 1 << 28 }));
+}
+
+// |a - b| <= rel * max(|b|, scale): the tensor's own spread is the floor for means near 0.
+function close(a, b, rel, scale, what) {
+  if (a === null || b === null) return assert.equal(a, b, what);
+  assert.ok(Math.abs(a - b) <= rel * Math.max(Math.abs(b), scale), `${what}: wasm ${a} vs native ${b}`);
+}
+
+function compareRuns(got, want, rel) {
+  assert.deepEqual(got.tokens, want.tokens);
+  assert.deepEqual(got.token_strings, want.token_strings);
+  assert.deepEqual(got.interventions, want.interventions);
+  assert.equal(got.nonfinite, want.nonfinite);
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+  got.hidden_std.forEach((x, i) => close(x, want.hidden_std[i], rel, 0, `hidden_std[${i}]`));
+  got.resid_std.forEach((x, i) => close(x, want.resid_std[i], rel, 0, `resid_std[${i}]`));
+  assert.deepEqual(Object.keys(got.stats), Object.keys(want.stats));
+  for (const [hook, w] of Object.entries(want.stats)) {
+    for (let l = 0; l < w.std.length; ++l) {
+      for (const f of ['mean', 'std', 'min', 'max', 'norm']) {
+        close(got.stats[hook][f][l], w[f][l], rel, f === 'norm' ? 0 : w.std[l] ?? 0, `${hook}.${f}[${l}]`);
+      }
+    }
+  }
+  got.top.forEach((t, i) => {
+    const w = want.top[i];
+    if (t.id !== w.id) return close(t.logit, w.logit, 10 * rel, 1, `top[${i}] near-tie`);
+    assert.equal(t.token, w.token);
+    close(t.prob, w.prob, rel, 1e-6, `top[${i}].prob`);
+  });
+  if (want.logits_last) {
+    const s = want.stats.logits.std[0];
+    got.logits_last.forEach((x, i) => close(x, want.logits_last[i], rel, s, `logits_last[${i}]`));
+  }
+}
+
+let mid;
+before(async () => {
+  mid = await HookLab.load(join(CKPT, 'mid'));
+});
+
+test('the four exercises give the native engine\'s numbers (mid: 12 layers x 12 heads)', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+  for (const [name, ivs] of Object.entries(exercises(9))) {
+    const got = mid.run(PROMPT, { interventions: ivs, topk: 5, logits: true });
+    const args = ['run', '--model', join(CKPT, 'mid'), '--prompt', PROMPT, '--topk', '5', '--logits'];
+    for (const iv of ivs) args.push('--intervene', JSON.stringify(iv));
+    compareRuns(got, native(args), 1e-5);
+    if (name === 'ex3') assert.ok(Math.abs(got.resid_std[9] / mid.run(PROMPT).resid_std[9] - 0.1) < 1e-6);
+  }
+});
+
+test('F16 and BF16 checkpoints agree with the committed PyTorch goldens', async () => {
+  for (const ck of ['tiny_f32', 'tiny_f16', 'tiny_bf16']) {
+    const lab = await HookLab.load(join(CKPT, ck));
+    // The goldens are the PyTorch reference: the native tests' tolerance, 1e-4.
+    for (const c of ['clean', 'ex1', 'ex2', 'ex3', 'ex4', 'combo']) {
+      const golden = JSON.parse(readFileSync(join(ROOT, `tests/golden/${ck}__${c}.json`), 'utf8'));
+      const got = lab.run(golden.prompt, { interventions: golden.interventions, topk: golden.top.length, logits: !!golden.logits_last });
+      assert.deepEqual(got.tokens, golden.tokens);
+      got.hidden_std.forEach((x, i) => close(x, golden.hidden_std[i], 1e-4, 0, `${ck}/${c} hidden_std[${i}]`));
+      got.resid_std.forEach((x, i) => close(x, golden.resid_std[i], 1e-4, 0, `${ck}/${c} resid_std[${i}]`));
+      for (const [hook, w] of Object.entries(golden.stats))
+        for (let l = 0; l < w.std.length; ++l)
+          close(got.stats[hook].std[l], w.std[l], 1e-4, 0, `${ck}/${c} ${hook}.std[${l}]`);
+    }
+    lab.dispose();
+  }
+});
+
+test('identical noise for the same seed, different for another', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+  const iv = { kind: 'noise_even_neurons', layer: 3, mean: 10, std: 1, seed: 42 };
+  const cap = 'blocks.3.mlp.hook_post';
+  const a = mid.run('Hello there', { interventions: [iv], capture: [cap] }).captures[cap].data;
+  const b = mid.run('Hello there', { interventions: [iv], capture: [cap] }).captures[cap].data;
+  assert.deepEqual(a, b);
+  const n = native(['run', '--model', join(CKPT, 'mid'), '--prompt', 'Hello there', '--intervene', JSON.stringify(iv), '--capture', cap]).captures[cap].data;
+  // Even neurons are pure noise: bit-identical draws (the noise is computed in double, stored as float).
+  for (let i = 0; i < a.length; i += 2) assert.equal(a[i], n[i]);
+  const c = mid.run('Hello there', { interventions: [{ ...iv, seed: 43 }], capture: [cap] }).captures[cap].data;
+  assert.notDeepEqual(a, c);
+});
+
+test('the simd128 F16 widening is exact for all 65536 halves', async () => {
+  const { loadModule } = await import('../../wasm/js/hooklab.js');
+  const M = await loadModule();
+  assert.equal(M.kernel(), 'simd128-4x8');
+  assert.equal(M.kernelSelfTest(), 0);
+});
+
+test('tokenize, decode, config', () => {
+  const ids = mid.tokenize(PROMPT);
+  assert.ok(ids.length > 10 && ids.every(Number.isInteger));
+  assert.equal(mid.decode(ids), PROMPT);
+  assert.equal(mid.config.n_layer, 12);
+  assert.equal(mid.config.n_head, 12);
+  assert.equal(mid.config.n_embd, 96);
+});
+
+test('an out-of-range intervention is a clear Error and the engine stays usable', () => {
+  assert.throws(() => mid.run(PROMPT, { interventions: [{ kind: 'zero_head_k', layer: 9, head: 12 }] }),
+    (e) => e instanceof HookLabError && e instanceof Error && /head 12 is out of range/.test(e.message));
+  assert.throws(() => mid.run(PROMPT, { interventions: [{ kind: 'scale_hidden', layer: 12, factor: 2 }] }), /layer/);
+  assert.throws(() => mid.run(PROMPT, { interventions: ['{"kind":'] }), /not valid JSON/);
+  assert.throws(() => mid.run(PROMPT, { capture: ['blocks.1.hook_nothing'] }), /unknown hook point/);
+  assert.throws(() => mid.run(''), /prompt is empty/);
+  const ok = mid.run(PROMPT, { topk: 3 });
+  assert.equal(ok.top.length, 3);
+});
+
+function brokenCopy(mutate) {
+  const dir = mkdtempSync(join(tmpdir(), 'hooklab-broken-'));
+  for (const f of ['config.json', 'vocab.json', 'merges.txt', 'model.safetensors']) copyFileSync(join(CKPT, 'tiny_f32', f), join(dir, f));
+  mutate(dir);
+  return dir;
+}
+
+test('a malformed checkpoint fails with the engine\'s message, and the next load works', async () => {
+  const st = readFileSync(join(CKPT, 'tiny_f32', 'model.safetensors'));
+  const cases = [
+    [(d) => writeFileSync(join(d, 'model.safetensors'), st.subarray(0, 100)), /truncated/],
+    [(d) => writeFileSync(join(d, 'model.safetensors'), Buffer.alloc(0)), /empty/],
+    [(d) => writeFileSync(join(d, 'model.safetensors'), st.subarray(0, st.length - 10)), /outside|truncated/],
+    [(d) => writeFileSync(join(d, 'config.json'), '{"n_layer": 2'), /config.json is not valid JSON/],
+    [(d) => {
+      const c = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+      writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, n_layer: 3 }));
+    }, /missing tensor "(transformer\.)?h\.2/],
+  ];
+  for (const [mutate, want] of cases) {
+    const dir = brokenCopy(mutate);
+    await assert.rejects(HookLab.load(dir), (e) => e instanceof HookLabError && want.test(e.message));
+  }
+  // The same bytes as four buffers, truncated mid-stream (size unknown to the loader).
+  await assert.rejects(HookLab.load({
+    config: readFileSync(join(CKPT, 'tiny_f32', 'config.json')),
+    weights: new Blob([st.subarray(0, 5000)]),
+    vocab: readFileSync(join(CKPT, 'tiny_f32', 'vocab.json')),
+    merges: readFileSync(join(CKPT, 'tiny_f32', 'merges.txt')),
+  }), /truncated|outside/);
+  await assert.rejects(HookLab.load(join(tmpdir(), 'no-such-model')), /cannot open/);
+  const lab = await HookLab.load(join(CKPT, 'tiny_f32'));
+  assert.ok(lab.run('hello').top.length > 0);
+  lab.dispose();
+});
+
+test('four ArrayBuffers/Blobs load like the folder, with one progress number', async () => {
+  const files = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'].map((f) => readFileSync(join(CKPT, 'mid', f)));
+  const progress = [];
+  const lab = await HookLab.load([files[0].buffer.slice(files[0].byteOffset, files[0].byteOffset + files[0].length),
+    new Blob([files[1]]), new Uint8Array(files[2]), files[3]], { onProgress: (p) => progress.push(p) });
+  assert.deepEqual(lab.run(PROMPT).hidden_std, mid.run(PROMPT).hidden_std);
+  assert.equal(progress.at(-1), 1);
+  assert.ok(progress.every((p, i) => p >= 0 && p <= 1 && (i === 0 || p >= progress[i - 1])));
+  lab.dispose();
+  assert.throws(() => lab.run(PROMPT), /disposed/);
+});
+
+test('a base URL laid out like a HuggingFace repo streams in, with one progress number', async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    const f = join(CKPT, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!existsSync(f)) { res.writeHead(404); res.end(); return; }
+    const body = readFileSync(f);
+    res.writeHead(200, { 'content-length': body.length });
+    // In pieces, as a network would deliver them.
+    let o = 0;
+    const next = () => { if (o >= body.length) return res.end(); res.write(body.subarray(o, o += 65537), next); };
+    next();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`;
+    const progress = [];
+    const lab = await HookLab.load(`${base}/mid/`, { onProgress: (p) => progress.push(p) });
+    assert.deepEqual(lab.run(PROMPT).hidden_std, mid.run(PROMPT).hidden_std);
+    assert.equal(progress.at(-1), 1);
+    assert.ok(progress.length > 10 && progress.every((p, i) => i === 0 || p >= progress[i - 1]));
+    lab.dispose();
+    await assert.rejects(HookLab.load(`${base}/nothing-here`), (e) => e instanceof HookLabError && /HTTP 404/.test(e.message));
+  } finally {
+    server.close();
+  }
+});
+
+test('a model too large for wasm memory is refused up front, then a normal load works', async () => {
+  const dir = brokenCopy((d) => {
+    const c = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
+    // GPT-2 XL-ish at F32: ~6 GB of weights, more than a wasm32 module can address.
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, n_layer: 48, n_embd: 1600, n_head: 25, vocab_size: 50257, n_positions: 1024 }));
+  });
+  const t0 = Date.now();
+  await assert.rejects(HookLab.load(dir), (e) => e instanceof HookLabError && /too large/.test(e.message) && /MB/.test(e.message));
+  assert.ok(Date.now() - t0 < 5000, 'refused before reading the weights');
+  const lab = await HookLab.load(join(CKPT, 'tiny_f32'));
+  assert.ok(lab.run('hello').top.length > 0);
+  lab.dispose();
+});
+
+test('F16 weight storage: half the weight memory, statistics within 1e-3 relative', async () => {
+  const lab = await HookLab.load(join(CKPT, 'mid'), { f16: true });
+  assert.ok(lab.weightBytes < 0.55 * mid.weightBytes);
+  for (const ivs of Object.values(exercises(9))) {
+    const a = lab.run(PROMPT, { interventions: ivs }), b = mid.run(PROMPT, { interventions: ivs });
+    a.hidden_std.forEach((x, i) => close(x, b.hidden_std[i], 1e-3, 0, `hidden_std[${i}]`));
+    for (const [hook, w] of Object.entries(b.stats))
+      for (let l = 0; l < w.std.length; ++l) close(a.stats[hook].std[l], w.std[l], 1e-3, 0, `${hook}.std[${l}]`);
+  }
+  lab.dispose();
+});
+
+test('node CLI: byte-identical structure and the native numbers; errors as one line', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+  const model = join(CKPT, 'mid');
+  const args = ['run', '--model', model, '--prompt', PROMPT, '--topk', '5', '--intervene', '{"kind":"noise_even_neurons","layer":9,"mean":10,"std":1,"seed":3}',
+    '--capture', 'blocks.9.attn.hook_pattern'];
+  const w = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.ok(w.endsWith('}\n'));
+  compareRuns(JSON.parse(w), native(args), 1e-5);
+  const tok = execFileSync(process.execPath, [CLI, 'tokenize', '--model', model, '--text', PROMPT], { encoding: 'utf8' });
+  assert.equal(tok, execFileSync(NATIVE, ['tokenize', '--model', model, '--text', PROMPT], { encoding: 'utf8' }));
+  for (const bad of [
+    ['run', '--model', model, '--prompt', PROMPT, '--intervene', '{"kind":"zero_head_k","layer":9,"head":12}'],
+    ['run', '--model', model, '--prompt', PROMPT, '--intervene', '{"kind":'],
+    ['run', '--model', join(tmpdir(), 'nowhere'), '--prompt', PROMPT],
+    ['run', '--model', model, '--prompt', ''],
+    ['run', '--model', model, '--prompt', 'x', '--bogus'],
+    ['run', '--model', model, '--prompt', 'x', '--topk', '-1'],
+    ['run', '--prompt', 'x'],
+  ]) {
+    const n = spawnSync(NATIVE, bad, { encoding: 'utf8' });
+    const j = spawnSync(process.execPath, [CLI, ...bad], { encoding: 'utf8' });
+    assert.equal(j.status, 1, bad.join(' '));
+    assert.equal(j.stdout, '');
+    assert.equal(j.stderr, n.stderr, bad.join(' '));
+  }
+});

@@ -1,0 +1,69 @@
+// The JS API inside a module Web Worker in Chromium (what the page does): load from a
+// base URL with progress, run an exercise, get the same numbers as in node, and a
+// failing run that leaves the worker's engine usable. Skipped without Chromium.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { HookLab } from '../../wasm/js/hooklab.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PROMPT = 'The quick brown fox jumps over the lazy dog';
+const IV = { kind: 'zero_head_k', layer: 1, head: 2 };
+
+const WORKER = `
+import { HookLab } from '/wasm/js/hooklab.js';
+self.onmessage = async () => {
+  try {
+    const progress = [];
+    const lab = await HookLab.load(new URL('/build/ckpt/tiny_f32/', self.location.href).href, { onProgress: (p) => progress.push(p) });
+    let error = null;
+    try { lab.run('x', { interventions: [{ kind: 'zero_head_k', layer: 1, head: 99 }] }); } catch (e) { error = e instanceof Error ? e.message : 'not an Error'; }
+    const out = lab.run(${JSON.stringify(PROMPT)}, { interventions: [${JSON.stringify(IV)}], topk: 3 });
+    self.postMessage({ out, progress, error, kernel: lab.kernel });
+    lab.dispose();
+  } catch (e) {
+    self.postMessage({ fatal: String(e && e.stack || e) });
+  }
+};`;
+const PAGE = `<!doctype html><script type="module">
+const w = new Worker('/worker.js', { type: 'module' });
+window.result = new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.onerror = (e) => resolve({ fatal: e.message }); });
+w.postMessage('go');
+</script>`;
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+test('the engine runs inside a module Web Worker (Chromium)', { skip: !existsSync(CHROMIUM) && 'no Chromium' }, async () => {
+  const { chromium } = await import('playwright-core');
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path === '/') { res.writeHead(200, { 'content-type': 'text/html' }); return res.end(PAGE); }
+    if (path === '/worker.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); return res.end(WORKER); }
+    const f = normalize(join(ROOT, path));
+    if (!f.startsWith(ROOT) || !existsSync(f) || !statSync(f).isFile()) { res.writeHead(404); return res.end(); }
+    const body = readFileSync(f);
+    res.writeHead(200, { 'content-type': TYPES[extname(f)] || 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const r = await page.evaluate(() => window.result);
+    assert.equal(r.fatal, undefined, r.fatal);
+    assert.equal(r.kernel, 'simd128-4x8');
+    assert.match(r.error, /head 99 is out of range/);
+    assert.equal(r.progress.at(-1), 1);
+    const lab = await HookLab.load(join(ROOT, 'build/ckpt/tiny_f32'));
+    assert.deepEqual(r.out, lab.run(PROMPT, { interventions: [IV], topk: 3 }));
+    lab.dispose();
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# npm run bench: native engine vs the wasm engine in node vs ONNX Runtime Web (wasm, one
+# thread) on GPT-2-small-shaped random weights (12x12x768, P=1024, V=50257, F32), a
+# 32-token prompt. Builds what is missing; the checkpoint and its ONNX exports go to build/.
+# BENCH_MODEL=DIR picks another checkpoint; BENCH_ITERS (default 7) the timed runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
+[ -x build/hooklab ] || bash tools/build.sh native
+[ -f wasm/dist/hooklab.wasm ] || bash tools/build.sh wasm
+mkdir -p build/bench
+model=${BENCH_MODEL:-}
+if [ -z "$model" ]; then
+  if [ -f build/ckpt/gpt2_small_shape/model.safetensors ]; then
+    model=build/ckpt/gpt2_small_shape
+  else
+    model=build/bench/gpt2_small
+    [ -f "$model/model.safetensors" ] || /usr/bin/python3 tools/make_checkpoint.py --out "$model" --n-layer 12 --n-head 12 \
+      --n-embd 768 --n-positions 1024 --vocab-size 50257 --dtype F32 --seed 3
+  fi
+fi
+name=$(basename "$model")
+onnx=build/bench/$name.onnx
+onnx_last=build/bench/$name.last.onnx
+if [ ! -f "$onnx" ] || [ "$model/model.safetensors" -nt "$onnx" ]; then
+  OMP_NUM_THREADS=1 /usr/bin/python3 bench/export_onnx.py --model "$model" --out "$onnx"
+fi
+if [ ! -f "$onnx_last" ] || [ "$model/model.safetensors" -nt "$onnx_last" ]; then
+  OMP_NUM_THREADS=1 /usr/bin/python3 bench/export_onnx.py --model "$model" --out "$onnx_last" --last-only
+fi
+node bench/bench.mjs --model "$model" --onnx "$onnx" --onnx-last "$onnx_last" --tokens 32 \
+  --iters "${BENCH_ITERS:-7}" --json build/bench/results.json

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// hooklab (node): the native CLI's commands, flags and JSON, on the WebAssembly engine.
+// One JSON object on stdout, or one line on stderr and exit status 1; never half a result.
+import { HookLab, HookLabError, loadModule } from './hooklab.js';
+
+const USAGE =
+  'usage:\n' +
+  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
+  '  hooklab tokenize --model DIR --text TEXT\n' +
+  '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n';
+
+class CliError extends Error {}
+
+async function main(argv) {
+  if (argv.length < 1) throw new CliError('missing command (see hooklab --help)');
+  const cmd = argv[0];
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
+  const opt = { interventions: [], topk: 10, logits: false, capture: [] };
+  let M = null;  // the wasm module, for JSON checks exactly as the engine parses
+  for (let i = 1; i < argv.length; ++i) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new CliError(`option ${a} needs a value`);
+      return argv[++i];
+    };
+    const intValue = () => {
+      const v = value();
+      if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option ${a} needs a non-negative integer, got "${v}"`);
+      return parseInt(v, 10);
+    };
+    if (a === '--model') modelDir = value();
+    else if (a === '--prompt' || a === '--text') { prompt = value(); havePrompt = true; }
+    else if (a === '--intervene') {
+      const v = value();
+      M ??= await loadModule();
+      if (!M.jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
+      opt.interventions.push(v);  // as text: parsed by the engine, 64-bit seeds exact
+    }
+    else if (a === '--topk') opt.topk = intValue();
+    else if (a === '--logits') opt.logits = true;
+    else if (a === '--capture') opt.capture.push(value());
+    else if (a === '--f16') f16 = true;
+    else if (a === '--pretty') pretty = true;
+    else if (a === '--iters') iters = Math.max(1, intValue());
+    else if (a === '--all-logits') allLogits = true;
+    else throw new CliError(`unknown option ${a} (see hooklab --help)`);
+  }
+  if (!modelDir) throw new CliError('--model DIR is required');
+  if (!havePrompt) throw new CliError(cmd === 'tokenize' ? '--text is required' : '--prompt is required');
+  const lab = await HookLab.load(modelDir, { f16 });
+
+  let out;
+  if (cmd === 'run') {
+    out = lab.runJSON(prompt, opt, pretty ? 2 : -1);
+  } else if (cmd === 'tokenize') {
+    out = JSON.stringify(lab.tokenize(prompt));
+  } else if (cmd === 'bench') {
+    // Bare forward, no hooks: what the kernels and the pass cost.
+    const ids = lab.tokenize(prompt);
+    lab.forwardMs(ids, allLogits);  // warm-up
+    const ms = [];
+    for (let i = 0; i < iters; ++i) ms.push(lab.forwardMs(ids, allLogits));
+    ms.sort((x, y) => x - y);
+    const med = ms[Math.floor(ms.length / 2)];
+    const flops = lab.flopsPerForward(ids.length, allLogits);
+    // Keys sorted, as the native CLI's JSON library writes them.
+    out = JSON.stringify({
+      all_logits: allLogits, f16, gflops_at_median: flops / (med * 1e6), iters, kernel: lab.kernel, ms_median: med,
+      ms_min: ms[0], tokens: ids.length, weight_bytes: lab.weightBytes,
+    });
+  } else {
+    throw new CliError(`unknown command "${cmd}" (see hooklab --help)`);
+  }
+  lab.dispose();
+  process.stdout.write(out + '\n');
+}
+
+main(process.argv.slice(2)).then(
+  () => { process.exitCode = 0; },
+  (e) => {
+    const msg = e instanceof HookLabError || e instanceof CliError ? e.message : `internal error: ${e && e.message}`;
+    process.stderr.write(`hooklab: ${msg.replace(/\n/g, ' ')}\n`);
+    process.exitCode = 1;
+  },
+);

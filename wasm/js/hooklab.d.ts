@@ -1,0 +1,105 @@
+// Types for the GPT-2 Hook Lab WebAssembly engine (wasm/js/hooklab.js).
+
+/** The four files of a HuggingFace GPT-2 repo, as bytes. */
+export type FileData = ArrayBuffer | ArrayBufferView | Blob | string;
+export type FourFiles =
+  | [config: FileData, weights: FileData, vocab: FileData, merges: FileData]
+  | { 'config.json': FileData; 'model.safetensors': FileData; 'vocab.json': FileData; 'merges.txt': FileData }
+  | { config: FileData; weights: FileData; vocab: FileData; merges: FileData };
+
+export interface LoadOptions {
+  /** One number in [0, 1] across all four files. */
+  onProgress?: (fraction: number) => void;
+  /** Keep the weights as IEEE half in memory (half the memory; stats change by <= 1e-3). */
+  f16?: boolean;
+  /** Passed to fetch() for URL sources. */
+  fetchOptions?: RequestInit;
+}
+
+/** Which indices along an axis: "all" | "even" | "odd" | {range:[a,b]} | [i, j, ...]. */
+export type Selector = 'all' | 'even' | 'odd' | { range: [number, number] } | number[];
+
+export type Intervention =
+  | { kind: 'zero_head_k'; layer: number; head: number }
+  | { kind: 'noise_even_neurons'; layer: number; mean?: number; std?: number; seed?: number }
+  | { kind: 'scale_hidden'; layer: number; factor: number }
+  | {
+      kind: 'zero' | 'scale' | 'add' | 'set' | 'noise';
+      hook: string;
+      positions?: Selector;
+      heads?: Selector;
+      features?: Selector;
+      factor?: number;
+      value?: number;
+      mean?: number;
+      std?: number;
+      seed?: number;
+      [key: string]: unknown;
+    }
+  | Record<string, unknown>;
+
+export interface RunOptions {
+  /** Objects, or their JSON text (text keeps 64-bit seeds exact). */
+  interventions?: (Intervention | string)[];
+  /** How many of the most likely next tokens to report (default 10). */
+  topk?: number;
+  /** Hook names whose full tensors to return, e.g. "blocks.9.attn.hook_pattern". */
+  capture?: string[] | string;
+  /** Include logits_last (the whole vocabulary at the last position). */
+  logits?: boolean;
+}
+
+export interface ModelConfig {
+  n_layer: number; n_head: number; n_embd: number; n_positions: number; vocab_size: number;
+  layer_norm_epsilon: number; activation_function: string; d_head: number; d_mlp: number; name?: string;
+}
+
+export interface HookStats { mean: (number | null)[]; std: (number | null)[]; min: (number | null)[]; max: (number | null)[]; norm: (number | null)[] }
+
+/** Exactly the native CLI's run JSON (numbers that are not finite are null). */
+export interface RunResult {
+  model: ModelConfig;
+  prompt: string;
+  tokens: number[];
+  token_strings: string[];
+  /** HuggingFace's output_hidden_states convention: the last entry is after ln_f. */
+  hidden_std: (number | null)[];
+  /** The residual stream after each block, before ln_f. */
+  resid_std: (number | null)[];
+  /** Keyed by hook name without "blocks.{i}." (20 hook points). */
+  stats: Record<string, HookStats>;
+  top: { id: number; token: string; logit: number | null; prob: number | null }[];
+  logits_last?: (number | null)[];
+  captures?: Record<string, { shape: number[]; data: (number | null)[] }>;
+  /** The interventions in their normalised form. */
+  interventions: Record<string, unknown>[];
+  /** The first hook where a non-finite value appeared, or null. */
+  nonfinite: string | null;
+}
+
+/** An engine error; the message is the engine's, meant to be shown as it is. */
+export class HookLabError extends Error {}
+
+export class HookLab {
+  /** source: a folder path (node), a base URL laid out like a HuggingFace repo, or the four files. */
+  static load(source: string | URL | FourFiles, opts?: LoadOptions): Promise<HookLab>;
+  readonly config: ModelConfig;
+  run(prompt: string, opts?: RunOptions): RunResult;
+  /** The run JSON as text, byte for byte what the native CLI prints (indent 2: --pretty). */
+  runJSON(prompt: string, opts?: RunOptions, indent?: number): string;
+  tokenize(text: string): number[];
+  decode(ids: ArrayLike<number>): string;
+  /** One bare forward (no hooks), timed inside wasm, in milliseconds. */
+  forwardMs(ids: ArrayLike<number>, allLogits?: boolean): number;
+  flopsPerForward(tokens: number, allLogits?: boolean): number;
+  readonly weightBytes: number;
+  /** The wasm memory's current size (it only grows). */
+  readonly memoryBytes: number;
+  readonly kernel: string;
+  dispose(): void;
+}
+
+/** A fresh instance of the raw Embind module (advanced use). */
+export function loadModule(): Promise<unknown>;
+
+export default HookLab;
