@@ -71,7 +71,7 @@ before(async () => {
   mid = await HookLab.load(join(CKPT, 'mid'));
 });
 
-test('the four exercises give the native engine\'s numbers (mid: 12 layers x 12 heads)', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+test('the four exercises give the native engine\'s numbers (mid: 12 layers x 12 heads)', () => {
   for (const [name, ivs] of Object.entries(exercises(9))) {
     const got = mid.run(PROMPT, { interventions: ivs, topk: 5, logits: true });
     const args = ['run', '--model', join(CKPT, 'mid'), '--prompt', PROMPT, '--topk', '5', '--logits'];
@@ -99,7 +99,7 @@ test('F16 and BF16 checkpoints agree with the committed PyTorch goldens', async 
   }
 });
 
-test('identical noise for the same seed, different for another', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+test('identical noise for the same seed, different for another', () => {
   const iv = { kind: 'noise_even_neurons', layer: 3, mean: 10, std: 1, seed: 42 };
   const cap = 'blocks.3.mlp.hook_post';
   const a = mid.run('Hello there', { interventions: [iv], capture: [cap] }).captures[cap].data;
@@ -240,7 +240,7 @@ test('F16 weight storage: half the weight memory, statistics within 1e-3 relativ
   lab.dispose();
 });
 
-test('node CLI: byte-identical structure and the native numbers; errors as one line', { skip: !existsSync(NATIVE) && 'native build missing' }, () => {
+test('node CLI: byte-identical structure and the native numbers; errors as one line', () => {
   const model = join(CKPT, 'mid');
   const args = ['run', '--model', model, '--prompt', PROMPT, '--topk', '5', '--intervene', '{"kind":"noise_even_neurons","layer":9,"mean":10,"std":1,"seed":3}',
     '--capture', 'blocks.9.attn.hook_pattern'];

@@ -2,7 +2,7 @@
 // layout (F32, mask buffers, no prefix): redirects, one progress number, resume after a
 // dropped connection and across runs, the sha256 check, clear errors.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,3 +99,35 @@ test('unknown repos and names are clear errors', async () => {
   }
 });
 
+
+test('CLI: `hooklab fetch` then `hooklab run --model <name>` uses the cached copy', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': src }, { dropAfterBytes: 5000 });
+  try {
+    const cache = mkdtempSync(join(tmpdir(), 'hub-cache-'));
+    const env = { ...process.env, HOOKLAB_CACHE: cache };
+    const cli = join(ROOT, 'wasm/js/cli.js');
+    const run = (args) => new Promise((resolve) => {
+      execFile(process.execPath, [cli, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+    });
+    const missing = await run(['run', '--model', 'test-org/tiny-gpt2', '--prompt', 'Hello']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not downloaded yet: run "npx hooklab fetch test-org\/tiny-gpt2"/);
+    const f = await run(['fetch', 'test-org/tiny-gpt2', '--endpoint', hub.base]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stderr, /test-org\/tiny-gpt2 \[#+\] 100%/);
+    const res = JSON.parse(f.stdout);
+    assert.equal(res.files.length, 4);
+    sameFiles(res.dir);
+    const r = await run(['run', '--model', 'test-org/tiny-gpt2', '--prompt', 'Hello', '--topk', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.model.n_layer, 2);
+    assert.equal(out.top.length, 3);
+    const bad = await run(['fetch', 'test-org/missing', '--endpoint', hub.base]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    assert.match(bad.stderr, /not found \(404\)/);
+  } finally {
+    await hub.close();
+  }
+});

@@ -37,7 +37,7 @@ w.postMessage('go');
 </script>`;
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
-test('the engine runs inside a module Web Worker (Chromium)', { skip: !existsSync(CHROMIUM) && 'no Chromium' }, async () => {
+test('the engine runs inside a module Web Worker (Chromium)', async () => {
   const { chromium } = await import('playwright-core');
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);

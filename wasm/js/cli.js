@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // hooklab (node): the native CLI's commands, flags and JSON, on the WebAssembly engine.
 // One JSON object on stdout, or one line on stderr and exit status 1; never half a result.
+import { existsSync } from 'node:fs';
+
 import { HookLab, HookLabError, loadModule } from './hooklab.js';
+import { cacheDir, fetchModel, isComplete, repoOf } from './hub-fetch.js';
 
 const USAGE =
   'usage:\n' +
   '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
   '  hooklab tokenize --model DIR --text TEXT\n' +
-  '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n';
+  '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n' +
+  '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
+  'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n';
 
 class CliError extends Error {}
 
@@ -18,6 +23,7 @@ async function main(argv) {
     process.stdout.write(USAGE);
     return;
   }
+  if (cmd === 'fetch') return fetchCommand(argv.slice(1));
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
@@ -51,7 +57,7 @@ async function main(argv) {
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (!havePrompt) throw new CliError(cmd === 'tokenize' ? '--text is required' : '--prompt is required');
-  const lab = await HookLab.load(modelDir, { f16 });
+  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
 
   let out;
   if (cmd === 'run') {
@@ -77,6 +83,63 @@ async function main(argv) {
   }
   lab.dispose();
   process.stdout.write(out + '\n');
+}
+
+// A folder, or the name of a hub model fetched before.
+function resolveModel(name) {
+  if (existsSync(name)) return name;
+  let repo;
+  try {
+    repo = repoOf(name);
+  } catch {
+    return name;  // the loader says the folder is missing
+  }
+  const dir = cacheDir(name);
+  if (!isComplete(dir)) throw new CliError(`no folder "${name}" and ${repo} is not downloaded yet: run "npx hooklab fetch ${name}" first`);
+  return dir;
+}
+
+async function fetchCommand(args) {
+  let name = '', out = '', endpoint;
+  for (let i = 0; i < args.length; ++i) {
+    const a = args[i];
+    const value = () => {
+      if (i + 1 >= args.length) throw new CliError(`option ${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--out') out = value();
+    else if (a === '--endpoint') endpoint = value();
+    else if (a.startsWith('-')) throw new CliError(`unknown option ${a} (see hooklab --help)`);
+    else if (!name) name = a;
+    else throw new CliError(`unexpected argument ${a}`);
+  }
+  if (!name) throw new CliError('fetch: which model? (gpt2, gpt2-medium or ORG/NAME)');
+  let repo;
+  try {
+    repo = repoOf(name);
+  } catch (e) {
+    throw new CliError(e.message);
+  }
+  out ||= cacheDir(name);
+  // One progress bar across all four files, on stderr (stdout keeps the JSON result).
+  let last = -1;
+  const bar = (p) => {
+    const pct = Math.floor(p * 100);
+    if (pct === last) return;
+    last = pct;
+    const fill = Math.round(p * 30);
+    const line = `${repo} [${'#'.repeat(fill)}${'.'.repeat(30 - fill)}] ${pct}%`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
+    else if (pct % 10 === 0) process.stderr.write(`${line}\n`);
+  };
+  let r;
+  try {
+    r = await fetchModel(name, out, { onProgress: bar, ...(endpoint ? { endpoint } : {}) });
+  } catch (e) {
+    throw new CliError(`fetch ${repo}: ${e.message}`);
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  process.stdout.write(JSON.stringify({ repo, dir: r.dir, files: r.files }) + '\n');
 }
 
 main(process.argv.slice(2)).then(
