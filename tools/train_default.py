@@ -470,6 +470,8 @@ def train(args):
         gen.set_state(st["gen"])
         torch.set_rng_state(st["torch_rng"])
         step, total, tokens, train_seconds = st["step"], st["total"], st["tokens"], st["train_seconds"]
+        if args.steps:  # a resumed run may be given a new length (the schedule stretches from here on)
+            total = args.steps
         print(f"resumed at step {step}/{total}", flush=True)
     else:
         with open(log_path, "w") as f:

@@ -16,13 +16,17 @@ using nlohmann::json;
 
 namespace {
 
+// One read into a buffer of the file's size: a checkpoint can be gigabytes, so no
+// stream copies.
 std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) throw Error("cannot open " + path);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    if (!f.good() && !f.eof()) throw Error("cannot read " + path);
-    return ss.str();
+    const std::streamoff size = f.tellg();
+    if (size < 0) throw Error("cannot read " + path);
+    std::string data(static_cast<size_t>(size), '\0');
+    f.seekg(0);
+    if (size > 0 && !f.read(&data[0], size)) throw Error("cannot read " + path);
+    return data;
 }
 
 struct Stat { double mean = 0, std = 0, min = 0, max = 0, norm = 0; bool finite = true; };
