@@ -37,9 +37,10 @@ std::vector<uint8_t> build(const std::vector<std::pair<std::string, Tensor>>& ts
     }
     if (tweak) tweak(h);
     const std::string hs = h.dump();
-    std::vector<uint8_t> out(8);
+    std::vector<uint8_t> out;
+    out.reserve(8 + hs.size() + data.size());
     const uint64_t n = hs.size();
-    for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
     out.insert(out.end(), hs.begin(), hs.end());
     out.insert(out.end(), data.begin(), data.end());
     return out;
