@@ -11,7 +11,7 @@ bash tools/build.sh native
 
 # The same native suite under AddressSanitizer + UBSan (the 500 MB GPT-2-small-shape
 # case is left to the plain build: it only repeats the 12x12 checks at a larger size).
-cmake -S . -B build-asan -DHOOKLAB_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build-asan -DHOOKLAB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
 cmake --build build-asan -j"$(nproc)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure --timeout 1800 -E gpt2_small_shape)
