@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -94,12 +95,52 @@ void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, double 
     }
 }
 
-inline float gelu_new(float x) {
-    const float k = 0.7978845608028654f;  // sqrt(2/pi)
-    return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+// e^z as straight-line arithmetic, so that a loop of it vectorises (libm's scalar
+// tanhf/expm1f calls were 8 % of a wasm forward): e^z = 2^n e^r with n = round(z / ln 2)
+// and |r| <= ln(2)/2, e^r from its Taylor series to degree 7 (truncation < 6e-9
+// relative). z is clamped to [-87, 88], where 2^n stays a normal float; a NaN z
+// becomes -87 (callers carry NaN through their other operand).
+inline float exp_clamped(float z) {
+    z = z > -87.0f ? z : -87.0f;
+    z = z < 88.0f ? z : 88.0f;
+    const float n = (z * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest: 1.5 * 2^23
+    const float r = (z - n * 0.693359375f) - n * -2.12194440e-4f;     // ln 2 split: the first part is exact in n * hi
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(n) + 127) * (1 << 23);
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+// q . k over one head, in 8 independent partial sums so that the loop vectorises.
+inline float dot(const float* a, const float* b, int n) {
+    float acc[8] = {};
+    int d = 0;
+    for (; d + 8 <= n; d += 8)
+        for (int i = 0; i < 8; ++i) acc[i] += a[d + i] * b[d + i];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; d < n; ++d) s += a[d] * b[d];
+    return s;
 }
 
 }  // namespace
+
+// HF's gelu_new, 0.5 x (1 + tanh(u)), with tanh(u) = 1 - 2 / (e^{2u} + 1): 1 + tanh
+// rounds to exactly 0 for very negative u as torch's does (so gelu(-inf) is NaN there
+// too), and the result stays within a few float ulps of torch.
+float gelu_new(float x) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    const float u = k * (x + 0.044715f * x * x * x);
+    const float t = 1.0f - 2.0f / (exp_clamped(2.0f * u) + 1.0f);
+    return 0.5f * x * (1.0f + t);
+}
 
 std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
     const Config& c = config;
@@ -160,13 +201,8 @@ std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& h
             for (int i = 0; i < T; ++i) {
                 float* srow = &scores[(static_cast<size_t>(h) * T + i) * T];
                 const float* qi = &q[static_cast<size_t>(i) * C + h * D];
-                for (int j = 0; j < T; ++j) {
-                    if (j > i) { srow[j] = neg_inf; continue; }
-                    const float* kj = &k[static_cast<size_t>(j) * C + h * D];
-                    float s = 0;
-                    for (int d = 0; d < D; ++d) s += qi[d] * kj[d];
-                    srow[j] = s * scale;
-                }
+                for (int j = 0; j <= i; ++j) srow[j] = dot(qi, &k[static_cast<size_t>(j) * C + h * D], D) * scale;
+                for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
             }
         fire(Hook::AttnScores, l, scores, {H, T, T});
 

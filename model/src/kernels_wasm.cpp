@@ -105,38 +105,30 @@ inline void tile1x8_f16(const float* x, const uint16_t* w, int K, const float* b
     std::memcpy(y, tmp, sizeof(float) * nv);
 }
 
-// y[4, 8] = x[4, K] . panel[K, 8] (+ b); ld = row stride of x and y.
-inline void tile4x8(const float* x, size_t ldx, const float* w, int K, const float* b, float* y, size_t ldy, int nv) {
-    v128_t c00 = wasm_v128_load(b), c01 = wasm_v128_load(b + 4);
-    v128_t c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+// y[R, 8] = x[R, K] . panel[K, 8] (+ b); ld = row stride of x and y. R is a template
+// argument so that the 2R accumulators live in registers (the loops over r unroll).
+template <int R>
+inline void tile_rx8(const float* x, size_t ldx, const float* w, int K, const float* b, float* y, size_t ldy, int nv) {
+    v128_t c[R][2];
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    for (int r = 0; r < R; ++r) { c[r][0] = b0; c[r][1] = b1; }
     for (int k = 0; k < K; ++k) {
         const v128_t w0 = wasm_v128_load(w + 8 * k), w1 = wasm_v128_load(w + 8 * k + 4);
-        v128_t a = wasm_v128_load32_splat(x0 + k);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, w0));
-        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, w1));
-        a = wasm_v128_load32_splat(x1 + k);
-        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, w0));
-        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, w1));
-        a = wasm_v128_load32_splat(x2 + k);
-        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, w0));
-        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, w1));
-        a = wasm_v128_load32_splat(x3 + k);
-        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, w0));
-        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, w1));
+        for (int r = 0; r < R; ++r) {
+            const v128_t a = wasm_v128_load32_splat(x + r * ldx + k);
+            c[r][0] = wasm_f32x4_add(c[r][0], wasm_f32x4_mul(a, w0));
+            c[r][1] = wasm_f32x4_add(c[r][1], wasm_f32x4_mul(a, w1));
+        }
     }
     if (nv == kPanel) {
-        wasm_v128_store(y, c00); wasm_v128_store(y + 4, c01);
-        wasm_v128_store(y + ldy, c10); wasm_v128_store(y + ldy + 4, c11);
-        wasm_v128_store(y + 2 * ldy, c20); wasm_v128_store(y + 2 * ldy + 4, c21);
-        wasm_v128_store(y + 3 * ldy, c30); wasm_v128_store(y + 3 * ldy + 4, c31);
+        for (int r = 0; r < R; ++r) { wasm_v128_store(y + r * ldy, c[r][0]); wasm_v128_store(y + r * ldy + 4, c[r][1]); }
     } else {
-        alignas(16) float tmp[4][8];
-        wasm_v128_store(tmp[0], c00); wasm_v128_store(tmp[0] + 4, c01);
-        wasm_v128_store(tmp[1], c10); wasm_v128_store(tmp[1] + 4, c11);
-        wasm_v128_store(tmp[2], c20); wasm_v128_store(tmp[2] + 4, c21);
-        wasm_v128_store(tmp[3], c30); wasm_v128_store(tmp[3] + 4, c31);
-        for (int r = 0; r < 4; ++r) std::memcpy(y + r * ldy, tmp[r], sizeof(float) * nv);
+        alignas(16) float tmp[8];
+        for (int r = 0; r < R; ++r) {
+            wasm_v128_store(tmp, c[r][0]);
+            wasm_v128_store(tmp + 4, c[r][1]);
+            std::memcpy(y + r * ldy, tmp, sizeof(float) * nv);
+        }
     }
 }
 
@@ -243,8 +235,15 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
         }
         int t = 0;
         for (; t + 4 <= T; t += 4)
-            tile4x8(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
-        for (; t < T; ++t) tile1x8(x + static_cast<size_t>(t) * K, w, K, b, y + static_cast<size_t>(t) * N + n0, nv);
+            tile_rx8<4>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
+        const float* xt = x + static_cast<size_t>(t) * K;
+        float* yt = y + static_cast<size_t>(t) * N + n0;
+        switch (T - t) {  // the last rows in one pass over the panel, not one pass per row
+            case 3: tile_rx8<3>(xt, K, w, K, b, yt, N, nv); break;
+            case 2: tile_rx8<2>(xt, K, w, K, b, yt, N, nv); break;
+            case 1: tile1x8(xt, w, K, b, yt, nv); break;
+            default: break;
+        }
     }
 }
 

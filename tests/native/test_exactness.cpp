@@ -106,3 +106,24 @@ TEST_CASE("F16 weight storage changes the statistics by at most 1e-3 relative", 
     }
     CHECK(a["hidden_std"] != b["hidden_std"]);  // the F16 path really ran
 }
+
+// The forward's vectorisable gelu_new against the formula in double precision, and on the
+// special values against the formula as torch evaluates it in float (1 + tanh rounds to 0
+// for very negative inputs, so -inf gives NaN and -3e38 gives -0).
+TEST_CASE("gelu_new is within 2e-7 |x| of the exact formula and keeps torch's special values", "[exactness]") {
+    auto exact = [](double x) { return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); };
+    auto torch_float = [](float x) {
+        return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    };
+    double worst = 0;
+    for (int i = -400000; i <= 400000; ++i) {
+        const float x = static_cast<float>(i * 1e-4);
+        if (x != 0) worst = std::max(worst, std::abs(gelu_new(x) - exact(x)) / std::abs(x));
+    }
+    CHECK(worst < 2e-7);
+    for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 3e38f, -3e38f, INFINITY, -INFINITY, NAN}) {
+        const float got = gelu_new(x), want = torch_float(x);
+        INFO("x = " << x << ": got " << got << ", torch's formula " << want);
+        CHECK((std::isnan(got) ? std::isnan(want) : got == want && std::signbit(got) == std::signbit(want)));
+    }
+}

@@ -77,4 +77,8 @@ public:
     double flops_per_forward(int T, bool all_logits) const;
 };
 
+// The MLP's activation, HF's "gelu_new" (the tanh approximation), in float as the
+// forward computes it (exposed for its accuracy test).
+float gelu_new(float x);
+
 }  // namespace hooklab
