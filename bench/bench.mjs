@@ -1,7 +1,7 @@
 // npm run bench: the native engine, the wasm engine in node and ONNX Runtime Web (wasm
 // backend, one thread) side by side, on the same weights and the same prompt.
 //
-//   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--json OUT]
+//   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
@@ -18,16 +18,17 @@ const TEXT = 'The quick brown fox jumps over the lazy dog. Then the dog wakes up
   'across the green field until both of them are tired and lie down in the shade of an old oak tree by the river.';
 
 function args() {
-  const a = { tokens: 32, iters: 7 };
+  const a = { tokens: 32, iters: 7, rounds: 3 };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; ++i) {
     const k = v[i].replace(/^--/, '');
     if (k === 'child') a.child = v[++i];
-    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters'].includes(k)) a[k] = v[++i];
+    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters', 'rounds'].includes(k)) a[k] = v[++i];
     else throw new Error(`unknown option ${v[i]}`);
   }
   a.tokens = Number(a.tokens);
   a.iters = Number(a.iters);
+  a.rounds = Number(a.rounds);
   return a;
 }
 
@@ -157,17 +158,37 @@ async function main() {
   a.idsList = ids;
   const T = ids.length;
 
-  const rows = [];
-  for (const f16 of [false, true]) {
-    rows.push({ engine: 'native', f16, ...nativeRun(a, prompt, f16) });
-    rows.push({ engine: 'wasm (node)', f16, ...child('wasm', a, ['--f16', f16 ? '1' : '0']) });
+  // The engines run in turn, and the whole set --rounds times: this machine's speed drifts
+  // (a shared VM), so each ratio is taken within a round (same minutes) and the median of
+  // the rounds' ratios is reported; ms min is the best of all rounds, ms median the median
+  // of the rounds' medians.
+  const rounds = [];
+  for (let round = 0; round < a.rounds; ++round) {
+    const rows = [];
+    for (const f16 of [false, true]) {
+      rows.push({ engine: 'native', f16, ...nativeRun(a, prompt, f16) });
+      rows.push({ engine: 'wasm (node)', f16, ...child('wasm', a, ['--f16', f16 ? '1' : '0']) });
+    }
+    if (a.onnx) rows.push({ engine: 'onnxruntime-web', f16: false, kernel: 'wasm, 1 thread', ...child('ort', a, []) });
+    rounds.push(rows);
   }
-  if (a.onnx) rows.push({ engine: 'onnxruntime-web', f16: false, kernel: 'wasm, 1 thread', ...child('ort', a, []) });
+  const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+  const rows = rounds[0].map((r0, i) => {
+    const all = rounds.map((rows) => rows[i]);
+    const merged = { ...r0 };
+    for (const path of ['all', 'last'])
+      merged[path] = { ms_min: Math.min(...all.map((r) => r[path].ms_min)), ms_median: median(all.map((r) => r[path].ms_median)),
+        rounds_median: all.map((r) => r[path].ms_median) };
+    for (const k of ['load_ms', 'peak_rss_mb', 'wasm_memory_mb']) if (r0[k] !== undefined) merged[k] = median(all.map((r) => r[k]));
+    return merged;
+  });
+  // Per-round ratio of row r to row `ref` on one path, medianed over the rounds.
+  const ratio = (r, ref, path) => median(r[path].rounds_median.map((ms, k) => ms / ref[path].rounds_median[k]));
 
   const gf = (ms, path) => flops[path] / (ms * 1e6);
   const ortRow = rows.find((r) => r.engine === 'onnxruntime-web');
   console.log(`model: ${a.model} (${cfg.n_layer} layers x ${cfg.n_head} heads, C=${cfg.n_embd}, V=${cfg.vocab_size}), prompt ${T} tokens, ` +
-    `${a.iters} timed runs after a warm-up, one thread; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
+    `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, one thread; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
     `${(flops.last / 1e9).toFixed(2)} (last only)`);
   for (const path of ['all', 'last']) {
     console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
@@ -177,8 +198,8 @@ async function main() {
       const nat = rows.find((x) => x.engine === 'native' && x.f16 === r.f16);
       table.push([r.engine, r.f16 ? 'F16' : 'F32', r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
         gf(r[path].ms_median, path).toFixed(1),
-        ortRow ? (ortRow[path].ms_median / r[path].ms_median).toFixed(2) + 'x' : '-',
-        (r[path].ms_median / nat[path].ms_median).toFixed(2) + 'x',
+        ortRow ? (1 / ratio(r, ortRow, path)).toFixed(2) + 'x' : '-',
+        ratio(r, nat, path).toFixed(2) + 'x',
         r.load_ms.toFixed(0), r.peak_rss_mb.toFixed(0), r.wasm_memory_mb ? r.wasm_memory_mb.toFixed(0) : '-']);
     }
     const w = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
@@ -187,8 +208,9 @@ async function main() {
   const gemm = child('gemm', a, ['--cfg', JSON.stringify(cfg)]);
   console.log(`\nwasm GEMM kernels alone (${T} rows, weights pre-packed, best of 3), GFLOP/s`);
   for (const g of gemm) console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + `F32 ${g.f32.toFixed(1).padStart(5)}   F16 ${g.f16.toFixed(1).padStart(5)}`);
-  console.log('\nvs ORT: ORT median / this median (higher is faster); vs native: this median / native median (lower is closer).');
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, flops, rows, gemm }, null, 2) + '\n');
+  console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster), vs native: this median /' +
+    ' native median (lower is closer), each taken within a round, median over the rounds.');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, flops, rows, gemm }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -2,7 +2,8 @@
 # npm run bench: native engine vs the wasm engine in node vs ONNX Runtime Web (wasm, one
 # thread) on GPT-2-small-shaped random weights (12x12x768, P=1024, V=50257, F32), a
 # 32-token prompt. Builds what is missing; the checkpoint and its ONNX exports go to build/.
-# BENCH_MODEL=DIR picks another checkpoint; BENCH_ITERS (default 7) the timed runs.
+# BENCH_MODEL=DIR picks another checkpoint; BENCH_ITERS (default 7) the timed runs;
+# BENCH_ROUNDS (default 3) how many times the set of engines runs in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
@@ -29,4 +30,4 @@ if [ ! -f "$onnx_last" ] || [ "$model/model.safetensors" -nt "$onnx_last" ]; the
   OMP_NUM_THREADS=1 /usr/bin/python3 bench/export_onnx.py --model "$model" --out "$onnx_last" --last-only
 fi
 node bench/bench.mjs --model "$model" --onnx "$onnx" --onnx-last "$onnx_last" --tokens 32 \
-  --iters "${BENCH_ITERS:-7}" --json build/bench/results.json
+  --iters "${BENCH_ITERS:-7}" --rounds "${BENCH_ROUNDS:-3}" --json build/bench/results.json
