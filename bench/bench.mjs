@@ -9,6 +9,7 @@
 // same work for every engine (the engine's flops_per_forward: the GEMMs, QK^T and PV).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -111,9 +112,18 @@ async function childOrt(a) {
 
 // ---------------------------------------------------------------- parent
 
+// Every engine runs on the same CPU (taskset): on this VM the two vCPUs differ by up to
+// 1.4x at times (a busy neighbour on one of them), which would otherwise decide a ratio.
+// BENCH_CPU picks it (default: the last one); "none" lets the scheduler choose.
+const CPU = process.env.BENCH_CPU ?? String(availableParallelism() - 1);
+const HAVE_TASKSET = CPU !== 'none' && spawnSync('taskset', ['-c', CPU, 'true']).status === 0;
+function pinned(cmd, argv) {
+  return HAVE_TASKSET ? ['taskset', ['-c', CPU, cmd, ...argv]] : [cmd, argv];
+}
+
 function child(kind, a, extra) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--model', a.model, '--ids', JSON.stringify(a.idsList),
-    '--iters', String(a.iters), ...(a.onnx ? ['--onnx', a.onnx, '--onnx-last', a['onnx-last']] : []), ...extra],
+  const r = spawnSync(...pinned(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--model', a.model, '--ids', JSON.stringify(a.idsList),
+    '--iters', String(a.iters), ...(a.onnx ? ['--onnx', a.onnx, '--onnx-last', a['onnx-last']] : []), ...extra]),
   { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -123,11 +133,11 @@ function nativeRun(a, prompt, f16) {
   const out = {};
   // Load time: a tokenize call is a load plus nothing.
   const t0 = performance.now();
-  execFileSync(NATIVE, ['tokenize', '--model', a.model, '--text', 'x', ...(f16 ? ['--f16'] : [])]);
+  execFileSync(...pinned(NATIVE, ['tokenize', '--model', a.model, '--text', 'x', ...(f16 ? ['--f16'] : [])]));
   out.load_ms = performance.now() - t0;
   for (const all of [true, false]) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', NATIVE, 'bench', '--model', a.model, '--prompt', prompt, '--iters', String(a.iters),
-      ...(all ? ['--all-logits'] : []), ...(f16 ? ['--f16'] : [])], { encoding: 'utf8' });
+    const r = spawnSync(...pinned('/usr/bin/time', ['-f', '%M', NATIVE, 'bench', '--model', a.model, '--prompt', prompt, '--iters', String(a.iters),
+      ...(all ? ['--all-logits'] : []), ...(f16 ? ['--f16'] : [])]), { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
     const j = JSON.parse(r.stdout);
     out[all ? 'all' : 'last'] = { ms_min: j.ms_min, ms_median: j.ms_median };
@@ -188,7 +198,7 @@ async function main() {
   const gf = (ms, path) => flops[path] / (ms * 1e6);
   const ortRow = rows.find((r) => r.engine === 'onnxruntime-web');
   console.log(`model: ${a.model} (${cfg.n_layer} layers x ${cfg.n_head} heads, C=${cfg.n_embd}, V=${cfg.vocab_size}), prompt ${T} tokens, ` +
-    `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, one thread; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
+    `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, one thread${HAVE_TASKSET ? ` (all on CPU ${CPU})` : ''}; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
     `${(flops.last / 1e9).toFixed(2)} (last only)`);
   for (const path of ['all', 'last']) {
     console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
@@ -210,7 +220,7 @@ async function main() {
   for (const g of gemm) console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + `F32 ${g.f32.toFixed(1).padStart(5)}   F16 ${g.f16.toFixed(1).padStart(5)}`);
   console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster), vs native: this median /' +
     ' native median (lower is closer), each taken within a round, median over the rounds.');
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, flops, rows, gemm }, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm }, null, 2) + '\n');
 }
 
 main().catch((e) => {
