@@ -81,6 +81,22 @@ test('the four exercises give the native engine\'s numbers (mid: 12 layers x 12 
   }
 });
 
+// Prompt lengths 1-9 take every path of the wasm GEMM: 4-row tiles plus 0-3 leftover rows
+// (one R x 8 tile each), and for F16 weights the in-register widening used below 4 rows.
+test('prompts of 1 to 9 tokens give the native engine\'s numbers, F32 and F16 weights', async () => {
+  const mid16 = await HookLab.load(join(CKPT, 'mid'), { f16: true });
+  const ids = mid.tokenize(PROMPT);
+  for (let n = 1; n <= 9; ++n) {
+    const prompt = mid.decode(ids.slice(0, n));
+    assert.equal(mid.tokenize(prompt).length, n);
+    for (const [lab, flag] of [[mid, []], [mid16, ['--f16']]]) {
+      const got = lab.run(prompt, { topk: 5, logits: true });
+      compareRuns(got, native(['run', '--model', join(CKPT, 'mid'), '--prompt', prompt, '--topk', '5', '--logits', ...flag]), 1e-5);
+    }
+  }
+  mid16.dispose();
+});
+
 test('F16 and BF16 checkpoints agree with the committed PyTorch goldens', async () => {
   for (const ck of ['tiny_f32', 'tiny_f16', 'tiny_bf16']) {
     const lab = await HookLab.load(join(CKPT, ck));
