@@ -281,3 +281,19 @@ test('node CLI: byte-identical structure and the native numbers; errors as one l
     assert.equal(j.stderr, n.stderr, bad.join(' '));
   }
 });
+
+// A JavaScript engine without simd128 or wasm exception handling: a clear HookLabError
+// naming what is missing, not a CompileError about some opcode (simulated in a child
+// process whose WebAssembly.validate refuses the matching feature probe).
+test('a JavaScript engine lacking simd128 or exception handling gets a clear error', () => {
+  const api = new URL('../../wasm/js/hooklab.js', import.meta.url).href;
+  for (const [opcode, name] of [[253, 'SIMD \\(simd128\\)'], [25, 'exception handling']]) {
+    const script = `const validate = WebAssembly.validate;
+      WebAssembly.validate = (b) => !b.includes(${opcode}) && validate(b);
+      const { HookLab } = await import(${JSON.stringify(api)});
+      try { await HookLab.load(${JSON.stringify(join(CKPT, 'tiny_f32'))}); console.log('loaded'); }
+      catch (e) { console.log(e.name + ': ' + e.message); }`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.match(out, new RegExp(`^HookLabError: this JavaScript engine's WebAssembly lacks ${name}, which the engine needs`));
+  }
+});

@@ -17,7 +17,19 @@ const CHUNK = 4 << 20;  // bytes fed to the loader at a time
 
 let compiled;  // Promise<WebAssembly.Module>
 
+// Two tiny modules that only validate where the engine's wasm features exist: a function
+// returning v128.const (simd128) and one holding try / catch_all (exception handling).
+const FEATURES = [
+  ['SIMD (simd128)', [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+    10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]],
+  ['exception handling', [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0, 6, 64, 25, 11, 11]],
+];
+
 async function compileWasm() {
+  const missing = FEATURES.filter(([, bytes]) => !WebAssembly.validate(new Uint8Array(bytes))).map(([name]) => name);
+  if (missing.length)
+    throw new HookLabError(`this JavaScript engine's WebAssembly lacks ${missing.join(' and ')}, which the engine needs ` +
+      '(Chrome/Edge 95+, Firefox 100+, Safari 16.4+, node 17+)');
   const url = new URL('../dist/hooklab.wasm', import.meta.url);
   if (IS_NODE) {
     const { readFile } = await import('node:fs/promises');
