@@ -202,14 +202,17 @@ async function main() {
     `${(flops.last / 1e9).toFixed(2)} (last only)`);
   for (const path of ['all', 'last']) {
     console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
-    const head = ['engine', 'weights', 'kernel', 'ms min', 'ms median', 'GFLOP/s', 'vs ORT', 'vs native', 'load ms', 'peak RSS MB', 'wasm mem MB'];
+    const head = ['engine', 'weights', 'kernel', 'ms min', 'ms median', 'GFLOP/s', 'vs ORT', 'vs ORT (min)', 'vs native', 'vs native (min)',
+      'load ms', 'peak RSS MB', 'wasm mem MB'];
     const table = [head];
     for (const r of rows) {
       const nat = rows.find((x) => x.engine === 'native' && x.f16 === r.f16);
       table.push([r.engine, r.f16 ? 'F16' : 'F32', r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
         gf(r[path].ms_median, path).toFixed(1),
         ortRow ? (1 / ratio(r, ortRow, path)).toFixed(2) + 'x' : '-',
+        ortRow ? (ortRow[path].ms_min / r[path].ms_min).toFixed(2) + 'x' : '-',
         ratio(r, nat, path).toFixed(2) + 'x',
+        (r[path].ms_min / nat[path].ms_min).toFixed(2) + 'x',
         r.load_ms.toFixed(0), r.peak_rss_mb.toFixed(0), r.wasm_memory_mb ? r.wasm_memory_mb.toFixed(0) : '-']);
     }
     const w = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
@@ -219,7 +222,8 @@ async function main() {
   console.log(`\nwasm GEMM kernels alone (${T} rows, weights pre-packed, best of 3), GFLOP/s`);
   for (const g of gemm) console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + `F32 ${g.f32.toFixed(1).padStart(5)}   F16 ${g.f16.toFixed(1).padStart(5)}`);
   console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster), vs native: this median /' +
-    ' native median (lower is closer), each taken within a round, median over the rounds.');
+    ' native median (lower is closer), each taken within a round, median over the rounds; (min): the same ratio of the best runs of' +
+    ' all rounds. Noise only ever adds time, so the (min) ratios are the steadier ones on a shared machine.');
   if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm }, null, 2) + '\n');
 }
 
