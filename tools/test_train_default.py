@@ -105,7 +105,7 @@ class Training(unittest.TestCase):
     def test_committed_weights_load_into_the_training_model(self):
         model = train_default.make_model(0)
         model.transformer.load_state_dict(reference.load_model(DEFAULT).transformer.state_dict(), strict=True)
-        enc = brown_data.make_encoder()
+        enc = reference.load_encoder(DEFAULT)
         ids = torch.tensor([enc.encode("The jury said that the city of Atlanta had a new mayor.")])
         with torch.no_grad():
             loss = float(train_default.lm_loss(model, ids[:, :-1], ids[:, 1:]))
