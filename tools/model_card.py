@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Renders the default model's MODEL_CARD.md from tools/templates/MODEL_CARD.md.in and the facts
+committed beside the model:
+
+  config.json     shape, name, steps and tokens seen (written by tools/train_default.py's export)
+  training.json   the run: data split, hyper-parameters, timing, losses, greedy samples and a
+                  hand-written note on the run's history (written by the final export)
+  exercises.md    the chapter's exercises measured in the native engine:
+                  /usr/bin/python3 tools/exercise_report.py --model checkpoints/default > checkpoints/default/exercises.md
+
+The prose lives in the template; edit it there, then re-render:
+
+    /usr/bin/python3 tools/model_card.py [--model checkpoints/default]           # writes MODEL_CARD.md
+    /usr/bin/python3 tools/model_card.py [--model checkpoints/default] --check   # exit 1 and a diff if stale
+"""
+import argparse
+import difflib
+import json
+import math
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATE = os.path.join(ROOT, "tools", "templates", "MODEL_CARD.md.in")
+DEFAULT_MODEL = os.path.join(ROOT, "checkpoints", "default")
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise SystemExit(f"model_card: {path} is missing (see tools/model_card.py's docstring for who writes it)")
+
+
+def card_fields(model_dir):
+    """The template's fields, from the files beside the model."""
+    cfg = _read_json(os.path.join(model_dir, "config.json"))
+    meta = cfg.get("hooklab")
+    if not meta:
+        raise SystemExit(f"model_card: {model_dir}/config.json has no \"hooklab\" field: not a model this project trained")
+    if meta.get("interim", True):
+        raise SystemExit(f"model_card: {model_dir} holds an interim export; render the card after the final one")
+    rec = _read_json(os.path.join(model_dir, "training.json"))
+    try:
+        with open(os.path.join(model_dir, "exercises.md"), encoding="utf-8") as f:
+            exercises = f.read()
+    except FileNotFoundError:
+        raise SystemExit(f"model_card: {model_dir}/exercises.md is missing; write it with tools/exercise_report.py")
+    L, H, C, P, V = (cfg[k] for k in ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size"))
+    d_head = C // H
+    n_block = 12 * C * C + 13 * C  # c_attn 3C^2+3C, c_proj C^2+C, c_fc 4C^2+4C, mlp c_proj 4C^2+C, 2 LayerNorms 4C
+    data, args, tail = rec["data"], rec["args"], rec["train_loss_tail"]
+    return {
+        "name": meta["name"],
+        "n_layer": L, "n_head": H, "n_embd": C, "d_head": d_head, "mlp_width": 4 * C, "qkv_width": 3 * C,
+        "n_positions": P, "vocab_size": V,
+        "n_wte": V * C, "n_wpe": P * C, "n_block": n_block, "n_ln_f": 2 * C,
+        "n_params": V * C + P * C + L * n_block + 2 * C,
+        "k2_start": C + 2 * d_head, "k2_end": C + 3 * d_head, "last_even_neuron": 4 * C - 2,
+        "n_files": data["n_files"], "n_words": data["n_words"], "n_val_files": len(data["val_files"]),
+        "val_files": ", ".join(data["val_files"]), "n_val_tokens": data["n_val_tokens"],
+        "n_train_files": data["n_train_files"], "n_train_tokens": data["n_train_tokens"],
+        "seed": args["seed"], "wd": args["wd"], "lr": args["lr"], "warmup": args["warmup"], "batch": args["batch"],
+        "tokens_per_step": args["batch"] * P, "step": meta["step"], "total_steps": meta["total_steps"],
+        "tokens_seen": meta["tokens_seen"], "epochs": meta["tokens_seen"] / data["n_train_tokens"],
+        "wall_minutes": rec["wall_minutes"], "tokens_per_s": rec["tokens_per_s"], "run_note": rec["run_note"],
+        "final_val_loss": rec["final_val_loss"], "perplexity": math.exp(rec["final_val_loss"]),
+        "tail_steps": tail["steps"], "tail_mean": tail["mean"],
+        "samples": "\n".join("- " + json.dumps(s["greedy"], ensure_ascii=False) for s in rec["samples"]),
+        "exercises": exercises,
+    }
+
+
+def render(model_dir=DEFAULT_MODEL, template=TEMPLATE):
+    with open(template, encoding="utf-8") as f:
+        return f.read().format_map(card_fields(model_dir))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--check", action="store_true", help="compare with the committed MODEL_CARD.md instead of writing")
+    args = ap.parse_args()
+    text = render(args.model)
+    path = os.path.join(args.model, "MODEL_CARD.md")
+    if args.check:
+        with open(path, encoding="utf-8", newline="") as f:
+            old = f.read()
+        if old != text:
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                                       path, "rendered"))
+            raise SystemExit(f"model_card: {path} differs from what the template renders")
+        print(f"{path} is up to date")
+        return
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
