@@ -71,9 +71,11 @@ class Gpt2HookLab extends HTMLElement {
     const id = `getResult-${++this.requests}-${Date.now()}`;
     const lab = this.labUrl.origin;
     return new Promise((resolve, reject) => {
+      let answered = false;
       const done = () => { clearTimeout(timer); window.removeEventListener('message', h); };
       const timer = setTimeout(() => {
         done();
+        if (answered) return reject(new Error(`<gpt2-hooklab>: getResult(): the lab at ${lab} has no finished run after ${timeout} ms (still loading its model, or the run failed: see the lab).`));
         const cross = lab !== location.origin;
         reject(new Error(`<gpt2-hooklab>: getResult(): no answer from the lab at ${lab} within ${timeout} ms.`
           + (cross ? ` Is this page's origin (${location.origin}) listed in "allowedOrigins" of ${new URL('embed-origins.json', this.labUrl).href}? The lab's console names every origin it refused.` : ' Has the lab loaded?')));
@@ -82,6 +84,7 @@ class Gpt2HookLab extends HTMLElement {
       const h = (ev) => {
         if (ev.source !== this.frame.contentWindow || ev.origin !== lab || ev.data?.type !== 'hooklab:result') return;
         if (ev.data.id === id) {
+          answered = true;
           if (ev.data.result) { done(); resolve(ev.data.result); }
           // else: no run has finished yet; ask again after the next one (a broadcast, no id)
         } else if (!('id' in ev.data)) ask();
