@@ -132,7 +132,7 @@ const en = {
   // codegen
   cgNeeds: 'Needs: pip install {pkgs}',
   cgDefaultModel: "{name} is this project's own model (not GPT-2 small) and is not on the HuggingFace hub.",
-  cgDefaultFiles: 'The page serves its four files at MODEL_URL; they are downloaded once into the folder MODEL.',
+  cgDefaultFiles: 'The page serves its four files at MODEL_URL; they are downloaded once into the folder MODEL (in a clone of the repository, MODEL = "checkpoints/default" needs no download).',
   cgDefaultRepo: 'Its four files are in checkpoints/default/ of the repository: run this from the root of a clone.',
   cgLocalModel: 'The folder holding the four files you gave the page (config.json, model.safetensors, vocab.json, merges.txt):',
   cgHidden: 'transformers 4.x: a block returns a tuple whose [0] is the hidden states; later releases may return the tensor itself',
@@ -302,7 +302,7 @@ const vi = {
   // codegen
   cgNeeds: 'Cần: pip install {pkgs}',
   cgDefaultModel: '{name} là mô hình do chính dự án này huấn luyện (không phải GPT-2 small) và không có trên HuggingFace hub.',
-  cgDefaultFiles: 'Trang phục vụ bốn tệp của nó tại MODEL_URL; chúng được tải về một lần vào thư mục MODEL.',
+  cgDefaultFiles: 'Trang phục vụ bốn tệp của nó tại MODEL_URL; chúng được tải về một lần vào thư mục MODEL (trong bản clone của kho mã, MODEL = "checkpoints/default" không cần tải).',
   cgDefaultRepo: 'Bốn tệp của nó nằm trong checkpoints/default/ của kho mã: hãy chạy đoạn này từ thư mục gốc của bản clone.',
   cgLocalModel: 'Thư mục chứa bốn tệp bạn đã đưa cho trang (config.json, model.safetensors, vocab.json, merges.txt):',
   cgHidden: 'transformers 4.x: khối trả về một tuple, phần tử [0] là hidden states; các bản mới hơn có thể trả về thẳng tensor',
