@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { launch, openPage, waitForRun, shot } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
-let env, other;
+let env, other, course, allowedLab;
 
 const HOST = (src) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Course page</title>
 <script type="module" src="${src}hooklab-element.js"></script></head>
@@ -18,7 +18,73 @@ before(async () => {
   // A second origin (another port) for the cross-origin checks.
   other = await startServer({ extraRoutes: { '/host.html': { type: 'text/html', body: HOST(env.url) } } });
 });
-after(async () => { await env?.close(); await other?.close(); });
+after(async () => { await env?.close(); await other?.close(); await course?.close(); await allowedLab?.close(); });
+
+// A course page on its own origin whose script listens from the start: every event the
+// element fires is kept in window.events.
+const COURSE = (labUrl) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Course</title>
+<script type="module" src="${labUrl}hooklab-element.js"></script></head>
+<body><gpt2-hooklab id="lab" lang="vi" ex3="9,0.1" prompt="The jury said" src="${labUrl}index.html"></gpt2-hooklab>
+<script>
+  window.events = [];
+  for (const t of ['hooklab-state', 'hooklab-result']) document.getElementById('lab').addEventListener(t, (e) => window.events.push({ type: t, detail: e.detail }));
+</script></body></html>`;
+
+async function coursePage(url) {
+  const page = await env.context.newPage();
+  const errors = [], warnings = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); if (m.type() === 'warning') warnings.push(m.text()); });
+  await page.goto(url);
+  return { page, errors, warnings };
+}
+
+test('a course page on another origin listed in embed-origins.json: first state event, attribute changes, getResult', async () => {
+  // Two servers: the course site, and a lab whose embed-origins.json allows it.
+  const courseRoutes = { '/favicon.ico': { type: 'image/x-icon', body: '' } }; // else Chromium logs its 404
+  course = await startServer({ extraRoutes: courseRoutes });
+  const courseOrigin = new URL(course.url).origin;
+  allowedLab = await startServer({ extraRoutes: { '/embed-origins.json': { type: 'application/json', body: JSON.stringify({ allowedOrigins: [courseOrigin] }) } } });
+  assert.notEqual(new URL(allowedLab.url).origin, courseOrigin);
+  courseRoutes['/chapter5.html'] = { type: 'text/html', body: COURSE(allowedLab.url) };
+  const { page, errors, warnings } = await coursePage(`${course.url}chapter5.html`);
+  const frame = await labFrame(page);
+  await waitForFrame(frame);
+  // The first hooklab-state, sent while the lab was still loading its allow-list, arrived.
+  await page.waitForFunction(() => window.events.some((e) => e.type === 'hooklab-state'), null, { timeout: 10000 });
+  const first = await page.evaluate(() => window.events.find((e) => e.type === 'hooklab-state').detail);
+  assert.equal(first.lang, 'vi');
+  assert.equal(first.ex3, '9,0.1');
+  assert.equal(await page.evaluate(() => document.getElementById('lab').state.ex3), '9,0.1');
+  // Attribute change → the lab re-runs → a hooklab-result event.
+  const got = page.evaluate(() => new Promise((r) => document.getElementById('lab').addEventListener('hooklab-result', (e) => r(e.detail), { once: true })));
+  await page.evaluate(() => document.getElementById('lab').setAttribute('ex4', '9,10'));
+  const detail = await got;
+  assert.equal(detail.interventions.filter((iv) => iv.kind === 'scale_hidden').length, 2);
+  await waitForFrame(frame);
+  const res = await page.evaluate(() => document.getElementById('lab').getResult({ timeout: 20000 }));
+  assert.equal(res.baseline.resid_std.length, res.model.n_layer);
+  assert.equal(res.interventions.length, 2);
+  assert.deepEqual(warnings.filter((w) => /embed-origins/.test(w)), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a course page on an origin not in embed-origins.json: a console warning naming it, getResult() rejects saying why', async () => {
+  const { page, warnings } = await coursePage(`${other.url}host.html`); // the lab is on env.url
+  await labFrame(page);
+  const otherOrigin = new URL(other.url).origin;
+  const msg = await page.evaluate(() => document.getElementById('lab').getResult({ timeout: 1500 }).then(() => 'resolved', (e) => e.message));
+  assert.match(msg, /no answer from the lab/);
+  assert.ok(msg.includes(otherOrigin), msg);
+  assert.ok(msg.includes(`${env.url}embed-origins.json`), msg);
+  const w = warnings.find((x) => x.includes('embed-origins.json'));
+  assert.ok(w, `a console warning, got: ${JSON.stringify(warnings)}`);
+  assert.ok(w.includes(otherOrigin), w);
+  assert.ok(w.includes(`${env.url}embed-origins.json`), w);
+  assert.equal(await page.evaluate(() => document.getElementById('lab').state), null); // no event reached it
+  await page.close();
+});
 
 async function labFrame(page) {
   const handle = await page.waitForSelector('gpt2-hooklab');

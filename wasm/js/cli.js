@@ -3,8 +3,15 @@
 // One JSON object on stdout, or one line on stderr and exit status 1; never half a result.
 import { existsSync } from 'node:fs';
 
-import { HookLab, HookLabError, loadModule } from './hooklab.js';
 import { cacheDir, fetchModel, isComplete, repoOf } from './hub-fetch.js';
+
+// The engine is built, not committed: before the build, say what to run (a static import
+// would die first with node's ERR_MODULE_NOT_FOUND stack trace).
+if (!existsSync(new URL('../dist/hooklab.mjs', import.meta.url)) || !existsSync(new URL('../dist/hooklab.wasm', import.meta.url))) {
+  process.stderr.write('hooklab: the WebAssembly engine is not built yet (wasm/dist/hooklab.{mjs,wasm} missing): run "npm run build:wasm" first\n');
+  process.exit(1);
+}
+const { HookLab, HookLabError, loadModule } = await import('./hooklab.js');
 
 const USAGE =
   'usage:\n' +

@@ -9,7 +9,11 @@
 // and compact ("false" for the full layout; default: the compact embed layout).
 // Course pages on another origin load this script as a module: its server must send CORS
 // (web/serve.mjs does, for this file). The lab runs in an iframe; attribute changes after the first load are sent to it with
-// postMessage (no reload). Events: 'hooklab-state' and 'hooklab-result' (detail: the data).
+// postMessage (no reload). Events: 'hooklab-state' and 'hooklab-result' (detail: the data);
+// el.state is the last state the lab reported; el.getResult() resolves to the full run export.
+// A course page on ANOTHER origin than the lab must be listed in the lab's embed-origins.json
+// (next to its index.html): until then the lab ignores it, logs a console warning naming the
+// origin, and getResult() rejects after its timeout saying so.
 const STATE_ATTRS = ['model', 'prompt', 'lang', 'ex1', 'ex2', 'ex3', 'ex4', 'view', 'scale', 'topk', 'predict', 'lens'];
 const scriptBase = new URL('./', import.meta.url);
 
@@ -25,6 +29,8 @@ class Gpt2HookLab extends HTMLElement {
     this.frame.style.cssText = 'border:0;width:100%;display:block';
     this.shadowRoot.append(this.frame);
     this.loaded = false;
+    this.state = null;
+    this.requests = 0;
     this.onMessage = this.onMessage.bind(this);
   }
 
@@ -58,15 +64,33 @@ class Gpt2HookLab extends HTMLElement {
     this.frame.contentWindow?.postMessage({ type: 'hooklab:set-state', state }, this.labUrl.origin);
   }
 
-  getResult() {
-    return new Promise((resolve) => {
+  // Resolves to the lab's full export of its current run ({model, prompt, interventions,
+  // baseline, intervened}); waits for the run when none has finished yet. Rejects after
+  // `timeout` ms, e.g. when the lab refuses this page's origin.
+  getResult({ timeout = 20000 } = {}) {
+    const id = `getResult-${++this.requests}-${Date.now()}`;
+    const lab = this.labUrl.origin;
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const done = () => { clearTimeout(timer); window.removeEventListener('message', h); };
+      const timer = setTimeout(() => {
+        done();
+        if (answered) return reject(new Error(`<gpt2-hooklab>: getResult(): the lab at ${lab} has no finished run after ${timeout} ms (still loading its model, or the run failed: see the lab).`));
+        const cross = lab !== location.origin;
+        reject(new Error(`<gpt2-hooklab>: getResult(): no answer from the lab at ${lab} within ${timeout} ms.`
+          + (cross ? ` Is this page's origin (${location.origin}) listed in "allowedOrigins" of ${new URL('embed-origins.json', this.labUrl).href}? The lab's console names every origin it refused.` : ' Has the lab loaded?')));
+      }, timeout);
+      const ask = () => this.frame.contentWindow?.postMessage({ type: 'hooklab:get-result', id }, lab);
       const h = (ev) => {
-        if (ev.source !== this.frame.contentWindow || ev.data?.type !== 'hooklab:result' || !('result' in ev.data) || !ev.data.result?.baseline) return;
-        window.removeEventListener('message', h);
-        resolve(ev.data.result);
+        if (ev.source !== this.frame.contentWindow || ev.origin !== lab || ev.data?.type !== 'hooklab:result') return;
+        if (ev.data.id === id) {
+          answered = true;
+          if (ev.data.result) { done(); resolve(ev.data.result); }
+          // else: no run has finished yet; ask again after the next one (a broadcast, no id)
+        } else if (!('id' in ev.data)) ask();
       };
       window.addEventListener('message', h);
-      this.frame.contentWindow?.postMessage({ type: 'hooklab:get-result' }, this.labUrl.origin);
+      ask();
     });
   }
 
@@ -74,7 +98,11 @@ class Gpt2HookLab extends HTMLElement {
     if (ev.source !== this.frame.contentWindow || ev.origin !== this.labUrl.origin) return;
     const d = ev.data;
     if (!d || typeof d.type !== 'string') return;
-    if (d.type === 'hooklab:state') this.dispatchEvent(new CustomEvent('hooklab-state', { detail: d.state }));
+    if ('id' in d) return; // an answer to one request (getResult), not an event
+    if (d.type === 'hooklab:state') {
+      this.state = d.state;
+      this.dispatchEvent(new CustomEvent('hooklab-state', { detail: d.state }));
+    }
     if (d.type === 'hooklab:result') this.dispatchEvent(new CustomEvent('hooklab-result', { detail: d.result }));
   }
 }

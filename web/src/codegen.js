@@ -1,109 +1,276 @@
-// Python for exactly the current experiment: HuggingFace forward hooks (the chapter's
-// recipes) and TransformerLens run_with_hooks.
-import { interventionsOf } from './state.js';
+// Python for exactly the current experiment (HuggingFace forward hooks, the chapter's recipes;
+// TransformerLens run_with_hooks), and the tuple explorer's text. Pure functions of the state:
+// the code runs as shown and prints the numbers the page plots. Comments follow the page's
+// language (lang).
+import { interventionsOf, MODELS } from './state.js';
+import { makeT } from './i18n.js';
 
-const py = (s) => JSON.stringify(s); // a JSON string is a valid Python string literal
-const pyNum = (x) => (Number.isInteger(x) ? `${x}.0` : String(x));
+// The checkpoint files a model folder holds (HuggingFace layout).
+const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
 
-export function hubName(model) {
-  return model === 'gpt2-medium' ? 'gpt2-medium' : 'gpt2';
+const py = (s) => JSON.stringify(String(s)); // a JSON string is a valid Python string literal
+
+// A Python float literal for any JS number. String(x) is already one for most values
+// ("0.1", "1e-30", "1e+38"), but integers need a point ("5" -> "5.0", and not "1e+38.0").
+export function pyNum(x) {
+  if (typeof x !== 'number' || Number.isNaN(x)) return 'float("nan")';
+  if (x === Infinity) return 'float("inf")';
+  if (x === -Infinity) return '-float("inf")';
+  if (Object.is(x, -0)) return '-0.0';
+  const s = String(x);
+  return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-export function hfCode(st, info = {}) {
-  const ivs = interventionsOf(st);
-  // The embedded default model is in HF layout in the repo's checkpoints/default/.
-  const name = st.model === 'default' ? 'checkpoints/default' : st.model === 'local' ? (info.localPath || './my-model') : `openai-community/${hubName(st.model)}`;
+// A Python int literal; layers, heads, seeds and k are integers by the state's checks.
+function pyInt(x) {
+  if (!Number.isSafeInteger(x)) throw new Error(`codegen: expected an integer, got ${x}`);
+  return String(x);
+}
+
+const comment = (text, indent = '') => text.split('\n').map((l) => `${indent}# ${l}`);
+
+// Where the Python finds the model: a hub name, or a folder (with the download of the
+// embedded model's files from the page that serves them). modelUrl: the absolute URL of the
+// page's models/default/ folder (http or https); without it, the folder in a clone of the repo.
+function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null } = {}) {
   const L = [];
+  if (MODELS[st.model]?.kind === 'hub') return { L, hf: MODELS[st.model].repo, tl: st.model, hub: true };
+  if (st.model === 'local') {
+    L.push(...comment(t('cgLocalModel')));
+    L.push('MODEL = "./my-model"');
+    return { L, hub: false };
+  }
+  if (!(modelUrl && /^https?:/.test(modelUrl))) {
+    L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${t('cgDefaultRepo')}`));
+    L.push('MODEL = "checkpoints/default"');
+    return { L, hub: false };
+  }
+  L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${t('cgDefaultFiles')}`));
+  L.push(`MODEL_URL = ${py(modelUrl)}`);
+  L.push('MODEL = "hooklab-brown"');
+  L.push('import os, urllib.request');
+  L.push('os.makedirs(MODEL, exist_ok=True)');
+  L.push(`for f in [${MODEL_FILES.map(py).join(', ')}]:`);
+  L.push('    if not os.path.exists(os.path.join(MODEL, f)):');
+  L.push('        urllib.request.urlretrieve(MODEL_URL + f, os.path.join(MODEL, f))');
+  return { L, hub: false };
+}
+
+// The lines that print what the page shows, from run() results `baseline` and `intervened`
+// = (resid_std, hidden_std, last-position logits), and a `decode(id)`.
+function printResults(t, topk) {
+  const L = [];
+  L.push(`print(${py(t('cgResid'))})`);
+  L.push('print("  baseline:  ", [round(x, 5) for x in baseline[0]])');
+  L.push('print("  intervened:", [round(x, 5) for x in intervened[0]])');
+  L.push(`print(${py(t('cgHfStd'))})`);
+  L.push('print("  baseline:  ", [round(x, 5) for x in baseline[1]])');
+  L.push('print("  intervened:", [round(x, 5) for x in intervened[1]])');
+  L.push('lp, lq = baseline[2].double().log_softmax(-1), intervened[2].double().log_softmax(-1)');
+  L.push(`print(${py(t('cgKl'))}, (lp.exp() * (lp - lq)).sum().item())`);
+  L.push(`print(${py(t('cgTop', { k: topk }))})`);
+  L.push(`for i in lp.topk(${pyInt(topk)}).indices.tolist():`);
+  L.push('    print(f"  {decode(i)!r:>16} {lp[i].exp().item():.4f} {lq[i].exp().item():.4f}")');
+  return L;
+}
+
+export function hfCode(st, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const ivs = interventionsOf(st);
+  const src = modelSource(st, t, info);
+  const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: 'torch transformers' })));
   L.push('import torch');
   L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
   L.push('');
-  L.push(`model = GPT2LMHeadModel.from_pretrained(${py(name)}).eval()`);
-  L.push(`tok = GPT2TokenizerFast.from_pretrained(${py(name)})`);
-  L.push('cfg = model.config');
-  L.push('n_embd, d_head = cfg.n_embd, cfg.n_embd // cfg.n_head');
+  if (src.hub) L.push(`MODEL = ${py(src.hf)}`);
+  else L.push(...src.L);
+  L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).eval()');
+  L.push('tok = GPT2TokenizerFast.from_pretrained(MODEL)');
+  L.push('n_embd, d_head = model.config.n_embd, model.config.n_embd // model.config.n_head');
   L.push(`inputs = tok(${py(st.prompt)}, return_tensors="pt")`);
+  L.push('blocks = model.transformer.h');
   L.push('');
-  L.push('handles = []');
-  for (const iv of ivs) {
+  L.push('def hidden(output):');
+  L.push(...comment(t('cgHidden'), '    '));
+  L.push('    return output[0] if isinstance(output, tuple) else output');
+  L.push('');
+  L.push('def run(interventions):');
+  L.push(...comment(t('cgRun'), '    '));
+  L.push('    resid, final = [None] * len(blocks), []');
+  L.push('    def record(i):');
+  L.push('        def hook(module, inp, output):');
+  L.push('            resid[i] = hidden(output).std().item()');
+  L.push('        return hook');
+  L.push(`    handles = [m.register_forward_hook(h) for m, h in interventions]  # ${t('cgOrder')}`);
+  L.push('    handles += [b.register_forward_hook(record(i)) for i, b in enumerate(blocks)]');
+  L.push('    handles.append(model.transformer.ln_f.register_forward_hook(lambda m, inp, out: final.append(out.std().item())))');
+  L.push('    try:');
+  L.push('        with torch.no_grad():');
+  L.push('            logits = model(**inputs).logits[0, -1]');
+  L.push('            ids = inputs["input_ids"]');
+  L.push('            emb = model.transformer.wte(ids) + model.transformer.wpe(torch.arange(ids.shape[1]))');
+  L.push('    finally:');
+  L.push('        for h in handles:');
+  L.push('            h.remove()');
+  L.push('    return resid, [emb.std().item()] + resid[:-1] + final, logits');
+  L.push('');
+  const hooks = [];
+  ivs.forEach((iv, n) => {
+    const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
-      L.push(`# Exercise 1: zero the Key of head ${iv.head} in block ${iv.layer}.`);
-      L.push(`HEAD = ${iv.head}`);
-      L.push(`def zero_head_k_${iv.layer}_${iv.head}(module, inp, output):`);
-      L.push('    # output: [batch, seq, 3*n_embd] laid out [Q | K | V]');
+      L.push(...comment(t('cgEx1', { h: iv.head, l: iv.layer })));
+      L.push(`def zero_head_k_${n}(module, inp, output):`);
+      L.push(...comment(t('cgQkv'), '    '));
       L.push('    q, k, v = output.split(n_embd, dim=-1)');
       L.push('    k = k.clone()');
-      L.push('    k[..., HEAD * d_head:(HEAD + 1) * d_head] = 0  # = columns n_embd + H*d_head : n_embd + (H+1)*d_head');
+      L.push(`    k[..., ${pyInt(iv.head)} * d_head:(${pyInt(iv.head)} + 1) * d_head] = 0  # ${t('cgCols')}`);
       L.push('    return torch.cat([q, k, v], dim=-1)');
-      L.push(`handles.append(model.transformer.h[${iv.layer}].attn.c_attn.register_forward_hook(zero_head_k_${iv.layer}_${iv.head}))`);
+      hooks.push(`(blocks[${l}].attn.c_attn, zero_head_k_${n})`);
     } else if (iv.kind === 'noise_even_neurons') {
-      L.push(`# Exercise 2: even post-GELU neurons of block ${iv.layer} <- N(${iv.mean}, ${iv.std}).`);
-      L.push(`torch.manual_seed(${iv.seed})  # PyTorch's generator: the noise differs from the engine's, its distribution does not`);
-      L.push(`def noise_even_${iv.layer}(module, inp, output):`);
+      L.push(...comment(t('cgEx2', { l: iv.layer, m: iv.mean, s: iv.std })));
+      L.push(`torch.manual_seed(${pyInt(iv.seed)})  # ${t('cgSeed')}`);
+      L.push(`def noise_even_${n}(module, inp, output):`);
       L.push('    output = output.clone()');
       L.push(`    output[..., 0::2] = torch.normal(${pyNum(iv.mean)}, ${pyNum(iv.std)}, size=output[..., 0::2].shape)`);
       L.push('    return output');
-      L.push(`handles.append(model.transformer.h[${iv.layer}].mlp.act.register_forward_hook(noise_even_${iv.layer}))`);
+      hooks.push(`(blocks[${l}].mlp.act, noise_even_${n})`);
     } else if (iv.kind === 'scale_hidden') {
-      const fn = `scale_block_${iv.layer}_${String(iv.factor).replace(/[^0-9a-z]/gi, '_')}`;
-      L.push(`# Exercises 3 and 4: scale the output of block ${iv.layer} (HF output[0]) by ${iv.factor}.`);
-      L.push(`def ${fn}(module, inp, output):`);
-      L.push('    if isinstance(output, tuple):  # transformers < 5: (hidden_states, [attentions])');
+      L.push(...comment(t('cgEx34', { l: iv.layer, f: iv.factor })));
+      L.push(`def scale_block_${n}(module, inp, output):`);
+      L.push(`    if isinstance(output, tuple):  # ${t('cgRebuild')}`);
       L.push(`        return (output[0].mul(${pyNum(iv.factor)}),) + output[1:]`);
-      L.push(`    return output.mul(${pyNum(iv.factor)})  # transformers >= 5: the bare tensor`);
-      L.push(`handles.append(model.transformer.h[${iv.layer}].register_forward_hook(${fn}))`);
+      L.push(`    return output.mul(${pyNum(iv.factor)})`);
+      hooks.push(`(blocks[${l}], scale_block_${n})`);
     }
     L.push('');
-  }
-  if (!ivs.length) L.push('# (no exercise is on: this is the baseline run)\n');
-  L.push('with torch.no_grad():');
-  L.push('    out = model(**inputs, output_hidden_states=True)');
-  L.push('for h in handles:');
-  L.push('    h.remove()');
-  L.push('');
-  L.push('# hidden_states: embeddings, then each block; the last one is taken AFTER ln_f');
-  L.push('print([round(h.std().item(), 4) for h in out.hidden_states])');
-  L.push('probs = out.logits[0, -1].softmax(-1)');
-  L.push(`top = probs.topk(${st.topk})`);
-  L.push('print([(tok.decode(i), round(p.item(), 4)) for p, i in zip(top.values, top.indices)])');
+  });
+  if (!ivs.length) L.push(...comment(t('cgNone')));
+  L.push('baseline = run([])');
+  L.push(`intervened = run([${hooks.join(', ')}])`);
+  L.push('decode = tok.decode');
+  L.push(...printResults(t, st.topk));
   return L.join('\n');
 }
 
-export function tlCode(st) {
+export function tlCode(st, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
   const ivs = interventionsOf(st);
-  const name = st.model === 'gpt2-medium' ? 'gpt2-medium' : 'gpt2';
+  const src = modelSource(st, t, info);
   const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
   L.push('import torch');
   L.push('from transformer_lens import HookedTransformer');
   L.push('');
-  if (st.model === 'default' || st.model === 'local')
-    L.push('# TransformerLens loads named models; for this checkpoint load it into HF first and pass hf_model=…');
-  L.push(`model = HookedTransformer.from_pretrained(${py(name)})`);
+  if (src.hub) {
+    L.push(`model = HookedTransformer.from_pretrained_no_processing(${py(src.tl)})  # ${t('cgTlHub')}`);
+  } else {
+    L.push(...comment(t('cgTlLocal')));
+    L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
+    L.push('from transformer_lens import HookedTransformerConfig');
+    L.push('from transformer_lens.loading_from_pretrained import convert_gpt2_weights');
+    L.push(...src.L);
+    L.push('hf = GPT2LMHeadModel.from_pretrained(MODEL).eval()');
+    L.push('c = hf.config');
+    L.push('cfg = HookedTransformerConfig(');
+    L.push('    n_layers=c.n_layer, d_model=c.n_embd, n_heads=c.n_head, d_head=c.n_embd // c.n_head,');
+    L.push('    d_mlp=c.n_inner or 4 * c.n_embd, n_ctx=c.n_positions, d_vocab=c.vocab_size,');
+    L.push('    act_fn=c.activation_function, eps=c.layer_norm_epsilon, normalization_type="LN",');
+    L.push('    original_architecture="GPT2LMHeadModel")');
+    L.push('model = HookedTransformer(cfg, tokenizer=GPT2TokenizerFast.from_pretrained(MODEL))');
+    L.push('model.load_and_process_state_dict(convert_gpt2_weights(hf, cfg), fold_ln=False, center_writing_weights=False,');
+    L.push('                                  center_unembed=False, fold_value_biases=False)');
+  }
+  L.push('model.eval()');
   L.push(`tokens = model.to_tokens(${py(st.prompt)}, prepend_bos=False)`);
   L.push('');
+  L.push('def run(fwd_hooks):');
+  L.push(...comment(t('cgRun'), '    '));
+  L.push('    n = model.cfg.n_layers');
+  L.push('    resid, emb, final = [None] * n, [], []');
+  L.push('    def record(i):');
+  L.push('        def hook(x, hook):');
+  L.push('            resid[i] = x.std().item()');
+  L.push('        return hook');
+  L.push(`    rec = [(f"blocks.{i}.hook_resid_post", record(i)) for i in range(n)]  # ${t('cgOrder')}`);
+  L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
+  L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]');
+  L.push('    with torch.no_grad():');
+  L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)[0, -1]');
+  L.push('    return resid, emb + resid[:-1] + final, logits');
+  L.push('');
   const hooks = [];
-  for (const iv of ivs) {
+  ivs.forEach((iv, n) => {
+    const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
-      L.push(`def zero_k(k, hook):  # k: [batch, pos, head, d_head]`);
-      L.push(`    k[:, :, ${iv.head}, :] = 0`);
+      L.push(...comment(t('cgEx1', { h: iv.head, l: iv.layer })));
+      L.push(`def zero_k_${n}(k, hook):  # ${t('cgK')}`);
+      L.push(`    k[:, :, ${pyInt(iv.head)}, :] = 0`);
       L.push('    return k');
-      hooks.push(`("blocks.${iv.layer}.attn.hook_k", zero_k)`);
+      hooks.push(`("blocks.${l}.attn.hook_k", zero_k_${n})`);
     } else if (iv.kind === 'noise_even_neurons') {
-      L.push(`torch.manual_seed(${iv.seed})`);
-      L.push('def noise_even(post, hook):  # post: [batch, pos, d_mlp], after GELU');
+      L.push(...comment(t('cgEx2', { l: iv.layer, m: iv.mean, s: iv.std })));
+      L.push(`torch.manual_seed(${pyInt(iv.seed)})  # ${t('cgSeed')}`);
+      L.push(`def noise_even_${n}(post, hook):  # ${t('cgPost')}`);
       L.push(`    post[..., 0::2] = torch.normal(${pyNum(iv.mean)}, ${pyNum(iv.std)}, size=post[..., 0::2].shape)`);
       L.push('    return post');
-      hooks.push(`("blocks.${iv.layer}.mlp.hook_post", noise_even)`);
+      hooks.push(`("blocks.${l}.mlp.hook_post", noise_even_${n})`);
     } else if (iv.kind === 'scale_hidden') {
-      const fn = `scale_${hooks.length}`;
-      L.push(`def ${fn}(resid, hook):  # = HF block output[0]`);
+      L.push(...comment(t('cgEx34', { l: iv.layer, f: iv.factor })));
+      L.push(`def scale_${n}(resid, hook):  # ${t('cgResidHook')}`);
       L.push(`    return resid * ${pyNum(iv.factor)}`);
-      hooks.push(`("blocks.${iv.layer}.hook_resid_post", ${fn})`);
+      hooks.push(`("blocks.${l}.hook_resid_post", scale_${n})`);
     }
-  }
+    L.push('');
+  });
+  if (!ivs.length) L.push(...comment(t('cgNone')));
+  L.push('baseline = run([])');
+  L.push(`intervened = run([${hooks.join(', ')}])`);
+  L.push('decode = model.tokenizer.decode');
+  L.push(...printResults(t, st.topk));
+  return L.join('\n');
+}
+
+// The tuple explorer: what a forward hook on model.transformer.h[layer] receives as `output`
+// inside model(**inputs), by transformers version (tf: '4' or '5'), with this run's shapes.
+// Checked against transformers' GPT2Block.forward: 4.x before the cache rewrite returns
+// (hidden_states, present[, attentions]) when use_cache (the default in a model call);
+// after it (hidden_states[, attentions]); GPT-2 in 5.x with output capture, the tensor.
+export function tupleText({ T, C, layer = 9, withAttn = false, tf = '4', lang = 'en' }) {
+  const t = makeT(lang);
+  const d = C.n_embd, H = C.n_head, dh = d / H;
+  const sz = (a) => `torch.Size([${a.join(', ')}])`;
+  const attn = sz([1, H, T, T]);
+  const L = [];
+  L.push(...comment(t('cgTupHook', { l: layer, attn: withAttn ? ', output_attentions=True' : '' })));
+  L.push('def show(module, inp, output):');
+  L.push('    print(type(output), len(output) if isinstance(output, tuple) else output.shape)');
+  L.push(`handle = model.transformer.h[${layer}].register_forward_hook(show)`);
+  L.push(`out = model(**inputs${withAttn ? ', output_attentions=True' : ''})`);
   L.push('');
-  L.push(`logits = model.run_with_hooks(tokens, fwd_hooks=[${hooks.join(', ')}])`);
-  L.push('probs = logits[0, -1].softmax(-1)');
-  L.push('# TransformerLens folds LayerNorm weights by default (fold_ln=True); activations differ from HF,');
-  L.push('# logits do not. Use from_pretrained_no_processing for HF-identical activations.');
+  if (tf !== '5') {
+    L.push(...comment(t('cgTup4old', { n: withAttn ? 3 : 2 })));
+    L.push(`output[0].shape   # ${sz([1, T, d])}  ${t('cgTupHiddenNext', { l: layer })}`);
+    L.push(`output[1]         # ${t('cgTupPresent', { shape: sz([1, H, T, dh]) })}`);
+    if (withAttn) L.push(`output[2].shape   # ${attn}  ${t('cgTupAttn')}`);
+    L.push('');
+    L.push(...comment(t('cgTup4new', { n: withAttn ? 2 : 1 })));
+    L.push(`output[0].shape   # ${sz([1, T, d])}  ${t('cgTupHiddenNext', { l: layer })}`);
+    if (withAttn) L.push(`output[1].shape   # ${attn}  ${t('cgTupAttn')}`);
+    L.push('');
+    L.push(...comment(t('cgTupRebuild')));
+    L.push('#   return (output[0].mul(factor),) + output[1:]');
+  } else {
+    L.push(...comment(`${t('cgTup5')}\n${t('cgTup5early')}`));
+    L.push(`type(output)      # torch.Tensor, ${sz([1, T, d])}`);
+    L.push(`output[0].shape   # ${sz([T, d])}  ← ${t('cgTup5first')}`);
+    if (withAttn) L.push(...comment(t('cgTup5attn', { l: layer, shape: attn })));
+    L.push('');
+    L.push(...comment(t('cgTup5ret')));
+    L.push('#   return output.mul(factor)');
+  }
+  L.push(...comment(t('cgTupAny')));
+  L.push('#   if isinstance(output, tuple): return (output[0].mul(factor),) + output[1:]');
+  L.push('#   return output.mul(factor)');
   return L.join('\n');
 }

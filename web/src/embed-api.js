@@ -1,13 +1,16 @@
 // postMessage API for a host page that embeds the lab in an iframe (directly, or through
 // the <gpt2-hooklab> element). Inbound messages are accepted only from this page's own
-// origin and from the origins listed in embed-origins.json (deployer's allow-list,
-// {"allowedOrigins": ["https://course.example"]}), and only in these shapes:
+// origin and from the origins listed in embed-origins.json next to index.html (deployer's
+// allow-list, {"allowedOrigins": ["https://course.example"]}; in the repo web/public/), and
+// only in these shapes:
 //   {type: 'hooklab:set-state', state: {model?, prompt?, lang?, ex1?..ex4?, view?, scale?, topk?, predict?}}
 //     (values are strings, numbers, booleans or null; null/false switches an exercise off)
-//   {type: 'hooklab:get-state'}   → {type: 'hooklab:state', state: {...}}
-//   {type: 'hooklab:get-result'}  → {type: 'hooklab:result', result: <export JSON> | null}
+//   {type: 'hooklab:get-state', id?}   → {type: 'hooklab:state', state: {...}, id?}
+//   {type: 'hooklab:get-result', id?}  → {type: 'hooklab:result', result: <export JSON> | null, id?}
 // Outbound, to the allowed parent origins: 'hooklab:state' on every change, 'hooklab:result'
-// after every run, 'hooklab:error' for a refused message (to a known origin only).
+// after every run (a summary, no id), 'hooklab:error' for a refused message (to a known origin only).
+// A refused origin is named in the console with the file to edit: otherwise a course page on
+// another origin sees nothing happen and has no way to tell why.
 
 const KEYS = new Set(['model', 'prompt', 'lang', 'ex1', 'ex2', 'ex3', 'ex4', 'view', 'scale', 'topk', 'predict', 'lens']);
 const MAX_PROMPT = 4000;
@@ -15,6 +18,7 @@ const MAX_PROMPT = 4000;
 export function validMessage(data) {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return 'not an object';
   if (typeof data.type !== 'string' || !data.type.startsWith('hooklab:')) return 'no hooklab type';
+  if ('id' in data && !((typeof data.id === 'string' && data.id.length <= 100) || Number.isFinite(data.id))) return 'id must be a short string or a finite number';
   if (data.type === 'hooklab:get-state' || data.type === 'hooklab:get-result') return null;
   if (data.type !== 'hooklab:set-state') return `unknown type ${data.type}`;
   const s = data.state;
@@ -28,34 +32,71 @@ export function validMessage(data) {
   return null;
 }
 
+export const ORIGINS_FILE = 'embed-origins.json';
+
+export function refusedOriginWarning(origin) {
+  return `GPT-2 Hook Lab: ignored postMessage calls from ${origin}: that origin is not allowed to control this lab. `
+    + `Add it to "allowedOrigins" in ${new URL(ORIGINS_FILE, location.href).href} (web/public/${ORIGINS_FILE} in the repository), e.g. {"allowedOrigins": ["${origin}"]}.`;
+}
+
+// The embedding page's origin, where the browser tells it (ancestorOrigins: Chromium,
+// Safari; the referrer otherwise).
+function parentOrigin() {
+  try {
+    if (location.ancestorOrigins?.length) return location.ancestorOrigins[0];
+    if (document.referrer) return new URL(document.referrer).origin;
+  } catch { /* unknown */ }
+  return null;
+}
+
 export function initEmbedApi({ getState, setState, getExport }) {
   const self = location.origin;
-  let allowed = new Set([self]);
-  fetch(new URL('embed-origins.json', location.href))
+  const allowed = new Set([self]);
+  const parent = window.parent !== window ? window.parent : null;
+  const warned = new Set();
+  const warn = (origin) => {
+    if (warned.has(origin)) return;
+    warned.add(origin);
+    console.warn(refusedOriginWarning(origin));
+  };
+  // Everything waits for the allow-list: a message sent before it is known would be lost
+  // (outbound, the first hooklab-state) or refused (inbound, an early set-state).
+  const ready = fetch(new URL(ORIGINS_FILE, location.href))
     .then((r) => (r.ok ? r.json() : {}))
     .then((j) => { for (const o of j.allowedOrigins || []) if (typeof o === 'string') allowed.add(o); })
-    .catch(() => {});
-  const parent = window.parent !== window ? window.parent : null;
+    .catch(() => {})
+    .then(() => {
+      const po = parent && parentOrigin();
+      if (po && po !== 'null' && !allowed.has(po)) warn(po);
+    });
   const toParent = (msg) => {
     if (!parent) return;
-    for (const o of allowed) {
-      try { parent.postMessage(msg, o); } catch { /* wrong origin: dropped */ }
-    }
+    ready.then(() => {
+      for (const o of allowed) {
+        try { parent.postMessage(msg, o); } catch { /* wrong origin: dropped */ }
+      }
+    });
   };
-  window.addEventListener('message', (ev) => {
-    if (!allowed.has(ev.origin)) return; // silently: unknown origins get nothing back
+  window.addEventListener('message', (ev) => ready.then(() => onMessage(ev)));
+  function onMessage(ev) {
+    const isOurs = ev.data && typeof ev.data === 'object' && typeof ev.data.type === 'string' && ev.data.type.startsWith('hooklab:');
+    if (!allowed.has(ev.origin)) {
+      if (isOurs) warn(ev.origin); // nothing goes back to an unknown origin
+      return;
+    }
     // Our own outbound messages (a top-level page hears itself): never answered.
     if (['hooklab:state', 'hooklab:result', 'hooklab:error'].includes(ev.data?.type)) return;
     const err = validMessage(ev.data);
-    const reply = (msg) => ev.source?.postMessage(msg, ev.origin);
+    const id = ev.data && typeof ev.data === 'object' && 'id' in ev.data && !err ? { id: ev.data.id } : {};
+    const reply = (msg) => ev.source?.postMessage({ ...msg, ...id }, ev.origin);
     if (err) {
-      if (ev.data && typeof ev.data.type === 'string' && ev.data.type.startsWith('hooklab:')) reply({ type: 'hooklab:error', error: err });
+      if (isOurs) reply({ type: 'hooklab:error', error: err });
       return;
     }
     if (ev.data.type === 'hooklab:set-state') setState(ev.data.state);
     if (ev.data.type === 'hooklab:get-result') return reply({ type: 'hooklab:result', result: getExport() });
     reply({ type: 'hooklab:state', state: Object.fromEntries(paramsOf(getState())) });
-  });
+  }
   let paramsOf = () => new URLSearchParams();
   return {
     setParamsOf(f) { paramsOf = f; },

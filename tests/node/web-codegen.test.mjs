@@ -1,0 +1,223 @@
+// The code panel (web/src/codegen.js): every number a valid Python literal, the code valid
+// Python in both languages for every model kind, the HF code runnable as shown and printing
+// the page's numbers, and the tuple explorer's version table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { hfCode, tlCode, tupleText, pyNum } from '../../web/src/codegen.js';
+import { defaultState } from '../../web/src/state.js';
+import { STRINGS, makeT } from '../../web/src/i18n.js';
+import { klDivergence } from '../../web/src/analysis.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const hasPython = spawnSync(PY, ['-c', 'import ast'], { encoding: 'utf8' }).status === 0;
+const python = (code, input = '') => spawnSync(PY, ['-c', code], { input, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+
+// A state with the given exercises on ({ex3: {factor: 1e38}} etc.).
+function state(ex = {}, { model = 'default', lang = 'en', prompt = 'The jury said that the city' } = {}) {
+  const st = defaultState(lang);
+  st.model = model;
+  st.prompt = prompt;
+  for (const [k, v] of Object.entries(ex)) Object.assign(st.ex[k], { on: true }, v);
+  return st;
+}
+
+const NUMBERS = [1e38, 1e21, 1e-30, 0, -0, -3, -2.5, 0.1, 10, 123456789012, 5e-324, 1.7976931348623157e308];
+
+test('pyNum writes a Python float literal equal to the number', (t) => {
+  for (const x of NUMBERS) {
+    const s = pyNum(x);
+    assert.doesNotMatch(s, /e[+-]?\d+\./, `${x} -> ${s}`); // the old bug: 1e+38.0
+    assert.match(s, /^-?(\d+\.\d*|\d+(\.\d*)?e[+-]?\d+)$/, `${x} -> ${s}`);
+  }
+  assert.equal(pyNum(1e38), '1e+38');
+  assert.equal(pyNum(0), '0.0');
+  assert.equal(pyNum(-3), '-3.0');
+  assert.equal(pyNum(0.1), '0.1');
+  assert.equal(pyNum(1e-30), '1e-30');
+  if (!hasPython) return t.skip('python3 not found: literal values not checked by Python');
+  const r = python('import ast,sys\nfor l in sys.stdin.read().splitlines():\n    v = ast.literal_eval(l)\n    assert type(v) is float, l\n    print(repr(v))', NUMBERS.map(pyNum).join('\n'));
+  assert.equal(r.status, 0, r.stderr);
+  const back = r.stdout.trim().split('\n').map(Number);
+  NUMBERS.forEach((x, i) => assert.ok(Object.is(back[i], x) || back[i] === x, `${x} came back as ${back[i]}`));
+});
+
+const EXERCISES = [
+  {},
+  { ex3: { factor: 1e38 } },
+  { ex4: { factor: 1e-30 } },
+  { ex3: { factor: 0 }, ex4: { factor: -3, layer: 2 } },
+  { ex1: { layer: 9, head: 2 }, ex2: { mean: -2.5, std: 0, seed: 7 }, ex3: { factor: 0.1 }, ex4: { factor: 10 } },
+];
+const MODELS = [['default', { modelUrl: 'http://127.0.0.1:8080/lab/models/default/' }], ['default', {}], ['gpt2', {}], ['gpt2-medium', {}], ['local', {}]];
+
+function allVariants() {
+  const out = [];
+  for (const lang of ['en', 'vi'])
+    for (const [model, info] of MODELS)
+      for (const ex of EXERCISES) {
+        const st = state(ex, { model, lang, prompt: 'Line one\n"quoted" \\ back\u2028 and ✓ tiếng Việt' });
+        out.push({ name: `hf ${lang} ${model} ${JSON.stringify(ex)}`, code: hfCode(st, { lang, ...info }) });
+        out.push({ name: `tl ${lang} ${model} ${JSON.stringify(ex)}`, code: tlCode(st, { lang, ...info }) });
+      }
+  for (const lang of ['en', 'vi'])
+    for (const tf of ['4', '5'])
+      for (const withAttn of [false, true])
+        out.push({ name: `tuple ${lang} ${tf} ${withAttn}`, code: tupleText({ T: 7, C: { n_embd: 192, n_head: 12 }, layer: 9, withAttn, tf, lang }) });
+  return out;
+}
+
+test('the generated code never writes an invalid number', () => {
+  for (const { name, code } of allVariants()) {
+    assert.doesNotMatch(code, /\d(e[+-]?\d+)\.0\b/, name);
+    assert.doesNotMatch(code, /\bNaN\b|\bInfinity\b|undefined/, name);
+  }
+  const c = hfCode(state({ ex4: { factor: 1e38 } }));
+  assert.match(c, /output\[0\]\.mul\(1e\+38\)/);
+  assert.match(tlCode(state({ ex3: { factor: 1e-30 } })), /resid \* 1e-30\b/);
+});
+
+test('every generated program is valid Python (ast.parse), in both languages and for every model', (t) => {
+  if (!hasPython) return t.skip('python3 not found');
+  const variants = allVariants();
+  const r = python('import ast,json,sys\nfor v in json.load(sys.stdin):\n    try:\n        ast.parse(v["code"])\n    except SyntaxError as e:\n        print(v["name"], e)', JSON.stringify(variants));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '', `syntax errors:\n${r.stdout}`);
+});
+
+test('which model the code loads: the hub name, the page URL or the repo folder; never GPT-2 small for the embedded model', () => {
+  const hub = hfCode(state({}, { model: 'gpt2' }));
+  assert.match(hub, /^MODEL = "openai-community\/gpt2"$/m);
+  assert.match(hfCode(state({}, { model: 'gpt2-medium' })), /^MODEL = "openai-community\/gpt2-medium"$/m);
+  assert.match(tlCode(state({}, { model: 'gpt2' })), /HookedTransformer\.from_pretrained_no_processing\("gpt2"\)/);
+
+  const url = 'https://lab.example/course/models/default/';
+  const def = hfCode(state(), { modelUrl: url, modelName: 'HookLab-Brown 12×192' });
+  assert.match(def, new RegExp(`^MODEL_URL = "${url.replace(/[./]/g, '\\$&')}"$`, 'm'));
+  assert.match(def, /urllib\.request\.urlretrieve\(MODEL_URL \+ f/);
+  assert.match(def, /for f in \["config\.json", "model\.safetensors", "vocab\.json", "merges\.txt"\]/);
+  assert.match(def, /HookLab-Brown 12×192 is this project's own model \(not GPT-2 small\)/);
+  assert.match(hfCode(state()), /^MODEL = "checkpoints\/default"$/m); // no page URL: a clone's folder
+  assert.match(hfCode(state(), { modelUrl: 'file:///x/models/default/' }), /^MODEL = "checkpoints\/default"$/m);
+
+  for (const info of [{ modelUrl: url }, {}]) {
+    const tl = tlCode(state(), info);
+    assert.doesNotMatch(tl, /\.from_pretrained(_no_processing)?\("gpt2/); // GPT-2 small's shapes: wrong model
+    assert.doesNotMatch(tl, /^[^#]*hf_model=/m);
+    assert.match(tl, /HookedTransformerConfig\(/);
+    assert.match(tl, /convert_gpt2_weights\(hf, cfg\), fold_ln=False/);
+    assert.match(tl, /from_pretrained\("gpt2", hf_model=\.\.\.\) would take GPT-2 small's shapes/);
+  }
+  assert.match(hfCode(state({}, { model: 'local' })), /^MODEL = "\.\/my-model"$/m);
+});
+
+test('the code prints what the page shows, and its comments follow the page language', () => {
+  const st = state({ ex1: {}, ex3: { factor: 0.1 } });
+  for (const code of [hfCode(st), tlCode(st)]) {
+    assert.match(code, /print\("  intervened:", \[round\(x, 5\) for x in intervened\[0\]\]\)/); // resid_std
+    assert.match(code, /print\("  intervened:", \[round\(x, 5\) for x in intervened\[1\]\]\)/); // hidden_std
+    assert.match(code, /KL\(baseline \|\| intervened\)/);
+    assert.match(code, /lp\.topk\(10\)/);
+  }
+  const en = makeT('en'), vi = makeT('vi');
+  const keys = Object.keys(STRINGS.en).filter((k) => k.startsWith('cg'));
+  assert.ok(keys.length > 20);
+  for (const k of keys) assert.ok(STRINGS.vi[k], `vi has ${k}`);
+  const stVi = state({ ex1: {}, ex2: {}, ex3: {}, ex4: {} }, { lang: 'vi' });
+  for (const code of [hfCode(stVi, { lang: 'vi', modelUrl: 'http://x/models/default/' }), tlCode(stVi, { lang: 'vi' }),
+    tupleText({ T: 3, C: { n_embd: 192, n_head: 12 }, withAttn: true, lang: 'vi' }), tupleText({ T: 3, C: { n_embd: 192, n_head: 12 }, tf: '5', withAttn: true, lang: 'vi' })]) {
+    const comments = code.split('\n').filter((l) => l.includes('#')).map((l) => l.slice(l.indexOf('#') + 1).trim());
+    for (const k of keys) {
+      const e = en(k).split('{')[0].trim();
+      if (e.length > 12 && e !== vi(k).split('{')[0].trim()) assert.ok(!comments.some((c) => c.includes(e)), `English "${e}" in the Vietnamese code`);
+    }
+    assert.ok(comments.some((c) => /[ạảãàáâậầấẩẫăắằẳẵặđêềếểễệôồốổỗộơờớởỡợưừứửữự]/.test(c)), 'Vietnamese comments');
+  }
+});
+
+test('the tuple explorer says what each transformers version gives a hook on a block inside model(**inputs)', () => {
+  const C = { n_embd: 192, n_head: 12 };
+  let s = tupleText({ T: 5, C, layer: 9, withAttn: false, tf: '4' });
+  assert.match(s, /register_forward_hook/);
+  assert.match(s, /model\(\*\*inputs\)/);
+  assert.match(s, /before the GPT-2 cache rewrite[^\n]*len\(output\) == 2/); // (hidden_states, present)
+  assert.match(s, /present = \(key, value\), each torch\.Size\(\[1, 12, 5, 16\]\)/);
+  assert.match(s, /later 4\.x[^\n]*len\(output\) == 1/);
+  assert.match(s, /output\[0\]\.shape\s+# torch\.Size\(\[1, 5, 192\]\)/);
+  assert.doesNotMatch(s, /\(tuple, 1\)/); // the old claim, wrong inside model(**inputs) with use_cache
+  s = tupleText({ T: 5, C, layer: 3, withAttn: true, tf: '4' });
+  assert.match(s, /len\(output\) == 3/);
+  assert.match(s, /output\[2\]\.shape\s+# torch\.Size\(\[1, 12, 5, 5\]\)/);
+  assert.match(s, /later 4\.x[^\n]*len\(output\) == 2/);
+  assert.match(s, /blocks\.3\.hook_resid_post/);
+  s = tupleText({ T: 5, C, layer: 9, withAttn: true, tf: '5' });
+  assert.match(s, /output\[0\]\.shape\s+# torch\.Size\(\[5, 192\]\)/);
+  assert.match(s, /out\.attentions\[9\]\.shape == torch\.Size\(\[1, 12, 5, 5\]\)/);
+  assert.match(s, /first 5\.x releases still return a tuple/);
+});
+
+// The HF program runs as shown against the project's PyTorch reference (tools/reference.py:
+// HF's module structure with real forward hooks), through a stand-in `transformers` module,
+// and prints the engine's numbers for the embedded model.
+test('the HuggingFace code runs as shown and prints the engine\'s per-layer std and KL', async (t) => {
+  if (python('import torch').status !== 0) return t.skip('no PyTorch for python3');
+  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const dir = mkdtempSync(join(tmpdir(), 'hooklab-codegen-'));
+  try {
+    mkdirSync(join(dir, 'transformers'));
+    writeFileSync(join(dir, 'transformers/__init__.py'), `# stand-in: HF's public names over tools/reference.py
+import sys, types, torch
+sys.path.insert(0, ${JSON.stringify(join(REPO, 'tools'))})
+import reference
+
+class GPT2LMHeadModel:
+    @staticmethod
+    def from_pretrained(path):
+        m = reference.load_model(path)
+        m.config = types.SimpleNamespace(**m.transformer.config)
+        return m
+
+class GPT2TokenizerFast:
+    @staticmethod
+    def from_pretrained(path):
+        return GPT2TokenizerFast(reference.load_encoder(path))
+    def __init__(self, enc):
+        self.enc = enc
+    def __call__(self, text, return_tensors=None):
+        return {"input_ids": torch.tensor([self.enc.encode(text)])}
+    def decode(self, i):
+        return self.enc.decode([int(i)])
+`);
+    const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
+    const prompt = 'The jury said that the city';
+    const cases = [{ ex3: { factor: 0.1 } }, { ex1: { layer: 9, head: 2 }, ex4: { factor: 10, layer: 5 } }, { ex3: { factor: 0.1, layer: 5 }, ex4: { factor: 10 } }];
+    for (const ex of cases) {
+      const st = state(ex, { prompt });
+      const code = hfCode(st);
+      const r = spawnSync(PY, ['-c', code], { cwd: REPO, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONPATH: dir } });
+      assert.equal(r.status, 0, r.stderr);
+      const lists = r.stdout.split('\n').filter((l) => l.includes(':') && l.includes('[')).map((l) => JSON.parse(l.slice(l.indexOf('['))));
+      assert.equal(lists.length, 4, r.stdout);
+      const { interventionsOf } = await import('../../web/src/state.js');
+      const base = lab.run(prompt, { logits: true }), int = lab.run(prompt, { interventions: interventionsOf(st), logits: true });
+      const want = [base.resid_std, int.resid_std, base.hidden_std, int.hidden_std];
+      want.forEach((w, k) => {
+        assert.equal(lists[k].length, w.length);
+        w.forEach((x, i) => assert.ok(Math.abs(lists[k][i] - x) <= 1e-5 + 1e-4 * Math.abs(x), `${JSON.stringify(ex)} list ${k}[${i}]: python ${lists[k][i]} vs engine ${x}`));
+      });
+      const kl = Number(r.stdout.split('\n').find((l) => l.startsWith('KL(')).split(' ').pop());
+      const klEngine = klDivergence(base.logits_last, int.logits_last);
+      assert.ok(Math.abs(kl - klEngine) <= 1e-4 + 1e-3 * klEngine, `KL python ${kl} vs engine ${klEngine}`);
+    }
+    lab.dispose?.();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
