@@ -216,8 +216,14 @@ HEADS_CASES = [
 ]
 
 
+# repeat_tokens alone with the eos id inside the vocabulary (mid's is its last id, where
+# the shift past eos never happens): (R, seed, vocab size, eos id).
+REPEAT_DRAWS = [(50, "7", 100, 42), (30, "18446744073709551615", 50257, 50256), (40, "3", 2, 0)]
+
+
 def heads_goldens(ckpt_root, golden_dir):
-    """tests/golden/heads__mid.json: reference.head_scores for HEADS_CASES, one case a line."""
+    """tests/golden/heads__mid.json: reference.head_scores for HEADS_CASES, one case a line,
+    and reference.repeat_tokens for REPEAT_DRAWS."""
     d = os.path.join(ckpt_root, "mid")
     model, enc = reference.load_model(d), reference.load_encoder(d)
     lines = []
@@ -225,8 +231,13 @@ def heads_goldens(ckpt_root, golden_dir):
         got = reference.head_scores(d, prompt=case.get("prompt"), repeat=case.get("repeat"),
                                     seed=int(case["seed"]) if "seed" in case else None,
                                     interventions=case["interventions"], model=model, encoder=enc)
-        lines.append("  " + json.dumps(dict(case, **got)))
-    return [(os.path.join(golden_dir, "heads__mid.json"), "[\n" + ",\n".join(lines) + "\n]\n")]
+        lines.append("    " + json.dumps(dict(case, **got)))
+    draws = ["    " + json.dumps({"repeat": R, "seed": seed, "vocab_size": V, "eos": eos,
+                                  "tokens": reference.repeat_tokens(R, int(seed), V, eos)})
+             for R, seed, V, eos in REPEAT_DRAWS]
+    text = ('{\n  "cases": [\n' + ",\n".join(lines) + '\n  ],\n  "repeat_tokens": [\n' + ",\n".join(draws)
+            + "\n  ]\n}\n")
+    return [(os.path.join(golden_dir, "heads__mid.json"), text)]
 
 
 def main(argv=None):

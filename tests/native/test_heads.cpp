@@ -95,6 +95,16 @@ TEST_CASE("repeat_tokens: eos, then R draws twice, never eos, uniform over the r
         if (id != 4) CHECK(seen[id] > 2 * 2000 / 9 * 0.8);
 }
 
+TEST_CASE("repeat_tokens draws what tools/reference.py draws", "[heads]") {
+    const json draws = testing::read_json(testing::source("tests/golden/heads__mid.json"))["repeat_tokens"];
+    REQUIRE(draws.size() >= 3);
+    for (const json& d : draws) {
+        INFO(d.dump().substr(0, 120));
+        CHECK(repeat_tokens(d["repeat"].get<int>(), parse_seed(d["seed"].get<std::string>()), d["vocab_size"].get<int>(),
+                            d["eos"].get<int>()) == d["tokens"].get<std::vector<int>>());
+    }
+}
+
 TEST_CASE("parse_seed takes 0..2^64-1 as decimal text only", "[heads]") {
     CHECK(parse_seed("0") == 0);
     CHECK(parse_seed("18446744073709551615") == 18446744073709551615ull);
@@ -103,7 +113,7 @@ TEST_CASE("parse_seed takes 0..2^64-1 as decimal text only", "[heads]") {
 }
 
 TEST_CASE("every head's scores equal the PyTorch reference within 1e-5 (mid)", "[heads]") {
-    const json golden = testing::read_json(testing::source("tests/golden/heads__mid.json"));
+    const json golden = testing::read_json(testing::source("tests/golden/heads__mid.json"))["cases"];
     REQUIRE(golden.size() >= 4);
     const Config& c = mid().gpt2.config;
     for (const json& cs : golden) {

@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NATIVE = join(ROOT, 'build/hooklab');
 const MID = join(ROOT, 'build/ckpt/mid');
 const CLI = join(ROOT, 'wasm/js/cli.js');
-const GOLDEN = JSON.parse(readFileSync(join(ROOT, 'tests/golden/heads__mid.json'), 'utf8'));
+const GOLDEN = JSON.parse(readFileSync(join(ROOT, 'tests/golden/heads__mid.json'), 'utf8')).cases;
 const KEYS = ['induction', 'previous_token', 'first_token'];
 
 function closeScores(got, want, what) {
