@@ -144,8 +144,8 @@ public:
         });
     }
 
-    // hooklab heads. options: {"prompt"} or {"repeat", "seed" (decimal text: 64 bits exact)};
-    // interventions as in run().
+    // hooklab heads. options: {"prompt"} or {"repeat", "seed" (decimal text: 64 bits exact)},
+    // optional "pattern" (a block); interventions as in run().
     val heads(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
             const hooklab::Model& m = model();
@@ -157,6 +157,10 @@ public:
                 opt.repeat = o["repeat"].get<long long>();
             }
             if (o.contains("seed")) opt.seed = hooklab::parse_seed(o["seed"].get<std::string>());
+            if (o.contains("pattern")) {
+                if (!o["pattern"].is_number_integer()) throw hooklab::Error("heads: pattern must be a block number, got " + o["pattern"].dump());
+                opt.pattern_layer = o["pattern"].get<int>();
+            }
             for (const auto& text : nlohmann::json::parse(interventions)) {
                 const std::string t = text.get<std::string>();
                 try {

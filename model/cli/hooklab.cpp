@@ -16,7 +16,7 @@ const char* kUsage =
     "usage:\n"
     "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n"
     "  hooklab tokenize --model DIR --text TEXT\n"
-    "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--f16] [--pretty]\n"
+    "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
 
 // heads: every head's previous-token, first-token and induction scores. Its own flags
@@ -40,6 +40,12 @@ int heads_main(int argc, char** argv) {
             opt.repeat = std::stoll(v);
         }
         else if (a == "--seed") opt.seed = hooklab::parse_seed(value());
+        else if (a == "--pattern") {
+            const std::string v = value();
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+                throw hooklab::Error("option --pattern needs a block number, got \"" + v + "\"");
+            opt.pattern_layer = std::stoi(v);
+        }
         else if (a == "--intervene") {
             const std::string v = value();
             try {

@@ -79,6 +79,9 @@ json heads(const Model& m, const HeadsOptions& opt) {
 
     std::vector<Intervention> ivs;
     for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    if (opt.pattern_layer && (*opt.pattern_layer < 0 || *opt.pattern_layer >= c.n_layer))
+        throw Error("heads: pattern block " + std::to_string(*opt.pattern_layer) + " is out of range (the model has blocks 0.." +
+                    std::to_string(c.n_layer - 1) + ")");
 
     std::vector<int> tokens;
     if (opt.repeat) {
@@ -99,6 +102,7 @@ json heads(const Model& m, const HeadsOptions& opt) {
     for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);
 
     std::vector<std::vector<HeadScore>> scores(c.n_layer);
+    json pattern;
     auto hook = [&](HookView& v) {
         apply_interventions(ivs, v);
         if (v.hook != Hook::Pattern) return;
@@ -107,6 +111,11 @@ json heads(const Model& m, const HeadsOptions& opt) {
             throw Error("internal: blocks." + std::to_string(v.layer) + ".attn.hook_pattern is not [head, T, T]");
         for (int h = 0; h < v.shape[0]; ++h)
             scores[v.layer].push_back(score_head(v.data + static_cast<size_t>(h) * T * T, T, tokens));
+        if (opt.pattern_layer && v.layer == *opt.pattern_layer) {
+            json data = json::array();
+            for (size_t i = 0; i < v.numel(); ++i) data.push_back(std::isfinite(v.data[i]) ? json(v.data[i]) : json(nullptr));
+            pattern = {{"layer", v.layer}, {"shape", v.shape}, {"data", std::move(data)}};
+        }
     };
     m.gpt2.forward(tokens, hook, false);
 
@@ -133,6 +142,7 @@ json heads(const Model& m, const HeadsOptions& opt) {
     json applied = json::array();
     for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
     out["interventions"] = std::move(applied);
+    if (opt.pattern_layer) out["pattern"] = std::move(pattern);
     return out;
 }
 

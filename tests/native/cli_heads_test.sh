@@ -8,11 +8,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$bin" heads --model "$model" --prompt "The cat sat. The cat" > "$tmp/p.json" || fail "prompt run exited non-zero"
-"$bin" heads --model "$model" --repeat 10 --seed 18446744073709551615 \
+"$bin" heads --model "$model" --repeat 10 --seed 18446744073709551615 --pattern 5 \
   --intervene '{"kind":"scale_hidden","layer":3,"factor":10}' > "$tmp/r.json" || fail "repeat run exited non-zero"
 /usr/bin/python3 - "$tmp/p.json" "$tmp/r.json" <<'PY'
 import json, sys
 p, r = (json.load(open(f)) for f in sys.argv[1:])
+assert r.pop("pattern")["shape"] == [12, 21, 21] and "pattern" not in p
 for d in (p, r):
     assert sorted(d) == ["first_token", "induction", "interventions", "previous_token", "token_strings", "tokens"], sorted(d)
     for k in ("induction", "previous_token", "first_token"):
@@ -47,6 +48,8 @@ expect_error "not valid JSON" heads --model "$model" --prompt x --intervene '{"k
 expect_error "layer 12 is out of range" heads --model "$model" --prompt x --intervene '{"kind":"scale_hidden","layer":12,"factor":2}'
 expect_error "prompt is empty" heads --model "$model" --prompt ""
 expect_error "unknown option" heads --model "$model" --prompt x --topk 3
+expect_error "pattern block 12 is out of range" heads --model "$model" --prompt x --pattern 12
+expect_error "needs a block number" heads --model "$model" --prompt x --pattern -1
 mkdir -p "$tmp/noeos" && cp "$model"/{config.json,model.safetensors,merges.txt} "$tmp/noeos/"
 /usr/bin/python3 -c "import json,sys; v=json.load(open(sys.argv[1])); del v['<|endoftext|>']; json.dump(v, open(sys.argv[2],'w'))" \
   "$model/vocab.json" "$tmp/noeos/vocab.json"

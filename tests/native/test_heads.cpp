@@ -152,6 +152,24 @@ TEST_CASE("an intervention changes the scores from its block on only", "[heads]"
     CHECK(iv["interventions"].size() == 1);
 }
 
+TEST_CASE("pattern: the block's scored patterns, those a run captures", "[heads]") {
+    HeadsOptions o;
+    o.prompt = "The cat sat on the mat. The cat sat";
+    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
+    o.pattern_layer = 4;
+    const json got = heads(mid(), o);
+    RunOptions r;
+    r.prompt = *o.prompt;
+    r.interventions = o.interventions;
+    r.capture = {"blocks.4.attn.hook_pattern"};
+    const json want = run(mid(), r)["captures"]["blocks.4.attn.hook_pattern"];
+    CHECK(got["pattern"]["layer"] == 4);
+    CHECK(got["pattern"]["shape"] == want["shape"]);
+    CHECK(got["pattern"]["data"] == want["data"]);
+    o.pattern_layer.reset();
+    CHECK_FALSE(heads(mid(), o).contains("pattern"));
+}
+
 TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     HeadsOptions o;
     require_error(o, "exactly one");
@@ -176,6 +194,12 @@ TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     CHECK(heads(mid(), o)["tokens"].size() == 127);
     o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}});
     require_error(o, "layer 12 is out of range");
+    o.interventions.clear();
+    o.pattern_layer = 12;
+    require_error(o, "pattern block 12 is out of range");
+    o.pattern_layer = -1;
+    require_error(o, "pattern block -1 is out of range");
+    o.pattern_layer.reset();
 
     // A vocabulary without <|endoftext|>: --repeat cannot build its input.
     json vocab = json::parse(testing::read_file(testing::ckpt("mid") + "/vocab.json"));

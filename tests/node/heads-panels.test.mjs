@@ -58,6 +58,10 @@ test('scoreRows and strongest report the engine\'s numbers', () => {
     assert.ok(top[0].value >= top[1].value && top[1].value >= top[2].value);
   }
   assert.equal(headsForPage(lab, { prompt: 'Hello there' }).intervened, null);
+  // The grid's patterns come with the scores, for the repeated tokens too.
+  const withPattern = headsForPage(lab, { repeat: 10, seed: '4', pattern: 3, interventions: [{ kind: 'scale_hidden', layer: 2, factor: 5 }] });
+  for (const res of [withPattern.baseline, withPattern.intervened]) assert.deepEqual(patternsOf(res.pattern).map((m) => m.length), Array(12).fill(21));
+  assert.notDeepEqual(withPattern.baseline.pattern.data, withPattern.intervened.pattern.data);
   assert.equal(scoreRows(baseline, null, 'induction')[0].int, null);
   // no repeated token: every induction score is null and strongest names none
   const plain = lab.heads({ prompt: 'One two three' });

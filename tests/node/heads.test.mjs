@@ -49,6 +49,17 @@ test('every head\'s scores equal the PyTorch reference within 1e-5 (mid, prompt 
   }
 });
 
+test('pattern: the scored patterns of one block, those lab.run captures', () => {
+  const prompt = 'The cat sat on the mat. The cat sat';
+  const interventions = [{ kind: 'zero_head_k', layer: 4, head: 1 }];
+  const got = lab.heads({ prompt, interventions, pattern: 4 }).pattern;
+  const want = lab.run(prompt, { interventions, capture: ['blocks.4.attn.hook_pattern'] }).captures['blocks.4.attn.hook_pattern'];
+  assert.equal(got.layer, 4);
+  assert.deepEqual(got.shape, want.shape);
+  assert.deepEqual(got.data, want.data);
+  assert.equal(lab.heads({ prompt }).pattern, undefined);
+});
+
 test('a 64-bit seed is exact as a string or a BigInt', () => {
   const big = GOLDEN.find((c) => c.seed === '18446744073709551615');
   assert.ok(big);
@@ -71,6 +82,8 @@ test('the API refuses bad input with a HookLabError and stays usable', () => {
     [{ prompt: 7 }, /prompt must be a string/],
     [{ prompt: 'x', interventions: [{ kind: 'scale_hidden', layer: 12, factor: 2 }] }, /layer 12 is out of range/],
     [{ prompt: '' }, /prompt is empty/],
+    [{ prompt: 'x', pattern: 12 }, /pattern block 12 is out of range/],
+    [{ prompt: 'x', pattern: 1.5 }, /pattern must be a block number/],
   ];
   for (const [opts, re] of cases) {
     assert.throws(() => lab.heads(opts), (e) => e instanceof HookLabError && re.test(e.message), JSON.stringify(opts));
@@ -86,7 +99,7 @@ function cli(bin, args) {
 test('the node CLI prints the native CLI\'s JSON', { skip: !existsSync(NATIVE) && 'build/hooklab not built' }, () => {
   for (const args of [
     ['--prompt', 'The cat sat on the mat. The cat'],
-    ['--repeat', '12', '--seed', '18446744073709551615', '--intervene', '{"kind":"zero_head_k","layer":9,"head":2}'],
+    ['--repeat', '12', '--seed', '18446744073709551615', '--pattern', '9', '--intervene', '{"kind":"zero_head_k","layer":9,"head":2}'],
   ]) {
     const full = ['heads', '--model', MID, ...args];
     const n = cli('node', full), c = cli('native', full);
@@ -96,7 +109,12 @@ test('the node CLI prints the native CLI\'s JSON', { skip: !existsSync(NATIVE) &
     assert.deepEqual(Object.keys(got), Object.keys(want));
     assert.deepEqual(got.interventions, want.interventions);
     closeScores(got, want, args.join(' '));
+    if (want.pattern) {
+      assert.deepEqual(got.pattern.shape, want.pattern.shape);
+      got.pattern.data.forEach((x, i) => assert.ok(Math.abs(x - want.pattern.data[i]) <= 1e-5, `pattern[${i}]`));
+    }
   }
+  assert.ok(JSON.parse(cli('native', ['heads', '--model', MID, '--prompt', 'x', '--pattern', '0']).stdout).pattern);
 });
 
 test('the node CLI\'s errors: exit 1, one line on stderr, nothing on stdout (as natively)', () => {

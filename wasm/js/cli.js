@@ -10,7 +10,7 @@ const USAGE =
   'usage:\n' +
   '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
   '  hooklab tokenize --model DIR --text TEXT\n' +
-  '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--f16] [--pretty]\n' +
+  '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
   'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n';
@@ -120,6 +120,11 @@ async function headsCommand(args) {
       opt.repeat = parseInt(v, 10);
     }
     else if (a === '--seed') opt.seed = value();  // text: the engine checks it, 64 bits exact
+    else if (a === '--pattern') {
+      const v = value();
+      if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option --pattern needs a block number, got "${v}"`);
+      opt.pattern = parseInt(v, 10);
+    }
     else if (a === '--intervene') {
       const v = value();
       if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);

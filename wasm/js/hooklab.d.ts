@@ -85,6 +85,8 @@ export interface HeadsOptions {
   /** 0..2^64-1; as a string or BigInt above 2^53. */
   seed?: number | string | bigint;
   interventions?: (Intervention | string)[];
+  /** Also return this block's attention patterns (the ones scored) as `pattern`. */
+  pattern?: number;
 }
 
 /** hooklab heads' JSON. Each score array is [n_layer][n_head]; null where the score is
@@ -99,6 +101,8 @@ export interface HeadsResult {
   /** Mean over i of A[i][0]. */
   first_token: (number | null)[][];
   interventions: Record<string, unknown>[];
+  /** With opts.pattern: that block's hook_pattern, [head, query, key] row-major. */
+  pattern?: { layer: number; shape: [number, number, number]; data: (number | null)[] };
 }
 
 /** An engine error; the message is the engine's, meant to be shown as it is. */

@@ -342,6 +342,10 @@ export class HookLab {
         throw new HookLabError('heads: a seed above 2^53 loses digits as a JS number; pass it as a string or a BigInt');
       o.seed = String(opts.seed);
     }
+    if (opts.pattern !== undefined) {
+      if (!Number.isSafeInteger(opts.pattern)) throw new HookLabError(`heads: pattern must be a block number, got ${opts.pattern}`);
+      o.pattern = opts.pattern;
+    }
     const ivs = opts.interventions ?? [];
     if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
     const texts = ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv)));
@@ -352,7 +356,8 @@ export class HookLab {
    * Every head's previous-token, first-token and induction scores, as plain nested arrays
    * [n_layer][n_head] (null where a score is undefined), on a prompt or on
    * TransformerLens's test input (<|endoftext|> then `repeat` random tokens twice).
-   * @param opts {prompt} | {repeat, seed}, plus {interventions} applied during the forward
+   * @param opts {prompt} | {repeat, seed}, plus {interventions} applied during the forward and
+   *   {pattern: L} to also get block L's scored patterns as result.pattern {layer, shape [H,T,T], data}
    */
   heads(opts = {}) {
     return JSON.parse(this.headsJSON(opts));

@@ -39,12 +39,15 @@ struct HeadsOptions {
     std::optional<long long> repeat;    // R: 2R+1 tokens must fit the context
     std::optional<uint64_t> seed;       // required with repeat, refused with prompt
     std::vector<nlohmann::json> interventions;
+    std::optional<int> pattern_layer;   // also return this block's hook_pattern (the page's grid)
 };
 
 // One forward with the interventions; every head's scores from blocks.L.attn.hook_pattern
 // as the interventions left it. Returns {"tokens", "token_strings", "induction",
 // "previous_token", "first_token" (each [n_layer][n_head], null where undefined or not
-// finite), "interventions"}. Throws Error before any work for any bad input.
+// finite), "interventions"}, and with pattern_layer "pattern": {"layer", "shape": [H, T, T],
+// "data"} (the patterns scored, so a page can draw them for either input). Throws Error
+// before any work for any bad input.
 nlohmann::json heads(const Model& m, const HeadsOptions& opt);
 
 }  // namespace hooklab

@@ -7,9 +7,10 @@ import { SCORE_KEYS, patternsOf } from './heads-data.js';
 
 /**
  * @param container an element the panel owns (emptied and refilled)
- * @param opts {layer, tokens (token strings), baseline, intervened (or null): captures of
- *              blocks.{layer}.attn.hook_pattern from lab.run; scores: {baseline, intervened}
- *              heads JSON (optional), t, fmt(x) → text}
+ * @param opts {layer, tokens (token strings), baseline, intervened (or null): block layer's
+ *              patterns as {shape: [H, T, T], data}: lab.heads' `pattern` (either input) or a
+ *              lab.run capture of blocks.{layer}.attn.hook_pattern; scores: {baseline,
+ *              intervened} heads JSON (optional), t, fmt(x) → text}
  */
 export function renderHeadGrid(container, { layer, tokens, baseline, intervened, scores, t, fmt }) {
   container.replaceChildren();
