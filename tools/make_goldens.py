@@ -206,6 +206,41 @@ def write_checkpoints(ckpt_root):
     return 0
 
 
+# hooklab heads on mid: a prompt and TransformerLens's repeated random tokens, each clean and
+# intervened. Seeds are text in the golden (JavaScript numbers cannot hold 2^64 - 1).
+HEADS_CASES = [
+    {"prompt": PROMPT, "interventions": []},
+    {"prompt": PROMPT, "interventions": [{"kind": "zero_head_k", "layer": 9, "head": 2}]},
+    {"repeat": 20, "seed": "0", "interventions": []},
+    {"repeat": 20, "seed": "0", "interventions": [{"kind": "scale_hidden", "layer": 3, "factor": 10.0}]},
+    {"repeat": 63, "seed": "18446744073709551615", "interventions": []},
+]
+
+
+# repeat_tokens alone with the eos id inside the vocabulary (mid's is its last id, where
+# the shift past eos never happens): (R, seed, vocab size, eos id).
+REPEAT_DRAWS = [(50, "7", 100, 42), (30, "18446744073709551615", 50257, 50256), (40, "3", 2, 0)]
+
+
+def heads_goldens(ckpt_root, golden_dir):
+    """tests/golden/heads__mid.json: reference.head_scores for HEADS_CASES, one case a line,
+    and reference.repeat_tokens for REPEAT_DRAWS."""
+    d = os.path.join(ckpt_root, "mid")
+    model, enc = reference.load_model(d), reference.load_encoder(d)
+    lines = []
+    for case in HEADS_CASES:
+        got = reference.head_scores(d, prompt=case.get("prompt"), repeat=case.get("repeat"),
+                                    seed=int(case["seed"]) if "seed" in case else None,
+                                    interventions=case["interventions"], model=model, encoder=enc)
+        lines.append("    " + json.dumps(dict(case, **got)))
+    draws = ["    " + json.dumps({"repeat": R, "seed": seed, "vocab_size": V, "eos": eos,
+                                  "tokens": reference.repeat_tokens(R, int(seed), V, eos)})
+             for R, seed, V, eos in REPEAT_DRAWS]
+    text = ('{\n  "cases": [\n' + ",\n".join(lines) + '\n  ],\n  "repeat_tokens": [\n' + ",\n".join(draws)
+            + "\n  ]\n}\n")
+    return [(os.path.join(golden_dir, "heads__mid.json"), text)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--with-small", action="store_true", help="also the ~500 MB gpt2_small_shape checkpoint")
@@ -223,6 +258,8 @@ def main(argv=None):
     t0 = time.time()
     names = a.only or [n for n in CHECKPOINTS if a.with_small or n not in SMALL]
     outputs = build(names, a.ckpt_dir, a.golden_dir)
+    if "mid" in names:
+        outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
     cases, report = tokenizer_cases()
     outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
                     "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))

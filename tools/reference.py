@@ -510,6 +510,71 @@ def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=
     return report
 
 
+# --------------------------------------------------------------------------------------
+# Per-head attention scores (hooklab heads), from the real hooks' attention patterns
+# --------------------------------------------------------------------------------------
+
+_M64 = (1 << 64) - 1
+
+
+def splitmix64(seed, i):
+    """model/include/hooklab/rng.h's splitmix64(seed, i), in Python integers."""
+    z = (seed + (i + 1) * 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def repeat_tokens(R, seed, vocab_size, eos):
+    """TransformerLens's induction test input: eos, then R random tokens, twice. Token k is
+    splitmix64(seed, k) mod (V-1), shifted up by one at or above eos (uniform without eos)."""
+    draws = []
+    for k in range(R):
+        t = splitmix64(seed, k) % (vocab_size - 1)
+        draws.append(t + 1 if t >= eos else t)
+    return [eos] + draws + draws
+
+
+def score_pattern(A, tokens):
+    """One head's scores from its [T, T] pattern (float64): previous-token (mean of A[i][i-1],
+    i >= 1; None for one token), first-token (mean of A[i][0]) and induction (mean of
+    A[i][j+1], j the latest j < i with t[j] = t[i]; None where no token repeats)."""
+    A = A.to(torch.float64)
+    T = len(tokens)
+    prev = A[torch.arange(1, T), torch.arange(0, T - 1)].mean().item() if T > 1 else None
+    first = A[:, 0].mean().item()
+    last_seen, picks = {}, []
+    for i, t in enumerate(tokens):
+        if t in last_seen:
+            picks.append((i, last_seen[t] + 1))
+        last_seen[t] = i
+    ind = sum(A[i, j].item() for i, j in picks) / len(picks) if picks else None
+    return {"previous_token": prev, "first_token": first, "induction": ind}
+
+
+def head_scores(model_dir, prompt=None, repeat=None, seed=None, interventions=(), model=None, encoder=None):
+    """hooklab heads' JSON: every head's scores on blocks.L.attn.hook_pattern as recorded by
+    the hooks (after the interventions). Exactly one of prompt and (repeat, seed)."""
+    model = model if model is not None else load_model(model_dir)
+    encoder = encoder if encoder is not None else load_encoder(model_dir)
+    if (prompt is None) == (repeat is None):
+        raise ValueError("give either a prompt or repeat and seed")
+    if repeat is not None:
+        if "<|endoftext|>" not in encoder.encoder:
+            raise ValueError("the vocabulary has no <|endoftext|>")
+        tokens = repeat_tokens(repeat, seed, len(encoder.encoder), encoder.encoder["<|endoftext|>"])
+    else:
+        tokens = encoder.encode(prompt)
+    _, rec, _ = run(model_dir, tokens=tokens, interventions=interventions, model=model, encoder=encoder,
+                    keep_tensors=True)
+    n_layer = model.transformer.config["n_layer"]
+    out = {"tokens": tokens, "token_strings": [encoder.token_bytes(t).decode("utf-8", errors="replace") for t in tokens]}
+    per = [[score_pattern(A, tokens) for A in rec.tensors["blocks.%d.attn.hook_pattern" % L][0]] for L in range(n_layer)]
+    for key in ("induction", "previous_token", "first_token"):
+        out[key] = [[h[key] for h in layer] for layer in per]
+    return out
+
+
 def _parse_interventions(items):
     ivs = []
     for s in items or []:

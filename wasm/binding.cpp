@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hooklab/error.h"
+#include "hooklab/heads.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
 #include "hooklab/run.h"
@@ -143,6 +144,35 @@ public:
         });
     }
 
+    // hooklab heads. options: {"prompt"} or {"repeat", "seed" (decimal text: 64 bits exact)},
+    // optional "pattern" (a block); interventions as in run().
+    val heads(const std::string& options, const std::string& interventions, int indent) {
+        return guard([&] {
+            const hooklab::Model& m = model();
+            hooklab::HeadsOptions opt;
+            const nlohmann::json o = nlohmann::json::parse(options);
+            if (o.contains("prompt")) opt.prompt = o["prompt"].get<std::string>();
+            if (o.contains("repeat")) {
+                if (!o["repeat"].is_number_integer()) throw hooklab::Error("heads: repeat must be a positive integer, got " + o["repeat"].dump());
+                opt.repeat = o["repeat"].get<long long>();
+            }
+            if (o.contains("seed")) opt.seed = hooklab::parse_seed(o["seed"].get<std::string>());
+            if (o.contains("pattern")) {
+                if (!o["pattern"].is_number_integer()) throw hooklab::Error("heads: pattern must be a block number, got " + o["pattern"].dump());
+                opt.pattern_layer = o["pattern"].get<int>();
+            }
+            for (const auto& text : nlohmann::json::parse(interventions)) {
+                const std::string t = text.get<std::string>();
+                try {
+                    opt.interventions.push_back(nlohmann::json::parse(t));
+                } catch (const nlohmann::json::exception&) {
+                    throw hooklab::Error("intervention is not valid JSON: " + t);
+                }
+            }
+            return val(hooklab::dump_json(hooklab::heads(m, opt), indent));
+        });
+    }
+
     val tokenize(const std::string& text) {
         return guard([&] { return val(hooklab::dump_json(nlohmann::json(model().tokenizer.encode(text)))); });
     }
@@ -250,6 +280,7 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("feed", &Engine::feed)
         .function("finish", &Engine::finish)
         .function("run", &Engine::run)
+        .function("heads", &Engine::heads)
         .function("tokenize", &Engine::tokenize)
         .function("decode", &Engine::decode)
         .function("config", &Engine::config)

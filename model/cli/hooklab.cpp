@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hooklab/error.h"
+#include "hooklab/heads.h"
 #include "hooklab/run.h"
 
 namespace {
@@ -15,7 +16,55 @@ const char* kUsage =
     "usage:\n"
     "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n"
     "  hooklab tokenize --model DIR --text TEXT\n"
+    "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
+
+// heads: every head's previous-token, first-token and induction scores. Its own flags
+// (--seed here draws tokens, not noise).
+int heads_main(int argc, char** argv) {
+    std::string model_dir;
+    bool pretty = false, f16 = false;
+    hooklab::HeadsOptions opt;
+    for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw hooklab::Error("option " + a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--model") model_dir = value();
+        else if (a == "--prompt") opt.prompt = value();
+        else if (a == "--repeat") {
+            const std::string v = value();
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+                throw hooklab::Error("option --repeat needs a positive integer, got \"" + v + "\"");
+            opt.repeat = std::stoll(v);
+        }
+        else if (a == "--seed") opt.seed = hooklab::parse_seed(value());
+        else if (a == "--pattern") {
+            const std::string v = value();
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+                throw hooklab::Error("option --pattern needs a block number, got \"" + v + "\"");
+            opt.pattern_layer = std::stoi(v);
+        }
+        else if (a == "--intervene") {
+            const std::string v = value();
+            try {
+                opt.interventions.push_back(nlohmann::json::parse(v));
+            } catch (const nlohmann::json::exception&) {
+                throw hooklab::Error("--intervene: not valid JSON: " + v);
+            }
+        }
+        else if (a == "--f16") f16 = true;
+        else if (a == "--pretty") pretty = true;
+        else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
+    }
+    if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
+    const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    const std::string out = hooklab::dump_json(hooklab::heads(m, opt), pretty ? 2 : -1);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fputc('\n', stdout);
+    return 0;
+}
 
 int run_main(int argc, char** argv) {
     if (argc < 2) throw hooklab::Error("missing command (see hooklab --help)");
@@ -24,6 +73,7 @@ int run_main(int argc, char** argv) {
         std::fputs(kUsage, stdout);
         return 0;
     }
+    if (cmd == "heads") return heads_main(argc, argv);
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
     int iters = 10;

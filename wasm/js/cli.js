@@ -17,6 +17,7 @@ const USAGE =
   'usage:\n' +
   '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
   '  hooklab tokenize --model DIR --text TEXT\n' +
+  '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
   'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n';
@@ -31,6 +32,7 @@ async function main(argv) {
     return;
   }
   if (cmd === 'fetch') return fetchCommand(argv.slice(1));
+  if (cmd === 'heads') return headsCommand(argv.slice(1));
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
@@ -104,6 +106,46 @@ function resolveModel(name) {
   const dir = cacheDir(name);
   if (!isComplete(dir)) throw new CliError(`no folder "${name}" and ${repo} is not downloaded yet: run "npx hooklab fetch ${name}" first`);
   return dir;
+}
+
+// heads: every head's previous-token, first-token and induction scores. Its own flags, as
+// natively (--seed here draws tokens, not noise).
+async function headsCommand(args) {
+  let modelDir = '', pretty = false, f16 = false;
+  const opt = { interventions: [] };
+  for (let i = 0; i < args.length; ++i) {
+    const a = args[i];
+    const value = () => {
+      if (i + 1 >= args.length) throw new CliError(`option ${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--model') modelDir = value();
+    else if (a === '--prompt') opt.prompt = value();
+    else if (a === '--repeat') {
+      const v = value();
+      if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option --repeat needs a positive integer, got "${v}"`);
+      opt.repeat = parseInt(v, 10);
+    }
+    else if (a === '--seed') opt.seed = value();  // text: the engine checks it, 64 bits exact
+    else if (a === '--pattern') {
+      const v = value();
+      if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option --pattern needs a block number, got "${v}"`);
+      opt.pattern = parseInt(v, 10);
+    }
+    else if (a === '--intervene') {
+      const v = value();
+      if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
+      opt.interventions.push(v);
+    }
+    else if (a === '--f16') f16 = true;
+    else if (a === '--pretty') pretty = true;
+    else throw new CliError(`unknown option ${a} (see hooklab --help)`);
+  }
+  if (!modelDir) throw new CliError('--model DIR is required');
+  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const out = lab.headsJSON(opt, pretty ? 2 : -1);
+  lab.dispose();
+  process.stdout.write(out + '\n');
 }
 
 async function fetchCommand(args) {

@@ -77,6 +77,34 @@ export interface RunResult {
   nonfinite: string | null;
 }
 
+/** Exactly one of prompt and repeat; seed goes with repeat (and only with it). */
+export interface HeadsOptions {
+  prompt?: string;
+  /** R: the input is <|endoftext|> then R random tokens, twice (2R+1 <= the context). */
+  repeat?: number;
+  /** 0..2^64-1; as a string or BigInt above 2^53. */
+  seed?: number | string | bigint;
+  interventions?: (Intervention | string)[];
+  /** Also return this block's attention patterns (the ones scored) as `pattern`. */
+  pattern?: number;
+}
+
+/** hooklab heads' JSON. Each score array is [n_layer][n_head]; null where the score is
+ *  undefined (induction with no repeated token, previous-token on one token) or not finite. */
+export interface HeadsResult {
+  tokens: number[];
+  token_strings: string[];
+  /** Mean of A[i][j+1] over positions i whose token occurred before, j its latest earlier position. */
+  induction: (number | null)[][];
+  /** Mean over i >= 1 of A[i][i-1]. */
+  previous_token: (number | null)[][];
+  /** Mean over i of A[i][0]. */
+  first_token: (number | null)[][];
+  interventions: Record<string, unknown>[];
+  /** With opts.pattern: that block's hook_pattern, [head, query, key] row-major. */
+  pattern?: { layer: number; shape: [number, number, number]; data: (number | null)[] };
+}
+
 /** An engine error; the message is the engine's, meant to be shown as it is. */
 export class HookLabError extends Error {}
 
@@ -87,6 +115,10 @@ export class HookLab {
   run(prompt: string, opts?: RunOptions): RunResult;
   /** The run JSON as text, byte for byte what the native CLI prints (indent 2: --pretty). */
   runJSON(prompt: string, opts?: RunOptions, indent?: number): string;
+  /** Every head's scores from blocks.L.attn.hook_pattern, with the interventions applied. */
+  heads(opts: HeadsOptions): HeadsResult;
+  /** The same as text, byte for byte what the native CLI prints. */
+  headsJSON(opts: HeadsOptions, indent?: number): string;
   tokenize(text: string): number[];
   decode(ids: ArrayLike<number>): string;
   /** One bare forward (no hooks), timed inside wasm, in milliseconds. */

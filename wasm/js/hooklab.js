@@ -320,6 +320,49 @@ export class HookLab {
     return JSON.parse(this.runJSON(prompt, opts));
   }
 
+  /**
+   * hooklab heads' JSON as text, exactly as the native CLI prints it.
+   * @param opts {prompt} or {repeat, seed}, and {interventions}; see heads().
+   */
+  headsJSON(opts = {}, indent = -1) {
+    const engine = this._live();
+    if (opts === null || typeof opts !== 'object') throw new HookLabError('heads: expected {prompt} or {repeat, seed}');
+    const o = {};
+    if (opts.prompt !== undefined) {
+      if (typeof opts.prompt !== 'string') throw new HookLabError('heads: the prompt must be a string');
+      o.prompt = opts.prompt;
+    }
+    if (opts.repeat !== undefined) {
+      if (!Number.isSafeInteger(opts.repeat)) throw new HookLabError(`heads: repeat must be a positive integer, got ${opts.repeat}`);
+      o.repeat = opts.repeat;
+    }
+    if (opts.seed !== undefined) {
+      // The engine reads the seed as decimal text: 64-bit seeds stay exact as strings or BigInts.
+      if (typeof opts.seed === 'number' && Number.isInteger(opts.seed) && !Number.isSafeInteger(opts.seed))
+        throw new HookLabError('heads: a seed above 2^53 loses digits as a JS number; pass it as a string or a BigInt');
+      o.seed = String(opts.seed);
+    }
+    if (opts.pattern !== undefined) {
+      if (!Number.isSafeInteger(opts.pattern)) throw new HookLabError(`heads: pattern must be a block number, got ${opts.pattern}`);
+      o.pattern = opts.pattern;
+    }
+    const ivs = opts.interventions ?? [];
+    if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
+    const texts = ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv)));
+    return unwrap(engine.heads(JSON.stringify(o), JSON.stringify(texts), indent));
+  }
+
+  /**
+   * Every head's previous-token, first-token and induction scores, as plain nested arrays
+   * [n_layer][n_head] (null where a score is undefined), on a prompt or on
+   * TransformerLens's test input (<|endoftext|> then `repeat` random tokens twice).
+   * @param opts {prompt} | {repeat, seed}, plus {interventions} applied during the forward and
+   *   {pattern: L} to also get block L's scored patterns as result.pattern {layer, shape [H,T,T], data}
+   */
+  heads(opts = {}) {
+    return JSON.parse(this.headsJSON(opts));
+  }
+
   /** Token ids of `text` (GPT-2 byte-level BPE). */
   tokenize(text) {
     return JSON.parse(unwrap(this._live().tokenize(String(text))));

@@ -1,0 +1,149 @@
+#include "hooklab/heads.h"
+
+#include <cmath>
+#include <limits>
+
+#include "hooklab/error.h"
+#include "hooklab/intervention.h"
+#include "hooklab/rng.h"
+
+namespace hooklab {
+
+using nlohmann::json;
+
+HeadScore score_head(const float* A, int T, const std::vector<int>& t) {
+    HeadScore s;
+    double first = 0, prev = 0, ind = 0;
+    int n_ind = 0;
+    for (int i = 0; i < T; ++i) {
+        const float* row = A + static_cast<size_t>(i) * T;
+        first += row[0];
+        if (i >= 1) prev += row[i - 1];
+        for (int j = i - 1; j >= 0; --j)
+            if (t[j] == t[i]) {
+                ind += row[j + 1];
+                ++n_ind;
+                break;
+            }
+    }
+    s.first_token = first / T;
+    if (T > 1) s.previous_token = prev / (T - 1);
+    if (n_ind > 0) s.induction = ind / n_ind;
+    return s;
+}
+
+std::vector<int> repeat_tokens(int R, uint64_t seed, int V, int eos) {
+    if (V < 2) throw Error("the vocabulary has fewer than two tokens: no random tokens to draw besides <|endoftext|>");
+    std::vector<int> out(2 * static_cast<size_t>(R) + 1);
+    out[0] = eos;
+    for (int k = 0; k < R; ++k) {
+        int id = static_cast<int>(splitmix64(seed, static_cast<uint64_t>(k)) % static_cast<uint64_t>(V - 1));
+        if (id >= eos) ++id;
+        out[1 + k] = out[1 + R + k] = id;
+    }
+    return out;
+}
+
+int eos_token_id(const Tokenizer& tok) {
+    static const std::string kEos = "<|endoftext|>";
+    for (int id = 0; id < tok.vocab_size(); ++id)
+        if (tok.token_bytes(id) == kEos) return id;
+    throw Error("this model's vocab.json has no <|endoftext|> token, so --repeat cannot build the test input "
+                "(<|endoftext|> then R random tokens twice); use --prompt instead");
+}
+
+uint64_t parse_seed(const std::string& text) {
+    const std::string msg = "seed must be an integer from 0 to 18446744073709551615, got \"" + text + "\"";
+    if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) throw Error(msg);
+    uint64_t v = 0;
+    for (char c : text) {
+        const uint64_t d = static_cast<uint64_t>(c - '0');
+        if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) throw Error(msg);
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+namespace {
+
+json num_or_null(const std::optional<double>& x) { return x && std::isfinite(*x) ? json(*x) : json(nullptr); }
+
+}  // namespace
+
+json heads(const Model& m, const HeadsOptions& opt) {
+    const Config& c = m.gpt2.config;
+    if (opt.prompt.has_value() == opt.repeat.has_value())
+        throw Error("heads: give either a prompt or --repeat R --seed S (exactly one of the two)");
+    if (opt.prompt && opt.seed) throw Error("heads: a seed only goes with --repeat (it draws the random tokens)");
+    if (opt.repeat && !opt.seed) throw Error("heads: --repeat needs --seed S (which random tokens to draw)");
+
+    std::vector<Intervention> ivs;
+    for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    if (opt.pattern_layer && (*opt.pattern_layer < 0 || *opt.pattern_layer >= c.n_layer))
+        throw Error("heads: pattern block " + std::to_string(*opt.pattern_layer) + " is out of range (the model has blocks 0.." +
+                    std::to_string(c.n_layer - 1) + ")");
+
+    std::vector<int> tokens;
+    if (opt.repeat) {
+        const long long R = *opt.repeat, max_r = (c.n_positions - 1) / 2;
+        if (R < 1 || R > max_r)
+            throw Error("heads: repeat must be between 1 and " + std::to_string(max_r) + " (2R+1 tokens in this model's " +
+                        std::to_string(c.n_positions) + "-token context), got " + std::to_string(R));
+        // Drawn from vocab.json's ids (the loader has checked they fit the config's vocab_size).
+        tokens = repeat_tokens(static_cast<int>(R), *opt.seed, m.tokenizer.vocab_size(), eos_token_id(m.tokenizer));
+    } else {
+        tokens = m.tokenizer.encode(*opt.prompt);
+        if (tokens.empty()) throw Error("the prompt is empty: type at least one character");
+        if (static_cast<int>(tokens.size()) > c.n_positions)
+            throw Error("the prompt is " + std::to_string(tokens.size()) + " tokens long but this model's context is " +
+                        std::to_string(c.n_positions) + " tokens; shorten it");
+    }
+    const int T = static_cast<int>(tokens.size());
+    for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);
+
+    std::vector<std::vector<HeadScore>> scores(c.n_layer);
+    json pattern;
+    auto hook = [&](HookView& v) {
+        apply_interventions(ivs, v);
+        if (v.hook != Hook::Pattern) return;
+        // [head, query, key] over the whole sequence.
+        if (v.shape.size() != 3 || v.shape[1] != T || v.shape[2] != T)
+            throw Error("internal: blocks." + std::to_string(v.layer) + ".attn.hook_pattern is not [head, T, T]");
+        for (int h = 0; h < v.shape[0]; ++h)
+            scores[v.layer].push_back(score_head(v.data + static_cast<size_t>(h) * T * T, T, tokens));
+        if (opt.pattern_layer && v.layer == *opt.pattern_layer) {
+            json data = json::array();
+            for (size_t i = 0; i < v.numel(); ++i) data.push_back(std::isfinite(v.data[i]) ? json(v.data[i]) : json(nullptr));
+            pattern = {{"layer", v.layer}, {"shape", v.shape}, {"data", std::move(data)}};
+        }
+    };
+    m.gpt2.forward(tokens, hook, false);
+
+    json out;
+    out["tokens"] = tokens;
+    json strs = json::array();
+    for (int id : tokens) strs.push_back(utf8_lossy(m.tokenizer.token_bytes(id)));
+    out["token_strings"] = std::move(strs);
+    json ind = json::array(), prev = json::array(), first = json::array();
+    for (const auto& layer : scores) {
+        json a = json::array(), b = json::array(), f = json::array();
+        for (const HeadScore& s : layer) {
+            a.push_back(num_or_null(s.induction));
+            b.push_back(num_or_null(s.previous_token));
+            f.push_back(num_or_null(s.first_token));
+        }
+        ind.push_back(std::move(a));
+        prev.push_back(std::move(b));
+        first.push_back(std::move(f));
+    }
+    out["induction"] = std::move(ind);
+    out["previous_token"] = std::move(prev);
+    out["first_token"] = std::move(first);
+    json applied = json::array();
+    for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
+    out["interventions"] = std::move(applied);
+    if (opt.pattern_layer) out["pattern"] = std::move(pattern);
+    return out;
+}
+
+}  // namespace hooklab

@@ -1,0 +1,109 @@
+// The per-head panels (web/src/panels/, not wired into the page yet) in Chromium, on the
+// real WebAssembly engine and the mid test checkpoint, from a harness page served from the
+// repository (an import map stands in for Vite's bare-import resolution): the overview's
+// grids, table and click-to-pick, the every-head grid, Vietnamese, and the "no repeated
+// token" message.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { REPO, startServer } from './server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = join(REPO, 'test-results');
+
+const HARNESS = `<!doctype html><html><head><meta charset="utf-8">
+<link rel="icon" href="data:,">
+<script type="importmap">{"imports": {"chart.js": "/node_modules/chart.js/dist/chart.js",
+  "@kurkle/color": "/node_modules/@kurkle/color/dist/color.esm.js"}}</script>
+<link rel="stylesheet" href="/web/src/style.css"></head>
+<body><div id="ov"></div><div id="grid"></div>
+<script type="module">
+import { HookLab } from '/wasm/js/hooklab.js';
+import { makeT, STRINGS } from '/web/src/i18n.js';
+import { HEADS_STRINGS } from '/web/src/panels/heads-strings.js';
+import { headsForPage } from '/web/src/panels/heads-worker.js';
+import { renderHeadsOverview } from '/web/src/panels/heads-overview.js';
+import { renderHeadGrid } from '/web/src/panels/heads-grid.js';
+Object.assign(STRINGS.en, HEADS_STRINGS.en);
+Object.assign(STRINGS.vi, HEADS_STRINGS.vi);
+const lab = await HookLab.load('/build/ckpt/mid/');
+window.picked = [];
+window.show = (opts, lang, score) => {
+  const hs = headsForPage(lab, opts);
+  const t = makeT(lang), fmt = (x) => x.toFixed(3);
+  renderHeadsOverview(document.getElementById('ov'), { ...hs, score, t, fmt, onPick: (c) => window.picked.push(c) });
+  if (hs.baseline.pattern)
+    renderHeadGrid(document.getElementById('grid'), { layer: opts.pattern, tokens: hs.baseline.token_strings,
+      baseline: hs.baseline.pattern, intervened: hs.intervened?.pattern, scores: hs, t, fmt });
+  return hs;
+};
+window.ready = true;
+</script></body></html>`;
+
+let context, srv, profile, page;
+const errors = [];
+
+before(async () => {
+  assert.ok(existsSync(join(REPO, 'wasm/dist/hooklab.wasm')), 'wasm/dist is missing: run wasm/build.sh');
+  assert.ok(existsSync(join(REPO, 'build/ckpt/mid/model.safetensors')), 'build/ckpt/mid is missing');
+  srv = await startServer({ root: REPO, extraRoutes: { '/heads-panels.html': { type: 'text/html; charset=utf-8', body: HARNESS } } });
+  profile = mkdtempSync(join(tmpdir(), 'hooklab-heads-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1400, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${srv.url}heads-panels.html`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 60000 });
+});
+
+after(async () => {
+  await context?.close();
+  await srv?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('overview: block x head grids, strongest heads, a 144-row table, click picks a head', async () => {
+  const iv = [{ kind: 'zero_head_k', layer: 9, head: 2 }];
+  const hs = await page.evaluate((iv) => window.show({ repeat: 8, seed: '1', pattern: 9, interventions: iv }, 'en', 'first_token'), iv);
+  const ov = page.locator('#ov');
+  assert.equal(await ov.locator('canvas').count(), 2);
+  const box = await ov.locator('canvas').first().boundingBox();
+  assert.ok(box.width > 12 * 22 && box.height > 12 * 22, JSON.stringify(box));
+  assert.match(await ov.locator('figcaption').first().textContent(), /^Highest: \d+\.\d+ \(/);
+  const rows = ov.locator('table tbody tr');
+  assert.equal(await rows.count(), 144);
+  // Row 9.2: the zeroed key's head, baseline → intervened as the engine gave them.
+  const cells = await rows.nth(9 * 12 + 2).locator('th, td').allTextContents();
+  assert.deepEqual(cells, ['9.2', hs.baseline.first_token[9][2].toFixed(3), hs.intervened.first_token[9][2].toFixed(3),
+    (hs.intervened.first_token[9][2] - hs.baseline.first_token[9][2]).toFixed(3)]);
+  // Block 3, head 5 of the intervened grid (22-px cells after a 34 x 40 margin).
+  await ov.locator('canvas').nth(1).click({ position: { x: 34 + 5 * 22 + 11, y: 40 + 3 * 22 + 11 } });
+  assert.deepEqual(await page.evaluate(() => window.picked.at(-1)), { layer: 3, head: 5 });
+
+  const grid = page.locator('#grid');
+  assert.match(await grid.locator('h3').textContent(), /Block 9/);
+  assert.equal(await grid.locator('figure').count(), 12);
+  assert.equal(await grid.locator('canvas').count(), 24);
+  assert.match(await grid.locator('figcaption').nth(2).textContent(), /first-token score [\d.]+ → [\d.]+/);
+  assert.equal(await grid.locator('figure').nth(0).locator('table tbody tr').count(), 17);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, 'heads-panels.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('Vietnamese labels; no repeated token: the overview says why there is no induction score', async () => {
+  await page.evaluate(() => window.show({ repeat: 5, seed: '2' }, 'vi', 'induction'));
+  assert.match(await page.locator('#ov p.caption').first().textContent(), /^điểm induction:/);
+  assert.equal(await page.locator('#ov canvas').count(), 1);  // no intervention: the baseline only
+  await page.evaluate(() => window.show({ prompt: 'One two three' }, 'en', 'induction'));
+  assert.match(await page.locator('#ov').textContent(), /No token repeats in this input/);
+  assert.equal(await page.locator('#ov canvas').count(), 0);
+  assert.deepEqual(errors, []);
+});

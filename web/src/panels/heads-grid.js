@@ -1,0 +1,67 @@
+// Every head's attention pattern for one block, baseline and intervened side by side,
+// tokens as axis labels (heatmap.js), each head's scores in its caption, and each
+// pattern's numbers in a data table.
+import { renderTable } from '../charts.js';
+import { drawHeatmap } from '../heatmap.js';
+import { SCORE_KEYS, patternsOf } from './heads-data.js';
+
+/**
+ * @param container an element the panel owns (emptied and refilled)
+ * @param opts {layer, tokens (token strings), baseline, intervened (or null): block layer's
+ *              patterns as {shape: [H, T, T], data}: lab.heads' `pattern` (either input) or a
+ *              lab.run capture of blocks.{layer}.attn.hook_pattern; scores: {baseline,
+ *              intervened} heads JSON (optional), t, fmt(x) → text}
+ */
+export function renderHeadGrid(container, { layer, tokens, baseline, intervened, scores, t, fmt }) {
+  container.replaceChildren();
+  const h2 = document.createElement('h3');
+  h2.textContent = t('headsGridTitle', { l: layer });
+  container.append(h2);
+  const pb = patternsOf(baseline), pi = intervened ? patternsOf(intervened) : null;
+  const grid = document.createElement('div');
+  grid.className = 'heads-grid';
+  grid.style.display = 'flex';
+  grid.style.flexWrap = 'wrap';
+  grid.style.gap = '12px';
+  const none = t('headsNull');
+  const show = (x) => (x === null || x === undefined ? none : fmt(x));
+  pb.forEach((mb, h) => {
+    const fig = document.createElement('figure');
+    fig.className = 'heat-fig';
+    const head = t('headsHead', { h });
+    for (const [m, label] of [[mb, t('baseline')], [pi?.[h], t('intervened')]]) {
+      if (!m) continue;
+      const canvas = document.createElement('canvas');
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `${t('headsGridTitle', { l: layer })}, ${head} — ${label}`);
+      drawHeatmap(canvas, m, tokens, { title: `${head} — ${label}` });
+      fig.append(canvas);
+    }
+    const cap = document.createElement('figcaption');
+    if (scores) {
+      cap.textContent = SCORE_KEYS.map((k) => {
+        const b = scores.baseline[k][layer][h], i = scores.intervened?.[k][layer][h];
+        return `${t(`headsScore_${k}`)} ${show(b)}${scores.intervened ? ` → ${show(i)}` : ''}`;
+      }).join(' · ');
+    }
+    const details = document.createElement('details');
+    const summary = document.createElement('summary');
+    summary.textContent = t('dataTable');
+    const wrap = document.createElement('div');
+    wrap.className = 'table-wrap';
+    const T = tokens.length;
+    const rows = [];
+    for (let q = 0; q < T; q++) {
+      rows.push([`${q} ${tokens[q]}`, ...Array.from({ length: T }, (_, k) => {
+        if (k > q) return '';
+        return pi ? `${show(mb[q][k])} → ${show(pi[h][q][k])}` : show(mb[q][k]);
+      })]);
+    }
+    renderTable(wrap, [`${t('query')} \\ ${t('key')}`, ...tokens.map((x, k) => `${k} ${x}`)], rows,
+      `${head}${pi ? ` — ${t('baseline')} → ${t('intervened')}` : ''}`);
+    details.append(summary, wrap);
+    fig.append(cap, details);
+    grid.append(fig);
+  });
+  container.append(grid);
+}
