@@ -24,6 +24,7 @@ import json
 import math
 import os
 import sys
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -568,6 +569,7 @@ def patch_sweep(model, clean, corrupted, answer, wrong, hook, interventions=()):
     D = cfg["n_embd"] // H
     if len(clean) != len(corrupted):
         raise ValueError("clean and corrupted differ in length: %d vs %d" % (len(clean), len(corrupted)))
+    t0 = time.perf_counter()
     handles = attach_interventions(model, interventions)
     try:
         cache = {}
@@ -606,7 +608,8 @@ def patch_sweep(model, clean, corrupted, answer, wrong, hook, interventions=()):
     return {"hook": hook, "by": "head" if hook == "z" else "position", "clean_tokens": list(clean),
             "corrupted_tokens": list(corrupted), "answer_id": answer, "wrong_id": wrong,
             "clean_logit_diff": clean_diff, "corrupted_logit_diff": corrupted_diff,
-            "logit_diff": rows, "normalized": norm, "forwards": 2 + len(rows) * len(rows[0])}
+            "logit_diff": rows, "normalized": norm, "forwards": 2 + len(rows) * len(rows[0]),
+            "ms": (time.perf_counter() - t0) * 1e3}
 
 
 def attribute(model, tokens, answer, wrong, interventions=()):
