@@ -158,10 +158,10 @@ void RunState::reserve(const Config& c, int positions) {
 std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
     RunState s;
     s.tokens = tokens;
-    return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits);
+    return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits ? Logits::All : Logits::Last);
 }
 
-std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, bool all_logits) const {
+std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which) const {
     const Config& c = config;
     const int C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp(), V = c.vocab_size;
     const int S = static_cast<int>(segs.size());
@@ -355,7 +355,8 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
 
     layernorm(resid.data(), R, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
     fire(Hook::LnFinal, -1, ln, {C});
-    if (all_logits) {
+    if (which == Logits::None) return {};
+    if (which == Logits::All) {
         std::vector<float> logits(static_cast<size_t>(R) * V);
         gemm(ln.data(), R, weights.lm_head.w, nullptr, logits.data());
         fire(Hook::Logits, -1, logits, {V});

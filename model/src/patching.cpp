@@ -87,8 +87,40 @@ struct Patcher::Impl {
     std::vector<char> done;
     double flops = 0, ms = 0;
 
+    // W_U[answer] - W_U[wrong]; via_logits when an intervention acts on the logits, which
+    // then have to be computed in full.
+    std::vector<double> direction;
+    bool via_logits = false;
+
     explicit Impl(const Model& model) : m(model) {}
     bool by_head() const { return by == "head"; }
+
+    // The logit difference at each segment's last position, counting the work. Only its two
+    // columns are computed (ln_final's output . direction) unless via_logits.
+    std::vector<double> diffs(const std::vector<Segment>& segs, int start, const HookFn& hook) {
+        const GPT2& g = m.gpt2;
+        const Config& c = g.config;
+        std::vector<double> out(segs.size());
+        for (const Segment& s : segs) {
+            const int T = static_cast<int>(s.from->tokens.size());
+            flops += g.flops(T, s.first, c.n_layer - start, via_logits ? 1 : 0) + (via_logits ? 0 : 4.0 * c.n_embd);
+        }
+        if (via_logits) {
+            const std::vector<float> logits = g.forward(segs, start, hook, Logits::Last);
+            for (size_t i = 0; i < segs.size(); ++i) out[i] = logit_diff(&logits[i * c.vocab_size], answer, wrong);
+            return out;
+        }
+        auto read = [&](HookView& v) {
+            if (hook) hook(v);
+            if (v.hook != Hook::LnFinal) return;
+            const float* x = v.data + static_cast<size_t>(v.shape[0] - 1) * c.n_embd;
+            double d = 0;
+            for (int i = 0; i < c.n_embd; ++i) d += x[i] * direction[i];
+            out[v.segment] = d;
+        };
+        g.forward(segs, start, read, Logits::None);
+        return out;
+    }
 };
 
 Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_unique<Impl>(m)) {
@@ -120,21 +152,27 @@ Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_uniq
     p.T = static_cast<int>(p.clean.size());
     for (const Intervention& iv : p.ivs) validate_for_length(iv, c, p.T, 1);
 
+    std::vector<float> ua(C), uw(C);
+    tied_embedding_row(m.gpt2.weights.lm_head.w, p.answer, ua.data());
+    tied_embedding_row(m.gpt2.weights.lm_head.w, p.wrong, uw.data());
+    p.direction.resize(C);
+    for (int i = 0; i < C; ++i) p.direction[i] = static_cast<double>(ua[i]) - uw[i];
+    for (const Intervention& iv : p.ivs) p.via_logits = p.via_logits || iv.hook == Hook::Logits;
+
     // The clean run: its value at every block's patched hook (after the interventions).
     p.clean_acts.assign(c.n_layer, std::vector<float>(static_cast<size_t>(p.T) * C));
     auto record = [&](HookView& v) {
         apply_interventions(p.ivs, v);
         if (v.hook == p.family) std::memcpy(p.clean_acts[v.layer].data(), v.data, sizeof(float) * v.numel());
     };
-    p.clean_diff = logit_diff(m.gpt2.forward(p.clean, record, false).data(), p.answer, p.wrong);
+    RunState clean_tokens;
+    clean_tokens.tokens = p.clean;
+    p.clean_diff = p.diffs({{&clean_tokens, 0, nullptr}}, 0, record)[0];
     // The corrupted run, kept: every patched run resumes from it.
     p.corrupted_state.tokens = p.corrupted;
     auto intervene = [&](HookView& v) { apply_interventions(p.ivs, v); };
-    const std::vector<float> lc =
-        m.gpt2.forward(std::vector<Segment>{{&p.corrupted_state, 0, &p.corrupted_state}}, 0, intervene, false);
-    p.corrupted_diff = logit_diff(lc.data(), p.answer, p.wrong);
-    p.flops = 2 * m.gpt2.flops(p.T, 0, c.n_layer, 1);
-    p.rows.assign(c.n_layer, {});
+    p.corrupted_diff = p.diffs({{&p.corrupted_state, 0, &p.corrupted_state}}, 0, intervene)[0];
+    p.rows.assign(c.n_layer, {});  // clean and corrupted counted in flops by diffs()
     p.done.assign(c.n_layer, 0);
     p.ms = ms_since(t0);
 }
@@ -167,7 +205,6 @@ const std::vector<double>& Patcher::run_layer(int L) {
             if (!segs.empty() && rows + (T - first) > budget) break;
             segs.push_back({&p.corrupted_state, first, nullptr});
             rows += T - first;
-            p.flops += g.flops(T, first, c.n_layer - L, 1);
         }
         const float* clean = p.clean_acts[L].data();
         auto hook = [&](HookView& v) {
@@ -182,9 +219,8 @@ const std::vector<double>& Patcher::run_layer(int L) {
                 std::memcpy(v.data, clean + static_cast<size_t>(v.pos0) * C, sizeof(float) * C);
             }
         };
-        const std::vector<float> logits = g.forward(segs, L, hook, false);
-        for (size_t s = 0; s < segs.size(); ++s)
-            out[i0 + s] = logit_diff(&logits[s * c.vocab_size], p.answer, p.wrong);
+        const std::vector<double> d = p.diffs(segs, L, hook);
+        std::copy(d.begin(), d.end(), out.begin() + i0);
         i0 += static_cast<int>(segs.size());
     }
     p.done[L] = 1;
@@ -273,7 +309,7 @@ json attribute(const Model& m, const AttributeOptions& opt) {
     };
     RunState state;
     state.tokens = tokens;
-    const std::vector<float> logits = g.forward(std::vector<Segment>{{&state, 0, &state}}, 0, hook, false);
+    const std::vector<float> logits = g.forward(std::vector<Segment>{{&state, 0, &state}}, 0, hook, Logits::Last);
     const double diff = logit_diff(logits.data(), answer, wrong);
 
     // ln_f with the run's own last-position scale frozen: a component x contributes

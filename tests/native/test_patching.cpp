@@ -149,8 +149,10 @@ TEST_CASE("patching from the corrupted run's cache equals full-forward patching"
     // Noise with a non-zero std: each draw must not depend on which rows a pass computes.
     const json noise = {{"kind", "noise"}, {"hook", "blocks.6.mlp.hook_post"}, {"std", 0.5}, {"positions", "odd"}, {"seed", 7}};
     const json zero_q = {{"kind", "zero"}, {"hook", "blocks.4.attn.hook_q"}, {"heads", {1, 3}}, {"positions", {-2, 3}}};
+    // On the logits, the full unembedding replaces the two-column shortcut.
+    const json on_logits = {{"kind", "scale"}, {"hook", "logits"}, {"factor", 2.0}, {"features", {337, 1757, 5}}};
     for (const char* hook : {"resid_pre", "attn_out", "mlp_out", "z"})
-        for (const json& ivs : {json::array(), json::array({noise, zero_q})}) {
+        for (const json& ivs : {json::array(), json::array({noise, zero_q}), json::array({on_logits})}) {
             INFO("hook " << hook << ", interventions " << ivs.dump());
             PatchOptions o = options_from(golden, {{"hook", hook}, {"interventions", ivs}});
             const json got = patch(m, o);
@@ -182,7 +184,7 @@ TEST_CASE("resuming a run state: one position at a time equals the full forward"
     // The full forward through a saved state is bit-identical to the plain one.
     RunState s;
     s.tokens = tokens;
-    const auto saved = m.gpt2.forward(std::vector<Segment>{{&s, 0, &s}}, 0, nullptr, true);
+    const auto saved = m.gpt2.forward(std::vector<Segment>{{&s, 0, &s}}, 0, nullptr, Logits::All);
     CHECK(std::memcmp(saved.data(), full.data(), sizeof(float) * full.size()) == 0);
     // Append one token at a time, computing only the new position from the cached keys/values.
     RunState g;
@@ -192,7 +194,7 @@ TEST_CASE("resuming a run state: one position at a time equals the full forward"
         const auto l = m.gpt2.forward(std::vector<Segment>{{&g, t, &g}}, 0, [&](HookView& v) {
             if (v.hook == Hook::ResidPre) { CHECK(v.shape[0] == 1); CHECK(v.pos0 == t); CHECK(v.n_pos == t + 1); }
             if (v.hook == Hook::Pattern) rows = v.shape[1] * 1000 + v.shape[2];
-        }, false);
+        }, Logits::Last);
         CHECK(rows == 1000 + t + 1);  // [H, 1 query, t + 1 keys]
         for (int i = 0; i < V; ++i) {
             const float want = full[static_cast<size_t>(t) * V + i];

@@ -93,6 +93,10 @@ private:
     std::vector<float> arena_;
 };
 
+// Which logits a pass computes: every computed row, each segment's last row, or none (the
+// pass stops after ln_final fires: for callers that need only a few logit columns).
+enum class Logits { All, Last, None };
+
 // One sequence's share of a pass that starts at some block and computes positions
 // [first, T) of from->tokens (T = its size).
 struct Segment {
@@ -123,10 +127,10 @@ public:
     // The forward itself: blocks [start_layer, n_layer) and the unembedding, for several
     // independent sequences at once (their rows share every GEMM). Hooks fire once per
     // segment at each hook point, with that segment's rows (HookView::segment tells which).
-    // Returns logits: every computed row of every segment in order when all_logits, else
-    // one row per segment (its last position).
+    // Returns logits [rows, V]: every computed row of every segment in order (All), one row
+    // per segment, its last position (Last), or nothing (None).
     std::vector<float> forward(const std::vector<Segment>& segments, int start_layer, const HookFn& hook,
-                               bool all_logits) const;
+                               Logits logits) const;
 
     double flops_per_forward(int T, bool all_logits) const;
     // The exact work of computing positions [first, T) through `blocks` blocks and
