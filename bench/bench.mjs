@@ -3,6 +3,9 @@
 //
 //   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
+// Then the activation-patching sweep against tools/reference.py (BENCH_PATCH=0: skip it,
+// BENCH_PATCH=only: nothing else).
+//
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
 // Timings: min and median of --iters forwards after one warm-up. GFLOP/s counts the
@@ -24,7 +27,7 @@ function args() {
   for (let i = 0; i < v.length; ++i) {
     const k = v[i].replace(/^--/, '');
     if (k === 'child') a.child = v[++i];
-    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters', 'rounds'].includes(k)) a[k] = v[++i];
+    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters', 'rounds', 'pair'].includes(k)) a[k] = v[++i];
     else throw new Error(`unknown option ${v[i]}`);
   }
   a.tokens = Number(a.tokens);
@@ -82,6 +85,44 @@ async function childGemm(a) {
     out.push(r);
   }
   return out;
+}
+
+// ---------------------------------------------------------------- activation patching (issue #11)
+// The full resid_pre sweep on a 15-token IOI pair: the wasm engine (resuming the corrupted
+// run, positions >= p from block L) against tools/reference.py doing it the
+// TransformerLens way (a full forward per patch, real hooks), one thread each, same CPU.
+const PATCH_PAIR = { clean: 'When Mary and John went to the big store, John gave a drink to',
+  corrupted: 'When Mary and John went to the big store, Mary gave a drink to', answer: ' Mary', wrong: ' John', hook: 'resid_pre' };
+
+async function childPatch(a) {
+  const { HookLab } = await import('../wasm/js/hooklab.js');
+  const lab = await HookLab.load(a.model);
+  const t0 = performance.now();
+  const r = await lab.patch(JSON.parse(a.pair));
+  return { wall_ms: performance.now() - t0, ms: r.ms, forwards: r.forwards, T: r.clean_tokens.length, logit_diff: r.logit_diff };
+}
+
+function patchBench(a) {
+  const pair = PATCH_PAIR;
+  const wasm = child('patch', a, ['--pair', JSON.stringify(pair)]);
+  const r = spawnSync(...pinned('/usr/bin/python3', [join(ROOT, 'tools/reference.py'), 'patch', '--model', a.model, '--clean', pair.clean,
+    '--corrupted', pair.corrupted, '--answer', pair.answer, '--wrong', pair.wrong, '--hook', pair.hook]),
+  { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`reference patch failed: ${r.stderr}`);
+  const ref = JSON.parse(r.stdout);
+  let maxDiff = 0;
+  ref.logit_diff.forEach((row, L) => row.forEach((x, p) => { maxDiff = Math.max(maxDiff, Math.abs(x - wasm.logit_diff[L][p])); }));
+  const n = ref.logit_diff.length;
+  console.log(`
+Activation patching: full resid_pre sweep, ${n} blocks x ${wasm.T} positions (${wasm.T}-token IOI pair), one thread each` +
+    `${HAVE_TASKSET ? ` on CPU ${CPU}` : ''}`);
+  console.log(`  tools/reference.py (PyTorch, TransformerLens way: ${ref.forwards} full forwards)  ${(ref.ms / 1e3).toFixed(2)} s`);
+  console.log(`  wasm engine (resumes the corrupted run: ${wasm.forwards.toFixed(1)} forward-equivalents, ` +
+    `${(wasm.forwards / (n * wasm.T)).toFixed(3)} x n_layer x T)  ${(wasm.wall_ms / 1e3).toFixed(2)} s`);
+  console.log(`  ratio: wasm is ${(ref.ms / wasm.wall_ms).toFixed(2)}x faster (both timed without loading the model); ` +
+    `largest |logit diff| difference ${maxDiff.toExponential(2)}`);
+  return { reference_ms: ref.ms, reference_forwards: ref.forwards, wasm_ms: wasm.wall_ms, wasm_forwards: wasm.forwards, T: wasm.T,
+    ratio: ref.ms / wasm.wall_ms, max_abs_diff: maxDiff };
 }
 
 async function childOrt(a) {
@@ -151,7 +192,8 @@ function nativeRun(a, prompt, f16) {
 async function main() {
   const a = args();
   if (a.child) {
-    const r = a.child === 'wasm' ? await childWasm(a) : a.child === 'gemm' ? await childGemm(a) : await childOrt(a);
+    const r = a.child === 'wasm' ? await childWasm(a) : a.child === 'gemm' ? await childGemm(a)
+      : a.child === 'patch' ? await childPatch(a) : await childOrt(a);
     process.stdout.write(JSON.stringify(r));
     return;
   }
@@ -167,6 +209,7 @@ async function main() {
   probe.dispose();
   a.idsList = ids;
   const T = ids.length;
+  if (process.env.BENCH_PATCH === 'only') return void patchBench(a);
 
   // The engines run in turn, and the whole set --rounds times: this machine's speed drifts
   // (a shared VM), so each ratio is taken within a round (same minutes) and the median of
@@ -224,7 +267,8 @@ async function main() {
   console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster), vs native: this median /' +
     ' native median (lower is closer), each taken within a round, median over the rounds; (min): the same ratio of the best runs of' +
     ' all rounds. Noise only ever adds time, so the (min) ratios are the steadier ones on a shared machine.');
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm }, null, 2) + '\n');
+  const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm, patching }, null, 2) + '\n');
 }
 
 main().catch((e) => {

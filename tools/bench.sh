@@ -3,7 +3,9 @@
 # thread) on GPT-2-small-shaped random weights (12x12x768, P=1024, V=50257, F32), a
 # 32-token prompt. Builds what is missing; the checkpoint and its ONNX exports go to build/.
 # BENCH_MODEL=DIR picks another checkpoint; BENCH_ITERS (default 7) the timed runs;
-# BENCH_ROUNDS (default 3) how many times the set of engines runs in turn.
+# BENCH_ROUNDS (default 3) how many times the set of engines runs in turn. Then a full
+# resid_pre activation-patching sweep (15-token IOI pair): wasm vs tools/reference.py the
+# TransformerLens way, one thread each (BENCH_PATCH=0 skips it, =only runs nothing else).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}

@@ -188,6 +188,59 @@ def build(names, ckpt_root, golden_dir):
     return outputs
 
 
+# Activation patching and direct logit attribution (issue #11), the TransformerLens way in
+# the reference: the IOI pair, every hook family, with and without interventions.
+PATCH_CHECKPOINTS = ("tiny_f32", "tiny_f16", "mid")
+PATCH_CLEAN = "When Mary and John went to the store, John gave a drink to"
+# The names of the first clause swapped: the same tokens in another order, so the pair has
+# one length in every test checkpoint's truncated vocabulary (where " Mary" and " John"
+# split differently).
+PATCH_CORRUPTED = "When John and Mary went to the store, John gave a drink to"
+
+
+def patch_interventions(name):
+    """One intervention inside attention and one on the residual stream (patching), or
+    inside attention and the MLP (attribution refuses residual-stream hooks)."""
+    L = 1 if name.startswith("tiny") else 9
+    ex1 = {"kind": "zero_head_k", "layer": L, "head": 2}
+    ex2 = {"kind": "noise_even_neurons", "layer": L - 1, "mean": 1.0, "std": 0.0, "seed": 1}
+    ex3 = {"kind": "scale_hidden", "layer": L - 1, "factor": 0.5}
+    return {"patch": [ex1, ex3], "attribute": [ex1, ex2]}
+
+
+def patching_goldens(names, ckpt_root, golden_dir):
+    """tests/golden/<name>__patching.json for the checkpoints in PATCH_CHECKPOINTS (made by build())."""
+    outputs = []
+    for name in names:
+        if name not in PATCH_CHECKPOINTS:
+            continue
+        t0 = time.time()
+        d = os.path.join(ckpt_root, name)
+        model, enc = reference.load_model(d), reference.load_encoder(d)
+        clean, corrupted = enc.encode(PATCH_CLEAN), enc.encode(PATCH_CORRUPTED)
+        assert len(clean) == len(corrupted), (name, len(clean), len(corrupted))
+        answer, wrong = "#%d" % enc.encode(" Mary")[0], "#%d" % enc.encode(" John")[0]
+        a, w = reference.single_token(enc, answer), reference.single_token(enc, wrong)
+        ivs = patch_interventions(name)
+        cases = []
+        for with_iv in (False, True):
+            for hook in reference.PATCH_HOOKS:
+                rep = reference.patch_sweep(model, clean, corrupted, a, w, hook, ivs["patch"] if with_iv else [])
+                del rep["ms"]  # a timing, not a result
+                rep["interventions"] = ivs["patch"] if with_iv else []
+                cases.append(rep)
+        dla = []
+        for with_iv in (False, True):
+            rep = reference.attribute(model, clean, a, w, ivs["attribute"] if with_iv else [])
+            rep["interventions"] = ivs["attribute"] if with_iv else []
+            dla.append(rep)
+        obj = {"clean": PATCH_CLEAN, "corrupted": PATCH_CORRUPTED, "answer": answer, "wrong": wrong,
+               "patch": cases, "attribute": dla}
+        outputs.append((os.path.join(golden_dir, "%s__patching.json" % name), dump_golden(obj)))
+        print("%-18s patching goldens, %d tokens, %.1fs" % (name, len(clean), time.time() - t0), file=sys.stderr)
+    return outputs
+
+
 def write_checkpoints(ckpt_root):
     """The test fixture: deterministic checkpoints, skipped when a stamp shows they are current."""
     import hashlib
@@ -260,6 +313,7 @@ def main(argv=None):
     outputs = build(names, a.ckpt_dir, a.golden_dir)
     if "mid" in names:
         outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
+    outputs += patching_goldens(names, a.ckpt_dir, a.golden_dir)
     cases, report = tokenizer_cases()
     outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
                     "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))

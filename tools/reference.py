@@ -9,8 +9,14 @@
 * The chapter's four exercises as real `register_forward_hook` hooks, plus recording of the
   statistics of every TransformerLens-named hook point (after any intervention there).
 
+* Activation patching and direct logit attribution the TransformerLens way: one full
+  forward per patch, with real hooks on the HF modules (patch_sweep, attribute).
+
 CLI (use Debian's python, which has torch):
   /usr/bin/python3 tools/reference.py run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits]
+  /usr/bin/python3 tools/reference.py patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN
+                                            --hook resid_pre|attn_out|mlp_out|z [--intervene JSON]...
+  /usr/bin/python3 tools/reference.py attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]...
   /usr/bin/python3 tools/reference.py tokenize --model DIR --text TEXT
 """
 import argparse
@@ -18,6 +24,7 @@ import json
 import math
 import os
 import sys
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -575,6 +582,150 @@ def head_scores(model_dir, prompt=None, repeat=None, seed=None, interventions=()
     return out
 
 
+# --------------------------------------------------------------------------------------
+# Activation patching and direct logit attribution, the TransformerLens way
+# --------------------------------------------------------------------------------------
+
+PATCH_HOOKS = ("resid_pre", "attn_out", "mlp_out", "z")
+
+
+def single_token(encoder, text):
+    """TOKEN as text that is exactly one token, or "#ID"."""
+    if len(text) > 1 and text[0] == "#" and text[1:].isdigit():
+        return int(text[1:])
+    ids = encoder.encode(text)
+    if len(ids) != 1:
+        raise ValueError("%r is %d tokens, not one" % (text, len(ids)))
+    return ids[0]
+
+
+def _patch_site(model, hook, layer, fn):
+    """Registers fn(tensor [1, T, C]) -> tensor at `hook` of block `layer` on the HF module
+    where TransformerLens's hook point sits; returns the handle.
+      resid_pre: the block's input (forward pre-hook on h[L])
+      attn_out:  attn.c_proj's output
+      mlp_out:   the MLP's output
+      z:         attn.c_proj's input, the heads' z merged [T, H * d_head]"""
+    b = model.transformer.h[layer]
+    if hook == "resid_pre":
+        return b.register_forward_pre_hook(lambda m, inp: (fn(inp[0]),) + tuple(inp[1:]))
+    if hook == "attn_out":
+        return b.attn.c_proj.register_forward_hook(lambda m, inp, out: fn(out))
+    if hook == "mlp_out":
+        return b.mlp.register_forward_hook(lambda m, inp, out: fn(out))
+    if hook == "z":
+        return b.attn.c_proj.register_forward_pre_hook(lambda m, inp: (fn(inp[0]),) + tuple(inp[1:]))
+    raise ValueError("hook must be one of %s" % (PATCH_HOOKS,))
+
+
+def _logit_diff(model, tokens, answer, wrong):
+    with torch.no_grad():
+        logits = model(torch.tensor([tokens], dtype=torch.long)).logits[0, -1]
+    return float(logits[answer]) - float(logits[wrong])
+
+
+def patch_sweep(model, clean, corrupted, answer, wrong, hook, interventions=()):
+    """transformer_lens.patching's get_act_patch_{resid_pre,attn_out,mlp_out} (by position,
+    [n_layer][T]) and get_act_patch_attn_head_out_all_pos for z ([n_layer][n_head]): one
+    full forward of the corrupted tokens per patch, the interventions hooked first."""
+    torch.set_num_threads(1)
+    cfg = model.transformer.config
+    n_layer, H = cfg["n_layer"], cfg["n_head"]
+    D = cfg["n_embd"] // H
+    if len(clean) != len(corrupted):
+        raise ValueError("clean and corrupted differ in length: %d vs %d" % (len(clean), len(corrupted)))
+    t0 = time.perf_counter()
+    handles = attach_interventions(model, interventions)
+    try:
+        cache = {}
+
+        def saver(L):
+            def fn(t):
+                cache[L] = t.detach().clone()
+                return t
+            return fn
+        hs = [_patch_site(model, hook, L, saver(L)) for L in range(n_layer)]
+        clean_diff = _logit_diff(model, clean, answer, wrong)
+        for h in hs:
+            h.remove()
+        corrupted_diff = _logit_diff(model, corrupted, answer, wrong)
+        rows = []
+        for L in range(n_layer):
+            row = []
+            for i in range(H if hook == "z" else len(clean)):
+                def fn(t, L=L, i=i):
+                    t = t.clone()
+                    if hook == "z":
+                        t[:, :, i * D:(i + 1) * D] = cache[L][:, :, i * D:(i + 1) * D]
+                    else:
+                        t[:, i, :] = cache[L][:, i, :]
+                    return t
+                h = _patch_site(model, hook, L, fn)
+                try:
+                    row.append(_logit_diff(model, corrupted, answer, wrong))
+                finally:
+                    h.remove()
+            rows.append(row)
+    finally:
+        for h in handles:
+            h.remove()
+    norm = [[(x - corrupted_diff) / (clean_diff - corrupted_diff) for x in row] for row in rows]
+    return {"hook": hook, "by": "head" if hook == "z" else "position", "clean_tokens": list(clean),
+            "corrupted_tokens": list(corrupted), "answer_id": answer, "wrong_id": wrong,
+            "clean_logit_diff": clean_diff, "corrupted_logit_diff": corrupted_diff,
+            "logit_diff": rows, "normalized": norm, "forwards": 2 + len(rows) * len(rows[0]),
+            "ms": (time.perf_counter() - t0) * 1e3}
+
+
+def attribute(model, tokens, answer, wrong, interventions=()):
+    """Direct logit attribution at the last position (ActivationCache.decompose_resid +
+    stack_head_results + apply_ln_to_stack with the run's own scale), in float64 from the
+    HF modules' weights and the activations their hooks see."""
+    torch.set_num_threads(1)
+    tr = model.transformer
+    cfg = tr.config
+    H = cfg["n_head"]
+    D = cfg["n_embd"] // H
+    acts = {}
+
+    def keep(name, pick):
+        def fn(m, inp, out=None):
+            acts[name] = pick(inp, out)[0, -1].detach().to(torch.float64)
+        return fn
+    handles = attach_interventions(model, interventions)
+    hs = [tr.wte.register_forward_hook(keep("embed", lambda i, o: o)),
+          tr.wpe.register_forward_hook(keep("pos_embed", lambda i, o: o)),
+          tr.ln_f.register_forward_pre_hook(keep("final", lambda i, o: i[0]))]
+    for L, b in enumerate(tr.h):
+        hs.append(b.attn.c_proj.register_forward_pre_hook(keep("z%d" % L, lambda i, o: i[0])))
+        hs.append(b.mlp.register_forward_hook(keep("mlp%d" % L, lambda i, o: o)))
+    try:
+        diff = _logit_diff(model, tokens, answer, wrong)
+    finally:
+        for h in handles + hs:
+            h.remove()
+    with torch.no_grad():
+        wu = tr.wte.weight.detach().to(torch.float64)
+        direction = wu[answer] - wu[wrong]
+        final = acts["final"]
+        scale = torch.sqrt(final.var(unbiased=False) + cfg["layer_norm_epsilon"])
+        lnw = tr.ln_f.weight.detach().to(torch.float64)
+
+        def through_ln(x):
+            return float((((x - x.mean()) / scale) * lnw * direction).sum())
+        comps = [("embed", through_ln(acts["embed"])), ("pos_embed", through_ln(acts["pos_embed"]))]
+        for L, b in enumerate(tr.h):
+            wo = b.attn.c_proj.weight.detach().to(torch.float64)  # [H * D, C], Conv1D [in, out]
+            z = acts["z%d" % L]
+            for h in range(H):
+                comps.append(("blocks.%d.attn.head.%d" % (L, h), through_ln(z[h * D:(h + 1) * D] @ wo[h * D:(h + 1) * D])))
+            comps.append(("blocks.%d.attn.bias" % L, through_ln(b.attn.c_proj.bias.detach().to(torch.float64))))
+            comps.append(("blocks.%d.mlp" % L, through_ln(acts["mlp%d" % L])))
+        comps.append(("ln_final.bias", float((tr.ln_f.bias.detach().to(torch.float64) * direction).sum())))
+    return {"tokens": list(tokens), "answer_id": answer, "wrong_id": wrong, "logit_diff": diff,
+            "components": [{"name": n, "value": v} for n, v in comps]}
+
+
 def _parse_interventions(items):
     ivs = []
     for s in items or []:
@@ -594,6 +745,15 @@ def main(argv=None):
     r.add_argument("--intervene", action="append", help="JSON object (or list of them); repeatable")
     r.add_argument("--topk", type=int, default=10)
     r.add_argument("--logits", action="store_true", help="include logits_last (all V logits)")
+    p = sub.add_parser("patch", help="activation patching sweep, one full forward per patch")
+    for f in ("--model", "--clean", "--corrupted", "--answer", "--wrong"):
+        p.add_argument(f, required=True)
+    p.add_argument("--hook", required=True, choices=PATCH_HOOKS)
+    p.add_argument("--intervene", action="append")
+    d = sub.add_parser("attribute", help="direct logit attribution at the last position")
+    for f in ("--model", "--prompt", "--answer", "--wrong"):
+        d.add_argument(f, required=True)
+    d.add_argument("--intervene", action="append")
     t = sub.add_parser("tokenize", help="print the token ids of TEXT as JSON")
     t.add_argument("--model", required=True)
     t.add_argument("--text", required=True)
@@ -601,6 +761,16 @@ def main(argv=None):
     torch.set_num_threads(1)
     if a.cmd == "tokenize":
         print(json.dumps(load_encoder(a.model).encode(a.text)))
+        return
+    if a.cmd in ("patch", "attribute"):
+        model, enc = load_model(a.model), load_encoder(a.model)
+        ans, wrong = single_token(enc, a.answer), single_token(enc, a.wrong)
+        ivs = _parse_interventions(a.intervene)
+        if a.cmd == "patch":
+            rep = patch_sweep(model, enc.encode(a.clean), enc.encode(a.corrupted), ans, wrong, a.hook, ivs)
+        else:
+            rep = attribute(model, enc.encode(a.prompt), ans, wrong, ivs)
+        print(json.dumps(rep))
         return
     tokens = json.loads(a.tokens) if a.tokens else None
     rep = run(a.model, a.prompt, _parse_interventions(a.intervene), a.topk, a.logits, tokens=tokens)

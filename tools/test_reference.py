@@ -393,6 +393,38 @@ class ReferenceTest(unittest.TestCase):
         self.assertEqual(len(r["top"]), 10)
         self.assertEqual(len(r["tokens"]), len(r["token_strings"]))
 
+    # ---------------- activation patching and attribution (issue #11) ----------------
+
+    def test_patch_semantics(self):
+        # The pair differs at one position q only: patching block 0's input there makes the
+        # corrupted run the clean one; anywhere else it changes nothing.
+        clean = list(self.tokens[:12])
+        corrupted = clean[:5] + [(clean[5] + 1) % SHAPE["vocab_size"]] + clean[6:]
+        a, w = 7, 11
+        for ivs in ([], [{"kind": "scale_hidden", "layer": 0, "factor": 0.5}]):
+            with self.subTest(ivs=ivs):
+                r = reference.patch_sweep(self.model, clean, corrupted, a, w, "resid_pre", ivs)
+                self.assertEqual(len(r["logit_diff"]), SHAPE["n_layer"])
+                self.assertEqual(r["logit_diff"][0][5], r["clean_logit_diff"])
+                for p in range(12):
+                    if p != 5:
+                        self.assertEqual(r["logit_diff"][0][p], r["corrupted_logit_diff"])
+                self.assertEqual(r["normalized"][0][5], 1.0)
+        z = reference.patch_sweep(self.model, clean, corrupted, a, w, "z")
+        self.assertEqual(len(z["logit_diff"][0]), SHAPE["n_head"])
+        with self.assertRaises(ValueError):
+            reference.patch_sweep(self.model, clean, corrupted[:-1], a, w, "z")
+
+    def test_attribution_sums_to_logit_diff(self):
+        for ivs in ([], [{"kind": "zero_head_k", "layer": 1, "head": 2}]):
+            with self.subTest(ivs=ivs):
+                r = reference.attribute(self.model, self.tokens, 7, 11, ivs)
+                names = [c["name"] for c in r["components"]]
+                self.assertEqual(names[:3], ["embed", "pos_embed", "blocks.0.attn.head.0"])
+                self.assertEqual(len(names), 3 + SHAPE["n_layer"] * (SHAPE["n_head"] + 2))
+                total = sum(c["value"] for c in r["components"])
+                self.assertLess(abs(total - r["logit_diff"]), 1e-5 * abs(r["logit_diff"]))
+
     def test_invalid_interventions(self):
         for iv in [{"kind": "zero_head_k", "layer": 9, "head": 0}, {"kind": "zero_head_k", "layer": 0, "head": 4},
                    {"kind": "nope", "layer": 0}]:

@@ -23,6 +23,7 @@
 #include "hooklab/heads.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
+#include "hooklab/patching.h"
 #include "hooklab/run.h"
 #include "hooklab/safetensors.h"
 
@@ -201,16 +202,83 @@ public:
         });
     }
 
+    // ---- activation patching and direct logit attribution (issue #11). A sweep runs one
+    // block per call (patchLayer) so that JS can report progress and stop between blocks.
+    // options: {"clean", "corrupted", "answer", "wrong", "hook", "by"}; interventions as in run().
+    val patchBegin(const std::string& options, const std::string& interventions) {
+        return guard([&] {
+            patcher_.reset();
+            const nlohmann::json o = nlohmann::json::parse(options);
+            hooklab::PatchOptions p;
+            p.clean = o.at("clean").get<std::string>();
+            p.corrupted = o.at("corrupted").get<std::string>();
+            p.answer = o.at("answer").get<std::string>();
+            p.wrong = o.at("wrong").get<std::string>();
+            p.hook = o.value("hook", std::string("resid_pre"));
+            p.by = o.value("by", std::string());
+            p.interventions = parse_interventions(interventions);
+            patcher_ = std::make_unique<hooklab::Patcher>(model(), p);
+            return val(hooklab::dump_json(patcher_->header()));
+        });
+    }
+
+    // The patched logit differences of one block, as a JSON array.
+    val patchLayer(int layer) {
+        return guard([&] {
+            if (!patcher_) throw hooklab::Error("no patching sweep in progress");
+            return val(hooklab::dump_json(nlohmann::json(patcher_->run_layer(layer))));
+        });
+    }
+
+    val patchResult(int indent) {
+        return guard([&] {
+            if (!patcher_) throw hooklab::Error("no patching sweep in progress");
+            const std::string out = hooklab::dump_json(patcher_->result(), indent);
+            patcher_.reset();
+            return val(out);
+        });
+    }
+
+    void patchCancel() { patcher_.reset(); }
+
+    // options: {"prompt", "answer", "wrong"}.
+    val attribute(const std::string& options, const std::string& interventions, int indent) {
+        return guard([&] {
+            const nlohmann::json o = nlohmann::json::parse(options);
+            hooklab::AttributeOptions a;
+            a.prompt = o.at("prompt").get<std::string>();
+            a.answer = o.at("answer").get<std::string>();
+            a.wrong = o.at("wrong").get<std::string>();
+            a.interventions = parse_interventions(interventions);
+            return val(hooklab::dump_json(hooklab::attribute(model(), a), indent));
+        });
+    }
+
     double flops(int T, bool all_logits) { return model_ ? model_->gpt2.flops_per_forward(T, all_logits) : 0; }
     double weightBytes() { return model_ ? static_cast<double>(model_->gpt2.weights.bytes()) : 0; }
     void dispose() { reset(); model_.reset(); }
 
 private:
+    // A JSON array of strings, each one intervention's JSON text.
+    static std::vector<nlohmann::json> parse_interventions(const std::string& texts) {
+        std::vector<nlohmann::json> out;
+        for (const auto& text : nlohmann::json::parse(texts)) {
+            const std::string t = text.get<std::string>();
+            try {
+                out.push_back(nlohmann::json::parse(t));
+            } catch (const nlohmann::json::exception&) {
+                throw hooklab::Error("intervention is not valid JSON: " + t);
+            }
+        }
+        return out;
+    }
+
     const hooklab::Model& model() const {
         if (!model_) throw hooklab::Error("no model is loaded");
         return *model_;
     }
     void reset() {
+        patcher_.reset();  // it refers to the model
         stream_.reset();
         pending_.reset();
         std::vector<uint8_t>().swap(staging_);
@@ -218,6 +286,7 @@ private:
 
     std::unique_ptr<hooklab::SafeTensorsStream> stream_;
     std::unique_ptr<hooklab::Model> pending_, model_;
+    std::unique_ptr<hooklab::Patcher> patcher_;
     std::vector<uint8_t> staging_;
 };
 
@@ -285,6 +354,11 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("decode", &Engine::decode)
         .function("config", &Engine::config)
         .function("forward", &Engine::forward)
+        .function("patchBegin", &Engine::patchBegin)
+        .function("patchLayer", &Engine::patchLayer)
+        .function("patchResult", &Engine::patchResult)
+        .function("patchCancel", &Engine::patchCancel)
+        .function("attribute", &Engine::attribute)
         .function("flops", &Engine::flops)
         .function("weightBytes", &Engine::weightBytes)
         .function("dispose", &Engine::dispose);

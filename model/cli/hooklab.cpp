@@ -8,6 +8,7 @@
 
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
+#include "hooklab/patching.h"
 #include "hooklab/run.h"
 
 namespace {
@@ -17,6 +18,10 @@ const char* kUsage =
     "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n"
     "  hooklab tokenize --model DIR --text TEXT\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
+    "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
+    "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n"
+    "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n"
+    "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
 
 // heads: every head's previous-token, first-token and induction scores. Its own flags
@@ -78,6 +83,8 @@ int run_main(int argc, char** argv) {
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
     int iters = 10;
     hooklab::RunOptions opt;
+    hooklab::PatchOptions popt;
+    bool have_clean = false, have_corrupted = false, have_answer = false, have_wrong = false, have_hook = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -107,16 +114,39 @@ int run_main(int argc, char** argv) {
         else if (a == "--pretty") pretty = true;
         else if (a == "--iters") iters = std::max(1, int_value());
         else if (a == "--all-logits") all_logits = true;
+        else if (a == "--clean") { popt.clean = value(); have_clean = true; }
+        else if (a == "--corrupted") { popt.corrupted = value(); have_corrupted = true; }
+        else if (a == "--answer") { popt.answer = value(); have_answer = true; }
+        else if (a == "--wrong") { popt.wrong = value(); have_wrong = true; }
+        else if (a == "--hook") { popt.hook = value(); have_hook = true; }
+        else if (a == "--by") popt.by = value();
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
-    if (!have_prompt) throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
+    if (cmd == "patch") {
+        if (!have_clean || !have_corrupted) throw hooklab::Error("--clean and --corrupted are required");
+        if (!have_hook) throw hooklab::Error("--hook resid_pre|attn_out|mlp_out|z is required");
+    } else if (!have_prompt) {
+        throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
+    }
+    if ((cmd == "patch" || cmd == "attribute") && (!have_answer || !have_wrong))
+        throw hooklab::Error("--answer and --wrong are required (one token each: text or #ID)");
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
 
     std::string out;
     if (cmd == "run") {
         opt.prompt = prompt;
         out = hooklab::dump_json(hooklab::run(m, opt), pretty ? 2 : -1);
+    } else if (cmd == "patch") {
+        popt.interventions = opt.interventions;
+        out = hooklab::dump_json(hooklab::patch(m, popt), pretty ? 2 : -1);
+    } else if (cmd == "attribute") {
+        hooklab::AttributeOptions aopt;
+        aopt.prompt = prompt;
+        aopt.answer = popt.answer;
+        aopt.wrong = popt.wrong;
+        aopt.interventions = opt.interventions;
+        out = hooklab::dump_json(hooklab::attribute(m, aopt), pretty ? 2 : -1);
     } else if (cmd == "tokenize") {
         const auto ids = m.tokenizer.encode(prompt);
         out = hooklab::dump_json(nlohmann::json(ids));

@@ -142,124 +142,232 @@ float gelu_new(float x) {
     return 0.5f * x * (1.0f + t);
 }
 
-std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
-    const Config& c = config;
-    const int T = static_cast<int>(tokens.size()), C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp();
-    const int V = c.vocab_size;
-    if (T < 1) throw Error("the prompt is empty: at least one token is needed");
-    if (T > c.n_positions)
-        throw Error("the prompt has " + std::to_string(T) + " tokens but the model's context is " +
-                    std::to_string(c.n_positions));
-    for (int id : tokens)
-        if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+void RunState::reserve(const Config& c, int positions) {
+    const bool same = C_ == c.n_embd && n_layer_ == c.n_layer;
+    if (positions <= capacity_ && same) return;
+    const int slots = c.n_layer * 3 + 1, keep = same ? capacity_ : 0;
+    std::vector<float> arena(static_cast<size_t>(slots) * positions * c.n_embd);
+    for (int s = 0; s < slots && keep > 0; ++s)
+        std::memcpy(&arena[static_cast<size_t>(s) * positions * c.n_embd], slot(s, 0), sizeof(float) * keep * c.n_embd);
+    arena_.swap(arena);
+    n_layer_ = c.n_layer;
+    C_ = c.n_embd;
+    capacity_ = positions;
+}
 
-    auto fire = [&](Hook h, int layer, std::vector<float>& buf, std::vector<int> shape) {
-        if (!hook) return;
-        HookView v{h, layer, buf.data(), std::move(shape)};
+std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
+    RunState s;
+    s.tokens = tokens;
+    return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits ? Logits::All : Logits::Last);
+}
+
+std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which) const {
+    const Config& c = config;
+    const int C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp(), V = c.vocab_size;
+    const int S = static_cast<int>(segs.size());
+    if (S < 1) throw Error("forward: no sequence to run");
+    if (start < 0 || start >= c.n_layer) throw Error("forward: start block " + std::to_string(start) + " is out of range");
+
+    // Segment s owns rows [row0[s], row0[s] + rows) of every [rows, .] buffer, and
+    // [sc0[s], sc0[s + 1]) of the attention buffers ([H, rows, T] each).
+    std::vector<int> Ts(S), firsts(S), row0(S + 1, 0);
+    std::vector<size_t> sc0(S + 1, 0);
+    for (int s = 0; s < S; ++s) {
+        const Segment& g = segs[s];
+        const int T = static_cast<int>(g.from->tokens.size());
+        if (T < 1) throw Error("the prompt is empty: at least one token is needed");
+        if (T > c.n_positions)
+            throw Error("the prompt has " + std::to_string(T) + " tokens but the model's context is " +
+                        std::to_string(c.n_positions));
+        for (int id : g.from->tokens)
+            if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+        if (g.first < 0 || g.first >= T) throw Error("forward: first position " + std::to_string(g.first) + " is out of range");
+        if (g.save) {
+            // Room doubles, so that appending one token at a time copies little.
+            if (g.save->capacity() < T) g.save->reserve(c, std::min(c.n_positions, std::max(T, 2 * g.save->capacity())));
+            if (g.save != g.from) g.save->tokens = g.from->tokens;
+        }
+        if ((g.first > 0 || start > 0) && g.from->capacity() < T)
+            throw Error("forward: the run state holds fewer positions than the pass resumes from");
+        Ts[s] = T;
+        firsts[s] = g.first;
+        row0[s + 1] = row0[s] + (T - g.first);
+        sc0[s + 1] = sc0[s] + static_cast<size_t>(H) * (T - g.first) * T;
+    }
+    const int R = row0[S];
+    const size_t RC = static_cast<size_t>(R) * C;
+
+    auto fire_view = [&](Hook h, int layer, float* data, std::vector<int> shape, int s, int pos0, int n_pos) {
+        HookView v{h, layer, data, std::move(shape)};
+        v.pos0 = pos0;
+        v.n_pos = n_pos;
+        v.segment = s;
         hook(v);
     };
-    const size_t TC = static_cast<size_t>(T) * C;
+    // A [rows, width] (or [rows, H, D]) activation, once per segment.
+    auto fire = [&](Hook h, int layer, std::vector<float>& buf, std::vector<int> tail) {
+        if (!hook) return;
+        const size_t width = buf.size() / R;
+        for (int s = 0; s < S; ++s) {
+            std::vector<int> shape{row0[s + 1] - row0[s]};
+            shape.insert(shape.end(), tail.begin(), tail.end());
+            fire_view(h, layer, buf.data() + row0[s] * width, std::move(shape), s, firsts[s], Ts[s]);
+        }
+    };
+    auto fire_attn = [&](Hook h, int layer, std::vector<float>& buf) {
+        if (!hook) return;
+        for (int s = 0; s < S; ++s)
+            fire_view(h, layer, buf.data() + sc0[s], {H, row0[s + 1] - row0[s], Ts[s]}, s, firsts[s], Ts[s]);
+    };
+    // Calls f(segment, absolute position, row) for every computed row.
+    auto each_row = [&](auto&& f) {
+        for (int s = 0; s < S; ++s)
+            for (int t = firsts[s]; t < Ts[s]; ++t) f(s, t, row0[s] + t - firsts[s]);
+    };
+    auto row = [&](std::vector<float>& buf, int r) { return &buf[static_cast<size_t>(r) * C]; };
 
-    // Embeddings.
-    std::vector<float> embed(TC), pos(TC), resid(TC);
-    for (int t = 0; t < T; ++t) {
-        tied_embedding_row(weights.lm_head.w, tokens[t], &embed[static_cast<size_t>(t) * C]);
-        std::memcpy(&pos[static_cast<size_t>(t) * C], &weights.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
+    // The residual stream entering the first block run: the embeddings, or the saved one.
+    std::vector<float> resid(RC);
+    if (start == 0) {
+        std::vector<float> embed(RC), pos(RC);
+        each_row([&](int s, int t, int r) {
+            tied_embedding_row(weights.lm_head.w, segs[s].from->tokens[t], row(embed, r));
+            std::memcpy(row(pos, r), &weights.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
+        });
+        fire(Hook::Embed, -1, embed, {C});
+        fire(Hook::PosEmbed, -1, pos, {C});
+        for (size_t i = 0; i < RC; ++i) resid[i] = embed[i] + pos[i];
+    } else {
+        each_row([&](int s, int t, int r) { std::memcpy(row(resid, r), segs[s].from->resid(start, t), sizeof(float) * C); });
     }
-    fire(Hook::Embed, -1, embed, {T, C});
-    fire(Hook::PosEmbed, -1, pos, {T, C});
-    for (size_t i = 0; i < TC; ++i) resid[i] = embed[i] + pos[i];
+    auto save_rows = [&](std::vector<float>& buf, float* (RunState::*where)(int, int), int layer) {
+        each_row([&](int s, int t, int r) {
+            if (segs[s].save) std::memcpy((segs[s].save->*where)(layer, t), row(buf, r), sizeof(float) * C);
+        });
+    };
 
-    std::vector<float> ln(TC), qkv(TC * 3), q(TC), k(TC), v(TC), z(TC), attn_out(TC), mlp_out(TC);
-    std::vector<float> scores(static_cast<size_t>(H) * T * T), pattern(scores.size());
-    std::vector<float> pre(static_cast<size_t>(T) * M), post(pre.size());
+    std::vector<float> ln(RC), qkv(RC * 3), q(RC), k(RC), v(RC), z(RC), attn_out(RC), mlp_out(RC);
+    std::vector<float> scores(sc0[S]), pattern(scores.size());
+    std::vector<float> pre(static_cast<size_t>(R) * M), post(pre.size());
+    std::vector<const float*> kj, vj;  // the key and value rows a segment attends to
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     const float neg_inf = -std::numeric_limits<float>::infinity();
 
-    for (int l = 0; l < c.n_layer; ++l) {
+    for (int l = start; l < c.n_layer; ++l) {
         const BlockWeights& w = weights.blocks[l];
-        fire(Hook::ResidPre, l, resid, {T, C});
+        save_rows(resid, &RunState::resid, l);
+        fire(Hook::ResidPre, l, resid, {C});
 
         // ---- attention
-        layernorm(resid.data(), T, C, w.ln_1, c.layer_norm_epsilon, ln.data());
-        fire(Hook::Ln1, l, ln, {T, C});
-        gemm(ln.data(), T, w.c_attn.w, w.c_attn.bias.data(), qkv.data());
-        fire(Hook::Qkv, l, qkv, {T, 3 * C});
-        // [T, 3C] -> q, k, v each [T, H, D] (the columns of one head are contiguous).
-        for (int t = 0; t < T; ++t) {
-            const float* row = &qkv[static_cast<size_t>(t) * 3 * C];
-            std::memcpy(&q[static_cast<size_t>(t) * C], row, sizeof(float) * C);
-            std::memcpy(&k[static_cast<size_t>(t) * C], row + C, sizeof(float) * C);
-            std::memcpy(&v[static_cast<size_t>(t) * C], row + 2 * C, sizeof(float) * C);
+        layernorm(resid.data(), R, C, w.ln_1, c.layer_norm_epsilon, ln.data());
+        fire(Hook::Ln1, l, ln, {C});
+        gemm(ln.data(), R, w.c_attn.w, w.c_attn.bias.data(), qkv.data());
+        fire(Hook::Qkv, l, qkv, {3 * C});
+        // [R, 3C] -> q, k, v each [R, H, D] (the columns of one head are contiguous).
+        for (int r = 0; r < R; ++r) {
+            const float* x = &qkv[static_cast<size_t>(r) * 3 * C];
+            std::memcpy(row(q, r), x, sizeof(float) * C);
+            std::memcpy(row(k, r), x + C, sizeof(float) * C);
+            std::memcpy(row(v, r), x + 2 * C, sizeof(float) * C);
         }
-        fire(Hook::Q, l, q, {T, H, D});
-        fire(Hook::K, l, k, {T, H, D});
-        fire(Hook::V, l, v, {T, H, D});
+        fire(Hook::Q, l, q, {H, D});
+        fire(Hook::K, l, k, {H, D});
+        fire(Hook::V, l, v, {H, D});
+        save_rows(k, &RunState::k, l);
+        save_rows(v, &RunState::v, l);
 
-        // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
-        for (int h = 0; h < H; ++h)
-            for (int i = 0; i < T; ++i) {
-                float* srow = &scores[(static_cast<size_t>(h) * T + i) * T];
-                const float* qi = &q[static_cast<size_t>(i) * C + h * D];
-                for (int j = 0; j <= i; ++j) srow[j] = dot(qi, &k[static_cast<size_t>(j) * C + h * D], D) * scale;
-                for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
-            }
-        fire(Hook::AttnScores, l, scores, {H, T, T});
+        for (int s = 0; s < S; ++s) {
+            const int T = Ts[s], first = firsts[s], rows = T - first;
+            // Keys before `first` come from the run state, the rest from this pass.
+            kj.resize(T);
+            for (int j = 0; j < T; ++j) kj[j] = j < first ? segs[s].from->k(l, j) : row(k, row0[s] + j - first);
+            float* sc = &scores[sc0[s]];
+            const float* qs = row(q, row0[s]);
+
+            // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
+            for (int h = 0; h < H; ++h)
+                for (int r = 0; r < rows; ++r) {
+                    const int i = first + r;
+                    float* srow = sc + (static_cast<size_t>(h) * rows + r) * T;
+                    const float* qi = qs + static_cast<size_t>(r) * C + h * D;
+                    for (int j = 0; j <= i; ++j) srow[j] = dot(qi, kj[j] + h * D, D) * scale;
+                    for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
+                }
+        }
+        fire_attn(Hook::AttnScores, l, scores);
 
         // Softmax over the visible prefix, max-subtracted so large scores stay finite.
-        for (int h = 0; h < H; ++h)
-            for (int i = 0; i < T; ++i) {
-                const float* srow = &scores[(static_cast<size_t>(h) * T + i) * T];
-                float* prow = &pattern[(static_cast<size_t>(h) * T + i) * T];
-                float mx = neg_inf;
-                for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
-                double sum = 0;
-                for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
-                for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
-                for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
-            }
-        fire(Hook::Pattern, l, pattern, {H, T, T});
+        for (int s = 0; s < S; ++s) {
+            const int T = Ts[s], first = firsts[s], rows = T - first;
+            for (int h = 0; h < H; ++h)
+                for (int r = 0; r < rows; ++r) {
+                    const int i = first + r;
+                    const float* srow = &scores[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+                    float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+                    float mx = neg_inf;
+                    for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
+                    double sum = 0;
+                    for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
+                    for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
+                    for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
+                }
+        }
+        fire_attn(Hook::Pattern, l, pattern);
 
         // z[i, h, :] = sum_j pattern[h, i, j] v[j, h, :] -- over every j, so a hook that
         // writes into the masked part of the pattern is honoured, as in HuggingFace.
         std::fill(z.begin(), z.end(), 0.0f);
-        for (int h = 0; h < H; ++h)
-            for (int i = 0; i < T; ++i) {
-                const float* prow = &pattern[(static_cast<size_t>(h) * T + i) * T];
-                float* zi = &z[static_cast<size_t>(i) * C + h * D];
-                for (int j = 0; j < T; ++j) {
-                    const float p = prow[j];
-                    if (p == 0.0f) continue;
-                    const float* vj = &v[static_cast<size_t>(j) * C + h * D];
-                    for (int d = 0; d < D; ++d) zi[d] += p * vj[d];
+        for (int s = 0; s < S; ++s) {
+            const int T = Ts[s], first = firsts[s], rows = T - first;
+            vj.resize(T);
+            for (int j = 0; j < T; ++j) vj[j] = j < first ? segs[s].from->v(l, j) : row(v, row0[s] + j - first);
+            for (int h = 0; h < H; ++h)
+                for (int r = 0; r < rows; ++r) {
+                    const float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+                    float* zi = row(z, row0[s] + r) + h * D;
+                    for (int j = 0; j < T; ++j) {
+                        const float p = prow[j];
+                        if (p == 0.0f) continue;
+                        const float* vv = vj[j] + h * D;
+                        for (int d = 0; d < D; ++d) zi[d] += p * vv[d];
+                    }
                 }
-            }
-        fire(Hook::Z, l, z, {T, H, D});
-        gemm(z.data(), T, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
-        fire(Hook::AttnOut, l, attn_out, {T, C});
-        for (size_t i = 0; i < TC; ++i) resid[i] += attn_out[i];
-        fire(Hook::ResidMid, l, resid, {T, C});
+        }
+        fire(Hook::Z, l, z, {H, D});
+        gemm(z.data(), R, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
+        fire(Hook::AttnOut, l, attn_out, {C});
+        for (size_t i = 0; i < RC; ++i) resid[i] += attn_out[i];
+        fire(Hook::ResidMid, l, resid, {C});
 
         // ---- MLP
-        layernorm(resid.data(), T, C, w.ln_2, c.layer_norm_epsilon, ln.data());
-        fire(Hook::Ln2, l, ln, {T, C});
-        gemm(ln.data(), T, w.c_fc.w, w.c_fc.bias.data(), pre.data());
-        fire(Hook::MlpPre, l, pre, {T, M});
+        layernorm(resid.data(), R, C, w.ln_2, c.layer_norm_epsilon, ln.data());
+        fire(Hook::Ln2, l, ln, {C});
+        gemm(ln.data(), R, w.c_fc.w, w.c_fc.bias.data(), pre.data());
+        fire(Hook::MlpPre, l, pre, {M});
         for (size_t i = 0; i < pre.size(); ++i) post[i] = gelu_new(pre[i]);
-        fire(Hook::MlpPost, l, post, {T, M});
-        gemm(post.data(), T, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
-        fire(Hook::MlpOut, l, mlp_out, {T, C});
-        for (size_t i = 0; i < TC; ++i) resid[i] += mlp_out[i];
-        fire(Hook::ResidPost, l, resid, {T, C});
+        fire(Hook::MlpPost, l, post, {M});
+        gemm(post.data(), R, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
+        fire(Hook::MlpOut, l, mlp_out, {C});
+        for (size_t i = 0; i < RC; ++i) resid[i] += mlp_out[i];
+        fire(Hook::ResidPost, l, resid, {C});
     }
+    save_rows(resid, &RunState::resid, c.n_layer);
 
-    layernorm(resid.data(), T, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
-    fire(Hook::LnFinal, -1, ln, {T, C});
-    const int rows = all_logits ? T : 1;
-    const float* x = all_logits ? ln.data() : ln.data() + static_cast<size_t>(T - 1) * C;
-    std::vector<float> logits(static_cast<size_t>(rows) * V);
-    gemm(x, rows, weights.lm_head.w, nullptr, logits.data());
-    fire(Hook::Logits, -1, logits, {rows, V});
+    layernorm(resid.data(), R, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
+    fire(Hook::LnFinal, -1, ln, {C});
+    if (which == Logits::None) return {};
+    if (which == Logits::All) {
+        std::vector<float> logits(static_cast<size_t>(R) * V);
+        gemm(ln.data(), R, weights.lm_head.w, nullptr, logits.data());
+        fire(Hook::Logits, -1, logits, {V});
+        return logits;
+    }
+    // One row per segment: its last position.
+    std::vector<float> last(static_cast<size_t>(S) * C), logits(static_cast<size_t>(S) * V);
+    for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(ln, row0[s + 1] - 1), sizeof(float) * C);
+    gemm(last.data(), S, weights.lm_head.w, nullptr, logits.data());
+    if (hook)
+        for (int s = 0; s < S; ++s) fire_view(Hook::Logits, -1, &logits[static_cast<size_t>(s) * V], {1, V}, s, 0, 1);
     return logits;
 }
 
@@ -268,6 +376,15 @@ double GPT2::flops_per_forward(int T, bool all_logits) const {
     const double per_block = 2.0 * T * (C * 3 * C + C * C + C * 4 * C + 4 * C * C)  // the four GEMMs
                              + 2.0 * 2.0 * T * T * C / 2.0;                       // causal QK^T and PV
     return config.n_layer * per_block + 2.0 * (all_logits ? T : 1) * C * V;
+}
+
+double GPT2::flops(int T, int first, int blocks, int logit_rows) const {
+    const double C = config.n_embd, V = config.vocab_size;
+    const double rows = T - first;
+    // Keys seen by positions first..T-1: sum of (i + 1).
+    const double keys = (static_cast<double>(T) * (T + 1) - static_cast<double>(first) * (first + 1)) / 2.0;
+    const double per_block = 2.0 * rows * 12.0 * C * C + 2.0 * 2.0 * keys * C;
+    return blocks * per_block + 2.0 * logit_rows * C * V;
 }
 
 }  // namespace hooklab

@@ -232,8 +232,16 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
         const Axes ax = axes_of(iv.hook);
         const int rank = static_cast<int>(view.shape.size());
         // Express the tensor as [d0, d1, d2] with d2 innermost.
-        const int d0 = view.shape[0], d1 = rank == 3 ? view.shape[1] : 1, d2 = view.shape[rank - 1];
-        std::vector<char> keep[3];
+        const int dims[3] = {view.shape[0], rank == 3 ? view.shape[1] : 1, view.shape[rank - 1]};
+        // The view may hold only positions [pos0, pos0 + rows) of n_pos: selectors and the
+        // noise counter are over the whole sequence, so that a pass computing some rows
+        // changes them exactly as a full forward would.
+        const int pos_axis = rank == 3 ? ax.pos : (ax.pos == 0 ? 0 : 2);
+        int full[3] = {dims[0], dims[1], dims[2]}, offset[3] = {0, 0, 0};
+        if (view.n_pos > 0) {
+            full[pos_axis] = view.n_pos;
+            offset[pos_axis] = view.pos0;
+        }
         auto axis_mask = [&](int axis, int n) -> std::vector<char> {
             if (axis == ax.pos) return iv.positions.mask(n);
             if (axis == ax.head) return iv.heads.mask(n);
@@ -241,17 +249,26 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
             return std::vector<char>(n, 1);
         };
         const int feat_axis = rank == 3 ? 2 : 1;
-        keep[0] = axis_mask(0, d0);
-        keep[1] = rank == 3 ? axis_mask(1, d1) : std::vector<char>(1, 1);
-        keep[2] = axis_mask(feat_axis, d2);
-        uint64_t k = 0;  // running index of touched elements: the noise counter
-        for (int a = 0; a < d0; ++a) {
-            if (!keep[0][a]) continue;
-            for (int b = 0; b < d1; ++b) {
-                if (!keep[1][b]) continue;
-                float* row = view.data + (static_cast<size_t>(a) * d1 + b) * d2;
-                for (int e = 0; e < d2; ++e) {
-                    if (!keep[2][e]) continue;
+        std::vector<char> keep[3] = {axis_mask(0, full[0]), rank == 3 ? axis_mask(1, full[1]) : std::vector<char>(1, 1),
+                                     axis_mask(feat_axis, full[2])};
+        // before[i][x]: how many selected indices precede x on axis i. The noise counter of an
+        // element is its index among all the touched elements of the full tensor.
+        std::vector<uint64_t> before[3];
+        for (int i = 0; i < 3; ++i) {
+            before[i].resize(full[i] + 1, 0);
+            for (int x = 0; x < full[i]; ++x) before[i][x + 1] = before[i][x] + keep[i][x];
+        }
+        for (int a = 0; a < dims[0]; ++a) {
+            const int A = a + offset[0];
+            if (!keep[0][A]) continue;
+            for (int b = 0; b < dims[1]; ++b) {
+                const int B = b + offset[1];
+                if (!keep[1][B]) continue;
+                float* row = view.data + (static_cast<size_t>(a) * dims[1] + b) * dims[2];
+                for (int e = 0; e < dims[2]; ++e) {
+                    const int E = e + offset[2];
+                    if (!keep[2][E]) continue;
+                    const uint64_t k = (before[0][A] * before[1][full[1]] + before[1][B]) * before[2][full[2]] + before[2][E];
                     float& x = row[e];
                     switch (iv.op) {
                         case Intervention::Zero: x = 0.0f; break;
@@ -260,7 +277,6 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
                         case Intervention::Set: x = static_cast<float>(iv.value); break;
                         case Intervention::Noise: x = static_cast<float>(iv.mean + iv.std * gaussian(iv.seed, k)); break;
                     }
-                    ++k;
                 }
             }
         }

@@ -18,6 +18,10 @@ const USAGE =
   '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
   '  hooklab tokenize --model DIR --text TEXT\n' +
   '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
+  '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n' +
+  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n' +
+  '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
   'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n';
@@ -33,6 +37,7 @@ async function main(argv) {
   }
   if (cmd === 'fetch') return fetchCommand(argv.slice(1));
   if (cmd === 'heads') return headsCommand(argv.slice(1));
+  if (cmd === 'patch' || cmd === 'attribute') return patchCommand(cmd, argv.slice(1));
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
@@ -189,6 +194,57 @@ async function fetchCommand(args) {
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.stdout.write(JSON.stringify({ repo, dir: r.dir, files: r.files }) + '\n');
+}
+
+// ---------------------------------------------------------------- patch and attribute
+// The native CLI's flags and JSON (issue #11); the sweep's progress goes to stderr on a TTY.
+
+const PATCH_USAGE =
+  'usage:\n' +
+  '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n' +
+  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n' +
+  '    TOKEN: text that is exactly one token (" Mary") or #ID\n';
+
+async function patchCommand(cmd, args) {
+  const o = {};
+  const interventions = [];
+  let modelDir = '', f16 = false, pretty = false;
+  const flags = { '--clean': 'clean', '--corrupted': 'corrupted', '--answer': 'answer', '--wrong': 'wrong',
+    '--hook': 'hook', '--by': 'by', '--prompt': 'prompt' };
+  for (let i = 0; i < args.length; ++i) {
+    const a = args[i];
+    const value = () => {
+      if (i + 1 >= args.length) throw new CliError(`option ${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--help' || a === '-h') { process.stdout.write(PATCH_USAGE); return; }
+    if (a === '--model') modelDir = value();
+    else if (flags[a]) o[flags[a]] = value();
+    else if (a === '--intervene') {
+      const v = value();
+      if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
+      interventions.push(v);
+    }
+    else if (a === '--f16') f16 = true;
+    else if (a === '--pretty') pretty = true;
+    else throw new CliError(`unknown option ${a} (see hooklab ${cmd} --help)`);
+  }
+  if (!modelDir) throw new CliError('--model DIR is required');
+  if (cmd === 'patch') {
+    if (o.clean === undefined || o.corrupted === undefined) throw new CliError('--clean and --corrupted are required');
+    if (o.hook === undefined) throw new CliError('--hook resid_pre|attn_out|mlp_out|z is required');
+  } else if (o.prompt === undefined) {
+    throw new CliError('--prompt is required');
+  }
+  if (o.answer === undefined || o.wrong === undefined) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
+  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const onProgress = ({ done, total }) => {
+    if (process.stderr.isTTY) process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+  const out = cmd === 'patch' ? await lab.patch({ ...o, interventions, onProgress }) : lab.attribute({ ...o, interventions });
+  lab.dispose();
+  process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');
 }
 
 main(process.argv.slice(2)).then(

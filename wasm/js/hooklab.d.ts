@@ -105,6 +105,68 @@ export interface HeadsResult {
   pattern?: { layer: number; shape: [number, number, number]; data: (number | null)[] };
 }
 
+/** Activation patching (issue #11). A TOKEN is text that is exactly one token (" Mary"), "#ID", or an id. */
+export interface PatchOptions {
+  clean: string;
+  corrupted: string;
+  answer: string | number;
+  wrong: string | number;
+  /** Default 'resid_pre'. resid_pre / attn_out / mlp_out are patched by position, z by head (all positions). */
+  hook?: 'resid_pre' | 'attn_out' | 'mlp_out' | 'z';
+  by?: 'position' | 'head';
+  /** Applied to the clean and the corrupted run alike. */
+  interventions?: (Intervention | string)[];
+  /** Called before the sweep (done 0) and after each block with that block's logit differences. */
+  onProgress?: (p: { done: number; total: number; layer: number; row: number[] | null; header: Record<string, unknown> }) => void;
+  /** Stops the sweep between blocks; the promise rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+}
+
+export interface PatchResult {
+  hook: string;
+  by: 'position' | 'head';
+  clean_tokens: number[];
+  corrupted_tokens: number[];
+  clean_token_strings: string[];
+  corrupted_token_strings: string[];
+  answer_id: number;
+  wrong_id: number;
+  answer: string;
+  wrong: string;
+  clean_logit_diff: number | null;
+  corrupted_logit_diff: number | null;
+  /** [n_layer][T] (by position) or [n_layer][n_head] (z): logits[-1, answer] - logits[-1, wrong] when patched. */
+  logit_diff: (number | null)[][];
+  /** (patched - corrupted) / (clean - corrupted). */
+  normalized: (number | null)[][];
+  /** Forward-equivalents of work actually computed (FLOPs / one full forward's), the two unpatched runs included. */
+  forwards: number;
+  ms: number;
+  n_layer: number;
+  interventions: Record<string, unknown>[];
+}
+
+export interface AttributeOptions {
+  prompt: string;
+  answer: string | number;
+  wrong: string | number;
+  /** Not on the residual stream (hook_resid_pre/mid/post, scale_hidden), hook_attn_out, ln_final or logits. */
+  interventions?: (Intervention | string)[];
+}
+
+export interface AttributeResult {
+  tokens: number[];
+  token_strings: string[];
+  answer_id: number;
+  wrong_id: number;
+  answer: string;
+  wrong: string;
+  logit_diff: number | null;
+  /** embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias: they sum to logit_diff. */
+  components: { name: string; value: number | null }[];
+  interventions: Record<string, unknown>[];
+}
+
 /** An engine error; the message is the engine's, meant to be shown as it is. */
 export class HookLabError extends Error {}
 
@@ -121,6 +183,10 @@ export class HookLab {
   headsJSON(opts: HeadsOptions, indent?: number): string;
   tokenize(text: string): number[];
   decode(ids: ArrayLike<number>): string;
+  /** Activation patching sweep, one block per step (progress, cancel). */
+  patch(opts: PatchOptions): Promise<PatchResult>;
+  /** Direct logit attribution at the last position. */
+  attribute(opts: AttributeOptions): AttributeResult;
   /** One bare forward (no hooks), timed inside wasm, in milliseconds. */
   forwardMs(ids: ArrayLike<number>, allLogits?: boolean): number;
   flopsPerForward(tokens: number, allLogits?: boolean): number;

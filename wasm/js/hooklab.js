@@ -216,6 +216,27 @@ async function openSource(source, opts) {
   throw new HookLabError('HookLab.load: source must be a folder path (node), a base URL, or the four files');
 }
 
+// ---------------------------------------------------------------- patching helpers
+
+// The string options of patch() / attribute(), each required. A token may be given as an
+// id (a number), sent as "#ID".
+function patchOptions(opts, names) {
+  const o = {};
+  for (const n of names) {
+    let v = opts[n];
+    if ((n === 'answer' || n === 'wrong') && Number.isInteger(v)) v = `#${v}`;
+    if (typeof v !== 'string') throw new HookLabError(`${n} is required (a string${n === 'answer' || n === 'wrong' ? ', one token, or an id' : ''})`);
+    o[n] = v;
+  }
+  return o;
+}
+
+// Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact).
+function interventionTexts(ivs = []) {
+  if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
+  return JSON.stringify(ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv))));
+}
+
 // ---------------------------------------------------------------- the lab
 
 export class HookLab {
@@ -371,6 +392,51 @@ export class HookLab {
   /** Text of token ids (invalid UTF-8 shown as U+FFFD). */
   decode(ids) {
     return unwrap(this._live().decode(JSON.stringify(Array.from(ids, Number))));
+  }
+
+  // ---------------------------------------------------------------- patching and attribution
+
+  /**
+   * Activation patching (TransformerLens's semantics), one block per wasm call so that
+   * progress is reported and `signal` can stop the sweep between blocks.
+   * @param opts {clean, corrupted, answer, wrong, hook: 'resid_pre'|'attn_out'|'mlp_out'|'z',
+   *   by, interventions, onProgress({done, total, layer, row}), signal: AbortSignal}
+   * @returns the native CLI's patch JSON
+   */
+  async patch(opts = {}) {
+    const engine = this._live();
+    const { signal } = opts;
+    const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
+    const o = patchOptions(opts, ['clean', 'corrupted', 'answer', 'wrong']);
+    o.hook = opts.hook ?? 'resid_pre';
+    if (opts.by !== undefined) o.by = opts.by;
+    const stop = () => {
+      if (!signal?.aborted) return;
+      engine.patchCancel();
+      throw signal.reason ?? new DOMException('the patching sweep was cancelled', 'AbortError');
+    };
+    stop();
+    const header = JSON.parse(unwrap(engine.patchBegin(JSON.stringify(o), interventionTexts(opts.interventions))));
+    const total = header.n_layer;
+    onProgress({ done: 0, total, layer: -1, row: null, header });
+    for (let layer = 0; layer < total; ++layer) {
+      // Yield to the event loop: an abort() from a click or a message lands here.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      stop();
+      const row = JSON.parse(unwrap(engine.patchLayer(layer)));
+      onProgress({ done: layer + 1, total, layer, row, header });
+    }
+    return JSON.parse(unwrap(engine.patchResult(-1)));
+  }
+
+  /**
+   * Direct logit attribution at the last position.
+   * @param opts {prompt, answer, wrong, interventions}
+   * @returns the native CLI's attribute JSON
+   */
+  attribute(opts = {}) {
+    const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
+    return JSON.parse(unwrap(this._live().attribute(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
   }
 
   /** A bare forward (no hooks) on token ids: milliseconds, timed inside wasm. */

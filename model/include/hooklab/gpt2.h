@@ -50,16 +50,65 @@ void parse_hook_name(const std::string& name, Hook& hook, int& layer);
 
 // A live view of an activation while the forward runs. Writing through `data`
 // changes what every later computation sees.
+//
+// A pass may compute only positions [p, T) of a sequence (resuming from a RunState):
+// then the view holds only those rows (shape[pos axis] = T - p, pos0 = p, n_pos = T);
+// the key axis of attn_scores / pattern always spans all T positions. The last-position
+// logits ([1, V]) have pos0 = 0, n_pos = 1: their position axis is their own row.
 struct HookView {
     Hook hook;
     int layer;            // -1 for non-block hooks
     float* data;
     std::vector<int> shape;
+    int pos0 = 0;         // absolute position of the first row held
+    int n_pos = 0;        // positions in the whole sequence (0: as many as the view holds)
+    int segment = 0;      // which sequence of a batched pass (GPT2::forward with segments)
     size_t numel() const;
 };
 
 using HookFn = std::function<void(HookView&)>;
 
+// What a forward leaves behind so that later work can resume from it: for every block,
+// the key and value of every position and the residual stream entering the block
+// (before its hook_resid_pre fires), and the final residual (after the last block,
+// before ln_f). One arena, laid out [n_layer * 3 + 1][capacity][C].
+class RunState {
+public:
+    std::vector<int> tokens;
+
+    // Room for `positions` positions, keeping what is held.
+    void reserve(const Config& c, int positions);
+    int capacity() const { return capacity_; }
+    float* k(int layer, int pos) { return slot(layer * 3 + 0, pos); }
+    float* v(int layer, int pos) { return slot(layer * 3 + 1, pos); }
+    // layer == n_layer: the final residual (the arena's last slot).
+    float* resid(int layer, int pos) { return slot(layer == n_layer_ ? layer * 3 : layer * 3 + 2, pos); }
+    const float* k(int layer, int pos) const { return const_cast<RunState*>(this)->k(layer, pos); }
+    const float* v(int layer, int pos) const { return const_cast<RunState*>(this)->v(layer, pos); }
+    const float* resid(int layer, int pos) const { return const_cast<RunState*>(this)->resid(layer, pos); }
+
+private:
+    float* slot(int s, int pos) { return arena_.data() + (static_cast<size_t>(s) * capacity_ + pos) * C_; }
+    int n_layer_ = 0, C_ = 0, capacity_ = 0;
+    std::vector<float> arena_;
+};
+
+// Which logits a pass computes: every computed row, each segment's last row, or none (the
+// pass stops after ln_final fires: for callers that need only a few logit columns).
+enum class Logits { All, Last, None };
+
+// One sequence's share of a pass that starts at some block and computes positions
+// [first, T) of from->tokens (T = its size).
+struct Segment {
+    // Holds the keys and values of positions < first for every block the pass runs, and,
+    // when the pass starts after block 0, the residual entering that block at positions
+    // >= first. A pass from block 0 at first = 0 reads only its tokens.
+    const RunState* from = nullptr;
+    int first = 0;
+    // If set, receives the keys, values and residuals of the positions computed (it may
+    // be `from` itself: generation appends a token and computes only the new position).
+    RunState* save = nullptr;
+};
 class GPT2 {
 public:
     Config config;
@@ -72,9 +121,21 @@ public:
 
     // Runs the model on `tokens`. `hook` (may be empty) fires at every hook point in order.
     // Returns logits [T, V] when all_logits, else [1, V] for the last position.
+    // The same as forward({{&state-with-tokens, 0, nullptr}}, 0, ...).
     std::vector<float> forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const;
 
+    // The forward itself: blocks [start_layer, n_layer) and the unembedding, for several
+    // independent sequences at once (their rows share every GEMM). Hooks fire once per
+    // segment at each hook point, with that segment's rows (HookView::segment tells which).
+    // Returns logits [rows, V]: every computed row of every segment in order (All), one row
+    // per segment, its last position (Last), or nothing (None).
+    std::vector<float> forward(const std::vector<Segment>& segments, int start_layer, const HookFn& hook,
+                               Logits logits) const;
+
     double flops_per_forward(int T, bool all_logits) const;
+    // The exact work of computing positions [first, T) through `blocks` blocks and
+    // `logit_rows` rows of the unembedding (the GEMMs and the causal attention).
+    double flops(int T, int first, int blocks, int logit_rows) const;
 };
 
 // The MLP's activation, HF's "gelu_new" (the tanh approximation), in float as the

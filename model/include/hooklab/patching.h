@@ -1,0 +1,59 @@
+#pragma once
+// Activation patching and direct logit attribution (TransformerLens's semantics,
+// transformer_lens.patching and ActivationCache.decompose_resid), computed by resuming
+// the corrupted run instead of one full forward per patch.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hooklab/run.h"
+
+namespace hooklab {
+
+// A token given as text that is exactly one token (" Mary") or as "#ID". Throws Error
+// saying how the text splits otherwise; `what` names the option in the message.
+int parse_single_token(const Tokenizer& tok, const Config& c, const std::string& text, const char* what);
+
+struct PatchOptions {
+    std::string clean, corrupted, answer, wrong;
+    std::string hook = "resid_pre";  // resid_pre | attn_out | mlp_out | z
+    std::string by;                  // position | head; "" = head for z, else position
+    std::vector<nlohmann::json> interventions;
+};
+
+// A sweep, one block at a time (so that a caller can report progress and stop between
+// blocks). The constructor checks everything and runs the clean and corrupted prompts.
+class Patcher {
+public:
+    Patcher(const Model& m, const PatchOptions& opt);
+    ~Patcher();
+    Patcher(const Patcher&) = delete;
+    Patcher& operator=(const Patcher&) = delete;
+
+    int layers() const;
+    // The patched logit differences of block L: one per position (by position) or head (z).
+    const std::vector<double>& run_layer(int layer);
+    // The result JSON (README's schema); every block must have been run.
+    nlohmann::json result() const;
+    // What is known before the sweep: tokens, ids, clean and corrupted logit differences.
+    nlohmann::json header() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The whole sweep.
+nlohmann::json patch(const Model& m, const PatchOptions& opt);
+
+struct AttributeOptions {
+    std::string prompt, answer, wrong;
+    std::vector<nlohmann::json> interventions;
+};
+
+// Direct logit attribution at the last position.
+nlohmann::json attribute(const Model& m, const AttributeOptions& opt);
+
+}  // namespace hooklab

@@ -1,0 +1,365 @@
+#include "hooklab/patching.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "hooklab/error.h"
+#include "hooklab/intervention.h"
+
+namespace hooklab {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// JSON has no NaN/Inf (a normalised value is undefined when clean == corrupted).
+json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+std::vector<Intervention> parse_all(const std::vector<json>& items, const Config& c) {
+    std::vector<Intervention> ivs;
+    for (const json& j : items) ivs.push_back(parse_intervention(j, c));
+    return ivs;
+}
+
+std::vector<int> encode_prompt(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
+    const std::vector<int> ids = tok.encode(text);
+    if (ids.empty()) throw Error(std::string("the ") + what + "prompt is empty: type at least one character");
+    if (static_cast<int>(ids.size()) > c.n_positions)
+        throw Error(std::string("the ") + what + "prompt is " + std::to_string(ids.size()) +
+                    " tokens long but this model's context is " + std::to_string(c.n_positions) + " tokens; shorten it");
+    return ids;
+}
+
+// Ids past vocab.json (a config may declare a larger vocabulary) have no text.
+std::string token_string(const Tokenizer& tok, int id) { return id < tok.vocab_size() ? utf8_lossy(tok.token_bytes(id)) : std::string(); }
+
+json token_strings(const Tokenizer& tok, const std::vector<int>& ids) {
+    json out = json::array();
+    for (int id : ids) out.push_back(token_string(tok, id));
+    return out;
+}
+
+double logit_diff(const float* logits, int answer, int wrong) {
+    return static_cast<double>(logits[answer]) - static_cast<double>(logits[wrong]);
+}
+
+}  // namespace
+
+int parse_single_token(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
+    if (text.size() > 1 && text[0] == '#' && text.find_first_not_of("0123456789", 1) == std::string::npos) {
+        if (text.size() > 10) throw Error(std::string(what) + " " + text + " is outside the vocabulary");
+        const long long id = std::stoll(text.substr(1));
+        if (id >= c.vocab_size)
+            throw Error(std::string(what) + " " + text + " is outside the vocabulary (ids 0.." + std::to_string(c.vocab_size - 1) + ")");
+        return static_cast<int>(id);
+    }
+    const std::vector<int> ids = tok.encode(text);
+    if (ids.empty()) throw Error(std::string(what) + " is empty: give one token (text such as \" Mary\") or #ID");
+    if (ids.size() != 1) {
+        std::string parts;
+        for (size_t i = 0; i < ids.size(); ++i)
+            parts += (i ? " + " : "") + json(utf8_lossy(tok.token_bytes(ids[i]))).dump() + " (#" + std::to_string(ids[i]) + ")";
+        throw Error(std::string(what) + " " + json(text).dump() + " is " + std::to_string(ids.size()) + " tokens, " + parts +
+                    "; it must be exactly one token: give one of them, or #ID");
+    }
+    return ids[0];
+}
+
+// ------------------------------------------------------------------------ patching
+
+struct Patcher::Impl {
+    const Model& m;
+    Hook family = Hook::ResidPre;
+    std::string family_name, by;
+    std::vector<Intervention> ivs;
+    std::vector<int> clean, corrupted;
+    int answer = 0, wrong = 0, T = 0;
+    RunState corrupted_state;
+    std::vector<std::vector<float>> clean_acts;  // [n_layer][T * C]: the clean run's value at the family's hook
+    double clean_diff = 0, corrupted_diff = 0;
+    std::vector<std::vector<double>> rows;
+    std::vector<char> done;
+    double flops = 0, ms = 0;
+
+    // W_U[answer] - W_U[wrong]; via_logits when an intervention acts on the logits, which
+    // then have to be computed in full.
+    std::vector<double> direction;
+    bool via_logits = false;
+
+    explicit Impl(const Model& model) : m(model) {}
+    bool by_head() const { return by == "head"; }
+
+    // The logit difference at each segment's last position, counting the work. Only its two
+    // columns are computed (ln_final's output . direction) unless via_logits.
+    std::vector<double> diffs(const std::vector<Segment>& segs, int start, const HookFn& hook) {
+        const GPT2& g = m.gpt2;
+        const Config& c = g.config;
+        std::vector<double> out(segs.size());
+        for (const Segment& s : segs) {
+            const int T = static_cast<int>(s.from->tokens.size());
+            flops += g.flops(T, s.first, c.n_layer - start, via_logits ? 1 : 0) + (via_logits ? 0 : 4.0 * c.n_embd);
+        }
+        if (via_logits) {
+            const std::vector<float> logits = g.forward(segs, start, hook, Logits::Last);
+            for (size_t i = 0; i < segs.size(); ++i) out[i] = logit_diff(&logits[i * c.vocab_size], answer, wrong);
+            return out;
+        }
+        auto read = [&](HookView& v) {
+            if (hook) hook(v);
+            if (v.hook != Hook::LnFinal) return;
+            const float* x = v.data + static_cast<size_t>(v.shape[0] - 1) * c.n_embd;
+            double d = 0;
+            for (int i = 0; i < c.n_embd; ++i) d += x[i] * direction[i];
+            out[v.segment] = d;
+        };
+        g.forward(segs, start, read, Logits::None);
+        return out;
+    }
+};
+
+Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_unique<Impl>(m)) {
+    const auto t0 = Clock::now();
+    Impl& p = *impl_;
+    const Config& c = m.gpt2.config;
+    const int C = c.n_embd;
+
+    // Everything is checked before any forward.
+    static const std::pair<const char*, Hook> kFamilies[] = {
+        {"resid_pre", Hook::ResidPre}, {"attn_out", Hook::AttnOut}, {"mlp_out", Hook::MlpOut}, {"z", Hook::Z}};
+    bool known = false;
+    for (const auto& f : kFamilies)
+        if (opt.hook == f.first) { p.family = f.second; p.family_name = f.first; known = true; }
+    if (!known) throw Error("hook must be resid_pre, attn_out, mlp_out or z, got \"" + opt.hook + "\"");
+    p.by = opt.by.empty() ? (p.family == Hook::Z ? "head" : "position") : opt.by;
+    if (p.by != "position" && p.by != "head") throw Error("by must be position or head, got \"" + p.by + "\"");
+    if ((p.family == Hook::Z) != p.by_head())
+        throw Error("hook " + p.family_name + " is patched by " + (p.family == Hook::Z ? "head (all positions)" : "position") +
+                    ", not by " + p.by);
+    p.ivs = parse_all(opt.interventions, c);
+    p.clean = encode_prompt(m.tokenizer, c, opt.clean, "clean ");
+    p.corrupted = encode_prompt(m.tokenizer, c, opt.corrupted, "corrupted ");
+    if (p.clean.size() != p.corrupted.size())
+        throw Error("the clean prompt is " + std::to_string(p.clean.size()) + " tokens and the corrupted prompt is " +
+                    std::to_string(p.corrupted.size()) + ": patching needs the same number of tokens in both");
+    p.answer = parse_single_token(m.tokenizer, c, opt.answer, "answer");
+    p.wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
+    p.T = static_cast<int>(p.clean.size());
+    for (const Intervention& iv : p.ivs) validate_for_length(iv, c, p.T, 1);
+
+    std::vector<float> ua(C), uw(C);
+    tied_embedding_row(m.gpt2.weights.lm_head.w, p.answer, ua.data());
+    tied_embedding_row(m.gpt2.weights.lm_head.w, p.wrong, uw.data());
+    p.direction.resize(C);
+    for (int i = 0; i < C; ++i) p.direction[i] = static_cast<double>(ua[i]) - uw[i];
+    for (const Intervention& iv : p.ivs) p.via_logits = p.via_logits || iv.hook == Hook::Logits;
+
+    // The clean run: its value at every block's patched hook (after the interventions).
+    p.clean_acts.assign(c.n_layer, std::vector<float>(static_cast<size_t>(p.T) * C));
+    auto record = [&](HookView& v) {
+        apply_interventions(p.ivs, v);
+        if (v.hook == p.family) std::memcpy(p.clean_acts[v.layer].data(), v.data, sizeof(float) * v.numel());
+    };
+    RunState clean_tokens;
+    clean_tokens.tokens = p.clean;
+    p.clean_diff = p.diffs({{&clean_tokens, 0, nullptr}}, 0, record)[0];
+    // The corrupted run, kept: every patched run resumes from it.
+    p.corrupted_state.tokens = p.corrupted;
+    auto intervene = [&](HookView& v) { apply_interventions(p.ivs, v); };
+    p.corrupted_diff = p.diffs({{&p.corrupted_state, 0, &p.corrupted_state}}, 0, intervene)[0];
+    p.rows.assign(c.n_layer, {});  // clean and corrupted counted in flops by diffs()
+    p.done.assign(c.n_layer, 0);
+    p.ms = ms_since(t0);
+}
+
+Patcher::~Patcher() = default;
+
+int Patcher::layers() const { return impl_->m.gpt2.config.n_layer; }
+
+const std::vector<double>& Patcher::run_layer(int L) {
+    const auto t0 = Clock::now();
+    Impl& p = *impl_;
+    const GPT2& g = p.m.gpt2;
+    const Config& c = g.config;
+    const int C = c.n_embd, D = c.d_head(), T = p.T;
+    if (L < 0 || L >= c.n_layer)
+        throw Error("block " + std::to_string(L) + " is out of range (the model has blocks 0.." + std::to_string(c.n_layer - 1) + ")");
+
+    // One patched run per position p (starting at block L, computing positions >= p:
+    // everything before is the corrupted run's) or per head (block L on, all positions).
+    const int n = p.by_head() ? c.n_head : T;
+    std::vector<double>& out = p.rows[L];
+    out.assign(n, 0.0);
+    // Runs share GEMMs up to a row budget that keeps the attention buffers small.
+    const int budget = std::max(T, 256);
+    for (int i0 = 0; i0 < n;) {
+        std::vector<Segment> segs;
+        int rows = 0;
+        for (int i = i0; i < n; ++i) {
+            const int first = p.by_head() ? 0 : i;
+            if (!segs.empty() && rows + (T - first) > budget) break;
+            segs.push_back({&p.corrupted_state, first, nullptr});
+            rows += T - first;
+        }
+        const float* clean = p.clean_acts[L].data();
+        auto hook = [&](HookView& v) {
+            apply_interventions(p.ivs, v);
+            if (v.hook != p.family || v.layer != L) return;
+            const int i = i0 + v.segment;
+            if (p.by_head()) {
+                for (int t = 0; t < T; ++t)
+                    std::memcpy(v.data + static_cast<size_t>(t) * C + i * D, clean + static_cast<size_t>(t) * C + i * D, sizeof(float) * D);
+            } else {
+                // The view starts at position i (= v.pos0): its first row is the patched one.
+                std::memcpy(v.data, clean + static_cast<size_t>(v.pos0) * C, sizeof(float) * C);
+            }
+        };
+        const std::vector<double> d = p.diffs(segs, L, hook);
+        std::copy(d.begin(), d.end(), out.begin() + i0);
+        i0 += static_cast<int>(segs.size());
+    }
+    p.done[L] = 1;
+    p.ms += ms_since(t0);
+    return out;
+}
+
+json Patcher::header() const {
+    const Impl& p = *impl_;
+    const Tokenizer& tok = p.m.tokenizer;
+    json applied = json::array();
+    for (const Intervention& iv : p.ivs) applied.push_back(iv.as_applied);
+    return {{"hook", p.family_name}, {"by", p.by},
+            {"clean_tokens", p.clean}, {"corrupted_tokens", p.corrupted},
+            {"clean_token_strings", token_strings(tok, p.clean)}, {"corrupted_token_strings", token_strings(tok, p.corrupted)},
+            {"answer_id", p.answer}, {"wrong_id", p.wrong},
+            {"answer", token_string(tok, p.answer)}, {"wrong", token_string(tok, p.wrong)},
+            {"clean_logit_diff", num(p.clean_diff)}, {"corrupted_logit_diff", num(p.corrupted_diff)},
+            {"n_layer", p.m.gpt2.config.n_layer}, {"interventions", applied}};
+}
+
+json Patcher::result() const {
+    const Impl& p = *impl_;
+    json out = header();
+    json diff = json::array(), norm = json::array();
+    for (size_t L = 0; L < p.rows.size(); ++L) {
+        if (!p.done[L]) throw Error("patching: block " + std::to_string(L) + " has not been run");
+        json d = json::array(), n = json::array();
+        for (double x : p.rows[L]) {
+            d.push_back(num(x));
+            n.push_back(num((x - p.corrupted_diff) / (p.clean_diff - p.corrupted_diff)));
+        }
+        diff.push_back(std::move(d));
+        norm.push_back(std::move(n));
+    }
+    out["logit_diff"] = std::move(diff);
+    out["normalized"] = std::move(norm);
+    out["forwards"] = p.flops / p.m.gpt2.flops(p.T, 0, p.m.gpt2.config.n_layer, 1);
+    out["ms"] = p.ms;
+    return out;
+}
+
+json patch(const Model& m, const PatchOptions& opt) {
+    Patcher p(m, opt);
+    for (int L = 0; L < p.layers(); ++L) p.run_layer(L);
+    return p.result();
+}
+
+// ------------------------------------------------------------------------ attribution
+
+json attribute(const Model& m, const AttributeOptions& opt) {
+    const GPT2& g = m.gpt2;
+    const Config& c = g.config;
+    const int C = c.n_embd, H = c.n_head, D = c.d_head(), NL = c.n_layer;
+    const std::vector<Intervention> ivs = parse_all(opt.interventions, c);
+    for (const Intervention& iv : ivs) {
+        const std::string name = hook_full_name(iv.hook, iv.layer);
+        if (iv.hook == Hook::ResidPre || iv.hook == Hook::ResidMid || iv.hook == Hook::ResidPost)
+            throw Error("direct logit attribution: the intervention on " + name +
+                        " changes the residual stream itself, which is not the sum of the components that write to it "
+                        "any more, so the decomposition is not defined; intervene inside attention or the MLP instead");
+        if (iv.hook == Hook::AttnOut)
+            throw Error("direct logit attribution: the intervention on " + name +
+                        " changes the attention output after the heads are summed, so it no longer splits into the heads' "
+                        "outputs; intervene on attn.hook_z (per head) instead");
+        if (iv.hook == Hook::LnFinal || iv.hook == Hook::Logits)
+            throw Error("direct logit attribution: the intervention on " + name +
+                        " acts after the residual stream is read out, so the decomposition of the logit difference "
+                        "through ln_final is not defined");
+    }
+    const std::vector<int> tokens = encode_prompt(m.tokenizer, c, opt.prompt, "");
+    const int answer = parse_single_token(m.tokenizer, c, opt.answer, "answer");
+    const int wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
+    const int T = static_cast<int>(tokens.size());
+    for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);
+
+    // The last position's value of every component (after the interventions).
+    std::vector<float> embed(C), pos(C), z(static_cast<size_t>(NL) * C), mlp(static_cast<size_t>(NL) * C);
+    auto last = [&](const HookView& v) { return v.data + (v.numel() / v.shape[0]) * (v.shape[0] - 1); };
+    auto hook = [&](HookView& v) {
+        apply_interventions(ivs, v);
+        if (v.hook == Hook::Embed) std::memcpy(embed.data(), last(v), sizeof(float) * C);
+        if (v.hook == Hook::PosEmbed) std::memcpy(pos.data(), last(v), sizeof(float) * C);
+        if (v.hook == Hook::Z) std::memcpy(&z[static_cast<size_t>(v.layer) * C], last(v), sizeof(float) * C);
+        if (v.hook == Hook::MlpOut) std::memcpy(&mlp[static_cast<size_t>(v.layer) * C], last(v), sizeof(float) * C);
+    };
+    RunState state;
+    state.tokens = tokens;
+    const std::vector<float> logits = g.forward(std::vector<Segment>{{&state, 0, &state}}, 0, hook, Logits::Last);
+    const double diff = logit_diff(logits.data(), answer, wrong);
+
+    // ln_f with the run's own last-position scale frozen: a component x contributes
+    // (x - mean(x)) / sqrt(var(resid) + eps) * ln_f.weight . (W_U[answer] - W_U[wrong]).
+    const float* resid = state.resid(NL, T - 1);
+    double mean = 0, var = 0;
+    for (int i = 0; i < C; ++i) mean += resid[i];
+    mean /= C;
+    for (int i = 0; i < C; ++i) var += (resid[i] - mean) * (resid[i] - mean);
+    var /= C;
+    const double rstd = 1.0 / std::sqrt(var + c.layer_norm_epsilon);
+    std::vector<float> ua(C), uw(C);
+    tied_embedding_row(g.weights.lm_head.w, answer, ua.data());
+    tied_embedding_row(g.weights.lm_head.w, wrong, uw.data());
+    std::vector<double> dir(C);
+    for (int i = 0; i < C; ++i) dir[i] = static_cast<double>(ua[i]) - uw[i];
+    auto through_ln = [&](const float* x) {
+        double mx = 0, s = 0;
+        for (int i = 0; i < C; ++i) mx += x[i];
+        mx /= C;
+        for (int i = 0; i < C; ++i) s += (x[i] - mx) * rstd * g.weights.ln_f.weight[i] * dir[i];
+        return s;
+    };
+
+    json comps = json::array();
+    auto add = [&](const std::string& name, double value) { comps.push_back({{"name", name}, {"value", num(value)}}); };
+    add("embed", through_ln(embed.data()));
+    add("pos_embed", through_ln(pos.data()));
+    std::vector<float> zh(static_cast<size_t>(H) * C), heads(static_cast<size_t>(H) * C);
+    for (int l = 0; l < NL; ++l) {
+        // Head h's output: z_h through its D rows of W_O, as one row of an [H, C] product.
+        std::fill(zh.begin(), zh.end(), 0.0f);
+        for (int h = 0; h < H; ++h)
+            std::memcpy(&zh[static_cast<size_t>(h) * C + h * D], &z[static_cast<size_t>(l) * C + h * D], sizeof(float) * D);
+        gemm(zh.data(), H, g.weights.blocks[l].attn_proj.w, nullptr, heads.data());
+        for (int h = 0; h < H; ++h)
+            add("blocks." + std::to_string(l) + ".attn.head." + std::to_string(h), through_ln(&heads[static_cast<size_t>(h) * C]));
+        add("blocks." + std::to_string(l) + ".attn.bias", through_ln(g.weights.blocks[l].attn_proj.bias.data()));
+        add("blocks." + std::to_string(l) + ".mlp", through_ln(&mlp[static_cast<size_t>(l) * C]));
+    }
+    double bias = 0;
+    for (int i = 0; i < C; ++i) bias += g.weights.ln_f.bias[i] * dir[i];
+    add("ln_final.bias", bias);
+
+    json applied = json::array();
+    for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
+    return {{"tokens", tokens}, {"token_strings", token_strings(m.tokenizer, tokens)},
+            {"answer_id", answer}, {"wrong_id", wrong},
+            {"answer", token_string(m.tokenizer, answer)}, {"wrong", token_string(m.tokenizer, wrong)},
+            {"logit_diff", num(diff)}, {"components", std::move(comps)}, {"interventions", applied}};
+}
+
+}  // namespace hooklab
