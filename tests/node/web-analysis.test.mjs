@@ -109,3 +109,33 @@ test('the CSV names model, prompt, interventions and date and carries every show
   assert.ok(lines.some((l) => l.startsWith('kl_final,0,')));
   assert.equal(lines.filter((l) => l.startsWith('next_token_prob')).length, 2);
 });
+
+// The engine's error messages, mapped to the page's i18n keys (web/src/errors.js).
+import { describeError } from '../../web/src/errors.js';
+import { STRINGS } from '../../web/src/i18n.js';
+
+test('engine errors map to translated keys with their numbers; unknown ones keep the raw text', () => {
+  const cases = [
+    ['the prompt is empty: type at least one character', 'errPromptEmpty', {}],
+    ["the prompt is 140 tokens long but this model's context is 128", 'errPromptLong', { n: '140', ctx: '128' }],
+    ['capture blocks.50.attn.hook_pattern: layer out of range (0..11)', 'errLayer', { l: '50', max: '11' }],
+    ['intervention: layer 12 is out of range (the model has blocks 0..11)', 'errLayer', { l: '12', max: '11' }],
+    ['intervention: head 99 is out of range (the model has heads 0..11)', 'errHead', { h: '99', max: '11' }],
+    ['model.safetensors is 2.00 GiB: too big for the browser engine (a wasm32 heap holds at most 4 GiB; limit 1.8 GiB)', 'errTooBig', { size: '2.00 GiB' }],
+    ['model.safetensors is truncated: the header says 9 bytes but the file has 5', 'errTruncated', {}],
+    ['config.json: missing "n_layer"', 'errConfig', {}],
+    ['https://huggingface.co/x/model.safetensors: not found (HTTP 404)', 'errHttp', { status: '404' }],
+    ['https://huggingface.co/x/config.json: download failed (Failed to fetch); offline, or blocked?', 'errDownload', {}],
+    ['model.safetensors: missing tensor "h.0.ln_1.weight"', 'errSafetensors', {}],
+    ['https://huggingface.co/x/: download failed (Failed to fetch); offline, or blocked?', 'errDownload', {}],
+    ['intervention: "factor" must be a finite number, got null', 'errNotFinite', {}],
+  ];
+  for (const [msg, key, vars] of cases) {
+    const e = describeError(msg);
+    assert.equal(e.key, key, msg);
+    assert.deepEqual(e.vars, vars, msg);
+    assert.equal(e.raw, msg);
+    assert.ok(STRINGS.en[key] && STRINGS.vi[key], `${key} in both languages`);
+  }
+  assert.equal(describeError('something new went wrong').key, 'errEngine');
+});

@@ -13,12 +13,12 @@ const RULES = [
   [/too (?:big|large)/, 'errTooBig'],
   [/WebAssembly engine could not be loaded|does not export HookLab/, 'errEngineMissing'],
   [/simd|exception handling/i, 'errBrowser'],
+  [/access denied \(HTTP (\d+)\)|not found \(HTTP (\d+)\)|: HTTP (\d+)$/, 'errHttp', ['status', 'status', 'status']],
+  [/download failed|Failed to fetch|NetworkError/, 'errDownload'],
   [/model\.safetensors/, 'errSafetensors'],
   [/config\.json/, 'errConfig'],
   [/vocab\.json/, 'errVocab'],
   [/merges\.txt/, 'errMerges'],
-  [/access denied \(HTTP (\d+)\)|not found \(HTTP (\d+)\)|: HTTP (\d+)$/, 'errHttp', ['status', 'status', 'status']],
-  [/download failed|Failed to fetch|NetworkError/, 'errDownload'],
   [/must be (?:a )?finite/, 'errNotFinite'],
   [/not valid UTF-8/, 'errUtf8'],
   [/no model is loaded/, 'errNoModel'],
@@ -33,7 +33,7 @@ export function describeError(message) {
     if (!m) continue;
     const vars = {};
     names.forEach((n, i) => { if (m[i + 1] !== undefined) vars[n] = m[i + 1]; });
-    if (names.length && !Object.keys(vars).length && key === 'errTooBig') vars.size = '?';
+    if (key === 'errTooBig' && !vars.size) vars.size = '?'; // a message without its size
     return { key, vars, raw };
   }
   return { key: 'errEngine', vars: {}, raw };
