@@ -9,7 +9,7 @@ import { initEmbedApi } from './embed-api.js';
 import { matchFiles } from './local-files.js';
 import { writeControls, readControls, syncUrl, updateExerciseHelp, renderFieldErrors } from './form.js';
 import { schedule, runLens } from './run.js';
-import { selectModel, loadHub, loadLocal, renderEmptyState } from './model.js';
+import { selectModel, loadHub, loadLocal, renderEmptyState, fitToModel } from './model.js';
 import { exportObject, exportJson, exportCsv, exportAllPng } from './export.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
 import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
@@ -92,6 +92,7 @@ function bind() {
     app.st = resetState(app.st);
     app.fieldErrors = {};
     app.refused = [];
+    if (app.modelInfo) fitToModel(app, false);
     writeControls(app);
     updateExerciseHelp(app);
     renderStatus(app);

@@ -26,9 +26,9 @@ function setProgress(app, fraction, phase) {
   $('progress-text').textContent = app.t(phase === 'parse' ? 'parsing' : 'downloading', { pct: Math.round(fraction * 100) });
 }
 
-// Values from a link that this model cannot take (block 50 of 12) go back to defaults
-// that fit, and are listed as refused.
-function fitToModel(app) {
+// Values this model cannot take (block 50 of 12, from a link, or the defaults on a small
+// model) go back to defaults that fit; those from the link are listed as refused.
+export function fitToModel(app, report = true) {
   const { st } = app;
   const c = app.modelInfo.config;
   const bad = invalidForModel(st, c);
@@ -42,7 +42,7 @@ function fitToModel(app) {
     else st.ex[k][p] = p === 'layer' ? fit(d[k].layer, c.n_layer - 1) : p === 'head' ? fit(d[k].head, c.n_head - 1) : d[k][p];
   }
   const after = stateToParams(st);
-  for (const [k, v] of before) if (after.get(k) !== v) app.refused.push(`${k}=${v}`);
+  if (report) for (const [k, v] of before) if (after.get(k) !== v) app.refused.push(`${k}=${v}`);
   writeControls(app);
   syncUrl(app);
 }
@@ -118,6 +118,7 @@ export function renderEmptyState(app) {
   card.hidden = !waiting;
   $('result-body').classList.toggle('no-model', !app.modelInfo);
   if (!waiting) return;
+  if (!app.modelInfo) setStatus(app, 'emptyTitle');
   const hub = MODELS[want]?.kind === 'hub';
   $('empty-text').textContent = hub ? t('emptyHub', { name: HUB_NAMES[want], size: downloadSize(MODELS[want].bytes, st.lang) }) : t('localNeeded');
   $('load-btn').hidden = !hub;

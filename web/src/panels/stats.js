@@ -7,6 +7,8 @@ import { STATS, positionHookName } from '../state.js';
 import { figureShell, setFigureText, renderTable, upsertChart, lineConfig } from '../charts.js';
 import { chartPng } from '../export.js';
 
+const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
 export function renderStats(app) {
   const { st, t, result, charts } = app;
   const stats = result.baseline.stats || {};
@@ -25,7 +27,7 @@ export function renderStats(app) {
   const iv = Array.from(result.intervened.stats?.[hook]?.[st.stat] ?? []);
   const labels = bv.length > 1 ? bv.map((_, k) => String(k)) : [hook];
   const fig = figureShell($('fig-stats'), { onPng: () => chartPng(app, 'stats', 'hooklab-hook-stat.png') });
-  const title = t('statsChartTitle', { stat: statName, hook });
+  const title = cap(t('statsChartTitle', { stat: statName, hook }));
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
   charts.stats = upsertChart(charts.stats, fig.querySelector('canvas'),
     lineConfig({ labels, base: bv, int: iv, labelsText, scale: 'linear', yTitle: statName, xTitle: t('blockAxis') }));
