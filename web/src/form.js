@@ -69,7 +69,11 @@ export function readControls(app) {
   renderFieldErrors(app);
 }
 
-export const hasFieldErrors = (app) => Object.keys(app.fieldErrors).length > 0;
+// An invalid field blocks runs unless it belongs to an exercise that is off.
+export const hasFieldErrors = (app) => Object.keys(app.fieldErrors).some((id) => {
+  const k = id.split('-')[0];
+  return !(k in app.st.ex) || app.st.ex[k].on;
+});
 
 export function renderFieldErrors(app) {
   for (const [id] of fields(app.st)) {
