@@ -75,6 +75,11 @@ test('Vietnamese: no English UI text, after a run, a language switch, errors and
   await page.waitForFunction(() => window.hooklab.lensData(), null, { timeout: 120000 });
   assert.deepEqual(await englishOn(page), [], 'all panels');
   await shot(page, 'issue10-vi-all-panels');
+  // A hub model not downloaded yet.
+  await page.goto(`${env.url}index.html?lang=vi&model=gpt2`);
+  await page.locator('#empty-state').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#load-btn').textContent(), /Tải GPT-2 small về \(550 MB\)/);
+  assert.deepEqual(await englishOn(page), [], 'hub empty state');
   assert.deepEqual(errors, []);
   await page.close();
 });
