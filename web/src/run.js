@@ -58,20 +58,19 @@ export async function runNow(app) {
 
 export async function runLens(app) {
   renderLens(app);
-  const { result, t } = app;
+  const { result } = app;
   if (!app.st.lens || !result || app.lensResult?.for === result) return;
   const n = app.modelInfo.config.n_layer;
-  $('lens-status').textContent = t('lensRunning', { i: 0, n });
+  const status = (s) => { app.lensStatus = s; renderLens(app); };
+  status({ key: 'lensRunning', vars: { i: 0, n } });
   try {
     const r = await app.client.lens({ prompt: result.state.prompt, interventions: interventionsOf(result.state) }, (f) => {
-      if (app.result === result) $('lens-status').textContent = app.t('lensRunning', { i: Math.round(f * n), n });
+      if (app.result === result) status({ key: 'lensRunning', vars: { i: Math.round(f * n), n } });
     });
     if (!r || app.result !== result) return; // a newer run: it asks again
     app.lensResult = { for: result, layers: r.layers };
-    $('lens-status').textContent = '';
-    renderLens(app);
+    status(null);
   } catch (e) {
-    const err = describeError(e.message);
-    $('lens-status').textContent = `${app.t('errorPrefix')}: ${app.t(err.key, err.vars)}`;
+    status({ error: describeError(e.message) });
   }
 }

@@ -14,6 +14,7 @@ export function createApp(st, client) {
     localFiles: null, // files picked so far for a local model
     result: null, // {state, model, baseline, intervened}
     lensResult: null, // {for: result, layers}
+    lensStatus: null, // {key, vars} | {error} | null: the logit lens's progress line
     charts: {}, // Chart.js instances by key
     answers: {}, // predict mode: question id → true/false
     revealed: false,

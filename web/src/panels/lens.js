@@ -10,7 +10,8 @@ export function renderLens(app) {
   const fig = $('fig-lens');
   const ok = st.lens && result && lensResult?.for === result;
   fig.hidden = !ok;
-  if (!st.lens) $('lens-status').textContent = '';
+  const ls = st.lens ? app.lensStatus : null;
+  $('lens-status').textContent = !ls ? '' : ls.error ? `${t('errorPrefix')}: ${t(ls.error.key, ls.error.vars)}` : t(ls.key, ls.vars);
   if (!ok) return;
   const L = lensResult.layers;
   figureShell(fig, { onPng: () => chartPng(app, 'lens', 'hooklab-logit-lens.png') });
