@@ -154,11 +154,11 @@ test('URL state round trip', async () => {
 test('language: from the browser, switchable, in the URL', async () => {
   const ctx = env.context;
   const { page, errors } = await openPage(env, '?lang=vi&ex3=9,0.1');
-  assert.match(await page.locator('h2').first().textContent(), /Độ lệch chuẩn/);
+  assert.match(await page.locator('#std-section h2').textContent(), /Độ lệch chuẩn/);
   assert.match(await page.locator('#std-caption').textContent(), /LayerNorm/);
   await shot(page, '06-vietnamese');
   await page.locator('#lang').selectOption('en');
-  assert.match(await page.locator('h2').first().textContent(), /Standard deviation/);
+  assert.match(await page.locator('#std-section h2').textContent(), /Standard deviation/);
   assert.equal(new URL(page.url()).searchParams.get('lang'), 'en');
   assert.deepEqual(errors, []);
   await page.close();
@@ -225,11 +225,12 @@ test('errors are readable and the page stays usable', async () => {
   assert.ok(!resid[1].some((v) => typeof v === 'number' && !Number.isFinite(v)));
   await shot(page, '09-nonfinite');
 
-  // An out-of-range head.
+  // An out-of-range head: refused next to its field, never sent to the engine.
   await page.locator('#ex1-on').check();
   await page.locator('#ex1-head').fill('99');
-  await page.locator('#error').waitFor({ state: 'visible' });
-  assert.match(await page.locator('#error').textContent(), /head 99/);
+  await page.locator('#ex1-head-err').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#ex1-head-err').textContent(), /0 to 11/);
+  assert.equal(await page.locator('#error').isHidden(), true);
   await page.locator('#ex1-head').fill('2');
   await waitForRun(page);
   assert.deepEqual(errors, []);

@@ -159,7 +159,7 @@ export function lineConfig({ labels, base, int, labelsText, scale, yTitle, xTitl
   };
 }
 
-export function barConfig({ labels, datasets, yTitle, xTitle, horizontal = false, yMin, extra = {} }) {
+export function barConfig({ labels, datasets, yTitle, xTitle, horizontal = false }) {
   return {
     type: 'bar',
     data: { labels, datasets },
@@ -167,11 +167,9 @@ export function barConfig({ labels, datasets, yTitle, xTitle, horizontal = false
       indexAxis: horizontal ? 'y' : 'x',
       scales: {
         x: { title: { display: !!xTitle, text: xTitle }, ...(horizontal ? { min: 0 } : {}) },
-        y: { title: { display: !!yTitle, text: yTitle }, ...(yMin !== undefined ? { min: yMin } : {}) },
+        y: { title: { display: !!yTitle, text: yTitle } },
       },
-      ...extra,
     }),
   };
 }
 
-export { Chart };

@@ -9,7 +9,8 @@ function ramp(v) {
   return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * t)).join(',')})`;
 }
 
-export function drawHeatmap(canvas, matrix, labels, { title, vmax = 1 } = {}) {
+// Attention weights are probabilities: the colour scale is fixed to 0..1.
+export function drawHeatmap(canvas, matrix, labels, { title } = {}) {
   const T = matrix.length;
   const dpr = window.devicePixelRatio || 1;
   const labelW = Math.min(110, 12 + 7 * Math.max(...labels.map((s) => s.length), 3));
@@ -51,7 +52,7 @@ export function drawHeatmap(canvas, matrix, labels, { title, vmax = 1 } = {}) {
         ctx.textAlign = 'center';
         ctx.fillText('✕', x + cell / 2, y + cell * 0.7);
       } else {
-        ctx.fillStyle = ramp(v / vmax);
+        ctx.fillStyle = ramp(v);
         ctx.fillRect(x, y, cell, cell);
       }
     }
@@ -76,6 +77,6 @@ export function drawHeatmap(canvas, matrix, labels, { title, vmax = 1 } = {}) {
   }
   ctx.fillStyle = '#222';
   ctx.textAlign = 'left';
-  ctx.fillText(String(vmax), bx + 12, top + 8);
+  ctx.fillText('1', bx + 12, top + 8);
   ctx.fillText('0', bx + 12, top + cell * T);
 }

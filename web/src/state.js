@@ -1,7 +1,8 @@
 // The whole page state, and its round trip through the URL query string.
-// ?model=default|gpt2|gpt2-medium&prompt=…&lang=vi|en&ex1=L.H&ex2=L,mean,std,seed&ex3=L,f&ex4=L,f
-//  &view=both|resid|hf&scale=linear|log&embed=1&topk=10&lens=1&predict=1
-// An exercise parameter absent from the URL means that exercise is off.
+// ?model=default|gpt2|gpt2-medium|local&prompt=…&lang=vi|en&ex1=L.H&ex2=L,mean,std,seed&ex3=L,f&ex4=L,f
+//  &view=both|resid|hf&scale=linear|log&embed=1&topk=10&lens=1&predict=1&hook=NAME&stat=std&hl=L
+// An exercise parameter absent from the URL means that exercise is off. A value the
+// parser cannot read falls back to its default and is reported in `refused`.
 
 export const MODELS = {
   default: { kind: 'bundled', base: 'models/default/' },
@@ -13,6 +14,11 @@ export const MODELS = {
 };
 
 export const DEFAULT_PROMPT = 'When Mary and John went to the store, John gave a drink to';
+export const STATS = ['mean', 'std', 'min', 'max', 'norm'];
+export const TOPK_MAX = 50;
+// Hook points outside the blocks (no "blocks.L." prefix). `logits` is left out of the
+// per-position capture: [T, vocab] is too big to ship for a chart.
+export const GLOBAL_HOOKS = ['hook_embed', 'hook_pos_embed', 'ln_final.hook_normalized', 'logits'];
 
 export function defaultExercises() {
   return {
@@ -24,7 +30,12 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false };
+  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9 };
+}
+
+// Back to the defaults, keeping what is not an experiment: model, language, embedding.
+export function resetState(st) {
+  return { ...defaultState(st.lang), model: st.model, embed: st.embed };
 }
 
 export function browserLang(languages = (typeof navigator !== 'undefined' && navigator.languages) || []) {
@@ -36,61 +47,128 @@ export function browserLang(languages = (typeof navigator !== 'undefined' && nav
   return 'en';
 }
 
-const num = (s, d) => {
-  if (s === undefined || s === '') return d;
-  const x = Number(s);
-  return Number.isFinite(x) ? x : d;
-};
-const int = (s, d) => {
-  const x = num(s, d);
-  return Number.isInteger(x) ? x : d;
-};
+// Reads a number as typed: either decimal separator (the Vietnamese page writes "0,1").
+export function parseNumber(raw) {
+  const s = String(raw ?? '').trim();
+  if (s === '' || !/^[-+]?(\d+([.,]\d*)?|[.,]\d+)(e[-+]?\d+)?$/i.test(s)) return NaN;
+  return Number(s.replace(',', '.'));
+}
 
-// Accepts a URLSearchParams or a plain object of attribute-style strings.
-export function stateFromParams(params, fallbackLang = 'en') {
-  const get = (k) => (params instanceof URLSearchParams ? params.get(k) ?? undefined : params[k] ?? undefined);
-  const st = defaultState(fallbackLang);
-  const m = get('model');
-  if (m && m in MODELS && m !== 'local') st.model = m;
-  const p = get('prompt');
-  if (p !== undefined) st.prompt = p;
-  const lang = get('lang');
-  if (lang === 'vi' || lang === 'en') st.lang = lang;
-  const ex1 = get('ex1');
-  if (ex1 !== undefined && ex1 !== null) {
-    const [l, h] = String(ex1).split(/[.,]/);
-    st.ex.ex1 = { on: true, layer: int(l, 9), head: int(h, 2) };
+// The number as a field shows it, in the page's decimal separator (no grouping).
+export function formatField(x, lang) {
+  const s = String(x);
+  return lang === 'vi' ? s.replace('.', ',') : s;
+}
+
+// The rules of every numeric field. cfg: the loaded model's config (layer/head limits), or
+// null before a model is loaded. Returns {value} or {error: {key, vars}} (an i18n key).
+export function validateField(kind, raw, cfg = null) {
+  const x = parseNumber(raw);
+  if (String(raw ?? '').trim() === '') return { error: { key: 'fieldRequired', vars: {} } };
+  if (!Number.isFinite(x)) return { error: { key: 'fieldNotNumber', vars: { v: String(raw).trim() } } };
+  const whole = (lo, hi) => (Number.isInteger(x) && x >= lo && x <= hi ? { value: x } : { error: { key: 'fieldRange', vars: { lo, hi } } });
+  switch (kind) {
+    case 'layer': return whole(0, cfg ? cfg.n_layer - 1 : 1023);
+    case 'head': return whole(0, cfg ? cfg.n_head - 1 : 1023);
+    case 'seed': return whole(0, Number.MAX_SAFE_INTEGER);
+    case 'topk': return whole(1, TOPK_MAX);
+    case 'std': return x >= 0 ? { value: x } : { error: { key: 'fieldNonNegative', vars: {} } };
+    default: return { value: x }; // mean, factor: any finite number
   }
-  const ex2 = get('ex2');
-  if (ex2 !== undefined && ex2 !== null) {
-    const [l, mean, std, seed] = String(ex2).split(',');
-    st.ex.ex2 = { on: true, layer: int(l, 9), mean: num(mean, 10), std: Math.max(0, num(std, 1)), seed: Math.max(0, int(seed, 0)) };
-  }
-  for (const [k, f] of [['ex3', 0.1], ['ex4', 10]]) {
-    const v = get(k);
-    if (v !== undefined && v !== null) {
-      const [l, fac] = String(v).split(',');
-      st.ex[k] = { on: true, layer: int(l, 9), factor: num(fac, f) };
+}
+
+// Each exercise parameter's kind, for validateField.
+export const FIELD_KIND = { layer: 'layer', head: 'head', mean: 'mean', std: 'std', seed: 'seed', factor: 'factor' };
+
+// Exercise parameters (and the hook-statistics block) that the loaded model cannot take,
+// e.g. block 50 from a link on a 12-block model: [{id, key, vars}], id = the field's id.
+export function invalidForModel(st, cfg) {
+  const bad = [];
+  for (const [k, e] of Object.entries(st.ex)) {
+    for (const p of Object.keys(e)) {
+      if (p === 'on') continue;
+      const r = validateField(FIELD_KIND[p], String(e[p]), cfg);
+      if (r.error) bad.push({ id: `${k}-${p}`, ...r.error });
     }
   }
-  const view = get('view');
-  if (['both', 'resid', 'hf'].includes(view)) st.view = view;
-  const scale = get('scale');
-  if (['linear', 'log'].includes(scale)) st.scale = scale;
-  const topk = int(get('topk'), 10);
-  st.topk = Math.min(50, Math.max(1, topk));
+  const r = validateField('layer', String(st.hookLayer), cfg);
+  if (r.error) bad.push({ id: 'stat-layer', ...r.error });
+  return bad;
+}
+
+// Accepts a URLSearchParams or a plain object of attribute-style strings. Values it cannot
+// read fall back to their defaults and are pushed onto `refused` as {key, value}.
+export function stateFromParams(params, fallbackLang = 'en', refused = []) {
+  const get = (k) => {
+    const v = params instanceof URLSearchParams ? params.get(k) : params[k];
+    return v === null || v === undefined ? undefined : String(v);
+  };
+  const st = defaultState(fallbackLang);
+  let bad = false;
+  const num = (s, d) => {
+    if (s === undefined) return d;
+    const x = parseNumber(s);
+    if (Number.isFinite(x)) return x;
+    bad = true;
+    return d;
+  };
+  const int = (s, d, lo = 0) => {
+    const x = num(s, d);
+    if (Number.isInteger(x) && x >= lo) return x;
+    bad = true;
+    return d;
+  };
+  const take = (k, fn) => {
+    const v = get(k);
+    if (v === undefined) return;
+    bad = false;
+    fn(v);
+    if (bad) refused.push({ key: k, value: v });
+  };
+  take('model', (m) => { if (m in MODELS) st.model = m; else bad = true; });
+  const p = get('prompt');
+  if (p !== undefined) st.prompt = p;
+  take('lang', (l) => { if (l === 'vi' || l === 'en') st.lang = l; else bad = true; });
+  take('ex1', (v) => {
+    const [l, h, ...rest] = v.split(/[.,]/);
+    if (rest.length) { bad = true; st.ex.ex1.on = true; return; }
+    st.ex.ex1 = { on: true, layer: int(l, 9), head: int(h, 2) };
+  });
+  take('ex2', (v) => {
+    const [l, mean, std, seed, ...rest] = v.split(',');
+    if (rest.length) { bad = true; st.ex.ex2.on = true; return; }
+    const s = num(std, 1);
+    if (s < 0) bad = true;
+    st.ex.ex2 = { on: true, layer: int(l, 9), mean: num(mean, 10), std: s < 0 ? 1 : s, seed: int(seed, 0) };
+  });
+  for (const [k, f] of [['ex3', 0.1], ['ex4', 10]]) {
+    take(k, (v) => {
+      const [l, fac, ...rest] = v.split(',');
+      if (rest.length) { bad = true; st.ex[k].on = true; return; }
+      st.ex[k] = { on: true, layer: int(l, 9), factor: num(fac, f) };
+    });
+  }
+  take('view', (v) => { if (['both', 'resid', 'hf'].includes(v)) st.view = v; else bad = true; });
+  take('scale', (v) => { if (['linear', 'log'].includes(v)) st.scale = v; else bad = true; });
+  take('topk', (v) => {
+    const k = int(v, 10, 1);
+    if (k > TOPK_MAX) bad = true;
+    else st.topk = k;
+  });
+  take('hook', (v) => { if (/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v) && !v.startsWith('blocks')) st.hook = v; else bad = true; });
+  take('stat', (v) => { if (STATS.includes(v)) st.stat = v; else bad = true; });
+  take('hl', (v) => { st.hookLayer = int(v, 9); });
+  const flag = (v) => v === '1' || v === 'true';
   const embed = get('embed');
-  st.embed = embed === '1' || embed === 'true' || embed === '';
-  const lens = get('lens');
-  st.lens = lens === '1' || lens === 'true';
-  const predict = get('predict');
-  st.predict = predict === '1' || predict === 'true';
+  st.embed = flag(embed) || embed === '';
+  st.lens = flag(get('lens'));
+  st.predict = flag(get('predict'));
   return st;
 }
 
 export function stateToParams(st) {
   const q = new URLSearchParams();
-  q.set('model', st.model === 'local' ? 'default' : st.model);
+  q.set('model', st.model);
   q.set('lang', st.lang);
   q.set('prompt', st.prompt);
   const e = st.ex;
@@ -101,6 +179,9 @@ export function stateToParams(st) {
   if (st.view !== 'both') q.set('view', st.view);
   if (st.scale !== 'linear') q.set('scale', st.scale);
   if (st.topk !== 10) q.set('topk', String(st.topk));
+  if (st.hook !== 'hook_resid_post') q.set('hook', st.hook);
+  if (st.stat !== 'std') q.set('stat', st.stat);
+  if (st.hookLayer !== 9) q.set('hl', String(st.hookLayer));
   if (st.predict) q.set('predict', '1');
   if (st.lens) q.set('lens', '1');
   if (st.embed) q.set('embed', '1');
@@ -118,12 +199,20 @@ export function interventionsOf(st) {
   return out;
 }
 
-// Hooks captured in both runs, for the attention and MLP panels and the tuple explorer.
+// The full name of the hook whose per-position std is drawn, or null (logits: too big).
+export function positionHookName(st) {
+  if (st.hook === 'logits') return null;
+  return GLOBAL_HOOKS.includes(st.hook) ? st.hook : `blocks.${st.hookLayer}.${st.hook}`;
+}
+
+// Hooks captured in both runs, for the attention, MLP and per-position panels.
 export function capturesOf(st) {
   const e = st.ex;
   const c = new Set();
   if (e.ex1.on) c.add(`blocks.${e.ex1.layer}.attn.hook_pattern`);
   if (e.ex2.on) c.add(`blocks.${e.ex2.layer}.mlp.hook_post`);
+  const h = positionHookName(st);
+  if (h) c.add(h);
   return [...c];
 }
 

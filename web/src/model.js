@@ -1,0 +1,128 @@
+// Model choice: the embedded default, a hub model (from the browser's cache, or after the
+// user asks for the download), or local files. Loading goes through the worker; while no
+// model of the chosen kind is loaded, an empty-state card says what will be fetched.
+import { $ } from './dom.js';
+import { MODELS, invalidForModel, defaultExercises, defaultState, stateToParams } from './state.js';
+import { describeError } from './errors.js';
+import { writeControls, syncUrl, updateExerciseHelp } from './form.js';
+import { setStatus, showError } from './panels/status.js';
+import { renderModelInfo, updateModelLabels, displayName } from './panels/model-info.js';
+import { renderAll } from './panels/index.js';
+import { schedule } from './run.js';
+
+const hubBase = (key) => `https://huggingface.co/${MODELS[key].repo}/resolve/main/`;
+const HUB_NAMES = { gpt2: 'GPT-2 small', 'gpt2-medium': 'GPT-2 medium' };
+
+// The download size as the page says it: the weights plus ~1.5 MB of tokenizer and config.
+export function downloadSize(bytes, lang) {
+  const nf = (d) => new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: d });
+  const b = bytes + 1.5e6;
+  return b >= 1e9 ? `${nf(1).format(b / 1e9)} GB` : `${nf(0).format(b / 1e6)} MB`;
+}
+
+function setProgress(app, fraction, phase) {
+  $('progress-wrap').hidden = false;
+  $('progress').value = fraction;
+  $('progress-text').textContent = app.t(phase === 'parse' ? 'parsing' : 'downloading', { pct: Math.round(fraction * 100) });
+}
+
+// Values this model cannot take (block 50 of 12, from a link, or the defaults on a small
+// model) go back to defaults that fit; those from the link are listed as refused.
+export function fitToModel(app, report = true) {
+  const { st } = app;
+  const c = app.modelInfo.config;
+  const bad = invalidForModel(st, c);
+  if (!bad.length) return;
+  const before = stateToParams(st);
+  const d = defaultExercises();
+  for (const { id } of bad) {
+    const [k, p] = id.split('-');
+    const fit = (v, max) => Math.min(v, max);
+    if (id === 'stat-layer') st.hookLayer = fit(defaultState().hookLayer, c.n_layer - 1);
+    else st.ex[k][p] = p === 'layer' ? fit(d[k].layer, c.n_layer - 1) : p === 'head' ? fit(d[k].head, c.n_head - 1) : d[k][p];
+  }
+  const after = stateToParams(st);
+  if (report) for (const [k, v] of before) if (after.get(k) !== v) app.refused.push(`${k}=${v}`);
+  writeControls(app);
+  syncUrl(app);
+}
+
+export async function loadModel(app, key, source, extra = {}) {
+  const { client } = app;
+  showError(app, null);
+  setStatus(app, 'loading', { what: key === 'default' ? app.defaultName : HUB_NAMES[key] || extra.fileName || key });
+  setProgress(app, 0, 'download');
+  app.loading = key;
+  renderEmptyState(app);
+  try {
+    const info = await client.load(source, (f, phase) => setProgress(app, f, phase));
+    app.modelInfo = { ...info, key, origin: source.kind === 'files' ? 'local' : key === 'default' ? 'bundled' : info.fromCache ? 'cache' : 'network', ...extra };
+    app.loadedKey = key;
+    if (key === 'default') app.defaultName = displayName(app);
+    app.result = null;
+    app.lensResult = null;
+    $('progress-wrap').hidden = true;
+    updateModelLabels(app);
+    renderModelInfo(app);
+    fitToModel(app);
+    updateExerciseHelp(app);
+    schedule(app, 0);
+  } catch (e) {
+    $('progress-wrap').hidden = true;
+    showError(app, describeError(e.message));
+    setStatus(app, null);
+    // The previous model (if any) stays loaded: show it as selected again.
+    if (app.loadedKey && app.loadedKey !== key) {
+      app.st.model = app.loadedKey;
+      writeControls(app);
+      syncUrl(app);
+    }
+  } finally {
+    app.loading = null;
+    renderEmptyState(app);
+  }
+}
+
+export function loadHub(app, key) {
+  if (MODELS[key]?.kind === 'hub') return loadModel(app, key, { kind: 'url', base: hubBase(key), cache: true });
+}
+
+export function loadLocal(app, files) {
+  app.st.model = 'local';
+  writeControls(app);
+  syncUrl(app);
+  return loadModel(app, 'local', { kind: 'files', files }, { fileName: files.safetensors.name });
+}
+
+export async function selectModel(app, key) {
+  app.st.model = key;
+  $('drop').hidden = key !== 'local';
+  syncUrl(app);
+  renderEmptyState(app);
+  if (key === 'default') return loadModel(app, 'default', { kind: 'url', base: MODELS.default.base, cache: false });
+  if (key === 'local') return; // waits for files (loadLocal)
+  let cached = false;
+  try { cached = (await app.client.cacheInfo(hubBase(key))).cached; } catch { /* no Cache Storage */ }
+  if (cached) return loadHub(app, key);
+  setStatus(app, null);
+}
+
+// The card shown while the chosen model is not loaded: what a hub model will download
+// (four files, its size, from where) with the Load button, or the request for local files.
+// The results stay hidden only when no model at all has run.
+export function renderEmptyState(app) {
+  const { st, t } = app;
+  const want = st.model;
+  const waiting = app.loadedKey !== want && app.loading !== want && (MODELS[want]?.kind === 'hub' || want === 'local');
+  const card = $('empty-state');
+  card.hidden = !waiting;
+  $('result-body').classList.toggle('no-model', !app.modelInfo);
+  if (!waiting) return;
+  if (!app.modelInfo) setStatus(app, 'emptyTitle');
+  const hub = MODELS[want]?.kind === 'hub';
+  $('empty-text').textContent = hub ? t('emptyHub', { name: HUB_NAMES[want], size: downloadSize(MODELS[want].bytes, st.lang) }) : t('localNeeded');
+  $('load-btn').hidden = !hub;
+  $('load-btn').textContent = hub ? t('loadSize', { name: HUB_NAMES[want], size: downloadSize(MODELS[want].bytes, st.lang) }) : '';
+  $('empty-files').hidden = hub;
+  renderAll(app);
+}

@@ -1,0 +1,14 @@
+// The same experiment in PyTorch: HuggingFace hooks or TransformerLens, as tabs.
+import { $ } from '../dom.js';
+import { hfCode, tlCode } from '../codegen.js';
+
+export function renderCode(app) {
+  const s = app.result?.state || app.st;
+  const tab = app.codeTab;
+  const info = { lang: app.st.lang, modelName: app.defaultName, modelUrl: new URL('models/default/', location.href).href };
+  $('code').textContent = tab === 'hf' ? hfCode(s, info) : tlCode(s, info);
+  $('tab-hf').setAttribute('aria-selected', String(tab === 'hf'));
+  $('tab-tl').setAttribute('aria-selected', String(tab === 'tl'));
+  $('tab-hf').tabIndex = tab === 'hf' ? 0 : -1;
+  $('tab-tl').tabIndex = tab === 'tl' ? 0 : -1;
+}

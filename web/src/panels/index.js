@@ -1,0 +1,28 @@
+// Every results panel, redrawn from the store.
+import { $ } from '../dom.js';
+import { renderStd } from './std.js';
+import { renderTop } from './top.js';
+import { renderLens } from './lens.js';
+import { renderAttention } from './attention.js';
+import { renderMlp } from './mlp.js';
+import { renderStats } from './stats.js';
+import { renderTuple } from './tuple.js';
+import { renderCode } from './code.js';
+
+export function renderAll(app) {
+  renderCode(app);
+  const has = !!app.result;
+  for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
+  $('tuple-section').hidden = !has;
+  if (!has) return;
+  renderStd(app);
+  renderTop(app);
+  renderAttention(app);
+  renderMlp(app);
+  renderStats(app);
+  renderTuple(app);
+  renderLens(app);
+  const nf = app.result.intervened.nonfinite || app.result.baseline.nonfinite;
+  $('nonfinite').hidden = !nf;
+  if (nf) $('nonfinite').textContent = app.t('nonfinite', { hook: nf });
+}

@@ -1,0 +1,57 @@
+// Any hook point: one statistic (mean/std/min/max/norm, computed by the engine on every
+// run) per block, and the std per position of the chosen hook at one block (a capture).
+import { $, showTok, figCaption } from '../dom.js';
+import { fmtNum } from '../i18n.js';
+import { positionStd, finite } from '../analysis.js';
+import { STATS, positionHookName } from '../state.js';
+import { figureShell, setFigureText, renderTable, upsertChart, lineConfig } from '../charts.js';
+import { chartPng } from '../export.js';
+
+const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export function renderStats(app) {
+  const { st, t, result, charts } = app;
+  const stats = result.baseline.stats || {};
+  const hooks = Object.keys(stats);
+  const sel = $('stat-hook');
+  if (sel.options.length !== hooks.length || [...sel.options].some((o, k) => o.value !== hooks[k]))
+    sel.replaceChildren(...hooks.map((h) => new Option(h, h)));
+  const hook = hooks.includes(st.hook) ? st.hook : 'hook_resid_post';
+  sel.value = hook;
+  for (const o of $('stat-kind').options) o.textContent = t(`stat_${o.value}`);
+  $('stat-kind').value = st.stat;
+  const labelsText = { baseline: t('baseline'), intervened: t('intervened') };
+  const statName = t(`stat_${STATS.includes(st.stat) ? st.stat : 'std'}`);
+
+  const bv = Array.from(stats[hook]?.[st.stat] ?? []);
+  const iv = Array.from(result.intervened.stats?.[hook]?.[st.stat] ?? []);
+  const labels = bv.length > 1 ? bv.map((_, k) => String(k)) : [hook];
+  const fig = figureShell($('fig-stats'), { onPng: () => chartPng(app, 'stats', 'hooklab-hook-stat.png') });
+  const title = cap(t('statsChartTitle', { stat: statName, hook }));
+  setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
+  charts.stats = upsertChart(charts.stats, fig.querySelector('canvas'),
+    lineConfig({ labels, base: bv, int: iv, labelsText, scale: 'linear', yTitle: statName, xTitle: t('blockAxis') }));
+  figCaption(fig).textContent = t('statsCaption');
+  renderTable(fig.querySelector('.table-wrap'), [t('blockAxis'), t('baseline'), t('intervened')],
+    labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5)]), title);
+
+  // Per position: the capture of the chosen hook at the chosen block.
+  const name = positionHookName({ ...st, hook });
+  const cb = name && result.baseline.captures?.[name], ci = name && result.intervened.captures?.[name];
+  const figPos = $('fig-pos');
+  $('pos-none').hidden = !!name;
+  $('pos-none').textContent = name ? '' : t('posNone');
+  figPos.hidden = !(cb && ci);
+  if (!(cb && ci)) return;
+  const pb = positionStd(cb, name), pi = positionStd(ci, name);
+  const toks = result.baseline.token_strings;
+  const pl = pb.map((_, q) => `${q} ${showTok(toks[q])}`);
+  const f2 = figureShell(figPos, { onPng: () => chartPng(app, 'pos', 'hooklab-position-std.png') });
+  const title2 = t('posTitle', { name });
+  setFigureText(f2, { title: title2, png: t('downloadPng'), table: t('dataTable') });
+  charts.pos = upsertChart(charts.pos, f2.querySelector('canvas'),
+    lineConfig({ labels: pl, base: pb, int: pi, labelsText, scale: 'linear', yTitle: t('stdAxis'), xTitle: t('position') }));
+  figCaption(f2).textContent = t('posCaption');
+  renderTable(f2.querySelector('.table-wrap'), [t('position'), t('baseline'), t('intervened'), '×'],
+    pl.map((l, q) => [l, fmtNum(pb[q], st.lang, 5), fmtNum(pi[q], st.lang, 5), finite(pb[q]) && finite(pi[q]) && pb[q] ? fmtNum(pi[q] / pb[q], st.lang) : '—']), title2);
+}

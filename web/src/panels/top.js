@@ -1,0 +1,29 @@
+// Next-token probabilities, baseline vs intervened, and the final KL.
+import { $, showTok } from '../dom.js';
+import { fmtNum } from '../i18n.js';
+import { klDivergence, topComparison, finite } from '../analysis.js';
+import { figureShell, setFigureText, renderTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
+import { chartPng } from '../export.js';
+
+export function renderTop(app) {
+  const { st, t, result, charts } = app;
+  const b = result.baseline, i = result.intervened, k = result.state.topk;
+  const rows = topComparison(b, i, k);
+  const fig = figureShell($('fig-top'), { onPng: () => chartPng(app, 'top', 'hooklab-next-token.png') });
+  const title = t('topTitle', { k });
+  setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
+  fig.querySelector('.canvas-box').style.height = `${Math.max(220, rows.length * 34 + 60)}px`;
+  charts.top = upsertChart(charts.top, fig.querySelector('canvas'), barConfig({
+    labels: rows.map((r) => showTok(r.token)),
+    datasets: [
+      { label: t('baseline'), data: rows.map((r) => r.pBase), backgroundColor: BASE_STYLE.borderColor, borderColor: BASE_STYLE.borderColor },
+      { label: t('intervened'), data: rows.map((r) => r.pInt), backgroundColor: INT_STYLE.borderColor, borderColor: '#000', borderWidth: 1 },
+    ],
+    horizontal: true,
+    xTitle: 'P',
+  }));
+  renderTable(fig.querySelector('.table-wrap'), [t('token'), t('probBase'), t('probInt'), t('delta')],
+    rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title);
+  const kl = klDivergence(b.logits_last, i.logits_last);
+  $('kl').textContent = `${t('kl', { kl: kl === null ? '✕' : fmtNum(kl, st.lang, 4) })} ${t('klNote')}`;
+}

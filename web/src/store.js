@@ -1,0 +1,36 @@
+// The page's one mutable object: what the user asked for (`st`, the URL state), what the
+// worker loaded, the latest results, and the UI's own bits. Every module reads and writes
+// this object, none keeps state of its own.
+import { makeT } from './i18n.js';
+
+export function createApp(st, client) {
+  return {
+    st,
+    t: makeT(st.lang),
+    client,
+    modelInfo: null, // what the worker loaded: {config, rawConfig, fromCache, bytes, weightBytes, key, origin, fileName?}
+    loadedKey: null,
+    defaultName: 'HookLab-Brown',
+    localFiles: null, // files picked so far for a local model
+    result: null, // {state, model, baseline, intervened}
+    lensResult: null, // {for: result, layers}
+    lensStatus: null, // {key, vars} | {error} | null: the logit lens's progress line
+    charts: {}, // Chart.js instances by key
+    answers: {}, // predict mode: question id → true/false
+    revealed: false,
+    codeTab: 'hf',
+    status: null, // {key, vars}: re-worded when the language changes
+    tokenCount: null, // {n, ctx}
+    error: null, // {key, vars, raw} or null
+    fieldErrors: {}, // field id → {key, vars}
+    refused: [], // link values replaced by defaults: ['ex3=9,abc', …]
+    runTimer: 0,
+    loading: null, // the model key being loaded
+    embed: null,
+  };
+}
+
+export function setLang(app, lang) {
+  app.st.lang = lang;
+  app.t = makeT(lang);
+}
