@@ -31,8 +31,6 @@ bool ends_with(const std::string& s, const std::string& e) {
     return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-size_t elem_size(DType d) { return d == DType::F32 ? 4 : 2; }
-
 }  // namespace
 
 struct SafeTensorsStream::Impl {
@@ -171,7 +169,7 @@ void SafeTensorsStream::Impl::parse_header() {
 }
 
 void SafeTensorsStream::Impl::flush(Job& j) {
-    const size_t row_bytes = j.row_len * elem_size(j.dtype);
+    const size_t row_bytes = j.row_len * dtype_size(j.dtype);
     const int nrows = static_cast<int>(stage_fill / row_bytes);
     if (nrows == 0) return;
     const size_t n = static_cast<size_t>(nrows) * j.row_len;
@@ -222,7 +220,7 @@ void SafeTensorsStream::Impl::feed_data(const uint8_t* data, size_t n) {
             continue;
         }
         if (pos == j.begin && j.kind != Skip) {
-            const size_t row_bytes = j.row_len * elem_size(j.dtype);
+            const size_t row_bytes = j.row_len * dtype_size(j.dtype);
             const size_t rows_per_stage = std::max<size_t>(1, (size_t(1) << 20) / row_bytes);
             stage.resize(rows_per_stage * row_bytes);
             stage_fill = 0;
