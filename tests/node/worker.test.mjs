@@ -1,6 +1,6 @@
 // The JS API inside a module Web Worker in Chromium (what the page does): load from a
 // base URL with progress, run an exercise, get the same numbers as in node, and a
-// failing run that leaves the worker's engine usable. Skipped without Chromium.
+// failing run that leaves the worker's engine usable.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';

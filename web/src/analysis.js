@@ -103,15 +103,16 @@ const csvCell = (v) => {
 };
 export const csvLine = (cells) => cells.map(csvCell).join(',');
 
-// Everything the charts show, as one CSV with a "table" column.
-export function toCsv(base, int, k) {
+// Everything the charts show, as one CSV with a "table" column. compare: the engine's
+// {kl, top} for the two runs (computed here from logits_last when absent).
+export function toCsv(base, int, k, compare = null) {
   const lines = [csvLine(['table', 'index', 'label', 'baseline', 'intervened'])];
   base.resid_std.forEach((b, i) => lines.push(csvLine(['resid_std', i, `block ${i}`, b, int.resid_std[i]])));
   base.hidden_std.forEach((b, i) =>
     lines.push(csvLine(['hidden_std', i, i === 0 ? 'embeddings' : i === base.hidden_std.length - 1 ? 'ln_f' : `block ${i - 1}`, b, int.hidden_std[i]])),
   );
-  topComparison(base, int, k).forEach((r, i) => lines.push(csvLine(['next_token_prob', i, r.token, r.pBase, r.pInt])));
-  const kl = klDivergence(base.logits_last, int.logits_last);
+  (compare?.top ?? topComparison(base, int, k)).forEach((r, i) => lines.push(csvLine(['next_token_prob', i, r.token, r.pBase, r.pInt])));
+  const kl = compare ? compare.kl : klDivergence(base.logits_last, int.logits_last);
   lines.push(csvLine(['kl_final', 0, 'KL(baseline||intervened) nats', kl, '']));
   return lines.join('\n') + '\n';
 }

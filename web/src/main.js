@@ -2,7 +2,7 @@ import './style.css';
 import { EngineClient } from './worker-api.js';
 import { MODELS, stateFromParams, stateToParams, browserLang, interventionsOf, capturesOf, paramCount } from './state.js';
 import { makeT, fmtNum } from './i18n.js';
-import { klDivergence, topComparison, compensation, isUniformHead, headMatrix, neuronRow, histogram, toCsv, finite } from './analysis.js';
+import { compensation, isUniformHead, headMatrix, neuronRow, histogram, toCsv, finite } from './analysis.js';
 import { figureShell, setFigureText, renderTable, upsertChart, lineConfig, barConfig, BASE_STYLE, INT_STYLE, reducedMotion as reducedMotionNow } from './charts.js';
 import { drawHeatmap } from './heatmap.js';
 import { hfCode, tlCode } from './codegen.js';
@@ -13,7 +13,7 @@ let st = stateFromParams(new URLSearchParams(location.search), browserLang());
 let t = makeT(st.lang);
 const client = new EngineClient(new URL('./', location.href).href);
 const charts = {};
-let modelInfo = null; // what the worker loaded: {config, rawConfig, fromCache, bytes, weightBytes, key, origin}
+let modelInfo = null; // what the worker loaded: {config, rawConfig, fromCache, fileBytes, weightBytes, key, origin}
 let loadedKey = null;
 let result = null; // {state, baseline, intervened}
 let runTimer = 0;
@@ -190,7 +190,7 @@ function renderModelInfo() {
   add(t('model'), `${displayName()} — ${t({ cache: 'loadedFromCache', network: 'loadedFromNetwork', local: 'loadedLocal', bundled: 'loadedBundled' }[modelInfo.origin])}`);
   add(t('shape'), t('shapeLine', { L: c.n_layer, H: c.n_head, d: c.n_embd, dh: c.d_head ?? c.n_embd / c.n_head, m: c.d_mlp ?? 4 * c.n_embd, ctx: c.n_positions, v: c.vocab_size }));
   add(t('params'), `${nf.format(paramCount(c) / 1e6)} M`);
-  add(t('fileSize'), `${nf.format(modelInfo.weightBytes / 1e6)} MB`);
+  add(t('fileSize'), `${nf.format(modelInfo.fileBytes / 1e6)} MB`);
   let trained;
   if (raw.hooklab?.training_data) {
     trained = raw.hooklab.training_data;
@@ -247,11 +247,12 @@ async function runNow() {
   setStatus(t('running'));
   document.body.classList.add('busy');
   try {
-    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot) });
+    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot), logitLens: snapshot.lens });
     if (!r) return; // superseded by a newer run
     showError(null);
     const changed = !result || JSON.stringify([result.state.prompt, interventionsOf(result.state), result.model]) !== JSON.stringify([snapshot.prompt, interventions, loadedKey]);
-    result = { state: snapshot, model: loadedKey, baseline: r.baseline, intervened: r.intervened };
+    result = { state: snapshot, model: loadedKey, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
+    if (r.lens) lensResult = { for: result, layers: r.lens };
     if (changed) { revealed = false; answers = {}; }
     setStatus(interventions.length ? t('ready') : t('noIntervention'));
     $('token-count').textContent = t('tokens', { n: r.baseline.tokens.length, ctx: modelInfo.config.n_positions });
@@ -476,7 +477,7 @@ const showTok = (s) => JSON.stringify(s ?? '');
 
 function renderTop() {
   const b = result.baseline, i = result.intervened, k = result.state.topk;
-  const rows = topComparison(b, i, k);
+  const rows = result.compare.top;
   const fig = figureShell($('fig-top'), { onPng: png('top', 'hooklab-next-token.png') });
   const title = t('topTitle', { k });
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
@@ -492,7 +493,7 @@ function renderTop() {
   }));
   renderTable(fig.querySelector('.table-wrap'), [t('token'), t('probBase'), t('probInt'), t('delta')],
     rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title);
-  const kl = klDivergence(b.logits_last, i.logits_last);
+  const kl = result.compare.kl;
   $('kl').textContent = `${t('kl', { kl: kl === null ? '✕' : fmtNum(kl, st.lang, 4) })} ${t('klNote')}`;
 }
 
@@ -696,8 +697,8 @@ function bind() {
     $('copy-status').textContent = t('copied');
     setTimeout(() => ($('copy-status').textContent = ''), 2000);
   });
-  $('export-json').addEventListener('click', () => { const o = exportObject(); if (o) downloadText(JSON.stringify(o, null, 1), 'hooklab-run.json', 'application/json'); });
-  $('export-csv').addEventListener('click', () => { if (result) downloadText(toCsv(result.baseline, result.intervened, result.state.topk), 'hooklab-data.csv', 'text/csv'); });
+  $('export-json').addEventListener('click', () => { const o = exportObject(); if (o) downloadText(JSON.stringify(o, (k, v) => (ArrayBuffer.isView(v) ? Array.from(v, (x) => (Number.isFinite(x) ? x : null)) : v), 1), 'hooklab-run.json', 'application/json'); });
+  $('export-csv').addEventListener('click', () => { if (result) downloadText(toCsv(result.baseline, result.intervened, result.state.topk, result.compare), 'hooklab-data.csv', 'text/csv'); });
   $('export-png').addEventListener('click', exportAllPng);
 
   // Local files: drag and drop or the file picker; matched by name (or by extension).
