@@ -145,6 +145,15 @@ const handlers = {
   async run(msg, id) {
     return runPair(msg, id);
   },
+  // The engine's bare forward (no hooks, last-position logits), timed inside wasm: the
+  // yardstick of bench/page-bench.mjs, in the same worker as the page's runs.
+  async forward(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    const ids = lab.tokenize(msg.prompt);
+    const ms = [];
+    for (let i = 0; i < (msg.iters ?? 1); i++) ms.push(lab.forwardMs(ids, false));
+    return { tokens: ids.length, ms };
+  },
   async tokenize(msg) {
     if (!lab) throw new Error('no model is loaded yet');
     const ids = await lab.tokenize(msg.text);
