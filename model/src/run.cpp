@@ -74,16 +74,18 @@ RunResult run_model(const Model& m, const RunOptions& opt) {
         // block's reading is the output itself.
         r.lens_logits = L > 1 ? unembed(m.gpt2, lens_rows.data(), L - 1) : std::vector<float>();
         r.lens_logits.insert(r.lens_logits.end(), r.logits.begin(), r.logits.end());
+        const std::vector<double> p_final = probabilities(r.logits.data(), V, r.lse);
         for (int l = 0; l < L; ++l) {
             const float* row = &r.lens_logits[static_cast<size_t>(l) * V];
-            r.lens_lse.push_back(log_sum_exp(row, V));
-            r.lens.push_back({l, top_k(row, V, opt.topk), kl_divergence(r.logits.data(), r.lse, row, r.lens_lse.back(), V)});
+            const double lse = l == L - 1 ? r.lse : log_sum_exp(row, V);
+            r.lens_lse.push_back(lse);
+            r.lens.push_back({l, top_k(row, V, opt.topk, lse), kl_divergence(p_final.data(), r.logits.data(), r.lse, row, lse, V)});
         }
     }
     return r;
 }
 
-Comparison compare_runs(const RunResult& b, const RunResult& i, int k) {
+Comparison compare_runs(RunResult& b, const RunResult& i, int k) {
     const int V = static_cast<int>(b.logits.size());
     if (b.tokens != i.tokens || i.logits.size() != b.logits.size())
         throw Error("compare: the two runs are not on the same prompt and model");
@@ -101,12 +103,19 @@ Comparison compare_runs(const RunResult& b, const RunResult& i, int k) {
     for (size_t n = 0; n < i.top.size() && static_cast<int>(n) < k; ++n)
         if (std::find(ids.begin(), ids.end(), i.top[n].id) == ids.end() && std::isfinite(i.top[n].prob)) ids.push_back(i.top[n].id);
     for (int id : ids) out.top.push_back({id, prob(b, id), prob(i, id)});
-    if (!b.lens.empty() && b.lens.size() == i.lens.size())
+    if (!b.lens.empty() && b.lens.size() == i.lens.size()) {
+        if (b.lens_probs.empty())
+            for (size_t l = 0; l < b.lens.size(); ++l) {
+                const std::vector<double> p = probabilities(&b.lens_logits[l * V], V, b.lens_lse[l]);
+                b.lens_probs.insert(b.lens_probs.end(), p.begin(), p.end());
+            }
         for (size_t l = 0; l < b.lens.size(); ++l)
             out.lens.push_back({static_cast<int>(l),
-                                kl_divergence(&b.lens_logits[l * V], b.lens_lse[l], &i.lens_logits[l * V], i.lens_lse[l], V),
+                                kl_divergence(&b.lens_probs[l * V], &b.lens_logits[l * V], b.lens_lse[l], &i.lens_logits[l * V],
+                                              i.lens_lse[l], V),
                                 b.lens[l].top.empty() ? TopToken{} : b.lens[l].top[0],
                                 i.lens[l].top.empty() ? TopToken{} : i.lens[l].top[0]});
+    }
     return out;
 }
 

@@ -52,8 +52,9 @@ Softmax::Softmax(const float* logits, int n) : mx(-std::numeric_limits<double>::
     for (int i = 0; i < n; ++i) z += std::exp(logits[i] - mx);
 }
 
-std::vector<TopToken> top_k(const float* logits, int n, int k) {
-    const Softmax sm(logits, n);
+namespace {
+
+std::vector<int> top_ids(const float* logits, int n, int k) {
     k = std::max(0, std::min(k, n));
     std::vector<int> order(n);
     std::iota(order.begin(), order.end(), 0);
@@ -62,20 +63,42 @@ std::vector<TopToken> top_k(const float* logits, int n, int k) {
         const float la = std::isnan(logits[a]) ? -INFINITY : logits[a], lb = std::isnan(logits[b]) ? -INFINITY : logits[b];
         return la > lb || (la == lb && a < b);
     });
-    std::vector<TopToken> top(k);
-    for (int i = 0; i < k; ++i) top[i] = {order[i], logits[order[i]], sm.prob(logits[order[i]])};
+    order.resize(k);
+    return order;
+}
+
+}  // namespace
+
+std::vector<TopToken> top_k(const float* logits, int n, int k) {
+    const Softmax sm(logits, n);
+    std::vector<TopToken> top;
+    for (int id : top_ids(logits, n, k)) top.push_back({id, logits[id], sm.prob(logits[id])});
     return top;
 }
 
-double kl_divergence(const float* p, double p_lse, const float* q, double q_lse, int n) {
+std::vector<TopToken> top_k(const float* logits, int n, int k, double lse) {
+    std::vector<TopToken> top;
+    for (int id : top_ids(logits, n, k)) top.push_back({id, logits[id], std::exp(logits[id] - lse)});
+    return top;
+}
+
+std::vector<double> probabilities(const float* logits, int n, double lse) {
+    std::vector<double> p(n);
+    for (int i = 0; i < n; ++i) p[i] = std::exp(logits[i] - lse);
+    return p;
+}
+
+double kl_divergence(const double* p, const float* p_logits, double p_lse, const float* q, double q_lse, int n) {
     for (int i = 0; i < n; ++i)
-        if (!std::isfinite(p[i]) || !std::isfinite(q[i])) return std::numeric_limits<double>::quiet_NaN();
+        if (!std::isfinite(p_logits[i]) || !std::isfinite(q[i])) return std::numeric_limits<double>::quiet_NaN();
     double kl = 0;
-    for (int i = 0; i < n; ++i) {
-        const double lp = p[i] - p_lse, lq = q[i] - q_lse, pi = std::exp(lp);
-        if (pi > 0) kl += pi * (lp - lq);
-    }
+    for (int i = 0; i < n; ++i)
+        if (p[i] > 0) kl += p[i] * ((p_logits[i] - p_lse) - (q[i] - q_lse));
     return std::max(0.0, kl);
+}
+
+double kl_divergence(const float* p, double p_lse, const float* q, double q_lse, int n) {
+    return kl_divergence(probabilities(p, n, p_lse).data(), p, p_lse, q, q_lse, n);
 }
 
 }  // namespace hooklab

@@ -163,7 +163,7 @@ TEST_CASE("the logit lens in one forward equals runs with the later blocks zeroe
         o.interventions = ivs;
         const RunResult lens = run_model(m, o);
         o.interventions.clear();
-        const RunResult base = run_model(m, o);
+        RunResult base = run_model(m, o);
         const Comparison cmp = compare_runs(base, lens, 5);
         REQUIRE(static_cast<int>(lens.lens.size()) == L);
         REQUIRE(static_cast<int>(cmp.lens.size()) == L);
@@ -193,7 +193,7 @@ TEST_CASE("top-k comparison and KL as the page computed them", "[lens]") {
     RunOptions o;
     o.prompt = kPrompt;
     o.topk = 3;
-    const RunResult b = run_model(m, o);
+    RunResult b = run_model(m, o);
     o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
     const RunResult i = run_model(m, o);
     const Comparison c = compare_runs(b, i, 3);

@@ -46,6 +46,7 @@ struct RunResult {
     std::vector<Capture> captures;
     std::vector<float> lens_logits;          // [n_layer][vocab] with logit_lens
     std::vector<double> lens_lse;            // [n_layer]
+    std::vector<double> lens_probs;          // [n_layer][vocab], filled by compare_runs for a baseline
     std::vector<LensLayer> lens;
     std::vector<nlohmann::json> interventions;  // as applied, normalised
     std::string nonfinite;                   // the first hook that went non-finite, or ""
@@ -63,7 +64,8 @@ struct Comparison {
     std::vector<TopCompare> top;    // the baseline's top k, then what entered the intervened top k
     std::vector<LensCompare> lens;  // per block, when both runs have the lens
 };
-Comparison compare_runs(const RunResult& base, const RunResult& intervened, int k);
+// The baseline's lens probabilities are computed on its first comparison and kept in it.
+Comparison compare_runs(RunResult& base, const RunResult& intervened, int k);
 
 // The run JSON (schema in README): exactly what both CLIs print.
 nlohmann::json run_json(const Model& m, const RunResult& r, const RunOptions& opt);

@@ -26,11 +26,20 @@ struct Softmax {
 };
 
 struct TopToken { int id = 0; float logit = 0; double prob = 0; };
-// The k most likely tokens, highest first (ties by id; NaN logits last).
+// The k most likely tokens, highest first (ties by id; NaN logits last), with Softmax's
+// probabilities (the run JSON's "top").
 std::vector<TopToken> top_k(const float* logits, int n, int k);
+// The same with probabilities e^(logit - lse) (lse = log_sum_exp of the row: no second pass).
+std::vector<TopToken> top_k(const float* logits, int n, int k, double lse);
+
+// e^(logit - lse) for each logit of a row: a distribution's probabilities, in double.
+std::vector<double> probabilities(const float* logits, int n, double lse);
 
 // KL(P || Q) in nats between the distributions of two logit rows, in double, clamped at
 // 0; NaN when any logit of either row is not finite (the page shows that as "not defined").
 double kl_divergence(const float* p_logits, double p_lse, const float* q_logits, double q_lse, int n);
+// The same with P's probabilities given (probabilities(p_logits, n, p_lse)), for a P that is
+// compared with many Qs.
+double kl_divergence(const double* p, const float* p_logits, double p_lse, const float* q_logits, double q_lse, int n);
 
 }  // namespace hooklab
