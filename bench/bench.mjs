@@ -69,8 +69,8 @@ async function childWasm(a) {
 
 // The GEMMs alone (the kernel on random weights, T = the prompt length), best of 3.
 async function childGemm(a) {
-  const { loadModule } = await import('../wasm/js/hooklab.js');
-  const M = await loadModule();
+  const { loadBenchModule } = await import('./bench-module.mjs');
+  const M = await loadBenchModule();
   const cfg = JSON.parse(a.cfg);
   const T = JSON.parse(a.ids).length, C = cfg.n_embd;
   const shapes = [['attn.c_attn', C, 3 * C], ['attn.c_proj', C, C], ['mlp.c_fc', C, 4 * C], ['mlp.c_proj', 4 * C, C], ['lm_head', C, cfg.vocab_size]];

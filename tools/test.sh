@@ -19,11 +19,8 @@ cmake --build build-asan -j"$(nproc)"
 # Fuzz smoke: each libFuzzer target from its committed seed corpus for a short while.
 bash tools/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-if [ -f wasm/build.sh ]; then
-  bash tools/build.sh wasm
-  node --test --test-concurrency=1 tests/node/
-fi
-if [ -f web/build.sh ]; then
-  bash tools/build.sh web
-  node --test --test-concurrency=1 tests/browser/
-fi
+# The wasm module in node (the npm package's tarball included), then the page.
+bash tools/build.sh wasm
+node --test --test-concurrency=1 tests/node/
+bash tools/build.sh web
+node --test --test-concurrency=1 tests/browser/

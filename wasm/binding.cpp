@@ -1,16 +1,18 @@
-// The Embind layer: thin on purpose. It moves strings and byte ranges between JS and
-// the engine and turns every C++ exception into {error: message}; the engine knows
-// nothing of JS. Large inputs (the safetensors bytes) are written by JS straight into
-// a staging buffer in the wasm heap (a typed-array view), then fed to the streaming
-// loader, so a checkpoint is never held in the heap as a whole.
+// The Embind layer: thin on purpose. It moves strings, byte ranges and float arrays
+// between JS and the engine and turns every C++ exception into {error: message}; the
+// engine knows nothing of JS. Bulk numbers (logits, captured tensors) leave as
+// Float32Arrays of their own (transferable), never as text; the small rest of a run is
+// the run JSON's text. Large inputs (the safetensors bytes) are written by JS straight
+// into a staging buffer in the wasm heap, then fed to the streaming loader, so a
+// checkpoint is never held in the heap as a whole.
 #include <emscripten/bind.h>
 #include <emscripten/heap.h>
 #include <emscripten/val.h>
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -25,9 +27,9 @@
 #include "hooklab/loader.h"
 #include "hooklab/patching.h"
 #include "hooklab/run.h"
-#include "hooklab/safetensors.h"
 
 using emscripten::val;
+using nlohmann::json;
 
 namespace {
 
@@ -57,6 +59,33 @@ val guard(F&& f) {
     }
 }
 
+// A Float32Array of its own (a copy out of the heap), so that it can be transferred.
+val f32(const std::vector<float>& v) {
+    return val::global("Float32Array").new_(val(emscripten::typed_memory_view(v.size(), v.data())));
+}
+
+// options: {"prompt", "topk", "logits", "capture": [...], "logit_lens"}; interventions:
+// a JSON array of strings, each one intervention's JSON text (parsed here, as natively,
+// so 64-bit seeds stay exact).
+hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions) {
+    hooklab::RunOptions opt;
+    const json o = json::parse(options);
+    opt.prompt = o.at("prompt").get<std::string>();
+    if (o.contains("topk")) opt.topk = o["topk"].get<int>();
+    if (o.contains("logits")) opt.logits = o["logits"].get<bool>();
+    if (o.contains("capture")) opt.capture = o["capture"].get<std::vector<std::string>>();
+    if (o.contains("logit_lens")) opt.logit_lens = o["logit_lens"].get<bool>();
+    for (const auto& text : json::parse(interventions)) {
+        const std::string t = text.get<std::string>();
+        try {
+            opt.interventions.push_back(json::parse(t));
+        } catch (const json::exception&) {
+            throw hooklab::Error("intervention is not valid JSON: " + t);
+        }
+    }
+    return opt;
+}
+
 class Engine {
 public:
     // Step 1: the three small files, the weight format and the safetensors file size
@@ -64,18 +93,16 @@ public:
     val begin(const std::string& config, const std::string& vocab, const std::string& merges, bool f16, double file_size) {
         return guard([&] {
             reset();
-            if (file_size > 4294967295.0)
-                throw hooklab::Error("model.safetensors is " + std::to_string(static_cast<uint64_t>(file_size) >> 20) +
-                                     " MB: larger than the 4 GB a WebAssembly module can address");
+            if (!(file_size >= 0 && file_size < 9007199254740992.0))
+                throw hooklab::Error("model.safetensors: impossible file size " + std::to_string(file_size));
             const hooklab::Config cfg = hooklab::parse_config(config);
             hooklab::Tokenizer tok = hooklab::Tokenizer::from_files(vocab, merges);
-            if (tok.vocab_size() > cfg.vocab_size)
-                throw hooklab::Error("vocab.json has " + std::to_string(tok.vocab_size()) +
-                                     " tokens but config.json says vocab_size " + std::to_string(cfg.vocab_size));
-            // What is left of the 4 GB address space, less room for activations.
+            hooklab::check_tokenizer_fits(cfg, tok);
+            // What is left of the 4 GB address space (less 32 MB for the tokenizer, the
+            // staging buffer and the run's own small allocations).
             const uint64_t used = reinterpret_cast<uintptr_t>(sbrk(0));
             const uint64_t max = emscripten_get_heap_max();
-            const uint64_t reserve = 96ull << 20;
+            const uint64_t reserve = 32ull << 20;
             const uint64_t limit = max > used + reserve ? max - used - reserve : 1;
             stream_ = std::make_unique<hooklab::SafeTensorsStream>(cfg, f16, static_cast<uint64_t>(file_size), limit);
             pending_ = std::make_unique<hooklab::Model>();
@@ -118,30 +145,68 @@ public:
             stream_.reset();
             std::vector<uint8_t>().swap(staging_);
             model_ = std::move(pending_);
+            baseline_.reset();
             return val(true);
         });
     }
 
-    // options: {"prompt", "topk", "logits", "capture": [...]}; interventions: a JSON
-    // array of strings, each one intervention's JSON text (parsed here, as natively).
-    val run(const std::string& options, const std::string& interventions, int indent) {
+    // The run JSON as text, exactly what the native CLI prints.
+    val runJSON(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            const hooklab::Model& m = model();
-            hooklab::RunOptions opt;
-            const nlohmann::json o = nlohmann::json::parse(options);
-            opt.prompt = o.at("prompt").get<std::string>();
-            if (o.contains("topk")) opt.topk = o["topk"].get<int>();
-            if (o.contains("logits")) opt.logits = o["logits"].get<bool>();
-            if (o.contains("capture")) opt.capture = o["capture"].get<std::vector<std::string>>();
-            for (const auto& text : nlohmann::json::parse(interventions)) {
-                const std::string t = text.get<std::string>();
-                try {
-                    opt.interventions.push_back(nlohmann::json::parse(t));
-                } catch (const nlohmann::json::exception&) {
-                    throw hooklab::Error("intervention is not valid JSON: " + t);
-                }
+            return val(hooklab::dump_json(hooklab::run(model(), parse_options(options, interventions)), indent));
+        });
+    }
+
+    // One run: {json: the run JSON's text without its bulk arrays, logits?: Float32Array,
+    // captures: [{name, shape, data: Float32Array}]}.
+    val run(const std::string& options, const std::string& interventions) {
+        return guard([&] {
+            const hooklab::RunOptions opt = parse_options(options, interventions);
+            return result(hooklab::run_model(model(), opt), opt);
+        });
+    }
+
+    // Baseline (no interventions) against intervened on one prompt, compared in the engine:
+    // {baseline?: as run() (absent when the kept one was reused), intervened?: (absent
+    // without interventions: the baseline is the intervened run), compare: JSON text of
+    // {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase, topInt}]}}.
+    // The baseline is kept for the next call with the same options.
+    val compare(const std::string& options, const std::string& interventions) {
+        return guard([&] {
+            hooklab::RunOptions opt = parse_options(options, interventions);
+            const std::vector<json> ivs = std::move(opt.interventions);
+            opt.interventions.clear();
+            val out = val::object();
+            if (!baseline_ || baseline_key_ != options) {
+                baseline_.reset();
+                baseline_ = std::make_unique<hooklab::RunResult>(hooklab::run_model(model(), opt));
+                baseline_key_ = options;
+                out.set("baseline", result(*baseline_, opt));
             }
-            return val(hooklab::dump_json(hooklab::run(m, opt), indent));
+            const hooklab::RunResult* intervened = baseline_.get();
+            hooklab::RunResult own;
+            if (!ivs.empty()) {
+                opt.interventions = ivs;
+                own = hooklab::run_model(model(), opt);
+                intervened = &own;
+                out.set("intervened", result(own, opt));
+            }
+            const hooklab::Comparison c = hooklab::compare_runs(*baseline_, *intervened, opt.topk);
+            json top = json::array();
+            for (const auto& t : c.top) {
+                const bool both = std::isfinite(t.p_base) && std::isfinite(t.p_int);
+                top.push_back({{"id", t.id}, {"token", token(t.id)}, {"pBase", number(t.p_base)}, {"pInt", number(t.p_int)},
+                               {"delta", both ? json(t.p_int - t.p_base) : json(nullptr)}});
+            }
+            json j = {{"kl", number(c.kl)}, {"top", std::move(top)}};
+            if (opt.logit_lens) {
+                json lens = json::array();
+                auto top1 = [&](const hooklab::TopToken& t) { return json{{"id", t.id}, {"token", token(t.id)}, {"prob", number(t.prob)}}; };
+                for (const auto& l : c.lens) lens.push_back({{"layer", l.layer}, {"kl", number(l.kl)}, {"topBase", top1(l.top_base)}, {"topInt", top1(l.top_int)}});
+                j["lens"] = std::move(lens);
+            }
+            out.set("compare", hooklab::dump_json(j));
+            return out;
         });
     }
 
@@ -175,13 +240,13 @@ public:
     }
 
     val tokenize(const std::string& text) {
-        return guard([&] { return val(hooklab::dump_json(nlohmann::json(model().tokenizer.encode(text)))); });
+        return guard([&] { return val(hooklab::dump_json(json(model().tokenizer.encode(text)))); });
     }
 
     // ids: JSON array. Returns the text (invalid UTF-8 shown as U+FFFD).
     val decode(const std::string& ids_json) {
         return guard([&] {
-            const auto ids = nlohmann::json::parse(ids_json).get<std::vector<int>>();
+            const auto ids = json::parse(ids_json).get<std::vector<int>>();
             const hooklab::Model& m = model();
             for (int id : ids)
                 if (id < 0 || id >= m.tokenizer.vocab_size())
@@ -192,10 +257,28 @@ public:
 
     val config() { return guard([&] { return val(hooklab::dump_json(hooklab::config_json(model().gpt2.config))); }); }
 
+    // The hook table for this model and a prompt of T tokens: JSON text of
+    // [{name, per_block, dims, shape, axes: {positions, heads, features}}] (-1: no such axis).
+    val hooks(int T) {
+        return guard([&] {
+            const hooklab::Config& c = model().gpt2.config;
+            json out = json::array();
+            for (int h = 0; h < hooklab::kHookCount; ++h) {
+                const hooklab::HookInfo& i = hooklab::hook_info(static_cast<hooklab::Hook>(h));
+                json dims = json::array();
+                for (hooklab::Dim d : i.dims) dims.push_back(hooklab::dim_name(d));
+                out.push_back({{"name", i.per_block ? std::string("blocks.{i}.") + i.name : std::string(i.name)},
+                               {"per_block", i.per_block}, {"dims", dims}, {"shape", hooklab::hook_shape(i.hook, c, T)},
+                               {"axes", {{"positions", i.pos_axis}, {"heads", i.head_axis}, {"features", i.feat_axis}}}});
+            }
+            return val(hooklab::dump_json(out));
+        });
+    }
+
     // A bare forward (no hooks) on token ids, for benchmarks: returns milliseconds.
     val forward(const std::string& ids_json, bool all_logits) {
         return guard([&] {
-            const auto ids = nlohmann::json::parse(ids_json).get<std::vector<int>>();
+            const auto ids = json::parse(ids_json).get<std::vector<int>>();
             const auto t0 = std::chrono::steady_clock::now();
             model().gpt2.forward(ids, nullptr, all_logits);
             return val(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -255,8 +338,9 @@ public:
     }
 
     double flops(int T, bool all_logits) { return model_ ? model_->gpt2.flops_per_forward(T, all_logits) : 0; }
+    // The weights' bytes in memory (F32 or F16 as loaded), not the file's size.
     double weightBytes() { return model_ ? static_cast<double>(model_->gpt2.weights.bytes()) : 0; }
-    void dispose() { reset(); model_.reset(); }
+    void dispose() { reset(); model_.reset(); baseline_.reset(); }
 
 private:
     // A JSON array of strings, each one intervention's JSON text.
@@ -283,61 +367,43 @@ private:
         pending_.reset();
         std::vector<uint8_t>().swap(staging_);
     }
+    std::string token(int id) const {
+        const hooklab::Tokenizer& t = model_->tokenizer;
+        return id < t.vocab_size() ? hooklab::utf8_lossy(t.token_bytes(id)) : std::string();
+    }
+    static json number(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+    val result(const hooklab::RunResult& r, const hooklab::RunOptions& opt) const {
+        hooklab::RunOptions small = opt;  // the report without its bulk arrays
+        small.logits = false;
+        small.capture.clear();
+        val out = val::object();
+        out.set("json", hooklab::dump_json(hooklab::run_json(model(), r, small)));
+        if (opt.logits) out.set("logits", f32(r.logits));
+        val caps = val::array();
+        for (const hooklab::Capture& c : r.captures) {
+            val e = val::object();
+            e.set("name", c.name);
+            val shape = val::array();
+            for (int d : c.shape) shape.call<void>("push", d);
+            e.set("shape", shape);
+            e.set("data", f32(c.data));
+            caps.call<void>("push", e);
+        }
+        out.set("captures", caps);
+        return out;
+    }
 
     std::unique_ptr<hooklab::SafeTensorsStream> stream_;
     std::unique_ptr<hooklab::Model> pending_, model_;
     std::unique_ptr<hooklab::Patcher> patcher_;
+    std::unique_ptr<hooklab::RunResult> baseline_;
+    std::string baseline_key_;
     std::vector<uint8_t> staging_;
 };
 
-// GFLOP/s of one GEMM shape on random weights (bench/ uses it to time the kernels alone).
-double bench_gemm(int T, int in, int out, bool f16, int iters) {
-    std::vector<float> w(static_cast<size_t>(in) * out), x(static_cast<size_t>(T) * in), b(out), y(static_cast<size_t>(T) * out);
-    uint32_t s = 12345;
-    auto rnd = [&] { s = s * 1664525u + 1013904223u; return static_cast<float>(s >> 8) / 16777216.0f - 0.5f; };
-    for (float& v : w) v = rnd();
-    for (float& v : x) v = rnd();
-    for (float& v : b) v = rnd();
-    const hooklab::PackedMatrix W = hooklab::pack_matrix(w.data(), in, out, false, f16);
-    hooklab::gemm(x.data(), T, W, b.data(), y.data());
-    double best = 1e30;
-    for (int i = 0; i < iters; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        hooklab::gemm(x.data(), T, W, b.data(), y.data());
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return 2.0 * T * in * out / best / 1e9;
-}
-
-// Every half through the F16 kernels with x = 1 (y must be the half's value exactly):
-// the finite ones through the fast paths (the widening pass for T >= 4, the fused one
-// for T = 1), then all 65536, inf and NaN included, through the exact path. Returns
-// the number of mismatches.
-int kernel_selftest() {
-    int bad = 0;
-    for (bool with_special : {false, true}) {
-        std::vector<float> w;
-        for (uint32_t h = 0; h < 65536; ++h)
-            if (with_special || (h & 0x7c00) != 0x7c00) w.push_back(hooklab::f16_to_f32(static_cast<uint16_t>(h)));
-        const int n = static_cast<int>(w.size());
-        const hooklab::PackedMatrix W = hooklab::pack_matrix(w.data(), 1, n, false, true);
-        if (W.f16_special != with_special) ++bad;
-        for (int T : {1, 4}) {
-            std::vector<float> x(T, 1.0f), y(static_cast<size_t>(T) * n);
-            hooklab::gemm(x.data(), T, W, nullptr, y.data());
-            for (int t = 0; t < T; ++t)
-                for (int i = 0; i < n; ++i) {
-                    const float got = y[static_cast<size_t>(t) * n + i];
-                    bad += !(got == w[i] || (got != got && w[i] != w[i]));
-                }
-        }
-    }
-    return bad;
-}
-
-double heap_size() { return static_cast<double>(emscripten_get_heap_size()); }
 std::string kernel() { return hooklab::kernel_name(); }
-bool json_valid(const std::string& text) { return nlohmann::json::accept(text); }
+bool json_valid(const std::string& text) { return json::accept(text); }
 
 }  // namespace
 
@@ -350,9 +416,12 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("finish", &Engine::finish)
         .function("run", &Engine::run)
         .function("heads", &Engine::heads)
+        .function("runJSON", &Engine::runJSON)
+        .function("compare", &Engine::compare)
         .function("tokenize", &Engine::tokenize)
         .function("decode", &Engine::decode)
         .function("config", &Engine::config)
+        .function("hooks", &Engine::hooks)
         .function("forward", &Engine::forward)
         .function("patchBegin", &Engine::patchBegin)
         .function("patchLayer", &Engine::patchLayer)
@@ -362,9 +431,6 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("flops", &Engine::flops)
         .function("weightBytes", &Engine::weightBytes)
         .function("dispose", &Engine::dispose);
-    emscripten::function("heapSize", &heap_size);
-    emscripten::function("benchGemm", &bench_gemm);
-    emscripten::function("kernelSelfTest", &kernel_selftest);
     emscripten::function("kernel", &kernel);
     emscripten::function("jsonValid", &json_valid);
 }

@@ -16,7 +16,7 @@ sync_file() { # src dst: copy when different
 # The engine: wasm/js/hooklab.js imports ../dist/hooklab.mjs and fetches ../dist/hooklab.wasm,
 # so the same two folders, side by side, under engine/.
 if [ -f wasm/js/hooklab.js ] && [ -f wasm/dist/hooklab.mjs ] && [ -f wasm/dist/hooklab.wasm ]; then
-  sync_file wasm/js/hooklab.js "$pub/engine/js/hooklab.js"
+  for f in hooklab.js models.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
   sync_file wasm/dist/hooklab.mjs "$pub/engine/dist/hooklab.mjs"
   sync_file wasm/dist/hooklab.wasm "$pub/engine/dist/hooklab.wasm"
 else

@@ -11,46 +11,6 @@
 
 namespace hooklab {
 
-// ---------------------------------------------------------------- hook names
-
-namespace {
-const char* const kHookNames[kHookCount] = {
-    "hook_embed", "hook_pos_embed",
-    "hook_resid_pre", "ln1.hook_normalized", "attn.hook_qkv", "attn.hook_q", "attn.hook_k", "attn.hook_v",
-    "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid",
-    "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post",
-    "ln_final.hook_normalized", "logits",
-};
-}  // namespace
-
-bool hook_is_per_block(Hook h) { return h >= Hook::ResidPre && h <= Hook::ResidPost; }
-const char* hook_short_name(Hook h) { return kHookNames[static_cast<int>(h)]; }
-
-std::string hook_full_name(Hook h, int layer) {
-    return hook_is_per_block(h) ? "blocks." + std::to_string(layer) + "." + hook_short_name(h) : hook_short_name(h);
-}
-
-void parse_hook_name(const std::string& name, Hook& hook, int& layer) {
-    std::string rest = name;
-    layer = -1;
-    if (name.rfind("blocks.", 0) == 0) {
-        const size_t dot = name.find('.', 7);
-        const std::string num = dot == std::string::npos ? "" : name.substr(7, dot - 7);
-        if (num.empty() || num.size() > 6 || num.find_first_not_of("0123456789") != std::string::npos)
-            throw Error("hook name \"" + name + "\": expected blocks.<layer>.<hook>");
-        layer = std::stoi(num);
-        rest = name.substr(dot + 1);
-    }
-    for (int i = 0; i < kHookCount; ++i) {
-        const Hook h = static_cast<Hook>(i);
-        if (rest == kHookNames[i] && hook_is_per_block(h) == (layer >= 0)) { hook = h; return; }
-    }
-    std::string valid;
-    for (int i = 0; i < kHookCount; ++i)
-        valid += std::string(i ? ", " : "") + (hook_is_per_block(static_cast<Hook>(i)) ? "blocks.{i}." : "") + kHookNames[i];
-    throw Error("unknown hook point \"" + name + "\"; valid: " + valid);
-}
-
 size_t HookView::numel() const {
     size_t n = 1;
     for (int d : shape) n *= static_cast<size_t>(d);
@@ -59,8 +19,10 @@ size_t HookView::numel() const {
 
 size_t Weights::bytes() const {
     size_t b = (wpe.size() + ln_f.weight.size() * 2) * 4 + lm_head.w.bytes();
-    for (const auto& bl : blocks)
+    for (const auto& bl : blocks) {
         for (const Linear* l : {&bl.c_attn, &bl.attn_proj, &bl.c_fc, &bl.mlp_proj}) b += l->w.bytes() + l->bias.size() * 4;
+        b += (bl.ln_1.weight.size() + bl.ln_1.bias.size() + bl.ln_2.weight.size() + bl.ln_2.bias.size()) * 4;
+    }
     return b;
 }
 
@@ -385,6 +347,14 @@ double GPT2::flops(int T, int first, int blocks, int logit_rows) const {
     const double keys = (static_cast<double>(T) * (T + 1) - static_cast<double>(first) * (first + 1)) / 2.0;
     const double per_block = 2.0 * rows * 12.0 * C * C + 2.0 * 2.0 * keys * C;
     return blocks * per_block + 2.0 * logit_rows * C * V;
+}
+
+std::vector<float> unembed(const GPT2& m, const float* resid, int rows) {
+    const int C = m.config.n_embd;
+    std::vector<float> ln(static_cast<size_t>(rows) * C), logits(static_cast<size_t>(rows) * m.config.vocab_size);
+    layernorm(resid, rows, C, m.weights.ln_f, m.config.layer_norm_epsilon, ln.data());
+    gemm(ln.data(), rows, m.weights.lm_head.w, nullptr, logits.data());
+    return logits;
 }
 
 }  // namespace hooklab

@@ -75,27 +75,6 @@ json Selector::to_json() const {
 
 namespace {
 
-// What the axes of a hook's tensor mean. dims: [positions?, heads?, features?] mapping.
-struct Axes { int pos = -1, head = -1, feat = -1; };
-Axes axes_of(Hook h) {
-    switch (h) {
-        case Hook::Q: case Hook::K: case Hook::V: case Hook::Z: return {0, 1, 2};   // [pos, head, d_head]
-        case Hook::AttnScores: case Hook::Pattern: return {1, 0, 2};                // [head, query, key]
-        default: return {0, -1, 1};                                                 // [pos, features]
-    }
-}
-
-int feature_count(Hook h, const Config& c, int T) {
-    switch (h) {
-        case Hook::Qkv: return 3 * c.n_embd;
-        case Hook::Q: case Hook::K: case Hook::V: case Hook::Z: return c.d_head();
-        case Hook::AttnScores: case Hook::Pattern: return T;
-        case Hook::MlpPre: case Hook::MlpPost: return c.d_mlp();
-        case Hook::Logits: return c.vocab_size;
-        default: return c.n_embd;
-    }
-}
-
 double number(const json& j, const char* key, double dflt, bool required = false) {
     if (!j.contains(key)) {
         if (required) throw Error(std::string("intervention: \"") + key + "\" is required");
@@ -118,8 +97,8 @@ int integer(const json& j, const char* key) {
 
 void check_layer(int layer, const Config& c) {
     if (layer < 0 || layer >= c.n_layer)
-        throw Error("intervention: layer " + std::to_string(layer) + " is out of range (the model has blocks 0.." +
-                    std::to_string(c.n_layer - 1) + ")");
+        throw Error("intervention: layer " + std::to_string(layer) + " is out of range: this model has blocks 0.." +
+                    std::to_string(c.n_layer - 1));
 }
 
 }  // namespace
@@ -171,8 +150,11 @@ Intervention parse_intervention(const json& j, const Config& c) {
         if (!j.contains("hook") || !j["hook"].is_string()) throw Error("intervention: \"hook\" (a hook point name) is required");
         std::string name = j["hook"].get<std::string>();
         if (j.contains("layer") && name.rfind("blocks.", 0) != 0) name = "blocks." + std::to_string(integer(j, "layer")) + "." + name;
-        parse_hook_name(name, iv.hook, iv.layer);
-        if (iv.layer >= 0) check_layer(iv.layer, c);
+        try {
+            parse_hook_name(name, c, iv.hook, iv.layer);
+        } catch (const Error& e) {
+            throw Error(std::string("intervention: ") + e.what());
+        }
         iv.op = kind == "zero" ? Intervention::Zero : kind == "scale" ? Intervention::Scale
               : kind == "add" ? Intervention::Add : kind == "set" ? Intervention::Set : Intervention::Noise;
         if (iv.op == Intervention::Scale) iv.factor = number(j, "factor", 1.0, true);
@@ -196,10 +178,10 @@ Intervention parse_intervention(const json& j, const Config& c) {
         applied["seed"] = iv.seed;
     }
 
-    const Axes ax = axes_of(iv.hook);
+    const HookInfo& info = hook_info(iv.hook);
     if (j.contains("positions")) iv.positions = Selector::parse(j["positions"], "positions");
     if (j.contains("heads")) {
-        if (ax.head < 0) throw Error("intervention: hook " + hook_full_name(iv.hook, iv.layer) + " has no head axis");
+        if (info.head_axis < 0) throw Error("intervention: hook " + hook_full_name(iv.hook, iv.layer) + " has no head axis");
         iv.heads = Selector::parse(j["heads"], "heads");
         iv.heads.validate(c.n_head, "heads");
     }
@@ -208,20 +190,19 @@ Intervention parse_intervention(const json& j, const Config& c) {
         iv.features = Selector::parse(j["features"], "features");
     }
     // Features of attention patterns are key positions: checked once the prompt is known.
-    if (iv.hook != Hook::AttnScores && iv.hook != Hook::Pattern)
-        iv.features.validate(feature_count(iv.hook, c, 0), "features");
+    if (info.dims[info.feat_axis] != Dim::Key) iv.features.validate(hook_feature_count(iv.hook, c, 0), "features");
     applied["hook"] = hook_full_name(iv.hook, iv.layer);
     applied["positions"] = iv.positions.to_json();
-    if (ax.head >= 0) applied["heads"] = iv.heads.to_json();
+    if (info.head_axis >= 0) applied["heads"] = iv.heads.to_json();
     applied["features"] = iv.features.to_json();
     iv.as_applied = applied;
     return iv;
 }
 
 void validate_for_length(const Intervention& iv, const Config& c, int T, int logits_rows) {
-    iv.positions.validate(iv.hook == Hook::Logits ? logits_rows : T, "positions");
-    if (iv.hook == Hook::AttnScores || iv.hook == Hook::Pattern) iv.features.validate(T, "features (key positions)");
-    (void)c;
+    const HookInfo& info = hook_info(iv.hook);
+    iv.positions.validate(dim_length(info.dims[info.pos_axis], c, T, logits_rows), "positions");
+    if (info.dims[info.feat_axis] == Dim::Key) iv.features.validate(T, "features (key positions)");
 }
 
 // ---------------------------------------------------------------- applying
@@ -229,7 +210,7 @@ void validate_for_length(const Intervention& iv, const Config& c, int T, int log
 void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
     for (const Intervention& iv : ivs) {
         if (iv.hook != view.hook || iv.layer != view.layer) continue;
-        const Axes ax = axes_of(iv.hook);
+        const HookInfo& info = hook_info(iv.hook);
         const int rank = static_cast<int>(view.shape.size());
         // Express the tensor as [d0, d1, d2] with d2 innermost.
         const int dims[3] = {view.shape[0], rank == 3 ? view.shape[1] : 1, view.shape[rank - 1]};
@@ -243,9 +224,9 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
             offset[pos_axis] = view.pos0;
         }
         auto axis_mask = [&](int axis, int n) -> std::vector<char> {
-            if (axis == ax.pos) return iv.positions.mask(n);
-            if (axis == ax.head) return iv.heads.mask(n);
-            if (axis == ax.feat) return iv.features.mask(n);
+            if (axis == info.pos_axis) return iv.positions.mask(n);
+            if (axis == info.head_axis) return iv.heads.mask(n);
+            if (axis == info.feat_axis) return iv.features.mask(n);
             return std::vector<char>(n, 1);
         };
         const int feat_axis = rank == 3 ? 2 : 1;

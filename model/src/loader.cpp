@@ -19,6 +19,15 @@ uint64_t weight_bytes(const Config& cfg, bool f16) {
     return L * per_block + packed_bytes(c, cfg.vocab_size, f16) + 4 * P * C + 8 * C;
 }
 
+uint64_t activation_bytes(const Config& cfg, int T) {
+    const uint64_t t = static_cast<uint64_t>(T), C = cfg.n_embd, H = cfg.n_head, V = cfg.vocab_size, L = cfg.n_layer;
+    // embed, pos, resid, ln, q, k, v, z, attn_out, mlp_out (10 T C); qkv (3 T C); the MLP's
+    // pre and post (8 T C); scores and pattern (2 H T^2); logits; the lens' rows and logits.
+    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V));
+}
+
+uint64_t memory_need(const Config& cfg, bool f16) { return weight_bytes(cfg, f16) + activation_bytes(cfg, cfg.n_positions); }
+
 namespace {
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -30,8 +39,6 @@ std::string shape_str(const std::vector<int64_t>& s) {
 bool ends_with(const std::string& s, const std::string& e) {
     return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
-
-size_t elem_size(DType d) { return d == DType::F32 ? 4 : 2; }
 
 }  // namespace
 
@@ -171,7 +178,7 @@ void SafeTensorsStream::Impl::parse_header() {
 }
 
 void SafeTensorsStream::Impl::flush(Job& j) {
-    const size_t row_bytes = j.row_len * elem_size(j.dtype);
+    const size_t row_bytes = j.row_len * dtype_size(j.dtype);
     const int nrows = static_cast<int>(stage_fill / row_bytes);
     if (nrows == 0) return;
     const size_t n = static_cast<size_t>(nrows) * j.row_len;
@@ -222,7 +229,7 @@ void SafeTensorsStream::Impl::feed_data(const uint8_t* data, size_t n) {
             continue;
         }
         if (pos == j.begin && j.kind != Skip) {
-            const size_t row_bytes = j.row_len * elem_size(j.dtype);
+            const size_t row_bytes = j.row_len * dtype_size(j.dtype);
             const size_t rows_per_stage = std::max<size_t>(1, (size_t(1) << 20) / row_bytes);
             stage.resize(rows_per_stage * row_bytes);
             stage_fill = 0;
@@ -251,13 +258,15 @@ SafeTensorsStream::SafeTensorsStream(const Config& cfg, bool f16_weights, uint64
     impl_->cfg = cfg;
     impl_->f16 = f16_weights;
     impl_->file_size = file_size;
-    const uint64_t need = weight_bytes(cfg, f16_weights);
+    const uint64_t need = memory_need(cfg, f16_weights);
     if (memory_limit && need > memory_limit)
-        throw Error("this model is too large: its weights need " + std::to_string(need >> 20) + " MB in memory (" +
-                    std::to_string(cfg.n_layer) + " layers, n_embd " + std::to_string(cfg.n_embd) + ", vocabulary " +
-                    std::to_string(cfg.vocab_size) + ", " + (f16_weights ? "F16" : "F32") + ") but only " +
-                    std::to_string(memory_limit >> 20) + " MB are available" +
-                    (f16_weights ? "" : "; F16 weights would halve that"));
+        throw Error("this model is too large: it needs " + std::to_string(need >> 20) + " MB of memory (" +
+                    std::to_string(weight_bytes(cfg, f16_weights) >> 20) + " MB of " + (f16_weights ? "F16" : "F32") +
+                    " weights for " + std::to_string(cfg.n_layer) + " layers, n_embd " + std::to_string(cfg.n_embd) +
+                    ", vocabulary " + std::to_string(cfg.vocab_size) + ", plus " +
+                    std::to_string(activation_bytes(cfg, cfg.n_positions) >> 20) + " MB of activations for its " +
+                    std::to_string(cfg.n_positions) + "-token context) but only " + std::to_string(memory_limit >> 20) +
+                    " MB are available" + (f16_weights ? "" : "; F16 weights would halve the weights"));
 }
 
 SafeTensorsStream::~SafeTensorsStream() = default;

@@ -14,8 +14,6 @@ namespace {
 
 constexpr uint64_t kMaxHeader = 100ull << 20;  // the reference implementation's limit
 
-size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 2; }
-
 DType parse_dtype(const std::string& s, const std::string& tensor) {
     if (s == "F32") return DType::F32;
     if (s == "F16") return DType::F16;
@@ -38,6 +36,7 @@ const TensorInfo* SafeTensorsHeader::find(const std::string& name) const {
     return nullptr;
 }
 
+size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 2; }
 const char* dtype_name(DType d) { return d == DType::F32 ? "F32" : d == DType::F16 ? "F16" : "BF16"; }
 
 size_t safetensors_header_length(const uint8_t* data, size_t size) {

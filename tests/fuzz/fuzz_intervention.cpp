@@ -19,16 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const hooklab::Intervention iv = hooklab::parse_intervention(j, cfg);
         const int T = 5;
         hooklab::validate_for_length(iv, cfg, T, 1);
-        std::vector<int> shape;
-        switch (iv.hook) {
-            case hooklab::Hook::Q: case hooklab::Hook::K: case hooklab::Hook::V: case hooklab::Hook::Z:
-                shape = {T, cfg.n_head, cfg.d_head()}; break;
-            case hooklab::Hook::AttnScores: case hooklab::Hook::Pattern: shape = {cfg.n_head, T, T}; break;
-            case hooklab::Hook::Qkv: shape = {T, 3 * cfg.n_embd}; break;
-            case hooklab::Hook::MlpPre: case hooklab::Hook::MlpPost: shape = {T, cfg.d_mlp()}; break;
-            case hooklab::Hook::Logits: shape = {1, cfg.vocab_size}; break;
-            default: shape = {T, cfg.n_embd};
-        }
+        const std::vector<int> shape = hooklab::hook_shape(iv.hook, cfg, T);
         size_t n = 1;
         for (int d : shape) n *= d;
         std::vector<float> buf(n, 1.0f);

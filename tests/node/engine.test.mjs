@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { HookLab, HookLabError } from '../../wasm/js/hooklab.js';
+import { HookLab, HookLabError, transferables } from '../../wasm/js/hooklab.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NATIVE = join(ROOT, 'build/hooklab');
@@ -129,8 +129,8 @@ test('identical noise for the same seed, different for another', () => {
 });
 
 test('the simd128 F16 widening is exact for all 65536 halves', async () => {
-  const { loadModule } = await import('../../wasm/js/hooklab.js');
-  const M = await loadModule();
+  const { loadBenchModule } = await import('../../bench/bench-module.mjs');
+  const M = await loadBenchModule();
   assert.equal(M.kernel(), 'simd128-4x8');
   assert.equal(M.kernelSelfTest(), 0);
 });
@@ -296,4 +296,112 @@ test('a JavaScript engine lacking simd128 or exception handling gets a clear err
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.match(out, new RegExp(`^HookLabError: this JavaScript engine's WebAssembly lacks ${name}, which the engine needs`));
   }
+});
+
+// ------------------------------------------------------------- typed results, compare, lens
+
+test('bulk numbers come as Float32Arrays holding exactly the run JSON\'s numbers', () => {
+  const cap = ['blocks.9.attn.hook_pattern', 'blocks.2.mlp.hook_post'];
+  const ivs = [{ kind: 'zero_head_k', layer: 9, head: 2 }];
+  const got = mid.run(PROMPT, { interventions: ivs, logits: true, capture: cap, topk: 4 });
+  const text = JSON.parse(mid.runJSON(PROMPT, { interventions: ivs, logits: true, capture: cap, topk: 4 }));
+  assert.ok(got.logits_last instanceof Float32Array);
+  assert.deepEqual(Array.from(got.logits_last), text.logits_last);
+  for (const c of cap) {
+    assert.ok(got.captures[c].data instanceof Float32Array, c);
+    assert.deepEqual(got.captures[c].shape, text.captures[c].shape);
+    assert.deepEqual(Array.from(got.captures[c].data), text.captures[c].data);
+  }
+  const { logits_last: _l, captures: _c, ...small } = got;
+  const { logits_last: _tl, captures: _tc, ...smallText } = text;
+  assert.deepEqual(small, smallText);
+  // Logits only when asked; the transfer list holds every array's buffer once.
+  assert.equal(mid.run(PROMPT).logits_last, undefined);
+  assert.equal(transferables(got).length, 3);
+});
+
+// KL(P || Q) and probabilities as the page computed them (web/src/analysis.js before the
+// engine did it): log-softmax in double over the finite logits.
+function logSoftmax(l) {
+  let mx = -Infinity;
+  for (const x of l) if (Number.isFinite(x) && x > mx) mx = x;
+  let z = 0;
+  for (const x of l) if (Number.isFinite(x)) z += Math.exp(x - mx);
+  const lz = mx + Math.log(z);
+  return Array.from(l, (x) => (Number.isFinite(x) ? x - lz : -Infinity));
+}
+function jsKl(p, q) {
+  const lp = logSoftmax(p), lq = logSoftmax(q);
+  let kl = 0;
+  for (let i = 0; i < lp.length; i++) { const e = Math.exp(lp[i]); if (e > 0) kl += e * (lp[i] - lq[i]); }
+  return Math.max(0, kl);
+}
+
+test('compare: KL and the top-k comparison computed in the engine, the baseline kept', () => {
+  const ivs = [{ kind: 'scale_hidden', layer: 9, factor: 10 }];
+  const c = mid.compare(PROMPT, { interventions: ivs, topk: 5 });
+  const b = mid.run(PROMPT, { logits: true, topk: 5 }), i = mid.run(PROMPT, { interventions: ivs, logits: true, topk: 5 });
+  assert.deepEqual(c.baseline.hidden_std, b.hidden_std);
+  assert.deepEqual(c.intervened.hidden_std, i.hidden_std);
+  close(c.kl, jsKl(b.logits_last, i.logits_last), 1e-9, 0, 'kl');
+  assert.ok(c.kl > 0);
+  const lb = logSoftmax(b.logits_last), li = logSoftmax(i.logits_last);
+  assert.deepEqual(c.top.slice(0, 5).map((t) => t.id), b.top.map((t) => t.id));
+  for (const t of c.top) {
+    close(t.pBase, Math.exp(lb[t.id]), 1e-12, 0, `pBase ${t.id}`);
+    close(t.pInt, Math.exp(li[t.id]), 1e-12, 0, `pInt ${t.id}`);
+  }
+  // Another toggle on the same prompt: the same baseline object, not a new run.
+  const c2 = mid.compare(PROMPT, { interventions: [{ kind: 'zero_head_k', layer: 3, head: 1 }], topk: 5 });
+  assert.equal(c2.baseline, c.baseline);
+  // No interventions: the baseline is the intervened run, KL 0.
+  const c3 = mid.compare(PROMPT, { topk: 5 });
+  assert.equal(c3.intervened, c3.baseline);
+  assert.equal(c3.kl, 0);
+  // Non-finite logits: KL is not defined.
+  assert.equal(mid.compare(PROMPT, { interventions: [{ kind: 'scale_hidden', layer: 9, factor: 1e38 }], topk: 5 }).kl, null);
+});
+
+test('the logit lens in one forward gives the numbers of runs with the later blocks zeroed', () => {
+  const L = mid.config.n_layer;
+  const ivs = [{ kind: 'noise_even_neurons', layer: 4, mean: 10, std: 1, seed: 7 }];
+  const one = mid.run(PROMPT, { interventions: ivs, logitLens: true, topk: 3 });
+  const cmp = mid.compare(PROMPT, { interventions: ivs, logitLens: true, topk: 3 });
+  assert.equal(one.logit_lens.length, L);
+  assert.equal(cmp.logit_lens.length, L);
+  const zeroAfter = (i) => {
+    const z = [];
+    for (let j = i + 1; j < L; j++) z.push({ kind: 'zero', hook: `blocks.${j}.hook_attn_out` }, { kind: 'zero', hook: `blocks.${j}.hook_mlp_out` });
+    return z;
+  };
+  const final = mid.run(PROMPT, { interventions: ivs, logits: true }).logits_last;
+  for (let i = 0; i < L; i++) {
+    const kept = ivs.filter((iv) => iv.layer <= i);
+    const old = mid.run(PROMPT, { interventions: [...kept, ...zeroAfter(i)], logits: true, topk: 3 });
+    const oldBase = mid.run(PROMPT, { interventions: zeroAfter(i), logits: true, topk: 1 });
+    const lens = one.logit_lens[i];
+    assert.equal(lens.layer, i);
+    assert.deepEqual(lens.top.map((t) => t.id), old.top.map((t) => t.id), `layer ${i}`);
+    lens.top.forEach((t, k) => { assert.equal(t.token, old.top[k].token); close(t.prob, old.top[k].prob, 1e-5, 1e-6, `layer ${i} prob`); });
+    close(lens.kl, jsKl(final, old.logits_last), 1e-4, 1e-7, `layer ${i} kl to final`);
+    // The page's per-layer number: baseline reading against intervened reading.
+    close(cmp.logit_lens[i].kl, jsKl(oldBase.logits_last, old.logits_last), 1e-4, 1e-7, `layer ${i} kl`);
+    assert.equal(cmp.logit_lens[i].topInt.id, old.top[0].id);
+    assert.equal(cmp.logit_lens[i].topBase.id, oldBase.top[0].id);
+  }
+  for (let i = 0; i < 4; i++) assert.equal(cmp.logit_lens[i].kl, 0);
+});
+
+test('lab.hooks(): the engine\'s hook table, shapes as the captures have them', () => {
+  const T = mid.tokenize(PROMPT).length;
+  const hooks = mid.hooks(T);
+  assert.equal(hooks.length, 20);
+  assert.deepEqual(hooks.find((h) => h.name === 'blocks.{i}.attn.hook_pattern').axes, { positions: 1, heads: 0, features: 2 });
+  for (const h of hooks) {
+    const name = h.name.replace('{i}', '0');
+    const got = mid.run(PROMPT, { capture: [name], topk: 1 }).captures[name];
+    assert.deepEqual(got.shape, h.shape, name);
+    assert.equal(got.data.length, h.shape.reduce((a, b) => a * b, 1));
+  }
+  assert.throws(() => mid.run(PROMPT, { capture: ['blocks.50.attn.hook_z'] }), /layer 50 is out of range: this model has blocks 0\.\.11/);
 });

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { hfCode, tlCode, tupleText, pyNum } from '../../web/src/codegen.js';
 import { defaultState } from '../../web/src/state.js';
 import { STRINGS, makeT } from '../../web/src/i18n.js';
-import { klDivergence } from '../../web/src/analysis.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -213,7 +212,7 @@ class GPT2TokenizerFast:
         w.forEach((x, i) => assert.ok(Math.abs(lists[k][i] - x) <= 1e-5 + 1e-4 * Math.abs(x), `${JSON.stringify(ex)} list ${k}[${i}]: python ${lists[k][i]} vs engine ${x}`));
       });
       const kl = Number(r.stdout.split('\n').find((l) => l.startsWith('KL(')).split(' ').pop());
-      const klEngine = klDivergence(base.logits_last, int.logits_last);
+      const klEngine = lab.compare(prompt, { interventions: interventionsOf(st) }).kl;
       assert.ok(Math.abs(kl - klEngine) <= 1e-4 + 1e-3 * klEngine, `KL python ${kl} vs engine ${klEngine}`);
     }
     lab.dispose?.();

@@ -1,6 +1,6 @@
 // The JS API inside a module Web Worker in Chromium (what the page does): load from a
 // base URL with progress, run an exercise, get the same numbers as in node, and a
-// failing run that leaves the worker's engine usable. Skipped without Chromium.
+// failing run that leaves the worker's engine usable.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,17 +14,21 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PROMPT = 'The quick brown fox jumps over the lazy dog';
 const IV = { kind: 'zero_head_k', layer: 1, head: 2 };
+const CAP = 'blocks.1.attn.hook_pattern';
 
 const WORKER = `
-import { HookLab } from '/wasm/js/hooklab.js';
+import { HookLab, transferables } from '/wasm/js/hooklab.js';
 self.onmessage = async () => {
   try {
     const progress = [];
     const lab = await HookLab.load(new URL('/build/ckpt/tiny_f32/', self.location.href).href, { onProgress: (p) => progress.push(p) });
     let error = null;
     try { lab.run('x', { interventions: [{ kind: 'zero_head_k', layer: 1, head: 99 }] }); } catch (e) { error = e instanceof Error ? e.message : 'not an Error'; }
-    const out = lab.run(${JSON.stringify(PROMPT)}, { interventions: [${JSON.stringify(IV)}], topk: 3 });
-    self.postMessage({ out, progress, error, kernel: lab.kernel });
+    const out = lab.run(${JSON.stringify(PROMPT)}, { interventions: [${JSON.stringify(IV)}], topk: 3, capture: [${JSON.stringify(CAP)}] });
+    const transfer = transferables(out);
+    self.postMessage({ out, progress, error, kernel: lab.kernel }, transfer);
+    // Transferred, not copied: the worker's array is detached.
+    self.postMessage({ detached: out.captures[${JSON.stringify(CAP)}].data.length === 0 && transfer.length === 1 });
     lab.dispose();
   } catch (e) {
     self.postMessage({ fatal: String(e && e.stack || e) });
@@ -32,7 +36,21 @@ self.onmessage = async () => {
 };`;
 const PAGE = `<!doctype html><script type="module">
 const w = new Worker('/worker.js', { type: 'module' });
-window.result = new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.onerror = (e) => resolve({ fatal: e.message }); });
+const got = [];
+window.result = new Promise((resolve) => {
+  w.onmessage = (e) => {
+    got.push(e.data);
+    if (e.data.fatal) resolve(e.data);
+    if (got.length < 2) return;
+    // Page side: the capture arrives as a Float32Array; plain arrays for the comparison.
+    const r = got[0], c = r.out.captures[${JSON.stringify('blocks.1.attn.hook_pattern')}];
+    r.f32 = c.data instanceof Float32Array;
+    c.data = Array.from(c.data);
+    r.detached = got[1].detached;
+    resolve(r);
+  };
+  w.onerror = (e) => resolve({ fatal: e.message });
+});
 w.postMessage('go');
 </script>`;
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
@@ -59,8 +77,12 @@ test('the engine runs inside a module Web Worker (Chromium)', async () => {
     assert.equal(r.kernel, 'simd128-4x8');
     assert.match(r.error, /head 99 is out of range/);
     assert.equal(r.progress.at(-1), 1);
+    assert.equal(r.f32, true);
+    assert.equal(r.detached, true);
     const lab = await HookLab.load(join(ROOT, 'build/ckpt/tiny_f32'));
-    assert.deepEqual(r.out, lab.run(PROMPT, { interventions: [IV], topk: 3 }));
+    const want = lab.run(PROMPT, { interventions: [IV], topk: 3, capture: [CAP] });
+    want.captures[CAP].data = Array.from(want.captures[CAP].data);
+    assert.deepEqual(r.out, want);
     lab.dispose();
   } finally {
     await browser.close();

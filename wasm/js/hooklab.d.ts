@@ -14,6 +14,8 @@ export interface LoadOptions {
   f16?: boolean;
   /** Passed to fetch() for URL sources. */
   fetchOptions?: RequestInit;
+  /** A Cache Storage cache: URL sources are read from it when there, and stored in it as they load. */
+  cache?: Cache;
 }
 
 /** Which indices along an axis: "all" | "even" | "odd" | {range:[a,b]} | [i, j, ...]. */
@@ -45,8 +47,10 @@ export interface RunOptions {
   topk?: number;
   /** Hook names whose full tensors to return, e.g. "blocks.9.attn.hook_pattern". */
   capture?: string[] | string;
-  /** Include logits_last (the whole vocabulary at the last position). */
+  /** Include logits_last (the whole vocabulary at the last position, a Float32Array). */
   logits?: boolean;
+  /** Read the residual after every block through ln_f and the unembedding (logit_lens). */
+  logitLens?: boolean;
 }
 
 export interface ModelConfig {
@@ -56,7 +60,13 @@ export interface ModelConfig {
 
 export interface HookStats { mean: (number | null)[]; std: (number | null)[]; min: (number | null)[]; max: (number | null)[]; norm: (number | null)[] }
 
-/** Exactly the native CLI's run JSON (numbers that are not finite are null). */
+/** A token and its probability at the last position. */
+export interface TokenProb { id: number; token: string; prob: number | null }
+
+/**
+ * The native CLI's run JSON (small numbers that are not finite are null), except that the
+ * bulk arrays are Float32Arrays (non-finite values there stay NaN / ±Infinity).
+ */
 export interface RunResult {
   model: ModelConfig;
   prompt: string;
@@ -69,8 +79,10 @@ export interface RunResult {
   /** Keyed by hook name without "blocks.{i}." (20 hook points). */
   stats: Record<string, HookStats>;
   top: { id: number; token: string; logit: number | null; prob: number | null }[];
-  logits_last?: (number | null)[];
-  captures?: Record<string, { shape: number[]; data: (number | null)[] }>;
+  logits_last?: Float32Array;
+  captures?: Record<string, { shape: number[]; data: Float32Array }>;
+  /** With logitLens: per block, the reading's top tokens and KL(final output || reading) in nats. */
+  logit_lens?: { layer: number; top: TokenProb[]; kl: number | null }[];
   /** The interventions in their normalised form. */
   interventions: Record<string, unknown>[];
   /** The first hook where a non-finite value appeared, or null. */
@@ -166,6 +178,29 @@ export interface AttributeResult {
   components: { name: string; value: number | null }[];
   interventions: Record<string, unknown>[];
 }
+export interface CompareResult {
+  baseline: RunResult;
+  intervened: RunResult;
+  kl: number | null;
+  /** The baseline's top k, then the tokens that entered the intervened top k. */
+  top: { id: number; token: string; pBase: number | null; pInt: number | null; delta: number | null }[];
+  /** With logitLens: per block, KL between the two readings, and each reading's top token. */
+  logit_lens?: { layer: number; kl: number | null; topBase: TokenProb; topInt: TokenProb }[];
+}
+
+export interface HookPoint {
+  /** "hook_embed", or "blocks.{i}.attn.hook_z" for the hooks of every block. */
+  name: string;
+  per_block: boolean;
+  /** What each dimension is: "pos", "head", "d_head", "d_model", "key_pos", "d_mlp", "d_vocab"... */
+  dims: string[];
+  shape: number[];
+  /** Which dimension the positions / heads / features selectors address (-1: none). */
+  axes: { positions: number; heads: number; features: number };
+}
+
+/** The Float32Arrays' buffers of a result, for a postMessage transfer list. */
+export function transferables(result: unknown): ArrayBuffer[];
 
 /** An engine error; the message is the engine's, meant to be shown as it is. */
 export class HookLabError extends Error {}
@@ -175,6 +210,13 @@ export class HookLab {
   static load(source: string | URL | FourFiles, opts?: LoadOptions): Promise<HookLab>;
   readonly config: ModelConfig;
   run(prompt: string, opts?: RunOptions): RunResult;
+  /**
+   * Baseline (no interventions) against intervened, compared in the engine; the baseline is
+   * computed once per prompt and options. kl: KL(baseline || intervened) at the last position.
+   */
+  compare(prompt: string, opts?: RunOptions): CompareResult;
+  /** The hook points in firing order, with shapes for a prompt of T tokens. */
+  hooks(T?: number): HookPoint[];
   /** The run JSON as text, byte for byte what the native CLI prints (indent 2: --pretty). */
   runJSON(prompt: string, opts?: RunOptions, indent?: number): string;
   /** Every head's scores from blocks.L.attn.hook_pattern, with the interventions applied. */
@@ -190,7 +232,12 @@ export class HookLab {
   /** One bare forward (no hooks), timed inside wasm, in milliseconds. */
   forwardMs(ids: ArrayLike<number>, allLogits?: boolean): number;
   flopsPerForward(tokens: number, allLogits?: boolean): number;
+  /** Bytes the weights take in memory (F32, or F16 with {f16: true}); not the file's size. */
   readonly weightBytes: number;
+  /** model.safetensors' size in bytes (NaN when the source did not say). */
+  readonly fileBytes: number;
+  /** Whether a URL source came entirely from the cache. */
+  readonly fromCache: boolean;
   /** The wasm memory's current size (it only grows). */
   readonly memoryBytes: number;
   readonly kernel: string;

@@ -9,10 +9,11 @@
 // model.safetensors is written into a staging buffer inside the wasm heap and converted
 // and packed there, tensor by tensor; the file itself never sits in the heap.
 import createHookLabModule from '../dist/hooklab.mjs';
+import { FILES as ROLE, MODEL_FILES } from './models.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string' && typeof window === 'undefined';
-const FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
+const FILES = MODEL_FILES;
 const CHUNK = 4 << 20;  // bytes fed to the loader at a time
 
 let compiled;  // Promise<WebAssembly.Module>
@@ -69,10 +70,28 @@ function unwrap(r) {
 
 const textDecoder = new TextDecoder();
 
+// A run from the engine ({json, logits?, captures}) as the API's object.
+function assemble(r) {
+  const out = JSON.parse(r.json);
+  if (r.logits) out.logits_last = r.logits;
+  if (r.captures.length) {
+    out.captures = {};
+    for (const c of r.captures) out.captures[c.name] = { shape: c.shape, data: c.data };
+  }
+  return out;
+}
+
+/** The Float32Arrays' buffers of a run (or a compare), for a postMessage transfer list. */
+export function transferables(x, out = []) {
+  if (ArrayBuffer.isView(x)) { if (!out.includes(x.buffer)) out.push(x.buffer); }
+  else if (x && typeof x === 'object') for (const v of Object.values(x)) transferables(v, out);
+  return out;
+}
+
 // ---------------------------------------------------------------- sources
-// A source yields: sizes (bytes per file, NaN when unknown), text(name), and
-// stream(name, sink) that calls sink(Uint8Array view) for each piece of the file, or
-// read(name, into) for sources that can read straight into the heap (node files).
+// A source yields: sizes (bytes per file, NaN when unknown), bytes(name) (a whole small
+// file), and pump(name, feed), which hands the file to the loader piece by piece:
+// feed.write(Uint8Array), or feed.reserve/commit to read straight into the heap.
 
 function isUrlString(s) {
   return /^(https?:|blob:|data:|file:)/i.test(s) || (!IS_NODE && typeof s === 'string');
@@ -83,7 +102,7 @@ async function folderSource(dir) {
   const path = await import('node:path');
   const sizes = {};
   // The native CLI's order: the weights first, then the three small files.
-  for (const f of ['model.safetensors', 'config.json', 'vocab.json', 'merges.txt']) {
+  for (const f of [ROLE.weights, ROLE.config, ROLE.vocab, ROLE.merges]) {
     const p = path.join(dir, f);
     try {
       const st = await fs.stat(p);
@@ -113,11 +132,21 @@ async function folderSource(dir) {
   };
 }
 
-async function urlSource(base, fetchOptions) {
+// The network source. With a cache (the Cache Storage interface: match(url), put(url,
+// response), delete(url)), files found there are read from it, and each file fetched is
+// stored there as it streams into the engine: one pass over the network, and the size
+// limit applies (at begin(), from config.json) before the weights are read.
+async function urlSource(base, fetchOptions, cache) {
   const root = base.endsWith('/') ? base : base + '/';
+  const urlOf = (f) => new URL(f, IS_NODE ? root : new URL(root, globalThis.location?.href)).href;
+  // Aborted when the load fails, so that no download goes on for nothing.
+  const abort = new AbortController();
+  fetchOptions = { signal: abort.signal, ...fetchOptions };
   // All four requests at once: the headers give every size, hence one progress number.
   const responses = await Promise.all(FILES.map(async (f) => {
-    const url = new URL(f, IS_NODE ? root : new URL(root, globalThis.location?.href)).href;
+    const url = urlOf(f);
+    const hit = cache ? await cache.match(url) : undefined;
+    if (hit) return [f, hit, true];
     let res;
     try {
       res = await fetch(url, fetchOptions);
@@ -125,19 +154,39 @@ async function urlSource(base, fetchOptions) {
       throw new HookLabError(`cannot fetch ${url}: ${e.message}`);
     }
     if (!res.ok) throw new HookLabError(`cannot fetch ${url}: HTTP ${res.status}`);
-    return [f, res];
+    return [f, res, false];
   }));
-  const byName = Object.fromEntries(responses);
+  const byName = {};
   const sizes = {};
-  for (const [f, res] of responses) {
+  const stored = [];
+  for (const [f, res, hit] of responses) {
     const n = Number(res.headers.get('content-length'));
     // A compressed transfer's length is not the file's.
     sizes[f] = res.headers.get('content-encoding') || !(n >= 0) ? NaN : n;
+    let body = res.body;
+    if (cache && !hit) {
+      const [toCache, toEngine] = body.tee();
+      const headers = Number.isFinite(sizes[f]) ? { 'content-length': String(sizes[f]) } : {};
+      stored.push(cache.put(urlOf(f), new Response(toCache, { headers })).catch(async (e) => {
+        await cache.delete(urlOf(f)).catch(() => {});
+        throw e;
+      }));
+      body = toEngine;
+    }
+    byName[f] = body;
   }
   return {
     sizes,
-    async bytes(name) { return streamAll(byName[name].body); },
-    async pump(name, feed) { await pumpStream(byName[name].body, feed); },
+    fromCache: responses.every(([, , hit]) => hit),
+    async bytes(name) { return streamAll(byName[name]); },
+    async pump(name, feed) { await pumpStream(byName[name], feed); },
+    // After a load: every file stored, or (on failure) none of the new ones left behind.
+    async settle(ok) {
+      if (!ok) abort.abort();
+      const results = await Promise.allSettled(stored);
+      if (!ok || results.some((r) => r.status === 'rejected'))
+        await Promise.all(FILES.map((f) => (responses.find(([g, , hit]) => g === f && !hit) ? cache?.delete(urlOf(f)) : null)));
+    },
   };
 }
 
@@ -177,12 +226,12 @@ function buffersSource(src) {
   // Accepts [config, weights, vocab, merges], or an object keyed by file name or by
   // config / weights (model, safetensors) / vocab / merges.
   const pick = Array.isArray(src)
-    ? { 'config.json': src[0], 'model.safetensors': src[1], 'vocab.json': src[2], 'merges.txt': src[3] }
+    ? { [ROLE.config]: src[0], [ROLE.weights]: src[1], [ROLE.vocab]: src[2], [ROLE.merges]: src[3] }
     : {
-        'config.json': src['config.json'] ?? src.config,
-        'model.safetensors': src['model.safetensors'] ?? src.weights ?? src.model ?? src.safetensors,
-        'vocab.json': src['vocab.json'] ?? src.vocab,
-        'merges.txt': src['merges.txt'] ?? src.merges,
+        [ROLE.config]: src[ROLE.config] ?? src.config,
+        [ROLE.weights]: src[ROLE.weights] ?? src.weights ?? src.model ?? src.safetensors,
+        [ROLE.vocab]: src[ROLE.vocab] ?? src.vocab,
+        [ROLE.merges]: src[ROLE.merges] ?? src.merges,
       };
   const sizes = {};
   for (const f of FILES) {
@@ -211,7 +260,7 @@ function buffersSource(src) {
 
 async function openSource(source, opts) {
   if (typeof source === 'string' && IS_NODE && !isUrlString(source)) return folderSource(source);
-  if (typeof source === 'string' || source instanceof URL) return urlSource(String(source), opts.fetchOptions);
+  if (typeof source === 'string' || source instanceof URL) return urlSource(String(source), opts.fetchOptions, opts.cache);
   if (source && typeof source === 'object') return buffersSource(source);
   throw new HookLabError('HookLab.load: source must be a folder path (node), a base URL, or the four files');
 }
@@ -243,7 +292,8 @@ export class HookLab {
   /**
    * Loads a checkpoint laid out like a HuggingFace GPT-2 repo.
    * @param source folder path (node) | base URL | four ArrayBuffers/Blobs
-   * @param opts {onProgress(fraction), f16: keep weights as IEEE half in memory, fetchOptions}
+   * @param opts {onProgress(fraction), f16: keep weights as IEEE half in memory, fetchOptions,
+   *   cache: a Cache Storage cache (match/put/delete) that URL sources read from and fill}
    */
   static async load(source, opts = {}) {
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
@@ -262,12 +312,12 @@ export class HookLab {
         if (p !== last) { last = p; onProgress(p); }
       };
       progress(0);
-      const [config, vocab, merges] = await Promise.all(['config.json', 'vocab.json', 'merges.txt'].map(async (f) => {
+      const [config, vocab, merges] = await Promise.all([ROLE.config, ROLE.vocab, ROLE.merges].map(async (f) => {
         const b = await src.bytes(f);
         progress(b.byteLength);
         return textDecoder.decode(b);
       }));
-      const stSize = src.sizes['model.safetensors'];
+      const stSize = src.sizes[ROLE.weights];
       unwrap(engine.begin(config, vocab, merges, !!opts.f16, Number.isFinite(stSize) ? stSize : 0));
       // The feeder: reserve/commit to read straight into the heap, write() to copy a
       // chunk that already exists in JS (one copy, into the heap, in CHUNK pieces).
@@ -289,12 +339,17 @@ export class HookLab {
           }
         },
       };
-      await src.pump('model.safetensors', feed);
+      await src.pump(ROLE.weights, feed);
       unwrap(engine.finish());
+      await src.settle?.(true);
       if (!known) onProgress(1);
-      return new HookLab(M, engine);
+      const lab = new HookLab(M, engine);
+      lab.fileBytes = src.sizes[ROLE.weights];
+      lab.fromCache = !!src.fromCache;
+      return lab;
     } catch (e) {
       engine.delete();
+      await src.settle?.(false);
       throw e;
     }
   }
@@ -311,9 +366,8 @@ export class HookLab {
     return this._engine;
   }
 
-  /** The run JSON as text, exactly as the native CLI prints it (indent -1: compact). */
-  runJSON(prompt, opts = {}, indent = -1) {
-    const engine = this._live();
+  // The engine's options text and the interventions' texts for one run.
+  _request(prompt, opts) {
     if (typeof prompt !== 'string') throw new HookLabError('run: the prompt must be a string');
     const o = { prompt };
     if (opts.topk !== undefined) {
@@ -326,19 +380,56 @@ export class HookLab {
       if (!Array.isArray(c) || !c.every((x) => typeof x === 'string')) throw new HookLabError('capture: expected hook names');
       o.capture = c;
     }
+    if (opts.logitLens !== undefined) o.logit_lens = !!opts.logitLens;
     const ivs = opts.interventions ?? [];
     if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
     // Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact).
     const texts = ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv)));
-    return unwrap(engine.run(JSON.stringify(o), JSON.stringify(texts), indent));
+    return [JSON.stringify(o), JSON.stringify(texts)];
+  }
+
+  /** The run JSON as text, exactly as the native CLI prints it (indent -1: compact). */
+  runJSON(prompt, opts = {}, indent = -1) {
+    const engine = this._live();
+    return unwrap(engine.runJSON(...this._request(prompt, opts), indent));
   }
 
   /**
-   * One forward with interventions; returns the native CLI's run JSON as a plain object.
-   * @param opts {interventions, topk, capture, logits}
+   * One forward with interventions: the native CLI's run JSON as an object, except that
+   * `logits_last` (only with {logits: true}) and each capture's `data` are Float32Arrays
+   * (non-finite values stay NaN/±Infinity there rather than null). With {logitLens: true},
+   * `logit_lens: [{layer, top: [{id, token, prob}], kl}]`: the residual after each block
+   * through ln_f and the unembedding, kl = KL(final output || that reading) in nats.
+   * @param opts {interventions, topk, capture, logits, logitLens}
    */
   run(prompt, opts = {}) {
-    return JSON.parse(this.runJSON(prompt, opts));
+    return assemble(unwrap(this._live().run(...this._request(prompt, opts))));
+  }
+
+  /**
+   * The baseline (no interventions) and the intervened run of one prompt, compared in
+   * the engine: {baseline, intervened, kl, top: [{id, token, pBase, pInt, delta}],
+   * logit_lens?: [{layer, kl, topBase, topInt}]} where kl is KL(baseline || intervened)
+   * at the last position (null when not defined) and each lens kl the same between the
+   * two readings after that block. The baseline is computed once per prompt and options.
+   * @param opts {interventions, topk, capture, logits, logitLens}
+   */
+  compare(prompt, opts = {}) {
+    const [options, ivs] = this._request(prompt, opts);
+    const r = unwrap(this._live().compare(options, ivs));
+    if (r.baseline) this._baseline = assemble(r.baseline);
+    const c = JSON.parse(r.compare);
+    const out = { baseline: this._baseline, intervened: r.intervened ? assemble(r.intervened) : this._baseline, kl: c.kl, top: c.top };
+    if (c.lens) out.logit_lens = c.lens;
+    return out;
+  }
+
+  /**
+   * The hook points, in firing order, with their shapes for a prompt of T tokens:
+   * [{name, per_block, dims, shape, axes: {positions, heads, features}}] (axis -1: none).
+   */
+  hooks(T = 1) {
+    return JSON.parse(unwrap(this._live().hooks(T)));
   }
 
   /**
@@ -445,6 +536,7 @@ export class HookLab {
   }
 
   flopsPerForward(T, allLogits = false) { return this._live().flops(T, !!allLogits); }
+  /** Bytes the weights take in memory (F32, or F16 with {f16: true}); not the file's size. */
   get weightBytes() { return this._live().weightBytes(); }
   /** Current size of the wasm memory (it only grows). */
   get memoryBytes() { return this._M.HEAPU8.byteLength; }

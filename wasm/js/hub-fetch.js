@@ -7,21 +7,9 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync,
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const MODEL_FILES = ['config.json', 'vocab.json', 'merges.txt', 'model.safetensors'];
+import { MODEL_FILES, hubBase, repoOf } from './models.js';
 
-// Short names a learner types, and the hub repos they mean.
-export const KNOWN_MODELS = {
-  gpt2: 'openai-community/gpt2',
-  'gpt2-medium': 'openai-community/gpt2-medium',
-  'gpt2-large': 'openai-community/gpt2-large',
-  'gpt2-xl': 'openai-community/gpt2-xl',
-};
-
-export function repoOf(name) {
-  if (KNOWN_MODELS[name]) return KNOWN_MODELS[name];
-  if (/^[\w.-]+\/[\w.-]+$/.test(name)) return name;
-  throw new Error(`"${name}" is not a model name (gpt2, gpt2-medium, …) or a hub repo "org/name"`);
-}
+export { MODEL_FILES, repoOf };
 
 export function defaultEndpoint() {
   return (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
@@ -37,7 +25,7 @@ export function isComplete(dir) {
 }
 
 function fileUrl(endpoint, repo, revision, file) {
-  return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
+  return hubBase(repo, { endpoint, revision }) + file;
 }
 
 // The hub answers a HEAD on an LFS file with a redirect carrying the file's sha256 and

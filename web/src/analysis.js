@@ -4,49 +4,6 @@ export const finite = (x) => typeof x === 'number' && Number.isFinite(x);
 // Plain arrays out of typed ones (captures may arrive as Float32Array).
 const slice = (a, i, j) => Array.from(a.slice(i, j));
 
-export function logSoftmax(logits) {
-  let mx = -Infinity;
-  for (const x of logits) if (finite(x) && x > mx) mx = x;
-  let z = 0;
-  for (const x of logits) if (finite(x)) z += Math.exp(x - mx);
-  const lz = mx + Math.log(z);
-  return Array.from(logits, (x) => (finite(x) ? x - lz : -Infinity));
-}
-
-// KL(P‖Q) in nats, in double; null when either side has non-finite logits.
-export function klDivergence(logitsP, logitsQ) {
-  if (!logitsP || !logitsQ || logitsP.length !== logitsQ.length) return null;
-  if (!Array.prototype.every.call(logitsP, finite) || !Array.prototype.every.call(logitsQ, finite)) return null;
-  const lp = logSoftmax(logitsP), lq = logSoftmax(logitsQ);
-  let kl = 0;
-  for (let i = 0; i < lp.length; i++) {
-    const p = Math.exp(lp[i]);
-    if (p > 0) kl += p * (lp[i] - lq[i]);
-  }
-  return Math.max(0, kl);
-}
-
-// Top-k of the baseline plus whatever entered the intervened top-k, with both probabilities.
-export function topComparison(base, int, k) {
-  const lpB = base.logits_last ? logSoftmax(base.logits_last) : null;
-  const lpI = int.logits_last ? logSoftmax(int.logits_last) : null;
-  const ids = [];
-  for (const t of base.top.slice(0, k)) ids.push(t.id);
-  // Tokens that entered the intervened top-k (not when its logits went non-finite: then
-  // its "top" is an arbitrary order of nulls).
-  for (const t of int.top.slice(0, k)) if (!ids.includes(t.id) && finite(t.prob)) ids.push(t.id);
-  const tokenOf = new Map([...base.top, ...int.top].map((t) => [t.id, t.token]));
-  const prob = (lp, run, id) => {
-    if (lp) return finite(lp[id]) ? Math.exp(lp[id]) : null;
-    const t = run.top.find((x) => x.id === id);
-    return t ? t.prob : null;
-  };
-  return ids.map((id) => {
-    const pb = prob(lpB, base, id), pi = prob(lpI, int, id);
-    return { id, token: tokenOf.get(id), pBase: pb, pInt: pi, delta: finite(pb) && finite(pi) ? pi - pb : null };
-  });
-}
-
 // For the scaling exercises: what the interventions imposed on the std at their block, and
 // how much of it is left at the last block (before ln_f) and after ln_f, as ratios
 // intervened/baseline. "What the network did" is defined only when the scaling is the
@@ -191,8 +148,8 @@ export function toCsv(exp) {
   Array.from(base.resid_std).forEach((b, i) => row('resid_std', i, `block ${i}`, b, int.resid_std[i]));
   const hn = base.hidden_std.length;
   Array.from(base.hidden_std).forEach((b, i) => row('hidden_std', i, i === 0 ? 'embeddings' : i === hn - 1 ? 'ln_f' : `block ${i - 1}`, b, int.hidden_std[i]));
-  topComparison(base, int, exp.topk ?? 10).forEach((r, i) => row('next_token_prob', i, r.token, r.pBase, r.pInt));
-  row('kl_final', 0, 'KL(baseline||intervened) nats', klDivergence(base.logits_last, int.logits_last), '');
+  exp.compare.top.forEach((r, i) => row('next_token_prob', i, r.token, r.pBase, r.pInt));
+  row('kl_final', 0, 'KL(baseline||intervened) nats', exp.compare.kl, '');
   for (const l of exp.logit_lens || []) {
     row('logit_lens_kl', l.layer, `block ${l.layer}`, l.kl, '');
     row('logit_lens_top1_token', l.layer, `block ${l.layer}`, l.topBase?.token, l.topInt?.token);

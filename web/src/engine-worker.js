@@ -4,28 +4,28 @@
 //
 // The engine is the wasm module's JS API (wasm/js/hooklab.js, copied to engine/ by
 // web/build.sh and imported at run time, so the built folder needs no bundler magic):
-//   const lab = await HookLab.load({config, safetensors, vocab, merges}, {onProgress});
-//   lab.run(prompt, {interventions, topk, capture, logits}) → run JSON
-// (engine/js/hooklab.js + engine/dist/hooklab.{mjs,wasm}). This file is the thin adapter between that contract and the page's messages.
+//   const lab = await HookLab.load(url | {'config.json': Blob, ...}, {onProgress, cache});
+//   lab.compare(prompt, {interventions, topk, capture, logitLens}) → {baseline, intervened, kl, top, logit_lens}
+// (engine/js/hooklab.js + engine/dist/hooklab.{mjs,wasm}). This file is the thin adapter
+// between that contract and the page's messages. Results reach the page as small objects
+// plus Float32Arrays, transferred (never as text).
 
-import { klDivergence } from './analysis.js';
+import { FILES, MODEL_FILES } from '../../wasm/js/models.js';
 
 const CACHE = 'hooklab-models-v1';
-const FILES = { config: 'config.json', safetensors: 'model.safetensors', vocab: 'vocab.json', merges: 'merges.txt' };
-// wasm32 memory tops out at 4 GiB; the weights live in it as fp32 plus activations.
-const MAX_WEIGHT_BYTES = 1.8 * 2 ** 30;
+// The page's names for the four files (the roles of models.js, "safetensors" for the weights).
+const KEYS = { config: FILES.config, safetensors: FILES.weights, vocab: FILES.vocab, merges: FILES.merges };
 
 let base = '';
 let HookLab = null;
 let lab = null;
 let labInfo = null;
 let latestRunId = 0;
-let baselineCache = null; // {key, value}
+let lastRun = null; // the options of the latest run, for a lens asked afterwards
 let queue = Promise.resolve();
 let loadCount = 0;
 
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
-const tick = () => new Promise((r) => setTimeout(r, 0));
 
 async function engine() {
   if (HookLab) return HookLab;
@@ -41,99 +41,15 @@ async function engine() {
   return HookLab;
 }
 
-// Fetches the four files of a model with one progress number across all of them.
-// With the cache (hub models), each download streams into Cache Storage while being
-// counted, and the engine then reads Blobs from the cache (disk-backed: the weights never
-// sit whole in JS memory); the second visit reads them straight from the cache.
-async function fetchModel(baseUrl, useCache, onProgress) {
-  const cache = useCache && self.caches ? await caches.open(CACHE).catch(() => null) : null;
-  const keys = Object.keys(FILES);
-  const urls = keys.map((k) => new URL(FILES[k], baseUrl).href);
-  const hits = cache ? await Promise.all(urls.map((u) => cache.match(u))) : urls.map(() => undefined);
-  const fromCache = hits.every(Boolean);
-  const responses = await Promise.all(
-    urls.map(async (u, i) => {
-      if (hits[i]) return hits[i];
-      let res;
-      try {
-        res = await fetch(u, { redirect: 'follow' });
-      } catch (e) {
-        throw new Error(`${u}: download failed (${e.message}); offline, or blocked?`);
-      }
-      if (res.status === 401 || res.status === 403) throw new Error(`${u}: access denied (HTTP ${res.status})`);
-      if (res.status === 404) throw new Error(`${u}: not found (HTTP 404)`);
-      if (!res.ok) throw new Error(`${u}: HTTP ${res.status}`);
-      return res;
-    }),
-  );
-  const sizes = responses.map((r) => (r.headers.get('content-encoding') ? 0 : Number(r.headers.get('content-length')) || 0));
-  const stSize = sizes[keys.indexOf('safetensors')];
-  if (stSize > MAX_WEIGHT_BYTES) throw tooBig(stSize);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const got = sizes.map(() => 0);
-  const report = () => onProgress(total ? Math.min(1, got.reduce((a, b) => a + b, 0) / total) : 0);
-
-  if (cache) {
-    const blobs = await Promise.all(
-      responses.map(async (res, i) => {
-        if (!hits[i]) {
-          // One branch into the cache, one counted for the progress bar.
-          const [toCache, toCount] = res.body.tee();
-          const stored = cache.put(urls[i], new Response(toCache, { headers: { 'content-type': 'application/octet-stream' } }));
-          const reader = toCount.getReader();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            got[i] += value.length;
-            report();
-          }
-          await stored;
-        }
-        const blob = await (await cache.match(urls[i])).blob();
-        if (hits[i]) { got[i] = sizes[i]; report(); }
-        if (sizes[i] && blob.size !== sizes[i]) {
-          await cache.delete(urls[i]);
-          throw new Error(`${FILES[keys[i]]}: got ${blob.size} of ${sizes[i]} bytes (connection dropped?); try again`);
-        }
-        return blob;
-      }),
-    );
-    const obj = {};
-    keys.forEach((k, i) => (obj[k] = blobs[i]));
-    return { files: obj, fromCache, bytes: blobs.reduce((a, b) => a + b.size, 0) };
-  }
-
-  const buffers = await Promise.all(
-    responses.map(async (res, i) => {
-      const parts = [];
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parts.push(value);
-        got[i] += value.length;
-        report();
-      }
-      return new Blob(parts);
-    }),
-  );
-  const obj = {};
-  keys.forEach((k, i) => (obj[k] = buffers[i]));
-  return { files: obj, fromCache: false, bytes: buffers.reduce((a, b) => a + b.size, 0) };
-}
-
-const tooBig = (n) => new Error(`model.safetensors is ${(n / 2 ** 30).toFixed(2)} GiB: too big for the browser engine (a wasm32 heap holds at most 4 GiB; limit ${(MAX_WEIGHT_BYTES / 2 ** 30).toFixed(1)} GiB)`);
-
 // Local files (File objects are Blobs): passed through, the engine slices them.
-async function readFiles(files) {
+function readFiles(files) {
   const obj = {};
-  for (const k of Object.keys(FILES)) {
+  for (const k of Object.keys(KEYS)) {
     const f = files[k];
-    if (!f) throw new Error(`missing ${FILES[k]}: drop all four files (config.json, model.safetensors, vocab.json, merges.txt)`);
-    obj[k] = f instanceof Blob ? f : new Blob([f]);
+    if (!f) throw new Error(`missing ${KEYS[k]}: drop all four files (${MODEL_FILES.join(', ')})`);
+    obj[KEYS[k]] = f instanceof Blob ? f : new Blob([f]);
   }
-  if (obj.safetensors.size > MAX_WEIGHT_BYTES) throw tooBig(obj.safetensors.size);
-  return { files: obj, fromCache: false, bytes: Object.values(obj).reduce((a, b) => a + b.size, 0) };
+  return obj;
 }
 
 function normalizeConfig(c, raw) {
@@ -151,96 +67,72 @@ function normalizeConfig(c, raw) {
   };
 }
 
-function parseConfig(buf) {
-  try {
-    return JSON.parse(new TextDecoder().decode(buf));
-  } catch (e) {
-    throw new Error(`config.json is not valid JSON (${e.message})`);
-  }
-}
-
+// A URL source streams into the engine (with Cache Storage for hub models: read from it
+// when there, filled while loading otherwise); the engine refuses a model too large for
+// its memory from config.json, before the weights are downloaded.
 async function load(msg, id) {
   const progress = (phase) => (f) => post({ id, type: 'progress', phase, fraction: f });
   const src = msg.source;
-  let got;
-  if (src.kind === 'url') got = await fetchModel(new URL(src.base, base).href, !!src.cache, progress('download'));
-  else if (src.kind === 'files') got = await readFiles(src.files);
-  else throw new Error(`unknown model source ${src.kind}`);
-  const rawConfig = parseConfig(await got.files.config.arrayBuffer());
+  let source, opts;
+  if (src.kind === 'url') {
+    const cache = src.cache && self.caches ? await caches.open(CACHE).catch(() => null) : null;
+    source = new URL(src.base, base).href;
+    opts = { onProgress: progress('download'), cache, fetchOptions: { redirect: 'follow' } };
+  } else if (src.kind === 'files') {
+    source = readFiles(src.files);
+    opts = { onProgress: progress('parse') };
+  } else throw new Error(`unknown model source ${src.kind}`);
   const H = await engine();
-  post({ id, type: 'progress', phase: 'parse', fraction: 0 });
-  baselineCache = null;
   loadCount++;
   // Load the new model first: if it fails, the old one stays usable.
-  const next = await H.load(got.files, { onProgress: progress('parse') });
+  const next = await H.load(source, opts);
   if (lab) {
     try { lab.dispose(); } catch { /* already gone */ }
   }
   lab = next;
-  labInfo = { config: normalizeConfig(lab.config, rawConfig), rawConfig, fromCache: got.fromCache, bytes: got.bytes, weightBytes: got.files.safetensors.size };
+  const rawConfig = lab.config.hooklab ? { hooklab: lab.config.hooklab } : {};
+  // weightBytes: the weights in memory; fileBytes: model.safetensors on disk or the wire.
+  labInfo = { config: normalizeConfig(lab.config, rawConfig), rawConfig, fromCache: lab.fromCache, fileBytes: lab.fileBytes, weightBytes: lab.weightBytes };
   return labInfo;
 }
 
-function runOnce(prompt, interventions, opts) {
-  return lab.run(prompt, { interventions, topk: opts.topk ?? 10, capture: opts.capture ?? [], logits: true });
+// Baseline and intervened in the engine, which keeps the baseline between toggles and
+// computes the comparison (KL, top-k, the logit lens) itself.
+function compare(msg, logitLens) {
+  return lab.compare(msg.prompt, { interventions: msg.interventions, topk: msg.topk ?? 10, capture: msg.capture ?? [], logitLens });
 }
 
 async function runPair(msg, id) {
   if (!lab) throw new Error('no model is loaded yet');
   if (latestRunId !== id) return { superseded: true };
-  const key = JSON.stringify([msg.prompt, msg.topk, msg.capture]);
-  let baseline;
-  if (baselineCache && baselineCache.key === key) baseline = baselineCache.value;
-  else {
-    baseline = await runOnce(msg.prompt, [], msg);
-    baselineCache = { key, value: baseline };
-  }
-  // Let newer requests arrive; a superseded run stops here.
-  await tick();
-  if (latestRunId !== id) return { superseded: true };
-  const intervened = msg.interventions.length ? await runOnce(msg.prompt, msg.interventions, msg) : baseline;
-  return { baseline, intervened };
+  lastRun = { ...msg, loadCount };
+  const r = compare(msg, !!msg.logitLens);
+  const value = { baseline: r.baseline, intervened: r.intervened, compare: { kl: r.kl, top: r.top } };
+  if (r.logit_lens) value.lens = r.logit_lens;
+  return value;
 }
 
-// Logit lens, computed by the engine itself: the residual stream after block i, through
-// ln_f and the unembedding, is what the model outputs when every later block adds nothing,
-// i.e. with blocks.j.hook_attn_out and blocks.j.hook_mlp_out zeroed for all j > i.
-// 2 forwards per layer; a newer run request stops it (it is re-asked after that run).
-let lensBaseCache = null; // {key, value: [{logits, top}]}
-function zerosAfter(i, n) {
-  const z = [];
-  for (let j = i + 1; j < n; j++) z.push({ kind: 'zero', hook: `blocks.${j}.hook_attn_out` }, { kind: 'zero', hook: `blocks.${j}.hook_mlp_out` });
-  return z;
-}
-async function lens(msg, id) {
+// The logit lens for the latest run, when it was asked after that run: one more compare,
+// the lens read in the same forward (ln_f and the unembedding of each block's residual).
+async function lens(msg) {
   if (!lab) throw new Error('no model is loaded yet');
   const runAtStart = latestRunId;
-  const n = labInfo.config.n_layer;
-  const key = JSON.stringify([msg.prompt, loadCount]);
-  const base = lensBaseCache?.key === key ? lensBaseCache.value : [];
-  const layers = [];
-  for (let i = 0; i < n; i++) {
-    const z = zerosAfter(i, n);
-    if (!base[i]) {
-      const b = await lab.run(msg.prompt, { interventions: z, topk: 1, logits: true });
-      base[i] = { logits: b.logits_last, top: b.top[0] };
-    }
-    // Only the interventions up to block i: what comes later is not part of this reading
-    // (a scale after block i would still rescale the frozen stream, which ln_f undoes
-    // only up to its epsilon).
-    const ivs = msg.interventions.filter((iv) => !(Number.isInteger(iv.layer) && iv.layer > i));
-    if (!ivs.length) {
-      layers.push({ layer: i, kl: 0, topBase: base[i].top, topInt: base[i].top });
-    } else {
-      const v = await lab.run(msg.prompt, { interventions: [...ivs, ...z], topk: 1, logits: true });
-      layers.push({ layer: i, kl: klDivergence(base[i].logits, v.logits_last), topBase: base[i].top, topInt: v.top[0] });
-    }
-    post({ id, type: 'progress', phase: 'lens', fraction: (i + 1) / n });
-    await tick();
-    if (latestRunId !== runAtStart) return { superseded: true };
-  }
-  lensBaseCache = { key, value: base };
-  return { layers };
+  const same = lastRun && lastRun.loadCount === loadCount && lastRun.prompt === msg.prompt;
+  const r = compare(same ? { ...lastRun, interventions: msg.interventions } : msg, true);
+  if (latestRunId !== runAtStart) return { superseded: true };
+  return { layers: r.logit_lens };
+}
+
+// The intervened run's arrays move to the page (transferred); the baseline's are kept
+// by the engine's API for the next toggle, so they are copied.
+function transferList(value) {
+  const out = [];
+  const walk = (x) => {
+    if (ArrayBuffer.isView(x)) out.push(x.buffer);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  if (value && value.intervened && value.intervened !== value.baseline) walk(value.intervened);
+  return out;
 }
 
 const handlers = {
@@ -252,6 +144,15 @@ const handlers = {
   load,
   async run(msg, id) {
     return runPair(msg, id);
+  },
+  // The engine's bare forward (no hooks, last-position logits), timed inside wasm: the
+  // yardstick of bench/page-bench.mjs, in the same worker as the page's runs.
+  async forward(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    const ids = lab.tokenize(msg.prompt);
+    const ms = [];
+    for (let i = 0; i < (msg.iters ?? 1); i++) ms.push(lab.forwardMs(ids, false));
+    return { tokens: ids.length, ms };
   },
   async tokenize(msg) {
     if (!lab) throw new Error('no model is loaded yet');
@@ -265,7 +166,7 @@ const handlers = {
   async cacheInfo(msg) {
     if (!self.caches) return { cached: false };
     const cache = await caches.open(CACHE);
-    const u = new URL(FILES.safetensors, new URL(msg.base, base)).href;
+    const u = new URL(FILES.weights, new URL(msg.base, base)).href;
     return { cached: !!(await cache.match(u)) };
   },
 };
@@ -282,7 +183,7 @@ self.onmessage = async (ev) => {
   queue = job.catch(() => {});
   try {
     const value = await job;
-    post({ id, type: 'result', value });
+    post({ id, type: 'result', value }, transferList(value));
   } catch (e) {
     post({ id, type: 'error', message: String(e && e.message ? e.message : e) });
   }

@@ -20,6 +20,7 @@ export function exportObject(app) {
     topk: result.state.topk,
     baseline: result.baseline,
     intervened: result.intervened,
+    compare: result.compare,
     logit_lens: lensResult?.for === result ? lensResult.layers : null,
   });
 }

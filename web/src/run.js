@@ -29,12 +29,13 @@ export async function runNow(app) {
   setStatus(app, 'running');
   document.body.classList.add('busy');
   try {
-    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot) });
+    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot), logitLens: snapshot.lens });
     if (!r) return; // superseded by a newer run
     showError(app, null);
     const prev = app.result;
     const changed = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]);
-    app.result = { state: snapshot, model: app.loadedKey, baseline: r.baseline, intervened: r.intervened };
+    app.result = { state: snapshot, model: app.loadedKey, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
+    if (r.lens) app.lensResult = { for: app.result, layers: r.lens };
     if (changed) { app.revealed = false; app.answers = {}; }
     app.tokenCount = { n: r.baseline.tokens.length, ctx: app.modelInfo.config.n_positions };
     setStatus(app, interventions.length ? 'ready' : 'noIntervention');

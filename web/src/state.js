@@ -4,12 +4,13 @@
 // An exercise parameter absent from the URL means that exercise is off. A value the
 // parser cannot read falls back to its default and is reported in `refused`.
 
+import { HUB_MODELS } from '../../wasm/js/models.js';
+
+// The hub models' repos, sizes and training data live in the one registry (models.js).
 export const MODELS = {
   default: { kind: 'bundled', base: 'models/default/' },
-  gpt2: { kind: 'hub', repo: 'openai-community/gpt2', params: 124439808, bytes: 548105171,
-    trainedOn: { en: 'WebText (~40 GB of web pages linked from Reddit), by OpenAI, 2019', vi: 'WebText (~40 GB trang web được liên kết từ Reddit), do OpenAI huấn luyện năm 2019' } },
-  'gpt2-medium': { kind: 'hub', repo: 'openai-community/gpt2-medium', params: 354823168, bytes: 1519918112,
-    trainedOn: { en: 'WebText (~40 GB of web pages linked from Reddit), by OpenAI, 2019', vi: 'WebText (~40 GB trang web được liên kết từ Reddit), do OpenAI huấn luyện năm 2019' } },
+  gpt2: { kind: 'hub', ...HUB_MODELS.gpt2 },
+  'gpt2-medium': { kind: 'hub', ...HUB_MODELS['gpt2-medium'] },
   local: { kind: 'local' },
 };
 

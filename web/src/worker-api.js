@@ -41,11 +41,14 @@ export class EngineClient {
     return this.#request('load', { source }, onProgress);
   }
 
-  // Resolves to {baseline, intervened} run JSONs, or null when a newer run superseded it.
-  async run({ prompt, interventions, topk, capture }) {
+  // Resolves to {baseline, intervened, compare: {kl, top}, lens?}: the two runs (small
+  // objects plus Float32Arrays), the engine's comparison at the last position and, with
+  // logitLens, the per-block lens [{layer, kl, topBase, topInt}]; null when a newer run
+  // superseded it.
+  async run({ prompt, interventions, topk, capture, logitLens }) {
     const id = this.nextId; // the id #request is about to use
     this.latestRun = id;
-    const value = await this.#request('run', { prompt, interventions, topk, capture });
+    const value = await this.#request('run', { prompt, interventions, topk, capture, logitLens: !!logitLens });
     if (value?.superseded || this.latestRun !== id) return null;
     return value;
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "hooklab/config.h"
+#include "hooklab/hooks.h"
 #include "hooklab/kernels.h"
 #include "hooklab/safetensors.h"
 
@@ -28,25 +29,6 @@ struct Weights {
     Linear lm_head;          // packed from wte (tied); also serves the token embedding
     size_t bytes() const;
 };
-
-// Hook points, in the order they fire (TransformerLens names).
-enum class Hook : int {
-    Embed, PosEmbed,
-    ResidPre, Ln1, Qkv, Q, K, V, AttnScores, Pattern, Z, AttnOut, ResidMid,
-    Ln2, MlpPre, MlpPost, MlpOut, ResidPost,
-    LnFinal, Logits,
-    Count
-};
-constexpr int kHookCount = static_cast<int>(Hook::Count);
-
-bool hook_is_per_block(Hook h);
-// "attn.hook_z" / "hook_embed"... : the name without "blocks.{i}."
-const char* hook_short_name(Hook h);
-// "blocks.3.attn.hook_z", or "hook_embed" for non-block hooks.
-std::string hook_full_name(Hook h, int layer);
-// Parses a full name ("blocks.3.mlp.hook_post", "logits") into hook and layer (-1 for
-// non-block hooks). Throws Error with the list of valid names.
-void parse_hook_name(const std::string& name, Hook& hook, int& layer);
 
 // A live view of an activation while the forward runs. Writing through `data`
 // changes what every later computation sees.
@@ -137,6 +119,10 @@ public:
     // `logit_rows` rows of the unembedding (the GEMMs and the causal attention).
     double flops(int T, int first, int blocks, int logit_rows) const;
 };
+
+// ln_f and the tied unembedding applied to `rows` residual-stream rows [rows, C]:
+// logits [rows, V], the same arithmetic as the forward's last step (the logit lens).
+std::vector<float> unembed(const GPT2& m, const float* resid, int rows);
 
 // The MLP's activation, HF's "gelu_new" (the tanh approximation), in float as the
 // forward computes it (exposed for its accuracy test).

@@ -11,6 +11,12 @@ namespace hooklab {
 // Bytes the loaded weights of this config take in memory (packed matrices, biases,
 // LayerNorms, wpe), in 64 bits so that a config can be refused before any allocation.
 uint64_t weight_bytes(const Config& cfg, bool f16_weights);
+// Bytes of activations a run on T tokens allocates (the forward's buffers, the last
+// position's logits and the logit lens' rows).
+uint64_t activation_bytes(const Config& cfg, int T);
+// What the engine needs for this model: its weights plus a run at full context. The one
+// size limit: a loader refuses a model whose need exceeds the memory it has.
+uint64_t memory_need(const Config& cfg, bool f16_weights);
 
 // Loads model.safetensors as a stream: feed the file's bytes in order, in chunks of any
 // size. The header is parsed (and every tensor checked against the config) as soon as
@@ -19,7 +25,7 @@ uint64_t weight_bytes(const Config& cfg, bool f16_weights);
 class SafeTensorsStream {
 public:
     // file_size: the whole file's size, or 0 when unknown (then truncation is found at
-    // finish()). memory_limit (0: none): refuse up front when weight_bytes exceeds it.
+    // finish()). memory_limit (0: none): refuse up front when memory_need exceeds it.
     SafeTensorsStream(const Config& cfg, bool f16_weights, uint64_t file_size = 0, uint64_t memory_limit = 0);
     ~SafeTensorsStream();
     SafeTensorsStream(const SafeTensorsStream&) = delete;

@@ -4,32 +4,72 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hooklab/gpt2.h"
-#include "hooklab/tokenizer.h"
+#include "hooklab/model.h"
+#include "hooklab/stats.h"
 
 namespace hooklab {
-
-struct Model {
-    GPT2 gpt2;
-    Tokenizer tokenizer;
-};
-
-// Loads config.json, model.safetensors, vocab.json and merges.txt from a folder.
-Model load_model_dir(const std::string& dir, bool f16_weights = false);
-// The same from the four files' contents already in memory.
-Model load_model_buffers(const std::string& config_json, const uint8_t* safetensors, size_t size,
-                         const std::string& vocab_json, const std::string& merges_txt, bool f16_weights = false);
 
 struct RunOptions {
     std::string prompt;
     std::vector<nlohmann::json> interventions;
     int topk = 10;
-    bool logits = false;               // include logits_last
+    bool logits = false;               // include logits_last in the report
     std::vector<std::string> capture;  // full hook names whose tensors to return
+    bool logit_lens = false;           // read the residual after every block through ln_f and the unembedding
 };
 
-// Tokenizes, validates everything, runs one forward and returns the run JSON
-// (schema in README). Throws Error before any work for any bad input.
+struct Capture {
+    std::string name;  // full hook name
+    std::vector<int> shape;
+    std::vector<float> data;
+};
+
+// The logit lens at one block: the residual stream after block `layer` (as the run left
+// it, interventions up to there applied) through ln_f and the unembedding, at the last
+// position. The last block's reading is the model's own output.
+struct LensLayer {
+    int layer = 0;
+    std::vector<TopToken> top;
+    double kl = 0;  // KL(final output || this reading), nats; NaN when not finite
+};
+
+// One run, typed: what the run JSON reports, with the numbers kept as floats.
+struct RunResult {
+    std::string prompt;
+    std::vector<int> tokens;
+    std::vector<double> hidden_std;          // [n_layer + 1], HF hidden_states (the last after ln_f)
+    std::vector<double> resid_std;           // [n_layer], before ln_f
+    std::vector<std::vector<Stat>> stats;    // [hook][layer, or 0 for non-block hooks]
+    std::vector<float> logits;               // [vocab] at the last position
+    double lse = 0;                          // log_sum_exp(logits)
+    std::vector<TopToken> top;
+    std::vector<Capture> captures;
+    std::vector<float> lens_logits;          // [n_layer][vocab] with logit_lens
+    std::vector<double> lens_lse;            // [n_layer]
+    std::vector<double> lens_probs;          // [n_layer][vocab], filled by compare_runs for a baseline
+    std::vector<LensLayer> lens;
+    std::vector<nlohmann::json> interventions;  // as applied, normalised
+    std::string nonfinite;                   // the first hook that went non-finite, or ""
+};
+
+// Tokenizes, validates everything, runs one forward. Throws Error before any work for
+// any bad input.
+RunResult run_model(const Model& m, const RunOptions& opt);
+
+// Baseline against intervened, at the last position: what the page shows.
+struct TopCompare { int id = 0; double p_base = 0, p_int = 0; };  // NaN: not a number there
+struct LensCompare { int layer = 0; double kl = 0; TopToken top_base, top_int; };
+struct Comparison {
+    double kl = 0;                  // KL(baseline || intervened), nats; NaN when not defined
+    std::vector<TopCompare> top;    // the baseline's top k, then what entered the intervened top k
+    std::vector<LensCompare> lens;  // per block, when both runs have the lens
+};
+// The baseline's lens probabilities are computed on its first comparison and kept in it.
+Comparison compare_runs(RunResult& base, const RunResult& intervened, int k);
+
+// The run JSON (schema in README): exactly what both CLIs print.
+nlohmann::json run_json(const Model& m, const RunResult& r, const RunOptions& opt);
+// run_model then run_json.
 nlohmann::json run(const Model& m, const RunOptions& opt);
 
 // The "model" block of the run JSON.

@@ -40,5 +40,7 @@ void convert_to_f32(DType dtype, const uint8_t* src, size_t n, float* dst);
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 const char* dtype_name(DType d);
+// Bytes per element.
+size_t dtype_size(DType d);
 
 }  // namespace hooklab

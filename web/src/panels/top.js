@@ -1,14 +1,14 @@
 // Next-token probabilities, baseline vs intervened, and the final KL.
 import { $, showTok } from '../dom.js';
 import { fmtNum } from '../i18n.js';
-import { klDivergence, topComparison, finite } from '../analysis.js';
+import { finite } from '../analysis.js';
 import { figureShell, setFigureText, renderTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
 import { chartPng } from '../export.js';
 
 export function renderTop(app) {
   const { st, t, result, charts } = app;
-  const b = result.baseline, i = result.intervened, k = result.state.topk;
-  const rows = topComparison(b, i, k);
+  const k = result.state.topk;
+  const rows = result.compare.top; // computed in the engine (lab.compare)
   const fig = figureShell($('fig-top'), { onPng: () => chartPng(app, 'top', 'hooklab-next-token.png') });
   const title = t('topTitle', { k });
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
@@ -24,6 +24,6 @@ export function renderTop(app) {
   }));
   renderTable(fig.querySelector('.table-wrap'), [t('token'), t('probBase'), t('probInt'), t('delta')],
     rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title);
-  const kl = klDivergence(b.logits_last, i.logits_last);
+  const kl = result.compare.kl;
   $('kl').textContent = `${t('kl', { kl: kl === null ? '✕' : fmtNum(kl, st.lang, 4) })} ${t('klNote')}`;
 }
