@@ -69,4 +69,11 @@ Config parse_config(const std::string& text) {
     return c;
 }
 
+void check_prompt_length(const Config& c, int T, const std::string& what) {
+    if (T == 0) throw Error("the " + what + "prompt is empty: type at least one character");
+    if (T > c.n_positions)
+        throw Error("the " + what + "prompt is " + std::to_string(T) + " tokens long but this model's context is " +
+                    std::to_string(c.n_positions) + " tokens; shorten it");
+}
+
 }  // namespace hooklab

@@ -137,10 +137,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     for (int s = 0; s < S; ++s) {
         const Segment& g = segs[s];
         const int T = static_cast<int>(g.from->tokens.size());
-        if (T < 1) throw Error("the prompt is empty: at least one token is needed");
-        if (T > c.n_positions)
-            throw Error("the prompt has " + std::to_string(T) + " tokens but the model's context is " +
-                        std::to_string(c.n_positions));
+        check_prompt_length(c, T);
         for (int id : g.from->tokens)
             if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
         if (g.first < 0 || g.first >= T) throw Error("forward: first position " + std::to_string(g.first) + " is out of range");

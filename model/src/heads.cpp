@@ -93,10 +93,7 @@ json heads(const Model& m, const HeadsOptions& opt) {
         tokens = repeat_tokens(static_cast<int>(R), *opt.seed, m.tokenizer.vocab_size(), eos_token_id(m.tokenizer));
     } else {
         tokens = m.tokenizer.encode(*opt.prompt);
-        if (tokens.empty()) throw Error("the prompt is empty: type at least one character");
-        if (static_cast<int>(tokens.size()) > c.n_positions)
-            throw Error("the prompt is " + std::to_string(tokens.size()) + " tokens long but this model's context is " +
-                        std::to_string(c.n_positions) + " tokens; shorten it");
+        check_prompt_length(c, static_cast<int>(tokens.size()));
     }
     const int T = static_cast<int>(tokens.size());
     for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);

@@ -217,7 +217,7 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
         // The view may hold only positions [pos0, pos0 + rows) of n_pos: selectors and the
         // noise counter are over the whole sequence, so that a pass computing some rows
         // changes them exactly as a full forward would.
-        const int pos_axis = rank == 3 ? ax.pos : (ax.pos == 0 ? 0 : 2);
+        const int pos_axis = rank == 3 ? info.pos_axis : (info.pos_axis == 0 ? 0 : 2);
         int full[3] = {dims[0], dims[1], dims[2]}, offset[3] = {0, 0, 0};
         if (view.n_pos > 0) {
             full[pos_axis] = view.n_pos;

@@ -29,13 +29,6 @@ void check_tokenizer_fits(const Config& c, const Tokenizer& t) {
                     std::to_string(c.vocab_size));
 }
 
-void check_prompt_length(const Config& c, int T) {
-    if (T == 0) throw Error("the prompt is empty: type at least one character");
-    if (T > c.n_positions)
-        throw Error("the prompt is " + std::to_string(T) + " tokens long but this model's context is " +
-                    std::to_string(c.n_positions) + " tokens; shorten it");
-}
-
 Model load_model_buffers(const std::string& config_text, const uint8_t* st, size_t size, const std::string& vocab,
                          const std::string& merges, bool f16_weights) {
     Model m;

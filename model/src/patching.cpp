@@ -29,10 +29,7 @@ std::vector<Intervention> parse_all(const std::vector<json>& items, const Config
 
 std::vector<int> encode_prompt(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
     const std::vector<int> ids = tok.encode(text);
-    if (ids.empty()) throw Error(std::string("the ") + what + "prompt is empty: type at least one character");
-    if (static_cast<int>(ids.size()) > c.n_positions)
-        throw Error(std::string("the ") + what + "prompt is " + std::to_string(ids.size()) +
-                    " tokens long but this model's context is " + std::to_string(c.n_positions) + " tokens; shorten it");
+    check_prompt_length(c, static_cast<int>(ids.size()), what);
     return ids;
 }
 

@@ -17,4 +17,9 @@ struct Config {
 // Parses and validates a HuggingFace GPT-2 config.json.
 Config parse_config(const std::string& json_text);
 
+// A prompt of T tokens must be non-empty and fit the context; `what` names which prompt
+// ("clean ", "corrupted ") where there are several. Every path that runs tokens calls it,
+// so the message exists once.
+void check_prompt_length(const Config& c, int T, const std::string& what = "");
+
 }  // namespace hooklab

@@ -22,7 +22,5 @@ Model load_model_buffers(const std::string& config_json, const uint8_t* safetens
 // The checks every way of loading and running shares, so each message exists once.
 // The tokenizer's ids must fit the model's embedding.
 void check_tokenizer_fits(const Config& c, const Tokenizer& t);
-// A prompt of T tokens must be non-empty and fit the context.
-void check_prompt_length(const Config& c, int T);
 
 }  // namespace hooklab
