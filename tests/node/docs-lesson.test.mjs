@@ -27,7 +27,7 @@ test('relative links in the docs resolve to files of the repository', () => {
 test("docs/lesson.md's compensation table is the engine's", async (t) => {
   if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
   const { HookLab } = await import('../../wasm/js/hooklab.js');
-  const { compensation } = await import('../../web/src/analysis.js');
+  const { compensationReport } = await import('../../web/src/analysis.js');
   const text = readFileSync(join(REPO, 'docs/lesson.md'), 'utf8');
   const prompt = text.match(/prompt "([^"]+)" \((\d+) tokens\)/);
   assert.ok(prompt, 'the lesson names its prompt');
@@ -43,11 +43,12 @@ test("docs/lesson.md's compensation table is the engine's", async (t) => {
   };
   for (const [row, layer, factor, chain, lnf, pNet, pLnf] of rows) {
     const L = Number(layer);
-    const int = lab.run(prompt[1], { interventions: [{ kind: 'scale_hidden', layer: L, factor: Number(factor) }] });
+    const ivs = [{ kind: 'scale_hidden', layer: L, factor: Number(factor) }];
+    const int = lab.run(prompt[1], { interventions: ivs });
     const shown = chain.trim().split(' → ');
     assert.equal(shown.length, base.resid_std.length - L, row);
     shown.forEach((s, k) => assert.ok(near(s, int.resid_std[L + k] / base.resid_std[L + k]), `${row}: block ${L + k} is ${int.resid_std[L + k] / base.resid_std[L + k]}`));
-    const c = compensation(base, int, L);
+    const c = compensationReport(ivs, base, int);
     assert.ok(near(lnf, c.rF), `${row}: after ln_f ${c.rF}`);
     assert.ok(Math.abs(Number(pNet) - c.net) <= 0.5 && Math.abs(Number(pLnf) - c.lnf) <= 0.5, `${row}: ${c.net}% / ${c.lnf}%`);
   }
