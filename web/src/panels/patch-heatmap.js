@@ -131,7 +131,7 @@ export function renderDivergingMap(fig, opts) {
     redraw();
     show(cursor.r, cursor.c);
   });
-  canvas.addEventListener('blur', () => { redraw.call(null); });
+  canvas.addEventListener('blur', () => { cursor = null; redraw(); });
   canvas.addEventListener('keydown', (ev) => {
     const d = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[ev.key];
     if (!d) return;

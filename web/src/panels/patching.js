@@ -188,8 +188,8 @@ export function renderPatching(app) {
   if (r) renderSweep(app, r, fmt);
   const d = P.dla && P.dla.model === app.loadedKey ? P.dla : null;
   $('patch-dla').hidden = !d && !P.errors.dla;
-  if (d) renderDla(app, d, fmt);
   $('fig-dla-layers').hidden = $('fig-dla-heads').hidden = !d;
+  if (d) renderDla(app, d, fmt);
   renderPatchCode(app);
 }
 
