@@ -98,6 +98,8 @@ test('engine errors map to translated keys and to the field they belong to', () 
     ['answer " Marylandia" is 2 tokens, " Maryland" (#10769) + "ia" (#544); it must be exactly one token: give one of them, or #ID', 'errPatchSplit', 'answer'],
     ['wrong #99999 is outside the vocabulary (ids 0..50256)', 'errPatchVocab', 'wrong'],
     ['the corrupted prompt is empty: type at least one character', 'errPatchEmpty', 'prompts'],
+    ["the clean prompt is 160 tokens long but this model's context is 128 tokens; shorten it", 'errPatchLong', 'prompts'],
+    ["the prompt is 160 tokens long but this model's context is 128 tokens; shorten it", 'errPromptLong', 'prompts'],
     ['direct logit attribution: the intervention on blocks.9.hook_resid_post changes the residual stream itself, which', 'errDlaResid', 'dla'],
   ];
   for (const [msg, key, field] of cases) {

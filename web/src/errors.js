@@ -8,6 +8,7 @@ const RULES = [
   [/(answer|wrong) ("(?:[^"\\]|\\.)*") is (\d+) tokens, (.*?); it must be exactly one token/, 'errPatchSplit', ['which', 'text', 'n', 'parts']],
   [/(answer|wrong) (#\d+) is outside the vocabulary \(ids 0\.\.(\d+)\)/, 'errPatchVocab', ['which', 'id', 'max']],
   [/the (clean|corrupted) prompt is empty/, 'errPatchEmpty', ['which']],
+  [/the (clean|corrupted) prompt is (\d+) tokens long but this model's context is (\d+)/, 'errPatchLong', ['which', 'n', 'ctx']],
   [/(answer|wrong) is empty/, 'errPatchEmpty', ['which']],
   [/direct logit attribution: the intervention on (\S+) changes the residual stream/, 'errDlaResid', ['hook']],
   [/the prompt is empty/, 'errPromptEmpty'],

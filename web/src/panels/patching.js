@@ -120,7 +120,7 @@ function showFieldError(app, id, d) {
   if (!d) { el.textContent = ''; return; }
   const vars = { ...d.vars };
   if (vars.which) vars.which = app.t(`patchWhich_${vars.which}`);
-  const s = app.t(d.key, vars);
+  const s = d.key === 'errEngine' ? `${app.t(d.key)} ${d.raw}` : app.t(d.key, vars);
   el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
 }
 
