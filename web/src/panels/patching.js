@@ -21,7 +21,7 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -218,7 +218,7 @@ function renderSweep(app, r, fmt) {
 }
 
 function renderDla(app, d, fmt) {
-  const { t, st } = app;
+  const { t, st } = app, P = app.patch;
   const cfg = app.modelInfo.config;
   const g = dlaGroups(d.attr, cfg.n_layer, cfg.n_head);
   const blocks = g.attn.map((_, l) => String(l));
@@ -241,7 +241,7 @@ function renderDla(app, d, fmt) {
     yTitle: t('patchDlaValue'),
     xTitle: t('layer'),
   });
-  app.charts.patchDla = upsertChart(app.charts.patchDla, canvas, cfgChart);
+  P.chart = upsertChart(P.chart, canvas, cfgChart); // not in app.charts: the main PNG export is the main run's
   fig.querySelector('.fig-cap').textContent = t('patchDlaSum', { n: g.count, s: fmt(g.sum), ld: fmt(d.attr.logit_diff) });
   fig.querySelector('summary').textContent = t('dataTable');
   renderTable(fig.querySelector('.table-wrap'), [t('patchRowHead'), t('patchDlaAttn'), t('patchDlaBias'), t('patchDlaMlp')],
