@@ -153,15 +153,10 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   return L.join('\n');
 }
 
-export function tlCode(st, { lang = 'en', ...info } = {}) {
-  const t = makeT(lang);
-  const ivs = interventionsOf(st);
-  const src = modelSource(st, t, info);
+// The lines that load the model into TransformerLens: a hub name directly; a folder (the
+// embedded model, local files) through a config built from the checkpoint.
+function tlLoad(src, t) {
   const L = [];
-  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
-  L.push('import torch');
-  L.push('from transformer_lens import HookedTransformer');
-  L.push('');
   if (src.hub) {
     L.push(`model = HookedTransformer.from_pretrained_no_processing(${py(src.tl)})  # ${t('cgTlHub')}`);
   } else {
@@ -181,6 +176,19 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
     L.push('model.load_and_process_state_dict(convert_gpt2_weights(hf, cfg), fold_ln=False, center_writing_weights=False,');
     L.push('                                  center_unembed=False, fold_value_biases=False)');
   }
+  return L;
+}
+
+export function tlCode(st, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const ivs = interventionsOf(st);
+  const src = modelSource(st, t, info);
+  const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
+  L.push('import torch');
+  L.push('from transformer_lens import HookedTransformer');
+  L.push('');
+  L.push(...tlLoad(src, t));
   L.push('model.eval()');
   L.push(`tokens = model.to_tokens(${py(st.prompt)}, prepend_bos=False)`);
   L.push('');
@@ -272,5 +280,129 @@ export function tupleText({ T, C, layer = 9, withAttn = false, tf = '4', lang = 
   L.push(...comment(t('cgTupAny')));
   L.push('#   if isinstance(output, tuple): return (output[0].mul(factor),) + output[1:]');
   L.push('#   return output.mul(factor)');
+  return L.join('\n');
+}
+
+// ---------------------------------------------------------------- the Patching view
+// TransformerLens code for the current patching sweep and attribution (transformer_lens.patching,
+// ActivationCache.decompose_resid / stack_head_results / apply_ln_to_stack). ex: {clean,
+// corrupted, answer, wrong, hook, metric} as the view resolves them.
+
+const PATCH_FN = {
+  resid_pre: 'get_act_patch_resid_pre',
+  attn_out: 'get_act_patch_attn_out',
+  mlp_out: 'get_act_patch_mlp_out',
+  z: 'get_act_patch_attn_head_out_all_pos',
+};
+
+// A token as the engine takes it: "#ID" → the id, text → model.to_single_token(text).
+const pyToken = (s) => (/^#\d+$/.test(s) ? s.slice(1) : `model.to_single_token(${py(s)})`);
+
+// The page's interventions as permanent TransformerLens hooks (they stay on for every run,
+// as the engine applies them to both prompts; a permanent hook runs before the patch's).
+function tlPermanentHooks(ivs, t) {
+  if (!ivs.length) return [];
+  const L = [...comment(t('cgPatchIvs'))];
+  ivs.forEach((iv, n) => {
+    const l = pyInt(iv.layer);
+    if (iv.kind === 'zero_head_k') {
+      L.push(`def zero_k_${n}(k, hook):  # ${t('cgK')}`);
+      L.push(`    k[:, :, ${pyInt(iv.head)}, :] = 0`);
+      L.push('    return k');
+      L.push(`model.add_hook("blocks.${l}.attn.hook_k", zero_k_${n}, is_permanent=True)`);
+    } else if (iv.kind === 'noise_even_neurons') {
+      L.push(`torch.manual_seed(${pyInt(iv.seed)})  # ${t('cgSeed')}`);
+      L.push(`def noise_even_${n}(post, hook):  # ${t('cgPost')}`);
+      L.push(`    post[..., 0::2] = torch.normal(${pyNum(iv.mean)}, ${pyNum(iv.std)}, size=post[..., 0::2].shape)`);
+      L.push('    return post');
+      L.push(`model.add_hook("blocks.${l}.mlp.hook_post", noise_even_${n}, is_permanent=True)`);
+    } else if (iv.kind === 'scale_hidden') {
+      L.push(`def scale_${n}(resid, hook):  # ${t('cgResidHook')}`);
+      L.push(`    return resid * ${pyNum(iv.factor)}`);
+      L.push(`model.add_hook("blocks.${l}.hook_resid_post", scale_${n}, is_permanent=True)`);
+    } else {
+      throw new Error(`codegen: no TransformerLens hook for intervention kind ${iv.kind}`);
+    }
+  });
+  L.push('');
+  return L;
+}
+
+function tlPatchHead(st, ex, t, info, extraImport) {
+  const src = modelSource(st, t, info);
+  const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
+  L.push('import torch');
+  L.push(`from transformer_lens import HookedTransformer${extraImport}`);
+  L.push('');
+  L.push(...tlLoad(src, t));
+  L.push('model.eval()');
+  L.push('torch.set_grad_enabled(False)');
+  L.push(`clean_tokens = model.to_tokens(${py(ex.clean)}, prepend_bos=False)`);
+  L.push(`answer, wrong = ${pyToken(ex.answer)}, ${pyToken(ex.wrong)}`);
+  L.push('');
+  L.push(...tlPermanentHooks(interventionsOf(st), t));
+  L.push('def logit_diff(logits):');
+  L.push('    return logits[0, -1, answer] - logits[0, -1, wrong]');
+  L.push('');
+  return L;
+}
+
+/** The patching sweep of the Patching view, in TransformerLens. */
+export function tlPatchCode(st, ex, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const fn = PATCH_FN[ex.hook];
+  if (!fn) throw new Error(`codegen: unknown patching hook ${ex.hook}`);
+  const L = tlPatchHead(st, ex, t, info, ', patching');
+  L.splice(L.indexOf('') + 1, 0, ...comment(t('cgPatchIntro')));
+  L.push(`corrupted_tokens = model.to_tokens(${py(ex.corrupted)}, prepend_bos=False)`);
+  L.push('clean_logits, clean_cache = model.run_with_cache(clean_tokens)');
+  L.push('clean_ld = logit_diff(clean_logits).item()');
+  L.push('corrupted_ld = logit_diff(model(corrupted_tokens)).item()');
+  L.push('');
+  if (ex.metric === 'logit_diff') {
+    L.push('metric = logit_diff');
+  } else {
+    L.push('def metric(logits):');
+    L.push('    return (logit_diff(logits) - corrupted_ld) / (clean_ld - corrupted_ld)');
+  }
+  L.push('');
+  L.push(`result = patching.${fn}(model, corrupted_tokens, clean_cache, metric)`);
+  L.push('print("clean logit diff", clean_ld, "corrupted", corrupted_ld)');
+  const cols = ex.hook === 'z' ? 'heads' : 'positions';
+  L.push(...comment(t('cgPatchPrint', { cols })));
+  L.push('torch.set_printoptions(precision=4, linewidth=200, sci_mode=False)');
+  L.push('print(result)');
+  if (interventionsOf(st).length) L.push('model.reset_hooks(including_permanent=True)');
+  return L.join('\n');
+}
+
+/** Direct logit attribution of the clean prompt, in TransformerLens. */
+export function tlDlaCode(st, ex, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const L = tlPatchHead(st, ex, t, info, '');
+  L.splice(L.indexOf('') + 1, 0, ...comment(t('cgDlaIntro')));
+  L.push('logits, cache = model.run_with_cache(clean_tokens)');
+  L.push('direction = model.W_U[:, answer] - model.W_U[:, wrong]');
+  L.push('def project(stack):');
+  L.push('    # ln_final with the run\'s own scale, its weight, then onto the direction');
+  L.push('    return (cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1) * model.ln_final.w) @ direction');
+  L.push('resid, labels = cache.decompose_resid(layer=-1, pos_slice=-1, return_labels=True)');
+  L.push('heads, head_labels = cache.stack_head_results(layer=-1, pos_slice=-1, return_labels=True)');
+  L.push('parts = dict(zip(labels, project(resid)[:, 0].tolist()))');
+  L.push('n, h = model.cfg.n_layers, model.cfg.n_heads');
+  L.push('per_head = project(heads)[:, 0].reshape(n, h)');
+  L.push(...comment(t('cgDlaBias')));
+  L.push('ln_bias = (model.ln_final.b @ direction).item()');
+  L.push('print("embed", parts["embed"], "pos_embed", parts["pos_embed"])');
+  L.push('print("block  heads  attn_bias  mlp")');
+  L.push('for l in range(n):');
+  L.push('    heads_sum = per_head[l].sum().item()');
+  L.push('    print(l, heads_sum, parts[f"{l}_attn_out"] - heads_sum, parts[f"{l}_mlp_out"])');
+  L.push('print("ln_final.bias", ln_bias)');
+  L.push('torch.set_printoptions(precision=4, linewidth=200, sci_mode=False)');
+  L.push('print(per_head)');
+  L.push('print("sum", sum(parts.values()) + ln_bias, "logit diff", logit_diff(logits).item())');
+  if (interventionsOf(st).length) L.push('model.reset_hooks(including_permanent=True)');
   return L.join('\n');
 }

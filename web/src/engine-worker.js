@@ -135,8 +135,40 @@ function transferList(value) {
   return out;
 }
 
+// Activation patching (lab.patch, one block per step) and attribution, for the Patching
+// view. A sweep's AbortController is kept by request id so that a 'cancel' message, which
+// skips the queue, stops it between blocks; a cancelled sweep resolves to {cancelled: true}.
+const sweeps = new Map();
+
+async function patch(msg, id) {
+  if (!lab) throw new Error('no model is loaded yet');
+  const ctl = sweeps.get(id) ?? new AbortController();
+  try {
+    return await lab.patch({ ...msg.opts, signal: ctl.signal,
+      onProgress: (p) => post({ id, type: 'progress', phase: 'patch', fraction: p.total ? p.done / p.total : 0 }) });
+  } catch (e) {
+    if (ctl.signal.aborted) return { cancelled: true };
+    throw e;
+  } finally {
+    sweeps.delete(id);
+  }
+}
+
+// The clean prompt's top-k (the answer and wrong pickers) with the page's interventions.
+function patchTop(msg) {
+  if (!lab) throw new Error('no model is loaded yet');
+  const r = lab.run(msg.prompt, { interventions: msg.interventions, topk: msg.topk ?? 10 });
+  return { tokens: r.token_strings, top: r.top.map(({ id, token, prob }) => ({ id, token, prob })) };
+}
+
 const handlers = {
   lens,
+  patch,
+  patchTop,
+  async attribute(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    return lab.attribute(msg.opts);
+  },
   async init(msg) {
     base = msg.base;
     return { ok: true };
@@ -175,6 +207,11 @@ self.onmessage = async (ev) => {
   const msg = ev.data || {};
   const { id, type } = msg;
   if (type === 'run') latestRunId = id; // newest run wins, even before it starts
+  if (type === 'patch') sweeps.set(id, new AbortController());
+  if (type === 'cancel') { // not queued: it must reach a sweep that is running
+    sweeps.get(msg.target)?.abort();
+    return post({ id, type: 'result', value: { ok: true } });
+  }
   const h = handlers[type];
   if (!h) return post({ id, type: 'error', message: `unknown request ${type}` });
   // One request at a time (the engine is single-threaded); queued runs that a newer

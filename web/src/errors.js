@@ -3,6 +3,14 @@
 // for a details box. An unknown message gets the generic key.
 
 const RULES = [
+  // Activation patching and attribution (lab.patch, lab.attribute).
+  [/the clean prompt is (\d+) tokens and the corrupted prompt is (\d+)/, 'errPatchLengths', ['a', 'b']],
+  [/(answer|wrong) ("(?:[^"\\]|\\.)*") is (\d+) tokens, (.*?); it must be exactly one token/, 'errPatchSplit', ['which', 'text', 'n', 'parts']],
+  [/(answer|wrong) (#\d+) is outside the vocabulary \(ids 0\.\.(\d+)\)/, 'errPatchVocab', ['which', 'id', 'max']],
+  [/the (clean|corrupted) prompt is empty/, 'errPatchEmpty', ['which']],
+  [/the (clean|corrupted) prompt is (\d+) tokens long but this model's context is (\d+)/, 'errPatchLong', ['which', 'n', 'ctx']],
+  [/(answer|wrong) is empty/, 'errPatchEmpty', ['which']],
+  [/direct logit attribution: the intervention on (\S+) changes the residual stream/, 'errDlaResid', ['hook']],
   [/the prompt is empty/, 'errPromptEmpty'],
   [/the prompt (?:is|has) (\d+) tokens(?: long)? but (?:this|the) model's context is (\d+)/, 'errPromptLong', ['n', 'ctx']],
   [/layer (-?\d+) is out of range \(the model has blocks 0\.\.(\d+)/, 'errLayer', ['l', 'max']],

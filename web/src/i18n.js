@@ -1,4 +1,5 @@
 // English and Vietnamese UI strings. t(key, vars) fills {name} placeholders.
+import { PATCH_STRINGS } from './panels/patching-strings.js';
 
 const en = {
   title: 'GPT-2 Hook Lab',
@@ -487,6 +488,10 @@ const vi = {
   cgTup5ret: 'hook trả về chính tensor:',
   cgTupAny: 'một hook chạy được với mọi phiên bản:',
 };
+
+// The Patching view's strings live beside its panel.
+Object.assign(en, PATCH_STRINGS.en);
+Object.assign(vi, PATCH_STRINGS.vi);
 
 export const STRINGS = { en, vi };
 

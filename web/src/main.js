@@ -18,6 +18,7 @@ import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
 import { renderCode } from './panels/code.js';
 import { renderAll } from './panels/index.js';
+import { initPatching, patchExport } from './panels/patching.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
@@ -142,6 +143,7 @@ function bind() {
 
 writeControls(app);
 bind();
+initPatching(app);
 applyLang();
 syncUrl(app);
 selectModel(app, app.st.model);
@@ -154,4 +156,5 @@ window.hooklab = {
   lensData: () => (app.lensResult?.for === app.result ? app.lensResult.layers : null),
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },
+  patchExport: () => patchExport(app),
 };

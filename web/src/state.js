@@ -5,6 +5,7 @@
 // parser cannot read falls back to its default and is reported in `refused`.
 
 import { HUB_MODELS } from '../../wasm/js/models.js';
+import { defaultPatchState, patchFromParams, patchToParams } from './panels/patch-data.js';
 
 // The hub models' repos, sizes and training data live in the one registry (models.js).
 export const MODELS = {
@@ -31,7 +32,7 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9 };
+  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState() };
 }
 
 // Back to the defaults, keeping what is not an experiment: model, language, embedding.
@@ -159,6 +160,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   take('hook', (v) => { if (/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v) && !v.startsWith('blocks')) st.hook = v; else bad = true; });
   take('stat', (v) => { if (STATS.includes(v)) st.stat = v; else bad = true; });
   take('hl', (v) => { st.hookLayer = int(v, 9); });
+  st.patch = patchFromParams(get, refused); // the Patching view's keys (panels/patch-data.js)
   const flag = (v) => v === '1' || v === 'true';
   const embed = get('embed');
   st.embed = flag(embed) || embed === '';
@@ -186,6 +188,7 @@ export function stateToParams(st) {
   if (st.predict) q.set('predict', '1');
   if (st.lens) q.set('lens', '1');
   if (st.embed) q.set('embed', '1');
+  patchToParams(st.patch, q);
   return q;
 }
 

@@ -59,6 +59,24 @@ export class EngineClient {
     return value?.superseded ? null : value;
   }
 
+  // Activation patching (the Patching view): {promise, cancel()}; the promise resolves to
+  // the CLI's patch JSON, or {cancelled: true} after cancel(). onProgress(fraction).
+  patch(opts, onProgress) {
+    const id = this.nextId; // the id #request is about to use
+    const promise = this.#request('patch', { opts }, onProgress);
+    return { promise, cancel: () => this.#request('cancel', { target: id }) };
+  }
+
+  // Direct logit attribution: the CLI's attribute JSON.
+  attribute(opts) {
+    return this.#request('attribute', { opts });
+  }
+
+  // The top-k next tokens of a prompt (no comparison), for the answer pickers.
+  patchTop({ prompt, interventions, topk }) {
+    return this.#request('patchTop', { prompt, interventions, topk });
+  }
+
   tokenize(text) {
     return this.#request('tokenize', { text });
   }

@@ -8,9 +8,11 @@ import { renderMlp } from './mlp.js';
 import { renderStats } from './stats.js';
 import { renderTuple } from './tuple.js';
 import { renderCode } from './code.js';
+import { renderPatching } from './patching.js';
 
 export function renderAll(app) {
   renderCode(app);
+  renderPatching(app); // independent of the main run
   const has = !!app.result;
   for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
   $('tuple-section').hidden = !has;

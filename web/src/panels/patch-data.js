@@ -1,0 +1,155 @@
+// Pure helpers behind the Patching view (no DOM: node tests import them): the default
+// pairs, the view's URL keys, the diverging colour scale, the sweep's table and CSV, and
+// the grouping of the engine's attribution components. Numbers come from the engine
+// (lab.patch, lab.attribute); nothing is recomputed here except sums for display.
+
+export const PATCH_HOOKS = ['resid_pre', 'attn_out', 'mlp_out', 'z'];
+export const PATCH_METRICS = ['normalized', 'logit_diff'];
+
+// GPT-2's indirect-object pair (Wang et al. 2022), the course's standard example.
+export const IOI_PAIR = {
+  clean: 'When Mary and John went to the store, John gave a drink to',
+  corrupted: 'When Mary and John went to the store, Mary gave a drink to',
+  answer: ' Mary',
+  wrong: ' John',
+};
+// The embedded HookLab-Brown barely reacts to the IOI pair (logit differences -2.92 and
+// -2.73); this number-agreement pair moves it from +3.38 to -1.90 (measured with
+// `hooklab patch`, reported in the model card, checked by tests/node/web-patching.test.mjs).
+export const EMBEDDED_PAIR = {
+  clean: 'When the man came home, he',
+  corrupted: 'When the men came home, they',
+  answer: ' was',
+  wrong: ' were',
+};
+
+/** The pair a model starts with: the embedded model's own, GPT-2's IOI pair otherwise. */
+export const defaultPair = (modelKey) => (modelKey === 'default' ? EMBEDDED_PAIR : IOI_PAIR);
+
+/** The view's part of the page state; null fields follow the loaded model's default pair. */
+export const defaultPatchState = () => ({ clean: null, corrupted: null, answer: null, wrong: null, hook: 'resid_pre', metric: 'normalized' });
+
+/** The four texts the sweep uses: the state's, or the model's default where unset. */
+export function patchInputs(p, modelKey) {
+  const d = defaultPair(modelKey);
+  return { clean: p.clean ?? d.clean, corrupted: p.corrupted ?? d.corrupted, answer: p.answer ?? d.answer, wrong: p.wrong ?? d.wrong };
+}
+
+// URL keys: pclean, pcorr, pans, pwrong (texts; a token as text or #ID), phook, pmetric.
+const TEXT_KEYS = { clean: 'pclean', corrupted: 'pcorr', answer: 'pans', wrong: 'pwrong' };
+export const TEXT_MAX = 2000; // characters; the engine refuses prompts longer than the context anyway
+
+/** Reads the view's keys with get(key) → string|undefined; a value it cannot use is
+ *  left at its default and pushed onto refused as {key, value}. */
+export function patchFromParams(get, refused = []) {
+  const p = defaultPatchState();
+  for (const [field, key] of Object.entries(TEXT_KEYS)) {
+    const v = get(key);
+    if (v === undefined) continue;
+    const bad = v.length > TEXT_MAX || ((field === 'answer' || field === 'wrong') && (v === '' || /^#/.test(v) && !/^#\d{1,6}$/.test(v)));
+    if (bad) refused.push({ key, value: v });
+    else p[field] = v;
+  }
+  const hook = get('phook');
+  if (hook !== undefined) {
+    if (PATCH_HOOKS.includes(hook)) p.hook = hook;
+    else refused.push({ key: 'phook', value: hook });
+  }
+  const metric = get('pmetric');
+  if (metric !== undefined) {
+    if (PATCH_METRICS.includes(metric)) p.metric = metric;
+    else refused.push({ key: 'pmetric', value: metric });
+  }
+  return p;
+}
+
+/** Writes the view's non-default keys into q (a URLSearchParams). */
+export function patchToParams(p, q) {
+  for (const [field, key] of Object.entries(TEXT_KEYS)) if (p[field] !== null) q.set(key, p[field]);
+  if (p.hook !== 'resid_pre') q.set('phook', p.hook);
+  if (p.metric !== 'normalized') q.set('pmetric', p.metric);
+  return q;
+}
+
+/** A diverging colour for v on [-m, m]: ColorBrewer RdBu's blue end below 0, PuOr's
+ *  orange end above, near-white at 0 (a blue–orange pair reads for every colour vision). */
+export function divergingColor(v, m) {
+  const white = [247, 247, 247], neg = [33, 102, 172], pos = [179, 88, 6];
+  if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+  const s = m > 0 ? Math.max(-1, Math.min(1, v / m)) : 0;
+  const end = s < 0 ? neg : pos, a = Math.abs(s);
+  return `rgb(${white.map((w, i) => Math.round(w + (end[i] - w) * a)).join(',')})`;
+}
+
+/** The colour scale's half-width: the largest |value| (1 at least for the normalised metric,
+ *  so "fully restored" is the darkest colour). */
+export function scaleMax(matrix, metric) {
+  let m = 0;
+  for (const row of matrix) for (const v of row) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return metric === 'normalized' ? Math.max(1, m) : m || 1;
+}
+
+/** Column labels of a sweep: "p 'token'" per position, "h" per head. */
+export function sweepColumns(r) {
+  if (r.by === 'head') return r.logit_diff[0].map((_, h) => ({ kind: 'head', h }));
+  return r.corrupted_token_strings.map((tok, p) => ({ kind: 'pos', p, tok, clean: r.clean_token_strings[p] }));
+}
+
+/** The sweep as rows for CSV/JSON: [{layer, position|head, clean_token?, corrupted_token?, logit_diff, normalized}]. */
+export function sweepRows(r) {
+  const cols = sweepColumns(r);
+  const rows = [];
+  r.logit_diff.forEach((row, layer) => row.forEach((ld, i) => {
+    const c = cols[i];
+    rows.push(c.kind === 'head'
+      ? { layer, head: c.h, logit_diff: ld, normalized: r.normalized[layer][i] }
+      : { layer, position: c.p, clean_token: c.clean, corrupted_token: c.tok, logit_diff: ld, normalized: r.normalized[layer][i] });
+  }));
+  return rows;
+}
+
+const csvCell = (v) => {
+  const s = v === null || v === undefined ? '' : typeof v === 'number' ? String(v) : String(v);
+  return /[",\n\r]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** The export as CSV: '#'-comment lines naming the experiment, then one row per cell. */
+export function sweepCsv(exp) {
+  const r = exp.sweep;
+  const head = [
+    ['model', exp.model.name], ['clean', exp.clean], ['corrupted', exp.corrupted], ['answer', `${exp.answer} (#${r.answer_id})`],
+    ['wrong', `${exp.wrong} (#${r.wrong_id})`], ['hook', r.hook], ['by', r.by], ['interventions', JSON.stringify(exp.interventions)],
+    ['clean_logit_diff', r.clean_logit_diff], ['corrupted_logit_diff', r.corrupted_logit_diff], ['date', exp.date],
+  ].map(([k, v]) => `# ${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`);
+  const rows = sweepRows(r);
+  const keys = Object.keys(rows[0] ?? {});
+  return [...head, keys.join(','), ...rows.map((row) => keys.map((k) => csvCell(row[k])).join(','))].join('\n') + '\n';
+}
+
+/** The engine's attribution components grouped for the charts: per block the heads' sum,
+ *  the attention bias and the MLP; the heads as [n_layer][n_head]; embed, pos_embed and
+ *  ln_final.bias; the sum of every component. */
+export function dlaGroups(attr, nLayer, nHead) {
+  const heads = Array.from({ length: nLayer }, () => new Array(nHead).fill(0));
+  const attn = new Array(nLayer).fill(0), bias = new Array(nLayer).fill(0), mlp = new Array(nLayer).fill(0);
+  const other = {};
+  let sum = 0;
+  for (const { name, value } of attr.components) {
+    sum += value;
+    let m;
+    if ((m = name.match(/^blocks\.(\d+)\.attn\.head\.(\d+)$/))) { heads[+m[1]][+m[2]] = value; attn[+m[1]] += value; }
+    else if ((m = name.match(/^blocks\.(\d+)\.attn\.bias$/))) bias[+m[1]] = value;
+    else if ((m = name.match(/^blocks\.(\d+)\.mlp$/))) mlp[+m[1]] = value;
+    else other[name] = value;
+  }
+  return { heads, attn, bias, mlp, other, sum, count: attr.components.length };
+}
+
+/** Which field an engine error belongs next to: 'prompts', 'answer', 'wrong', 'dla' or null. */
+export function errorField(desc) {
+  const which = desc?.vars?.which;
+  if (desc.key === 'errPatchLengths' || desc.key === 'errPromptLong' || which === 'clean' || which === 'corrupted') return 'prompts';
+  if (which === 'answer' || which === 'wrong') return which;
+  if (desc.key === 'errDlaResid') return 'dla';
+  return null;
+}

@@ -1,0 +1,276 @@
+// The Patching view: clean/corrupted prompts, answer/wrong tokens (typed, or picked from the
+// clean run's top-k), a hook family; the sweep (lab.patch in the worker, with progress and
+// cancel) as a block × position or block × head heat-map; direct logit attribution of the
+// clean prompt (lab.attribute) as a per-block bar chart and a block × head heat-map; export;
+// the same experiment in TransformerLens. Its state is app.st.patch (URL keys in patch-data.js).
+import { $, downloadBlob, showTok } from '../dom.js';
+import { fmtNum } from '../i18n.js';
+import { interventionsOf } from '../state.js';
+import { syncUrl } from '../form.js';
+import { describeError } from '../errors.js';
+import { describeInterventions } from '../export.js';
+import { tlPatchCode, tlDlaCode } from '../codegen.js';
+import { barConfig, upsertChart, renderTable, OI } from '../charts.js';
+import { displayName } from './model-info.js';
+import { renderDivergingMap } from './patch-heatmap.js';
+import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField } from './patch-data.js';
+
+const TEXT_FIELDS = [['clean', 'patch-clean'], ['corrupted', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']];
+const TOPK = 10;
+
+const inputs = (app) => patchInputs(app.st.patch, app.st.model);
+
+export function initPatching(app) {
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
+  for (const [field, id] of TEXT_FIELDS) {
+    $(id).addEventListener('input', () => {
+      const v = $(id).value;
+      app.st.patch[field] = v === defaultPair(app.st.model)[field] ? null : v;
+      const f = field === 'clean' || field === 'corrupted' ? 'prompts' : field;
+      delete app.patch.errors[f];
+      syncUrl(app);
+      renderPatching(app);
+    });
+  }
+  for (const which of ['answer', 'wrong']) {
+    $(`patch-${which}-pick`).addEventListener('change', (ev) => {
+      const v = ev.target.value;
+      if (!v) return;
+      $(`patch-${which}`).value = v;
+      $(`patch-${which}`).dispatchEvent(new Event('input'));
+      ev.target.value = '';
+    });
+  }
+  $('patch-hook').addEventListener('change', () => { app.st.patch.hook = $('patch-hook').value; syncUrl(app); renderPatching(app); });
+  $('patch-metric').addEventListener('change', () => { app.st.patch.metric = $('patch-metric').value; syncUrl(app); renderPatching(app); });
+  $('patch-run').addEventListener('click', () => runSweep(app));
+  $('patch-cancel').addEventListener('click', () => app.patch.job?.cancel());
+  $('patch-export-json').addEventListener('click', () => {
+    const o = patchExport(app);
+    if (o) downloadBlob(new Blob([JSON.stringify(o, null, 1)], { type: 'application/json' }), `hooklab-patching-${o.hook}.json`);
+  });
+  $('patch-export-csv').addEventListener('click', () => {
+    const o = patchExport(app);
+    if (o) downloadBlob(new Blob([sweepCsv(o)], { type: 'text/csv' }), `hooklab-patching-${o.hook}.csv`);
+  });
+}
+
+// The finished sweep (and the attribution of the same inputs), with what it was run on.
+export function patchExport(app) {
+  const r = app.patch?.result;
+  if (!r || r.model !== app.loadedKey) return null;
+  const dla = app.patch.dla;
+  return {
+    model: { id: r.model, name: displayName(app), ...app.modelInfo.config },
+    clean: r.ex.clean, corrupted: r.ex.corrupted, answer: r.ex.answer, wrong: r.ex.wrong,
+    hook: r.sweep.hook, by: r.sweep.by, interventions: r.interventions, date: r.date,
+    sweep: r.sweep,
+    attribution: dla && dla.for === r ? dla.attr : null,
+  };
+}
+
+async function runSweep(app) {
+  const P = app.patch;
+  if (P.job || !app.modelInfo) return;
+  const ex = { ...inputs(app), hook: app.st.patch.hook };
+  const interventions = interventionsOf(app.st);
+  P.errors = {};
+  P.status = { key: 'patchProgress', vars: { i: 0, n: app.modelInfo.config.n_layer } };
+  P.progress = 0;
+  const job = app.client.patch({ ...ex, interventions }, (f) => {
+    P.progress = f;
+    P.status = { key: 'patchProgress', vars: { i: Math.round(f * app.modelInfo.config.n_layer), n: app.modelInfo.config.n_layer } };
+    renderProgress(app);
+  });
+  const attr = app.client.attribute({ prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions });
+  P.job = job;
+  renderPatching(app);
+  const [s, a] = await Promise.allSettled([job.promise, attr]);
+  P.job = null;
+  const model = app.loadedKey;
+  const fail = (e) => {
+    const d = describeError(e.message);
+    const field = errorField(d) ?? 'general';
+    P.errors[field] ??= d;
+  };
+  if (s.status === 'fulfilled' && s.value.cancelled) P.status = { key: 'patchCancelled', vars: {} };
+  else if (s.status === 'fulfilled') {
+    P.result = { sweep: s.value, ex, interventions, model, date: new Date().toISOString() };
+    P.status = null;
+  } else { fail(s.reason); P.status = null; }
+  if (a.status === 'fulfilled') P.dla = { attr: a.value, ex, interventions, model, for: P.result && P.result.ex === ex ? P.result : null };
+  else { fail(a.reason); if (errorField(describeError(a.reason.message)) === 'dla') P.dla = null; }
+  renderPatching(app);
+}
+
+function renderProgress(app) {
+  const P = app.patch, { t } = app;
+  $('patch-progress-wrap').hidden = !P.job;
+  $('patch-progress').value = P.progress;
+  $('patch-progress-text').textContent = P.job && P.status ? t(P.status.key, P.status.vars) : '';
+  $('patch-cancel').hidden = !P.job;
+  $('patch-run').disabled = !!P.job || !app.modelInfo;
+}
+
+// The error next to its field: the engine's message in the page's words (which field, in
+// the page's language); the engine's own text in the title.
+function showFieldError(app, id, d) {
+  const el = $(id);
+  el.hidden = !d;
+  if (!d) { el.textContent = ''; return; }
+  const vars = { ...d.vars };
+  if (vars.which) vars.which = app.t(`patchWhich_${vars.which}`);
+  const s = d.key === 'errEngine' ? `${app.t(d.key)} ${d.raw}` : app.t(d.key, vars);
+  el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function refreshTop(app) {
+  const P = app.patch;
+  if (!app.modelInfo) return;
+  const { clean } = inputs(app);
+  const interventions = interventionsOf(app.st);
+  const key = JSON.stringify([app.loadedKey, clean, interventions]);
+  if (key === P.topKey) return;
+  P.topKey = key;
+  clearTimeout(P.topTimer);
+  P.topTimer = setTimeout(async () => {
+    try {
+      const r = await app.client.patchTop({ prompt: clean, interventions, topk: TOPK });
+      if (P.topKey !== key) return;
+      P.top = r.top;
+    } catch { P.top = []; }
+    renderPicks(app);
+  }, 300);
+}
+
+function renderPicks(app) {
+  const { t, st } = app;
+  for (const which of ['answer', 'wrong']) {
+    const sel = $(`patch-${which}-pick`);
+    const opts = [new Option(t('patchPick', { k: TOPK }), '')];
+    for (const x of app.patch.top ?? []) opts.push(new Option(`${showTok(x.token)} #${x.id} · ${fmtNum(x.prob, st.lang, 2)}`, x.token));
+    sel.replaceChildren(...opts);
+    sel.disabled = !(app.patch.top ?? []).length;
+    sel.setAttribute('aria-label', `${t(which === 'answer' ? 'patchAnswer' : 'patchWrong')}: ${t('patchPick', { k: TOPK })}`);
+  }
+}
+
+export function renderPatching(app) {
+  const P = app.patch;
+  if (!P) return;
+  const { t, st } = app;
+  const fmt = (x) => fmtNum(x, st.lang, 5);
+  const cur = inputs(app);
+  for (const [field, id] of TEXT_FIELDS) if (document.activeElement !== $(id) && $(id).value !== cur[field]) $(id).value = cur[field];
+  $('patch-hook').value = st.patch.hook;
+  $('patch-metric').value = st.patch.metric;
+  const note = $('patch-model-note');
+  note.hidden = st.model !== 'default';
+  note.textContent = st.model === 'default' ? t('patchEmbeddedNote', { name: app.defaultName }) : '';
+  showFieldError(app, 'patch-prompts-err', P.errors.prompts);
+  showFieldError(app, 'patch-answer-err', P.errors.answer);
+  showFieldError(app, 'patch-wrong-err', P.errors.wrong);
+  showFieldError(app, 'patch-dla-err', P.errors.dla);
+  showFieldError(app, 'patch-general-err', P.errors.general);
+  for (const [f, id] of [['prompts', 'patch-clean'], ['prompts', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']]) $(id).setAttribute('aria-invalid', String(!!P.errors[f]));
+  $('patch-status').textContent = !P.job && P.status ? t(P.status.key, P.status.vars) : '';
+  renderProgress(app);
+  renderPicks(app);
+  refreshTop(app);
+  $('patch-ivs').textContent = t('patchIvs', { list: describeInterventions(app, st) });
+
+  const r = P.result && P.result.model === app.loadedKey ? P.result : null;
+  $('patch-export-json').disabled = $('patch-export-csv').disabled = !r;
+  $('fig-patch').hidden = !r;
+  $('patch-summary').textContent = r
+    ? t('patchSummary', { c: fmtNum(r.sweep.clean_logit_diff, st.lang), k: fmtNum(r.sweep.corrupted_logit_diff, st.lang), f: fmtNum(r.sweep.forwards, st.lang, 2), ms: Math.round(r.sweep.ms) })
+    : t('patchNone');
+  if (r) renderSweep(app, r, fmt);
+  const d = P.dla && P.dla.model === app.loadedKey ? P.dla : null;
+  $('patch-dla').hidden = !d && !P.errors.dla;
+  $('fig-dla-layers').hidden = $('fig-dla-heads').hidden = !d;
+  if (d) renderDla(app, d, fmt);
+  renderPatchCode(app);
+}
+
+function renderSweep(app, r, fmt) {
+  const { t, st } = app;
+  const s = r.sweep, metric = st.patch.metric;
+  const matrix = s[metric];
+  const cols = sweepColumns(s);
+  const colText = (c) => (c.kind === 'head' ? t('patchHeadN', { h: c.h }) : `${c.p} ${showTok(c.tok)}${c.clean !== c.tok ? ` ← ${showTok(c.clean)}` : ''}`);
+  const max = scaleMax(matrix, metric);
+  const mName = t(`patchMetric_${metric}`);
+  const title = s.by === 'head' ? t('patchHeatHead', { metric: mName }) : t('patchHeatPos', { metric: mName, hook: s.hook });
+  renderDivergingMap($('fig-patch'), {
+    matrix, max, title,
+    colLabels: cols.map((c) => (c.kind === 'head' ? String(c.h) : c.tok)),
+    colNames: cols.map(colText),
+    rowLabel: (l) => t('patchBlock', { l }),
+    rowHead: t('patchRowHead'),
+    readout: (l, c, v) => t('patchReadout', { l, col: colText(cols[c]), v: fmt(v) }),
+    hint: t('patchReadoutHint'),
+    caption: t('patchScale', { m: fmtNum(max, st.lang, 2) }),
+    dataTable: t('dataTable'),
+    tableCaption: title,
+    fmt,
+  });
+}
+
+function renderDla(app, d, fmt) {
+  const { t, st } = app, P = app.patch;
+  const cfg = app.modelInfo.config;
+  const g = dlaGroups(d.attr, cfg.n_layer, cfg.n_head);
+  const blocks = g.attn.map((_, l) => String(l));
+  const labels = ['embed', 'pos_embed', ...blocks, 'ln_final.bias'];
+  const pad = (arr) => [null, null, ...arr, null];
+  const other = [g.other.embed ?? null, g.other.pos_embed ?? null, ...blocks.map(() => null), g.other['ln_final.bias'] ?? null];
+  const fig = $('fig-dla-layers');
+  const title = `${t('patchDlaLayers')} (${showTok(d.ex.answer)} − ${showTok(d.ex.wrong)})`;
+  fig.querySelector('.fig-title').textContent = title;
+  const canvas = fig.querySelector('canvas');
+  canvas.setAttribute('aria-label', title);
+  const cfgChart = barConfig({
+    labels,
+    datasets: [
+      { label: t('patchDlaAttn'), data: pad(g.attn), backgroundColor: OI.blue },
+      { label: t('patchDlaBias'), data: pad(g.bias), backgroundColor: OI.sky },
+      { label: t('patchDlaMlp'), data: pad(g.mlp), backgroundColor: OI.vermillion },
+      { label: t('patchDlaOther'), data: other, backgroundColor: OI.green },
+    ],
+    yTitle: t('patchDlaValue'),
+    xTitle: t('layer'),
+  });
+  P.chart = upsertChart(P.chart, canvas, cfgChart); // not in app.charts: the main PNG export is the main run's
+  fig.querySelector('.fig-cap').textContent = t('patchDlaSum', { n: g.count, s: fmt(g.sum), ld: fmt(d.attr.logit_diff) });
+  fig.querySelector('summary').textContent = t('dataTable');
+  renderTable(fig.querySelector('.table-wrap'), [t('patchRowHead'), t('patchDlaAttn'), t('patchDlaBias'), t('patchDlaMlp')],
+    [...blocks.map((b, l) => [b, fmt(g.attn[l]), fmt(g.bias[l]), fmt(g.mlp[l])]),
+      ...['embed', 'pos_embed', 'ln_final.bias'].map((k) => [k, fmt(g.other[k]), '', ''])], title);
+  const max = scaleMax(g.heads, 'logit_diff');
+  renderDivergingMap($('fig-dla-heads'), {
+    matrix: g.heads, max,
+    title: t('patchDlaHeads'),
+    colLabels: g.heads[0].map((_, h) => String(h)),
+    colNames: g.heads[0].map((_, h) => t('patchHeadN', { h })),
+    rowLabel: (l) => t('patchBlock', { l }),
+    rowHead: t('patchRowHead'),
+    readout: (l, h, v) => t('patchReadout', { l, col: t('patchHeadN', { h }), v: fmt(v) }),
+    hint: t('patchReadoutHint'),
+    caption: t('patchScale', { m: fmtNum(max, st.lang, 2) }),
+    dataTable: t('dataTable'),
+    tableCaption: t('patchDlaHeads'),
+    fmt,
+  });
+}
+
+function renderPatchCode(app) {
+  const info = { lang: app.st.lang, modelName: app.defaultName, modelUrl: new URL('models/default/', location.href).href };
+  const ex = { ...inputs(app), hook: app.st.patch.hook, metric: app.st.patch.metric };
+  try {
+    $('patch-code').textContent = tlPatchCode(app.st, ex, info);
+    $('dla-code').textContent = tlDlaCode(app.st, ex, info);
+  } catch (e) {
+    $('patch-code').textContent = $('dla-code').textContent = `# ${e.message}`;
+  }
+}
