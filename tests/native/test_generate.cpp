@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "helpers.h"
 #include "hooklab/error.h"
@@ -44,13 +45,13 @@ json recompute(const Model& m, const GenerateOptions& o) {
     return steps;
 }
 
-void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true) {
+void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true, const Model& m = mid()) {
     INFO("interventions " << json(o.interventions).dump() << ", temperature " << o.sampler.temperature);
-    Generator g(mid(), o);
+    Generator g(m, o);
     CHECK(g.uses_cache() == expect_cache);
     while (!g.done()) g.step();
     const json got = g.result();
-    const json want = recompute(mid(), o);
+    const json want = recompute(m, o);
     REQUIRE(got["steps"].size() == want.size());
     for (size_t i = 0; i < want.size(); ++i) {
         INFO("step " << i);
@@ -87,6 +88,22 @@ TEST_CASE("generation with the cache equals recomputing the whole sequence", "[g
         o.sampler = {0.9, 40, 0.95, 1234};
         check_equal_to_recompute(o);
     }
+}
+
+TEST_CASE("greedy generation on the trained default model equals the recompute", "[generate]") {
+    // Random weights repeat one token under greedy decoding; the trained model writes text.
+    const Model m = load_model_dir(testing::source("checkpoints/default"));
+    GenerateOptions o;
+    o.prompt = "The jury said that the city of Atlanta had a";
+    o.max_new_tokens = 24;
+    for (const json& ivs : {json::array(), json::array({{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}}),
+                            json::array({{{"kind", "noise_even_neurons"}, {"layer", 9}, {"std", 1}, {"seed", 2}}})}) {
+        o.interventions = ivs.get<std::vector<json>>();
+        check_equal_to_recompute(o, true, m);
+    }
+    const json r = generate(m, o);
+    std::set<int> distinct(r["new_tokens"].begin(), r["new_tokens"].end());
+    CHECK(distinct.size() > 4);
 }
 
 TEST_CASE("interventions that change earlier positions as the sequence grows recompute it", "[generate]") {
