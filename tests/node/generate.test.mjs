@@ -87,6 +87,10 @@ test('onToken streams every token in order; an AbortSignal stops between tokens'
     // The engine is free again, and gives the same tokens.
     const again = await lab.generate(PROMPT, { maxNewTokens: 2 });
     assert.deepEqual(again.new_tokens, r.new_tokens.slice(0, 2));
+    // Two at once: the later one replaces the earlier, which says so instead of mixing tokens.
+    const [first, second] = await Promise.allSettled([lab.generate(PROMPT, { maxNewTokens: 4 }), lab.generate(PROMPT, { maxNewTokens: 3 })]);
+    assert.match(String(first.reason), /replaced/);
+    assert.deepEqual(second.value.new_tokens, r.new_tokens.slice(0, 3));
     await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 0 }), /at least 1/);
     await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 2, temperature: NaN }), /temperature/);
     await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 2.5 }), /integer/);

@@ -441,9 +441,13 @@ export class HookLab {
     stop();
     unwrap(engine.generateBegin(prompt, num('maxNewTokens'), num('temperature', 0), num('topK', 0), num('topP', 1),
       String(seed), interventionTexts(opts.interventions)));
+    // The engine holds one generation: a later generate() on this lab replaces this one.
+    const mine = {};
+    this._generation = mine;
     for (let index = 0; !engine.generateDone(); ++index) {
       // An abort() from a click or a message lands here.
       await yieldToEventLoop();
+      if (this._generation !== mine) throw new HookLabError('another generate() started on this lab and replaced this one');
       stop();
       const step = JSON.parse(unwrap(engine.generateStep()));
       onToken({ ...step, index });
