@@ -4,7 +4,7 @@
 //   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
 // Then the activation-patching sweep against tools/reference.py (BENCH_PATCH=0: skip it,
-// BENCH_PATCH=only: nothing else).
+// BENCH_PATCH=only: nothing else), and generation (BENCH_GENERATE=0 / only, likewise).
 //
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
@@ -125,6 +125,45 @@ Activation patching: full resid_pre sweep, ${n} blocks x ${wasm.T} positions (${
     ratio: ref.ms / wasm.wall_ms, max_abs_diff: maxDiff };
 }
 
+// ---------------------------------------------------------------- generation (issue #12)
+// The wasm engine making 32 tokens after the prompt (greedy, KV cache: one position's work
+// per new token) against one bare forward of the prompt with last-position logits, timed
+// in turn in the same process. Target: at most 2.5x.
+const GEN_TOKENS = 32;
+
+async function childGenerate(a) {
+  const { HookLab } = await import('../wasm/js/hooklab.js');
+  const lab = await HookLab.load(a.model);
+  const ids = JSON.parse(a.ids);
+  const prompt = lab.decode(ids);
+  lab.forwardMs(ids, false);  // warm-up
+  await lab.generate(prompt, { maxNewTokens: 2 });
+  const gen = [], engine = [], fwd = [];
+  let made = 0;
+  for (let i = 0; i < a.iters; ++i) {
+    const t0 = performance.now();
+    const r = await lab.generate(prompt, { maxNewTokens: GEN_TOKENS });
+    gen.push(performance.now() - t0);
+    engine.push(r.ms);
+    made = r.new_tokens.length;
+    fwd.push(lab.forwardMs(ids, false));
+  }
+  return { T: ids.length, made, generate: summarise(gen), engine: summarise(engine), forward: summarise(fwd) };
+}
+
+function generateBench(a) {
+  const g = child('generate', a, []);
+  const ratio = g.generate.ms_median / g.forward.ms_median, ratioMin = g.generate.ms_min / g.forward.ms_min;
+  console.log(`
+Generation: ${g.made} new tokens after a ${g.T}-token prompt (greedy, KV cache), wasm engine, F32, one thread` +
+    `${HAVE_TASKSET ? ` on CPU ${CPU}` : ''}, ${a.iters} runs each`);
+  console.log(`  one ${g.T}-token forward, last-position logits  ${g.forward.ms_median.toFixed(1)} ms median (${g.forward.ms_min.toFixed(1)} min)`);
+  console.log(`  lab.generate, ${g.made} tokens (wall, JS included)        ${g.generate.ms_median.toFixed(1)} ms median ` +
+    `(${g.generate.ms_min.toFixed(1)} min; inside the engine ${g.engine.ms_median.toFixed(1)})`);
+  console.log(`  ratio: ${ratio.toFixed(2)}x by medians, ${ratioMin.toFixed(2)}x by best runs (target <= 2.5x)`);
+  return { ...g, ratio, ratio_min: ratioMin };
+}
+
 async function childOrt(a) {
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = 1;
@@ -193,7 +232,7 @@ async function main() {
   const a = args();
   if (a.child) {
     const r = a.child === 'wasm' ? await childWasm(a) : a.child === 'gemm' ? await childGemm(a)
-      : a.child === 'patch' ? await childPatch(a) : await childOrt(a);
+      : a.child === 'patch' ? await childPatch(a) : a.child === 'generate' ? await childGenerate(a) : await childOrt(a);
     process.stdout.write(JSON.stringify(r));
     return;
   }
@@ -210,6 +249,7 @@ async function main() {
   a.idsList = ids;
   const T = ids.length;
   if (process.env.BENCH_PATCH === 'only') return void patchBench(a);
+  if (process.env.BENCH_GENERATE === 'only') return void generateBench(a);
 
   // The engines run in turn, and the whole set --rounds times: this machine's speed drifts
   // (a shared VM), so each ratio is taken within a round (same minutes) and the median of
@@ -268,7 +308,8 @@ async function main() {
     ' native median (lower is closer), each taken within a round, median over the rounds; (min): the same ratio of the best runs of' +
     ' all rounds. Noise only ever adds time, so the (min) ratios are the steadier ones on a shared machine.');
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm, patching }, null, 2) + '\n');
+  const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm, patching, generation }, null, 2) + '\n');
 }
 
 main().catch((e) => {

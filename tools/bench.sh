@@ -6,6 +6,7 @@
 # BENCH_ROUNDS (default 3) how many times the set of engines runs in turn. Then a full
 # resid_pre activation-patching sweep (15-token IOI pair): wasm vs tools/reference.py the
 # TransformerLens way, one thread each (BENCH_PATCH=0 skips it, =only runs nothing else).
+# Then generation: 32 new tokens after the prompt vs one forward of it (BENCH_GENERATE=0 / only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}

@@ -345,6 +345,29 @@ def _check_layer(iv, n_layer):
     return L
 
 
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _splitmix64(seed, i):
+    """splitmix64's finaliser on seed + (i+1)*golden, over numpy uint64 arrays (wrapping)."""
+    u = np.uint64
+    with np.errstate(over="ignore"):
+        z = u(seed) + (i + u(1)) * u(_GOLDEN)
+        z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
+    return z ^ (z >> u(31))
+
+
+def engine_gaussian(seed, pos, feature):
+    """The engine's noise (model/include/hooklab/rng.h, gaussian_at): N(0, 1) keyed by the
+    seed, the absolute position and the index within the position; Box-Muller in double."""
+    u = np.uint64
+    k = (np.asarray(pos).astype(u) << u(32)) | np.asarray(feature).astype(u)
+    u1 = ((_splitmix64(seed, u(2) * k) >> u(11)).astype(np.float64) + 1.0) * 2.0 ** -53
+    u2 = (_splitmix64(seed, u(2) * k + u(1)) >> u(11)).astype(np.float64) * 2.0 ** -53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+
+
 def attach_interventions(model, interventions):
     """Register the chapter's hooks (in order); returns the handles."""
     tr = model.transformer
@@ -370,13 +393,11 @@ def attach_interventions(model, interventions):
             mean, std, seed = float(iv.get("mean", 10.0)), float(iv.get("std", 1.0)), int(iv.get("seed", 0))
 
             def hook(module, inputs, output, mean=mean, std=std, seed=seed):
+                # The engine's draws, element by element: mean + std * z in double, then float.
                 out = output.clone()
-                shape = out[..., 0::2].shape
-                if std == 0.0:
-                    out[..., 0::2] = mean
-                else:
-                    g = torch.Generator().manual_seed(seed)
-                    out[..., 0::2] = mean + std * torch.randn(shape, generator=g, dtype=out.dtype)
+                T, M = out.shape[-2], out.shape[-1]
+                z = engine_gaussian(seed, np.arange(T)[:, None], np.arange(0, M, 2)[None, :])
+                out[..., 0::2] = torch.from_numpy(mean + std * z).to(out.dtype)
                 return out
             handles.append(tr.h[L].mlp.act.register_forward_hook(hook))
         elif kind == "scale_hidden":

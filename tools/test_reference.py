@@ -335,6 +335,13 @@ class ReferenceTest(unittest.TestCase):
         self.assertFalse(torch.equal(a, c))
         self.assertLess(abs(a.mean().item() - 10.0), 0.1)
         self.assertLess(abs(a.std().item() - 1.0), 0.1)
+        # The engine's draws (model/include/hooklab/rng.h; the same values pinned in
+        # tests/native/test_interventions.cpp and test_generate.cpp), keyed by (position, feature).
+        self.assertEqual(float(reference.engine_gaussian(0, 0, 0)), -0.452757740217458)
+        self.assertEqual(float(reference.engine_gaussian(42, 0, 7)), 0.26045053911027205)
+        self.assertEqual(float(reference.engine_gaussian(5, 3, 17)), 0.5086164597803752)
+        pos, feat = 1, 6  # post-GELU [pos, feature]: even neuron 6 at position 1
+        self.assertAlmostEqual(a[pos, feat // 2].item(), 10.0 + float(reference.engine_gaussian(7, pos, feat)), places=5)
 
     def test_ex3_ex4_scale_hidden(self):
         nL = SHAPE["n_layer"]

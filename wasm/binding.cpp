@@ -11,6 +11,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +26,7 @@
 
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
+#include "hooklab/generate.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
 #include "hooklab/patching.h"
@@ -337,6 +341,55 @@ public:
         });
     }
 
+    // ---- generation (issue #12): one token per call (generateStep) so that JS can
+    // stream tokens and stop between them. Numbers arrive as doubles so that NaN reaches
+    // the engine's checks; the seed as decimal text (64 bits do not fit a JS number).
+    val generateBegin(const std::string& prompt, double max_new_tokens, double temperature, double top_k, double top_p,
+                      const std::string& seed, const std::string& interventions) {
+        return guard([&] {
+            generator_.reset();
+            auto integer = [](double x, const char* what) {
+                if (!(std::abs(x) <= 1e9) || x != std::floor(x)) throw hooklab::Error(std::string(what) + " must be an integer");
+                return static_cast<int>(x);
+            };
+            hooklab::GenerateOptions g;
+            g.prompt = prompt;
+            g.max_new_tokens = integer(max_new_tokens, "maxNewTokens");
+            g.sampler.temperature = temperature;
+            g.sampler.top_k = integer(top_k, "topK");
+            g.sampler.top_p = top_p;
+            errno = 0;
+            const unsigned long long s = std::strtoull(seed.c_str(), nullptr, 10);
+            if (seed.empty() || seed.size() > 20 || seed.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
+                throw hooklab::Error("seed must be an integer in [0, 2^64), got \"" + seed + "\"");
+            g.sampler.seed = s;
+            g.interventions = parse_interventions(interventions);
+            generator_ = std::make_unique<hooklab::Generator>(model(), g);
+            return val(generator_->done());
+        });
+    }
+
+    // The next token's {"id", "token", "prob"} as JSON text.
+    val generateStep() {
+        return guard([&] {
+            if (!generator_) throw hooklab::Error("no generation in progress");
+            return val(hooklab::dump_json(generator_->step()));
+        });
+    }
+
+    bool generateDone() { return !generator_ || generator_->done(); }
+
+    val generateResult(int indent) {
+        return guard([&] {
+            if (!generator_) throw hooklab::Error("no generation in progress");
+            const std::string out = hooklab::dump_json(generator_->result(), indent);
+            generator_.reset();
+            return val(out);
+        });
+    }
+
+    void generateCancel() { generator_.reset(); }
+
     double flops(int T, bool all_logits) { return model_ ? model_->gpt2.flops_per_forward(T, all_logits) : 0; }
     // The weights' bytes in memory (F32 or F16 as loaded), not the file's size.
     double weightBytes() { return model_ ? static_cast<double>(model_->gpt2.weights.bytes()) : 0; }
@@ -363,6 +416,7 @@ private:
     }
     void reset() {
         patcher_.reset();  // it refers to the model
+        generator_.reset();  // so does it
         stream_.reset();
         pending_.reset();
         std::vector<uint8_t>().swap(staging_);
@@ -399,6 +453,7 @@ private:
     std::unique_ptr<hooklab::Patcher> patcher_;
     std::unique_ptr<hooklab::RunResult> baseline_;
     std::string baseline_key_;
+    std::unique_ptr<hooklab::Generator> generator_;
     std::vector<uint8_t> staging_;
 };
 
@@ -428,6 +483,11 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("patchResult", &Engine::patchResult)
         .function("patchCancel", &Engine::patchCancel)
         .function("attribute", &Engine::attribute)
+        .function("generateBegin", &Engine::generateBegin)
+        .function("generateStep", &Engine::generateStep)
+        .function("generateDone", &Engine::generateDone)
+        .function("generateResult", &Engine::generateResult)
+        .function("generateCancel", &Engine::generateCancel)
         .function("flops", &Engine::flops)
         .function("weightBytes", &Engine::weightBytes)
         .function("dispose", &Engine::dispose);

@@ -1,6 +1,8 @@
 // hooklab: the native command line. One JSON object on stdout, or one line on stderr
 // and a non-zero exit; never half a result.
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -8,6 +10,7 @@
 
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
+#include "hooklab/generate.h"
 #include "hooklab/patching.h"
 #include "hooklab/run.h"
 
@@ -22,6 +25,8 @@ const char* kUsage =
     "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n"
     "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n"
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
+    "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
+    "                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
 
 // heads: every head's previous-token, first-token and induction scores. Its own flags
@@ -84,6 +89,8 @@ int run_main(int argc, char** argv) {
     int iters = 10;
     hooklab::RunOptions opt;
     hooklab::PatchOptions popt;
+    hooklab::GenerateOptions gopt;
+    bool have_max_new = false;
     bool have_clean = false, have_corrupted = false, have_answer = false, have_wrong = false, have_hook = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -96,6 +103,21 @@ int run_main(int argc, char** argv) {
             if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
                 throw hooklab::Error("option " + a + " needs a non-negative integer, got \"" + v + "\"");
             return std::stoi(v);
+        };
+        auto number_value = [&]() {
+            const std::string v = value();
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0') throw hooklab::Error("option " + a + " needs a number, got \"" + v + "\"");
+            return x;
+        };
+        auto seed_value = [&]() {
+            const std::string v = value();
+            errno = 0;
+            const unsigned long long x = std::strtoull(v.c_str(), nullptr, 10);
+            if (v.empty() || v.size() > 20 || v.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
+                throw hooklab::Error("option " + a + " needs an integer in [0, 2^64), got \"" + v + "\"");
+            return static_cast<uint64_t>(x);
         };
         if (a == "--model") model_dir = value();
         else if (a == "--prompt" || a == "--text") { prompt = value(); have_prompt = true; }
@@ -120,6 +142,12 @@ int run_main(int argc, char** argv) {
         else if (a == "--wrong") { popt.wrong = value(); have_wrong = true; }
         else if (a == "--hook") { popt.hook = value(); have_hook = true; }
         else if (a == "--by") popt.by = value();
+        // generate
+        else if (a == "--max-new-tokens") { gopt.max_new_tokens = int_value(); have_max_new = true; }
+        else if (a == "--temperature") gopt.sampler.temperature = number_value();
+        else if (a == "--top-k") gopt.sampler.top_k = int_value();
+        else if (a == "--top-p") gopt.sampler.top_p = number_value();
+        else if (a == "--seed") gopt.sampler.seed = seed_value();
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
@@ -131,6 +159,12 @@ int run_main(int argc, char** argv) {
     }
     if ((cmd == "patch" || cmd == "attribute") && (!have_answer || !have_wrong))
         throw hooklab::Error("--answer and --wrong are required (one token each: text or #ID)");
+    if (cmd == "generate") {
+        // Checked before the model loads: a bad value costs no wait.
+        if (!have_max_new) throw hooklab::Error("--max-new-tokens N is required");
+        if (gopt.max_new_tokens < 1) throw hooklab::Error("--max-new-tokens must be at least 1");
+        hooklab::validate_sampler(gopt.sampler);
+    }
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
 
     std::string out;
@@ -147,6 +181,10 @@ int run_main(int argc, char** argv) {
         aopt.wrong = popt.wrong;
         aopt.interventions = opt.interventions;
         out = hooklab::dump_json(hooklab::attribute(m, aopt), pretty ? 2 : -1);
+    } else if (cmd == "generate") {
+        gopt.prompt = prompt;
+        gopt.interventions = opt.interventions;
+        out = hooklab::dump_json(hooklab::generate(m, gopt), pretty ? 2 : -1);
     } else if (cmd == "tokenize") {
         const auto ids = m.tokenizer.encode(prompt);
         out = hooklab::dump_json(nlohmann::json(ids));

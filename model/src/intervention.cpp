@@ -1,5 +1,6 @@
 #include "hooklab/intervention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "hooklab/error.h"
@@ -53,10 +54,13 @@ std::vector<char> Selector::mask(int n) const {
     std::vector<char> m(n, kind == All);
     if (kind == Even || kind == Odd)
         for (int i = kind == Even ? 0 : 1; i < n; i += 2) m[i] = 1;
+    // Indices past n are left out: generation validates against the final length and
+    // masks each shorter pass (an index beyond the sequence so far selects nothing yet).
     if (kind == Range)
-        for (int i = begin; i < end; ++i) m[i] = 1;
+        for (int i = begin; i < std::min(end, n); ++i) m[i] = 1;
     if (kind == List)
-        for (int i : list) m[i < 0 ? i + n : i] = 1;
+        for (int i : list)
+            if (i >= -n && i < n) m[i < 0 ? i + n : i] = 1;
     return m;
 }
 
@@ -232,13 +236,10 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
         const int feat_axis = rank == 3 ? 2 : 1;
         std::vector<char> keep[3] = {axis_mask(0, full[0]), rank == 3 ? axis_mask(1, full[1]) : std::vector<char>(1, 1),
                                      axis_mask(feat_axis, full[2])};
-        // before[i][x]: how many selected indices precede x on axis i. The noise counter of an
-        // element is its index among all the touched elements of the full tensor.
-        std::vector<uint64_t> before[3];
-        for (int i = 0; i < 3; ++i) {
-            before[i].resize(full[i] + 1, 0);
-            for (int x = 0; x < full[i]; ++x) before[i][x + 1] = before[i][x] + keep[i][x];
-        }
+        // Noise is keyed by (absolute position, index within the position): the
+        // attention tensors' index is key * n_head + head, the others' the flat index of
+        // their non-position axes; nothing depends on the sequence length.
+        const bool attn = rank == 3 && info.pos_axis == 1;
         for (int a = 0; a < dims[0]; ++a) {
             const int A = a + offset[0];
             if (!keep[0][A]) continue;
@@ -249,14 +250,16 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
                 for (int e = 0; e < dims[2]; ++e) {
                     const int E = e + offset[2];
                     if (!keep[2][E]) continue;
-                    const uint64_t k = (before[0][A] * before[1][full[1]] + before[1][B]) * before[2][full[2]] + before[2][E];
+                    const uint64_t pos = attn ? B : A;
+                    const uint64_t feature = attn ? static_cast<uint64_t>(E) * full[0] + A
+                                                  : static_cast<uint64_t>(B) * full[2] + E;
                     float& x = row[e];
                     switch (iv.op) {
                         case Intervention::Zero: x = 0.0f; break;
                         case Intervention::Scale: x = static_cast<float>(x * iv.factor); break;
                         case Intervention::Add: x = static_cast<float>(x + iv.value); break;
                         case Intervention::Set: x = static_cast<float>(iv.value); break;
-                        case Intervention::Noise: x = static_cast<float>(iv.mean + iv.std * gaussian(iv.seed, k)); break;
+                        case Intervention::Noise: x = static_cast<float>(iv.mean + iv.std * gaussian_at(iv.seed, pos, feature)); break;
                     }
                 }
             }

@@ -38,6 +38,7 @@ async function main(argv) {
   if (cmd === 'fetch') return fetchCommand(argv.slice(1));
   if (cmd === 'heads') return headsCommand(argv.slice(1));
   if (cmd === 'patch' || cmd === 'attribute') return patchCommand(cmd, argv.slice(1));
+  if (cmd === 'generate') return generateCommand(argv.slice(1));
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
@@ -245,6 +246,69 @@ async function patchCommand(cmd, args) {
   const out = cmd === 'patch' ? await lab.patch({ ...o, interventions, onProgress }) : lab.attribute({ ...o, interventions });
   lab.dispose();
   process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');
+}
+
+// ---------------------------------------------------------------- generate
+// The native CLI's flags and JSON (issue #12).
+
+const GENERATE_USAGE =
+  'usage:\n' +
+  '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
+  '                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n';
+
+async function generateCommand(args) {
+  const o = { interventions: [] };
+  let modelDir = '', prompt, f16 = false, pretty = false;
+  for (let i = 0; i < args.length; ++i) {
+    const a = args[i];
+    const value = () => {
+      if (i + 1 >= args.length) throw new CliError(`option ${a} needs a value`);
+      return args[++i];
+    };
+    const intValue = () => {
+      const v = value();
+      if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option ${a} needs a non-negative integer, got "${v}"`);
+      return parseInt(v, 10);
+    };
+    // As strtod: NaN is a number here (the engine then says why it is not allowed).
+    const numberValue = () => {
+      const v = value();
+      const x = Number(v);
+      if (v.trim() === '' || (Number.isNaN(x) && !/^[+-]?nan$/i.test(v.trim()))) throw new CliError(`option ${a} needs a number, got "${v}"`);
+      return x;
+    };
+    if (a === '--help' || a === '-h') { process.stdout.write(GENERATE_USAGE); return; }
+    if (a === '--model') modelDir = value();
+    else if (a === '--prompt') prompt = value();
+    else if (a === '--max-new-tokens') o.maxNewTokens = intValue();
+    else if (a === '--temperature') o.temperature = numberValue();
+    else if (a === '--top-k') o.topK = intValue();
+    else if (a === '--top-p') o.topP = numberValue();
+    else if (a === '--seed') {
+      const v = value();
+      if (!/^[0-9]{1,20}$/.test(v) || BigInt(v) >= 2n ** 64n) throw new CliError(`option ${a} needs an integer in [0, 2^64), got "${v}"`);
+      o.seed = v;
+    }
+    else if (a === '--intervene') {
+      const v = value();
+      if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
+      o.interventions.push(v);
+    }
+    else if (a === '--f16') f16 = true;
+    else if (a === '--pretty') pretty = true;
+    else throw new CliError(`unknown option ${a} (see hooklab generate --help)`);
+  }
+  if (!modelDir) throw new CliError('--model DIR is required');
+  if (prompt === undefined) throw new CliError('--prompt is required');
+  if (o.maxNewTokens === undefined) throw new CliError('--max-new-tokens N is required');
+  if (o.maxNewTokens < 1) throw new CliError('--max-new-tokens must be at least 1');
+  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  try {
+    const out = await lab.generate(prompt, o);
+    process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');
+  } finally {
+    lab.dispose();
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -202,6 +202,49 @@ export interface HookPoint {
 /** The Float32Arrays' buffers of a result, for a postMessage transfer list. */
 export function transferables(result: unknown): ArrayBuffer[];
 
+/** Generation with the interventions active (issue #12), decoding with a KV cache. */
+export interface GenerateOptions {
+  /** At least 1. */
+  maxNewTokens: number;
+  /** 0 (the default): greedy, the most likely token. */
+  temperature?: number;
+  /** Sample among the K most likely tokens; 0 (the default): no limit. */
+  topK?: number;
+  /** Nucleus sampling: the smallest most-likely set holding this much probability, in (0, 1]; default 1. */
+  topP?: number;
+  /** Draw `step` uses splitmix64(seed, step): the same tokens natively and in wasm. Default 0. */
+  seed?: number | bigint | string;
+  /** Applied at every step to every position as it is computed. */
+  interventions?: (Intervention | string)[];
+  /** Called with each new token as soon as it is computed. */
+  onToken?: (t: GenerateStep & { index: number }) => void;
+  /** Stops between tokens; the promise rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+}
+
+export interface GenerateStep {
+  id: number;
+  token: string;
+  /** The model's probability of this token (softmax at temperature 1, whole vocabulary). */
+  prob: number;
+}
+
+export interface GenerateResult {
+  prompt_tokens: number[];
+  /** A final <|endoftext|> included. */
+  new_tokens: number[];
+  /** The new tokens' text, a final <|endoftext|> left out. */
+  text: string;
+  steps: GenerateStep[];
+  stopped: 'length' | 'endoftext' | 'context';
+  /** Engine time, the prompt's forward included. */
+  ms: number;
+  tokens_per_s: number;
+  /** False when an intervention can change earlier positions as the sequence grows: every step recomputes it. */
+  kv_cache: boolean;
+  interventions: Record<string, unknown>[];
+}
+
 /** An engine error; the message is the engine's, meant to be shown as it is. */
 export class HookLabError extends Error {}
 
@@ -229,6 +272,8 @@ export class HookLab {
   patch(opts: PatchOptions): Promise<PatchResult>;
   /** Direct logit attribution at the last position. */
   attribute(opts: AttributeOptions): AttributeResult;
+  /** Generation with the interventions active, one token per step (streaming, cancel). */
+  generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
   /** One bare forward (no hooks), timed inside wasm, in milliseconds. */
   forwardMs(ids: ArrayLike<number>, allLogits?: boolean): number;
   flopsPerForward(tokens: number, allLogits?: boolean): number;

@@ -286,6 +286,19 @@ function interventionTexts(ivs = []) {
   return JSON.stringify(ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv))));
 }
 
+// A macrotask turn, so that events (an abort) run between generation steps; not
+// setTimeout, which browsers clamp to 4 ms once nested.
+let yieldToEventLoop = () => {
+  if (typeof setImmediate === 'function') yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
+  else {
+    const channel = new MessageChannel();
+    const waiting = [];
+    channel.port1.onmessage = () => waiting.shift()();
+    yieldToEventLoop = () => new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
+  }
+  return yieldToEventLoop();
+};
+
 // ---------------------------------------------------------------- the lab
 
 export class HookLab {
@@ -528,6 +541,52 @@ export class HookLab {
   attribute(opts = {}) {
     const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
     return JSON.parse(unwrap(this._live().attribute(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
+  }
+
+  // ---------------------------------------------------------------- generation
+
+  /**
+   * Generates with the interventions active at every step, decoding with a KV cache, one
+   * token per wasm call: onToken streams each token and `signal` stops between tokens.
+   * @param opts {maxNewTokens, temperature (0: greedy), topK, topP, seed, interventions,
+   *   onToken({id, token, prob, index}), signal: AbortSignal}
+   * @returns the native CLI's generate JSON
+   */
+  async generate(prompt, opts = {}) {
+    const engine = this._live();
+    const { signal } = opts;
+    const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
+    if (typeof prompt !== 'string') throw new HookLabError('generate: the prompt must be a string');
+    // Numbers go to the engine as they are (NaN included): its checks and messages.
+    const num = (name, dflt) => {
+      const v = opts[name] ?? dflt;
+      if (typeof v !== 'number') throw new HookLabError(`${name} must be a number`);
+      return v;
+    };
+    if (opts.maxNewTokens === undefined) throw new HookLabError('maxNewTokens is required');
+    const seed = opts.seed ?? 0;
+    if (!((typeof seed === 'number' && Number.isSafeInteger(seed)) || typeof seed === 'bigint' || typeof seed === 'string'))
+      throw new HookLabError('seed must be a non-negative integer (a number, a bigint or decimal text)');
+    const stop = () => {
+      if (!signal?.aborted) return;
+      engine.generateCancel();
+      throw signal.reason ?? new DOMException('the generation was cancelled', 'AbortError');
+    };
+    stop();
+    unwrap(engine.generateBegin(prompt, num('maxNewTokens'), num('temperature', 0), num('topK', 0), num('topP', 1),
+      String(seed), interventionTexts(opts.interventions)));
+    // The engine holds one generation: a later generate() on this lab replaces this one.
+    const mine = {};
+    this._generation = mine;
+    for (let index = 0; !engine.generateDone(); ++index) {
+      // An abort() from a click or a message lands here.
+      await yieldToEventLoop();
+      if (this._generation !== mine) throw new HookLabError('another generate() started on this lab and replaced this one');
+      stop();
+      const step = JSON.parse(unwrap(engine.generateStep()));
+      onToken({ ...step, index });
+    }
+    return JSON.parse(unwrap(engine.generateResult(-1)));
   }
 
   /** A bare forward (no hooks) on token ids: milliseconds, timed inside wasm. */

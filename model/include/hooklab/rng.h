@@ -20,4 +20,17 @@ inline double gaussian(uint64_t seed, uint64_t k) {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
+// The noise of the element at absolute position `pos` and index `feature` within that
+// position: its draw does not depend on how many positions a pass computes nor on which
+// other elements an intervention touches, so a position computed alone (generation with
+// a KV cache, patching from a cache) gets exactly what a full forward gives it.
+inline double gaussian_at(uint64_t seed, uint64_t pos, uint64_t feature) {
+    return gaussian(seed, (pos << 32) | feature);
+}
+
+// A uniform double in [0, 1) for draw `step` of a seeded stream (sampling).
+inline double uniform01(uint64_t seed, uint64_t step) {
+    return static_cast<double>(splitmix64(seed, step) >> 11) * 0x1.0p-53;
+}
+
 }  // namespace hooklab

@@ -22,6 +22,11 @@ public:
     std::string decode(const std::vector<int>& ids) const;
     std::string token_bytes(int id) const;
     int vocab_size() const { return static_cast<int>(id_to_bytes_.size()); }
+    // The id of the token whose bytes are exactly `bytes` ("<|endoftext|>"), or -1.
+    int id_of(const std::string& bytes) const {
+        const auto f = bytes_to_id_.find(bytes);
+        return f == bytes_to_id_.end() ? -1 : f->second;
+    }
     bool empty() const { return id_to_bytes_.empty(); }
 
 private:

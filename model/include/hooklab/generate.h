@@ -1,0 +1,65 @@
+#pragma once
+// Text generation with the interventions active, decoding with a KV cache: each new
+// token computes only its own position, attending to the saved keys and values.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hooklab/run.h"
+
+namespace hooklab {
+
+struct SamplerOptions {
+    double temperature = 0;  // 0: greedy (the most likely token, the lowest id on a tie)
+    int top_k = 0;           // 0: no limit
+    double top_p = 1;        // nucleus: the smallest most-likely set with this much mass
+    uint64_t seed = 0;
+};
+
+// Throws Error for a temperature < 0 or NaN, top_k < 0, top_p outside (0, 1].
+void validate_sampler(const SamplerOptions& s);
+
+// Picks the next token from one row of logits. The random number of draw `step` is
+// uniform01(seed, step): the same natively and in wasm. Throws Error if a logit is not
+// finite. `prob` receives the model's own probability of the token (softmax at
+// temperature 1 over the whole vocabulary), whatever the sampling settings.
+int sample_token(const float* logits, int vocab, const SamplerOptions& s, uint64_t step, double* prob);
+
+struct GenerateOptions {
+    std::string prompt;
+    int max_new_tokens = 0;
+    SamplerOptions sampler;
+    std::vector<nlohmann::json> interventions;
+};
+
+// One generation, a token per step() (so that a caller can stream tokens and stop).
+// The constructor checks everything and runs nothing.
+class Generator {
+public:
+    Generator(const Model& m, const GenerateOptions& opt);
+    ~Generator();
+    Generator(const Generator&) = delete;
+    Generator& operator=(const Generator&) = delete;
+
+    bool done() const;
+    // Computes the next token (the first call runs the prompt): {"id", "token", "prob"}.
+    nlohmann::json step();
+    // README's generate JSON, for the steps run so far (when not done, "stopped" is null).
+    nlohmann::json result() const;
+    // False when an intervention can change a position after it was computed (one that
+    // writes past the causal mask of the pattern, or counts positions from the end):
+    // then every step recomputes the whole sequence.
+    bool uses_cache() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The whole generation.
+nlohmann::json generate(const Model& m, const GenerateOptions& opt);
+
+}  // namespace hooklab

@@ -1,0 +1,200 @@
+#include "hooklab/generate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "hooklab/error.h"
+#include "hooklab/intervention.h"
+#include "hooklab/rng.h"
+
+namespace hooklab {
+
+using nlohmann::json;
+
+namespace {
+
+std::string show(double x) {
+    std::ostringstream s;
+    s << x;
+    return s.str();
+}
+
+}  // namespace
+
+void validate_sampler(const SamplerOptions& s) {
+    if (!(s.temperature >= 0) || !std::isfinite(s.temperature))
+        throw Error("temperature must be a finite number >= 0 (0: greedy), got " + show(s.temperature));
+    if (s.top_k < 0) throw Error("top-k must be >= 0 (0: no limit), got " + std::to_string(s.top_k));
+    if (!(s.top_p > 0 && s.top_p <= 1)) throw Error("top-p must be in (0, 1], got " + show(s.top_p));
+}
+
+int sample_token(const float* logits, int V, const SamplerOptions& s, uint64_t step, double* prob) {
+    int best = 0;
+    for (int i = 0; i < V; ++i) {
+        if (!std::isfinite(logits[i]))
+            throw Error("the logits are not finite (token id " + std::to_string(i) +
+                        "): nothing to sample from; an intervention probably made the run overflow");
+        if (logits[i] > logits[best]) best = i;
+    }
+    const double mx = logits[best];
+    double z = 0;
+    for (int i = 0; i < V; ++i) z += std::exp(logits[i] - mx);
+    int id = best;
+    if (s.temperature > 0) {
+        // Candidates most likely first (lowest id on a tie) when top-k or top-p needs the
+        // order; otherwise in id order, which draws from the same distribution.
+        std::vector<int> order(V);
+        std::iota(order.begin(), order.end(), 0);
+        auto likelier = [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+        const int k = s.top_k > 0 ? std::min(s.top_k, V) : V;
+        if (s.top_p < 1 || k < V) std::partial_sort(order.begin(), order.begin() + k, order.end(), likelier);
+        std::vector<double> w(k);
+        double total = 0;
+        for (int i = 0; i < k; ++i) total += w[i] = std::exp((logits[order[i]] - mx) / s.temperature);
+        int n = k;
+        if (s.top_p < 1) {
+            double cum = 0;
+            for (n = 0; n < k;) {
+                cum += w[n++];
+                if (cum >= s.top_p * total) break;
+            }
+            total = cum;
+        }
+        const double u = uniform01(s.seed, step) * total;
+        double cum = 0;
+        id = order[n - 1];
+        for (int i = 0; i < n; ++i) {
+            cum += w[i];
+            if (u < cum) { id = order[i]; break; }
+        }
+    }
+    if (prob) *prob = std::exp(logits[id] - mx) / z;
+    return id;
+}
+
+struct Generator::Impl {
+    const Model& m;
+    GenerateOptions opt;
+    std::vector<Intervention> ivs;
+    RunState state;
+    std::vector<int> prompt_tokens, new_tokens;
+    json steps = json::array();
+    int eos = -1;
+    bool cache = true;
+    std::string stopped;  // "" while running
+    double ms = 0;
+
+    Impl(const Model& model, const GenerateOptions& o) : m(model), opt(o) {}
+};
+
+Generator::Generator(const Model& m, const GenerateOptions& opt) : impl_(std::make_unique<Impl>(m, opt)) {
+    Impl& g = *impl_;
+    const Config& c = m.gpt2.config;
+    if (opt.max_new_tokens < 1) throw Error("max-new-tokens must be at least 1, got " + std::to_string(opt.max_new_tokens));
+    validate_sampler(opt.sampler);
+    for (const json& j : opt.interventions) g.ivs.push_back(parse_intervention(j, c));
+    g.prompt_tokens = m.tokenizer.encode(opt.prompt);
+    const int T0 = static_cast<int>(g.prompt_tokens.size());
+    if (T0 == 0) throw Error("the prompt is empty: type at least one character");
+    if (T0 > c.n_positions)
+        throw Error("the prompt is " + std::to_string(T0) + " tokens long but this model's context is " +
+                    std::to_string(c.n_positions) + " tokens; shorten it");
+    // The sequence never outgrows the context. Position indices are checked against its
+    // final length (an index past the prompt acts once generation gets there), those
+    // counted from the end against the prompt's.
+    const int Tmax = static_cast<int>(std::min<int64_t>(c.n_positions, static_cast<int64_t>(T0) + opt.max_new_tokens));
+    for (const Intervention& iv : g.ivs) {
+        validate_for_length(iv, c, Tmax, 1);
+        const bool attn = iv.hook == Hook::AttnScores || iv.hook == Hook::Pattern;
+        auto from_end = [&](const Selector& s, const char* what) {
+            if (s.kind != Selector::List) return false;
+            bool any = false;
+            for (int i : s.list)
+                if (i < 0) {
+                    any = true;
+                    if (i < -T0)
+                        throw Error(std::string("intervention: ") + what + " " + std::to_string(i) +
+                                    " is out of range for a prompt of " + std::to_string(T0) + " tokens");
+                }
+            return any;
+        };
+        const bool pos_from_end = iv.hook != Hook::Logits && from_end(iv.positions, "positions");
+        const bool key_from_end = attn && from_end(iv.features, "features (key positions)");
+        // Such an intervention changes an earlier position once the sequence grows: a
+        // position counted from the end moves, and values written into the pattern past
+        // the causal mask let a position see later tokens.
+        const bool past_mask = iv.hook == Hook::Pattern &&
+                               (iv.op == Intervention::Add || iv.op == Intervention::Set || iv.op == Intervention::Noise);
+        if (pos_from_end || key_from_end || past_mask) g.cache = false;
+    }
+    g.eos = m.tokenizer.id_of("<|endoftext|>");
+    g.state.tokens = g.prompt_tokens;
+    if (g.cache) g.state.reserve(c, Tmax);
+    if (T0 >= c.n_positions) g.stopped = "context";
+}
+
+Generator::~Generator() = default;
+
+bool Generator::done() const { return !impl_->stopped.empty(); }
+bool Generator::uses_cache() const { return impl_->cache; }
+
+json Generator::step() {
+    Impl& g = *impl_;
+    if (done()) throw Error("the generation is over (stopped: " + g.stopped + ")");
+    const auto t0 = std::chrono::steady_clock::now();
+    const Config& c = g.m.gpt2.config;
+    HookFn hook;
+    if (!g.ivs.empty()) hook = [&g](HookView& v) { apply_interventions(g.ivs, v); };
+    // With the cache, the first step runs the prompt and each later one only the newest
+    // token; without it, every step runs the whole sequence.
+    const int T = static_cast<int>(g.state.tokens.size());
+    const bool resume = g.cache && !g.new_tokens.empty();
+    const Segment seg{&g.state, resume ? T - 1 : 0, g.cache ? &g.state : nullptr};
+    const std::vector<float> logits = g.m.gpt2.forward(std::vector<Segment>{seg}, 0, hook, Logits::Last);
+
+    double prob = 0;
+    const int id = sample_token(logits.data(), c.vocab_size, g.opt.sampler, g.new_tokens.size(), &prob);
+    g.new_tokens.push_back(id);
+    g.state.tokens.push_back(id);
+    const json s = {{"id", id},
+                    {"token", id < g.m.tokenizer.vocab_size() ? utf8_lossy(g.m.tokenizer.token_bytes(id)) : std::string()},
+                    {"prob", prob}};
+    g.steps.push_back(s);
+    if (id == g.eos) g.stopped = "endoftext";
+    else if (static_cast<int>(g.new_tokens.size()) >= g.opt.max_new_tokens) g.stopped = "length";
+    else if (T + 1 >= c.n_positions) g.stopped = "context";
+    g.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+}
+
+json Generator::result() const {
+    const Impl& g = *impl_;
+    // The text leaves out a final <|endoftext|>: it ends the text rather than being part of it.
+    std::string bytes;
+    const size_t n = g.new_tokens.size() - (g.stopped == "endoftext" ? 1 : 0);
+    for (size_t i = 0; i < n; ++i)
+        if (g.new_tokens[i] < g.m.tokenizer.vocab_size()) bytes += g.m.tokenizer.token_bytes(g.new_tokens[i]);
+    json applied = json::array();
+    for (const Intervention& iv : g.ivs) applied.push_back(iv.as_applied);
+    return {{"prompt_tokens", g.prompt_tokens},
+            {"new_tokens", g.new_tokens},
+            {"text", utf8_lossy(bytes)},
+            {"steps", g.steps},
+            {"stopped", g.stopped.empty() ? json(nullptr) : json(g.stopped)},
+            {"ms", g.ms},
+            {"tokens_per_s", g.ms > 0 ? g.new_tokens.size() / (g.ms / 1000) : 0.0},
+            {"kv_cache", g.cache},
+            {"interventions", applied}};
+}
+
+json generate(const Model& m, const GenerateOptions& opt) {
+    Generator g(m, opt);
+    while (!g.done()) g.step();
+    return g.result();
+}
+
+}  // namespace hooklab

@@ -1,0 +1,240 @@
+// Generation with a KV cache (issue #12): the tokens equal those of recomputing the whole
+// sequence with the same interventions at every step; the sampler; stop reasons; errors.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "helpers.h"
+#include "hooklab/error.h"
+#include "hooklab/generate.h"
+#include "hooklab/intervention.h"
+#include "hooklab/rng.h"
+
+using nlohmann::json;
+using namespace hooklab;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const Model& mid() {
+    static const Model m = load_model_dir(testing::ckpt("mid"));
+    return m;
+}
+
+const char* kPrompt = "When Mary and John went to the store, John gave a drink to";
+
+// The naive way: one full forward of the whole sequence per new token.
+json recompute(const Model& m, const GenerateOptions& o) {
+    const Config& c = m.gpt2.config;
+    std::vector<Intervention> ivs;
+    for (const json& j : o.interventions) ivs.push_back(parse_intervention(j, c));
+    const HookFn hook = [&](HookView& v) { apply_interventions(ivs, v); };
+    std::vector<int> tokens = m.tokenizer.encode(o.prompt);
+    json steps = json::array();
+    const int eos = m.tokenizer.id_of("<|endoftext|>");
+    for (int step = 0; step < o.max_new_tokens && static_cast<int>(tokens.size()) < c.n_positions; ++step) {
+        const std::vector<float> logits = m.gpt2.forward(tokens, hook, false);
+        double prob = 0;
+        const int id = sample_token(logits.data(), c.vocab_size, o.sampler, step, &prob);
+        tokens.push_back(id);
+        steps.push_back({{"id", id}, {"prob", prob}});
+        if (id == eos) break;
+    }
+    return steps;
+}
+
+void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true, const Model& m = mid()) {
+    INFO("interventions " << json(o.interventions).dump() << ", temperature " << o.sampler.temperature);
+    Generator g(m, o);
+    CHECK(g.uses_cache() == expect_cache);
+    while (!g.done()) g.step();
+    const json got = g.result();
+    const json want = recompute(m, o);
+    REQUIRE(got["steps"].size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        INFO("step " << i);
+        REQUIRE(got["steps"][i]["id"] == want[i]["id"]);
+        CHECK(got["steps"][i]["prob"].get<double>() == Approx(want[i]["prob"].get<double>()).epsilon(1e-4));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("generation with the cache equals recomputing the whole sequence", "[generate]") {
+    const int L = 9;
+    const std::vector<json> cases = {
+        json::array(),
+        // The chapter's four exercises (noise with a non-zero std).
+        {{{"kind", "zero_head_k"}, {"layer", L}, {"head", 2}}},
+        {{{"kind", "noise_even_neurons"}, {"layer", L}, {"mean", 10}, {"std", 1}, {"seed", 3}}},
+        {{{"kind", "scale_hidden"}, {"layer", L}, {"factor", 0.1}}},
+        {{{"kind", "scale_hidden"}, {"layer", L}, {"factor", 10}}},
+        // General interventions: noise on attention scores (their key axis grows every
+        // step), on z for some heads, odd positions, positions past the prompt, logits.
+        {{{"kind", "noise"}, {"hook", "blocks.3.attn.hook_attn_scores"}, {"std", 2}, {"heads", {1, 5}}, {"seed", 11}}},
+        {{{"kind", "noise"}, {"hook", "blocks.5.attn.hook_z"}, {"mean", 0.5}, {"std", 1}, {"heads", "even"}, {"positions", "odd"}},
+         {{"kind", "add"}, {"hook", "blocks.2.hook_resid_pre"}, {"value", 3}, {"positions", {{"range", {16, 20}}}}}},
+        {{{"kind", "scale"}, {"hook", "blocks.7.mlp.hook_pre"}, {"factor", -2}, {"positions", {1, 17, 19}}, {"features", {{"range", {0, 50}}}}},
+         {{"kind", "noise"}, {"hook", "logits"}, {"std", 0.5}, {"seed", 2}}},
+    };
+    for (const json& ivs : cases) {
+        GenerateOptions o;
+        o.prompt = kPrompt;
+        o.max_new_tokens = 12;
+        o.interventions = ivs.get<std::vector<json>>();
+        check_equal_to_recompute(o);
+        o.sampler = {0.9, 40, 0.95, 1234};
+        check_equal_to_recompute(o);
+    }
+}
+
+TEST_CASE("greedy generation on the trained default model equals the recompute", "[generate]") {
+    // Random weights repeat one token under greedy decoding; the trained model writes text.
+    const Model m = load_model_dir(testing::source("checkpoints/default"));
+    GenerateOptions o;
+    o.prompt = "The jury said that the city of Atlanta had a";
+    o.max_new_tokens = 24;
+    for (const json& ivs : {json::array(), json::array({{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}}),
+                            json::array({{{"kind", "noise_even_neurons"}, {"layer", 9}, {"std", 1}, {"seed", 2}}})}) {
+        o.interventions = ivs.get<std::vector<json>>();
+        check_equal_to_recompute(o, true, m);
+    }
+    const json r = generate(m, o);
+    std::set<int> distinct(r["new_tokens"].begin(), r["new_tokens"].end());
+    CHECK(distinct.size() > 4);
+}
+
+TEST_CASE("interventions that change earlier positions as the sequence grows recompute it", "[generate]") {
+    const std::vector<json> acausal = {
+        {{"kind", "set"}, {"hook", "blocks.4.attn.hook_pattern"}, {"value", 0.05}, {"heads", {0}}},
+        {{"kind", "noise"}, {"hook", "blocks.4.attn.hook_pattern"}, {"std", 0.1}},
+        {{"kind", "scale"}, {"hook", "blocks.6.hook_resid_post"}, {"factor", 5}, {"positions", {-1}}},
+        {{"kind", "zero"}, {"hook", "blocks.6.attn.hook_pattern"}, {"features", {-2}}},
+    };
+    for (const json& iv : acausal) {
+        GenerateOptions o;
+        o.prompt = kPrompt;
+        o.max_new_tokens = 6;
+        o.interventions = {iv};
+        check_equal_to_recompute(o, false);
+        o.sampler = {1.0, 0, 1.0, 5};
+        check_equal_to_recompute(o, false);
+    }
+}
+
+TEST_CASE("noise is keyed by (position, feature): tools/reference.py draws the same numbers", "[generate]") {
+    CHECK(gaussian_at(0, 0, 0) == gaussian(0, 0));
+    CHECK(gaussian_at(5, 3, 17) == Approx(0.5086164597803752).epsilon(1e-15));  // pinned in tools/test_reference.py
+    CHECK(gaussian_at(5, 3, 17) == gaussian(5, (3ull << 32) | 17));
+}
+
+TEST_CASE("the sampler: greedy, top-k, top-p, temperature, seeded", "[generate]") {
+    const float l[4] = {1.0f, 3.0f, 3.0f, 2.0f};
+    double p = 0;
+    CHECK(sample_token(l, 4, {}, 0, &p) == 1);  // greedy, the lowest id on a tie
+    CHECK(p == Approx(std::exp(3.0) / (std::exp(1.0) + 2 * std::exp(3.0) + std::exp(2.0))));
+    for (uint64_t step = 0; step < 50; ++step) {
+        CHECK(sample_token(l, 4, {2.0, 1, 1.0, 9}, step, nullptr) == 1);  // top-1 is greedy
+        CHECK(sample_token(l, 4, {2.0, 0, 0.01, 9}, step, nullptr) == 1);  // so is a tiny nucleus
+        const int k2 = sample_token(l, 4, {5.0, 2, 1.0, 9}, step, nullptr);
+        CHECK((k2 == 1 || k2 == 2));
+        const int p3 = sample_token(l, 4, {1.0, 0, 0.75, 9}, step, nullptr);  // 0.40 + 0.40 >= 0.75: 3 and 0 are out
+        CHECK((p3 == 1 || p3 == 2));
+    }
+    // The same seed and step give the same token; frequencies follow softmax(l / T).
+    const float two[2] = {0.0f, static_cast<float>(std::log(3.0))};
+    int ones = 0;
+    const int n = 20000;
+    for (int step = 0; step < n; ++step) {
+        const int a = sample_token(two, 2, {1.0, 0, 1.0, 77}, step, nullptr);
+        REQUIRE(a == sample_token(two, 2, {1.0, 0, 1.0, 77}, step, nullptr));
+        ones += a;
+    }
+    CHECK(std::abs(ones / double(n) - 0.75) < 0.015);  // 5 standard errors
+    int hot = 0;
+    for (int step = 0; step < n; ++step) hot += sample_token(two, 2, {2.0, 0, 1.0, 77}, step, nullptr);
+    CHECK(std::abs(hot / double(n) - std::sqrt(3.0) / (1 + std::sqrt(3.0))) < 0.015);
+    // The documented draw: uniform01(seed, step) from splitmix64.
+    CHECK(uniform01(0, 0) == static_cast<double>(splitmix64(0, 0) >> 11) * 0x1.0p-53);
+
+    const float bad[3] = {0.0f, std::numeric_limits<float>::quiet_NaN(), 1.0f};
+    CHECK_THROWS_WITH(sample_token(bad, 3, {}, 0, nullptr), Contains("not finite"));
+}
+
+TEST_CASE("generation stops at the length, at <|endoftext|> and at the context, and says which", "[generate]") {
+    const Model& m = mid();
+    GenerateOptions o;
+    o.prompt = kPrompt;
+    o.max_new_tokens = 3;
+    json r = generate(m, o);
+    CHECK(r["stopped"] == "length");
+    CHECK(r["new_tokens"].size() == 3);
+    CHECK(r["steps"].size() == 3);
+    CHECK(r["prompt_tokens"] == json(m.tokenizer.encode(kPrompt)));
+    CHECK(r["text"] == utf8_lossy(m.tokenizer.decode(r["new_tokens"].get<std::vector<int>>())));
+    CHECK(r["tokens_per_s"].get<double>() > 0);
+
+    // Push <|endoftext|> to the top.
+    const int eos = m.tokenizer.id_of("<|endoftext|>");
+    REQUIRE(eos >= 0);
+    o.max_new_tokens = 10;
+    o.interventions = {{{"kind", "add"}, {"hook", "logits"}, {"value", 1000}, {"features", {eos}}}};
+    r = generate(m, o);
+    CHECK(r["stopped"] == "endoftext");
+    CHECK(r["new_tokens"].size() == 1);
+    CHECK(r["new_tokens"][0] == eos);
+    CHECK(r["text"] == "");  // the text leaves the final <|endoftext|> out
+
+    o.interventions.clear();
+    o.prompt.clear();
+    for (int i = 0; i < 126; ++i) o.prompt += " word";
+    REQUIRE(m.tokenizer.encode(o.prompt).size() == 126);
+    r = generate(m, o);
+    CHECK(r["stopped"] == "context");
+    CHECK(r["new_tokens"].size() == 2);  // the sequence fills the 128-token context
+}
+
+TEST_CASE("generation rejects bad settings before any work", "[generate]") {
+    auto error = [](GenerateOptions o) {
+        if (o.prompt.empty()) o.prompt = kPrompt;
+        try {
+            Generator g(mid(), o);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    GenerateOptions o;
+    o.max_new_tokens = 0;
+    CHECK_THAT(error(o), Contains("at least 1"));
+    o.max_new_tokens = 4;
+    o.sampler.temperature = -1;
+    CHECK_THAT(error(o), Contains("temperature"));
+    o.sampler.temperature = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THAT(error(o), Contains("temperature"));
+    o.sampler = {};
+    o.sampler.top_k = -1;
+    CHECK_THAT(error(o), Contains("top-k"));
+    o.sampler = {};
+    for (double p : {0.0, 1.5, -0.2}) {
+        o.sampler.top_p = p;
+        CHECK_THAT(error(o), Contains("top-p"));
+    }
+    o.sampler = {};
+    // Positions: up to the final length (prompt + new tokens), from the end up to the prompt's.
+    const int T0 = static_cast<int>(mid().tokenizer.encode(kPrompt).size());
+    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 4}}}};
+    CHECK_THAT(error(o), Contains("out of range"));
+    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 3}}}};
+    CHECK(error(o) == "(no error)");
+    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {-T0 - 1}}}};
+    CHECK_THAT(error(o), Contains("out of range"));
+    o.interventions = {{{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}}};
+    CHECK_THAT(error(o), Contains("layer 12"));
+    o.interventions.clear();
+    o.prompt = std::string(200, 'a') + " " + std::string(200, 'b');
+    for (int i = 0; i < 130; ++i) o.prompt += " x";
+    CHECK_THAT(error(o), Contains("context"));
+}

@@ -1,0 +1,146 @@
+// Generation in the WebAssembly engine (issue #12): the KV-cache decode gives the tokens
+// of recomputing the whole sequence every step (the exercises and general interventions,
+// noise included; greedy and seeded sampling); the same tokens as the native engine;
+// onToken streams, an AbortSignal stops; the node CLI prints the native CLI's JSON and
+// rejects bad values with one line.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { HookLab } from '../../wasm/js/hooklab.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NATIVE = join(ROOT, 'build/hooklab');
+const MODEL = join(ROOT, 'build/ckpt/mid');
+const CLI = join(ROOT, 'wasm/js/cli.js');
+const PROMPT = 'When Mary and John went to the store, John gave a drink to';
+
+const CASES = [
+  [],
+  [{ kind: 'zero_head_k', layer: 9, head: 2 }],
+  [{ kind: 'noise_even_neurons', layer: 9, mean: 10, std: 1, seed: 3 }],
+  [{ kind: 'scale_hidden', layer: 9, factor: 0.1 }],
+  [{ kind: 'scale_hidden', layer: 9, factor: 10 }],
+  [{ kind: 'noise', hook: 'blocks.3.attn.hook_attn_scores', std: 2, heads: [1, 5], seed: 11 }],
+  [{ kind: 'noise', hook: 'blocks.5.attn.hook_z', mean: 0.5, std: 1, heads: 'even', positions: 'odd' },
+    { kind: 'add', hook: 'blocks.2.hook_resid_pre', value: 3, positions: { range: [16, 20] } }],
+];
+const SAMPLING = [{}, { temperature: 0.9, topK: 40, topP: 0.95, seed: 1234 }];
+// Scaling the residual at the last position by 1 changes nothing, but a position counted
+// from the end moves as the sequence grows, so the engine recomputes the whole sequence
+// at every step: the naive way, in the same engine.
+const RECOMPUTE = { kind: 'scale', hook: 'blocks.0.hook_resid_pre', factor: 1, positions: [-1] };
+
+function sameSteps(got, want, what) {
+  assert.deepEqual(got.steps.map((s) => s.id), want.steps.map((s) => s.id), `${what}: tokens`);
+  got.steps.forEach((s, i) =>
+    assert.ok(Math.abs(s.prob - want.steps[i].prob) <= 1e-4 * want.steps[i].prob, `${what} step ${i}: prob ${s.prob} vs ${want.steps[i].prob}`));
+  assert.equal(got.stopped, want.stopped, `${what}: stopped`);
+}
+
+function native(args) {
+  const r = spawnSync(NATIVE, ['generate', '--model', MODEL, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const cliArgs = (ivs, s) => ['--prompt', PROMPT, '--max-new-tokens', '12',
+  ...(s.temperature !== undefined ? ['--temperature', String(s.temperature), '--top-k', String(s.topK), '--top-p', String(s.topP),
+    '--seed', String(s.seed)] : []), ...ivs.flatMap((iv) => ['--intervene', JSON.stringify(iv)])];
+
+test('the cached decode equals recomputing the sequence every step, and the native engine', async () => {
+  const lab = await HookLab.load(MODEL);
+  try {
+    for (const ivs of CASES)
+      for (const s of SAMPLING) {
+        const what = `${JSON.stringify(ivs)} ${JSON.stringify(s)}`;
+        const got = await lab.generate(PROMPT, { maxNewTokens: 12, interventions: ivs, ...s });
+        assert.equal(got.kv_cache, true, what);
+        assert.equal(got.steps.length, 12, what);
+        const naive = await lab.generate(PROMPT, { maxNewTokens: 12, interventions: [...ivs, RECOMPUTE], ...s });
+        assert.equal(naive.kv_cache, false, what);
+        sameSteps(got, naive, `${what} cache vs recompute`);
+        sameSteps(got, native(cliArgs(ivs, s)), `${what} wasm vs native`);
+      }
+  } finally {
+    lab.dispose();
+  }
+});
+
+test('onToken streams every token in order; an AbortSignal stops between tokens', async () => {
+  const lab = await HookLab.load(MODEL);
+  try {
+    const seen = [];
+    const r = await lab.generate(PROMPT, { maxNewTokens: 5, onToken: (t) => seen.push(t) });
+    assert.deepEqual(seen.map((t) => t.index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(seen.map(({ id, token, prob }) => ({ id, token, prob })), r.steps);
+    assert.equal(r.stopped, 'length');
+    assert.equal(r.text, lab.decode(r.new_tokens));
+
+    const ac = new AbortController();
+    const got = [];
+    await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 50, signal: ac.signal,
+      onToken: (t) => { got.push(t); if (t.index === 1) ac.abort(); } }), { name: 'AbortError' });
+    assert.equal(got.length, 2);
+    // The engine is free again, and gives the same tokens.
+    const again = await lab.generate(PROMPT, { maxNewTokens: 2 });
+    assert.deepEqual(again.new_tokens, r.new_tokens.slice(0, 2));
+    // Two at once: the later one replaces the earlier, which says so instead of mixing tokens.
+    const [first, second] = await Promise.allSettled([lab.generate(PROMPT, { maxNewTokens: 4 }), lab.generate(PROMPT, { maxNewTokens: 3 })]);
+    assert.match(String(first.reason), /replaced/);
+    assert.deepEqual(second.value.new_tokens, r.new_tokens.slice(0, 3));
+    await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 0 }), /at least 1/);
+    await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 2, temperature: NaN }), /temperature/);
+    await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 2.5 }), /integer/);
+    await assert.rejects(lab.generate(PROMPT, { maxNewTokens: 2, seed: -1 }), /seed/);
+  } finally {
+    lab.dispose();
+  }
+});
+
+test('generate stops at <|endoftext|> and at the context, and says which', async () => {
+  const lab = await HookLab.load(MODEL);
+  try {
+    const eos = lab.config.vocab_size - 1;  // make_checkpoint.py puts <|endoftext|> last
+    assert.equal(lab.decode([eos]), '<|endoftext|>');
+    const r = await lab.generate(PROMPT, { maxNewTokens: 8, interventions: [{ kind: 'add', hook: 'logits', value: 1000, features: [eos] }] });
+    assert.deepEqual([r.stopped, r.new_tokens, r.text], ['endoftext', [eos], '']);
+    const long = ' word'.repeat(126);
+    const c = await lab.generate(long, { maxNewTokens: 8 });
+    assert.deepEqual([c.stopped, c.prompt_tokens.length + c.new_tokens.length], ['context', lab.config.n_positions]);
+  } finally {
+    lab.dispose();
+  }
+});
+
+test('the node CLI prints the native CLI\'s generate JSON; bad values are one line and a non-zero exit', () => {
+  const args = cliArgs([CASES[2][0]], SAMPLING[1]);
+  const r = spawnSync(process.execPath, [CLI, 'generate', '--model', MODEL, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const wasm = JSON.parse(r.stdout), nat = native(args);
+  assert.deepEqual(Object.keys(wasm), Object.keys(nat));
+  sameSteps(wasm, nat, 'node CLI vs native CLI');
+  assert.equal(wasm.text, nat.text);
+
+  const bad = [
+    [['--max-new-tokens', '0'], /at least 1/],
+    [['--max-new-tokens', '4', '--temperature', '-1'], /temperature/],
+    [['--max-new-tokens', '4', '--temperature', 'nan'], /temperature/],
+    [['--max-new-tokens', '4', '--top-p', '0'], /top-p/],
+    [['--max-new-tokens', '4', '--top-p', '1.5'], /top-p/],
+    [['--max-new-tokens', '4', '--top-k', '-1'], /top-k/],
+    [['--max-new-tokens', '4', '--seed', 'x'], /seed/],
+    [[], /max-new-tokens/],
+  ];
+  for (const [extra, want] of bad)
+    for (const cmd of [[process.execPath, CLI], [NATIVE]]) {
+      const e = spawnSync(cmd[0], [...cmd.slice(1), 'generate', '--model', MODEL, '--prompt', PROMPT, ...extra], { encoding: 'utf8' });
+      const what = `${cmd.at(-1)} ${extra.join(' ')}`;
+      assert.notEqual(e.status, 0, what);
+      assert.equal(e.stdout, '', what);
+      assert.equal(e.stderr.trim().split('\n').length, 1, `${what}: ${e.stderr}`);
+      assert.match(e.stderr, want, what);
+    }
+});

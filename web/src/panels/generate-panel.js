@@ -1,0 +1,209 @@
+// The Generate panel (issue #12): the baseline and the intervened continuation of the
+// prompt side by side, streamed token by token from the engine worker, each token tinted
+// by the model's probability of it; stop, seed and sampling settings, URL state, export.
+// The worker side is generate-worker.js; wiring: README-generate.md (same folder).
+
+const STRINGS = {
+  en: {
+    title: 'What does the model say?', generate: 'Generate', stop: 'Stop', maxNew: 'New tokens', temperature: 'Temperature',
+    topK: 'Top-k', topP: 'Top-p', seed: 'Seed', baseline: 'Baseline', intervened: 'With the interventions',
+    greedy: 'temperature 0: greedy (the most likely token each step)', export: 'Export JSON',
+    legend: 'Shade: the model\'s probability of each token (darker = likelier); hover for the number.',
+    running: 'generating…', stopped: 'stopped', why: { length: 'reached the token limit', endoftext: 'the model wrote <|endoftext|>',
+      context: 'the context is full' }, tokensPerS: 'tokens/s', noModel: 'load a model first',
+  },
+  vi: {
+    title: 'Mô hình nói gì?', generate: 'Sinh văn bản', stop: 'Dừng', maxNew: 'Số token mới', temperature: 'Nhiệt độ',
+    topK: 'Top-k', topP: 'Top-p', seed: 'Hạt giống (seed)', baseline: 'Gốc', intervened: 'Có can thiệp',
+    greedy: 'nhiệt độ 0: tham lam (luôn chọn token khả dĩ nhất)', export: 'Xuất JSON',
+    legend: 'Độ đậm: xác suất mô hình gán cho mỗi token (đậm hơn = khả dĩ hơn); rê chuột để xem số.',
+    running: 'đang sinh…', stopped: 'đã dừng', why: { length: 'đạt giới hạn số token', endoftext: 'mô hình viết <|endoftext|>',
+      context: 'ngữ cảnh đã đầy' }, tokensPerS: 'token/giây', noModel: 'hãy tải mô hình trước',
+  },
+};
+
+export const GEN_DEFAULTS = { maxNewTokens: 20, temperature: 0, topK: 0, topP: 1, seed: 0 };
+const PARAMS = { maxNewTokens: 'gn', temperature: 'gt', topK: 'gk', topP: 'gp', seed: 'gs' };
+
+/** Generation settings from URL parameters (gn, gt, gk, gp, gs); bad values fall back to the defaults. */
+export function genStateFromParams(params) {
+  const st = { ...GEN_DEFAULTS };
+  const ok = { maxNewTokens: (x) => Number.isInteger(x) && x >= 1 && x <= 1024, temperature: (x) => x >= 0 && x <= 10,
+    topK: (x) => Number.isInteger(x) && x >= 0, topP: (x) => x > 0 && x <= 1, seed: (x) => Number.isSafeInteger(x) && x >= 0 };
+  for (const [k, p] of Object.entries(PARAMS)) {
+    if (!params.has(p)) continue;
+    const x = Number(params.get(p));
+    if (ok[k](x)) st[k] = x;
+  }
+  return st;
+}
+
+/** Writes the settings that differ from the defaults into `params`. */
+export function genStateToParams(st, params) {
+  for (const [k, p] of Object.entries(PARAMS)) {
+    if (st[k] === GEN_DEFAULTS[k]) params.delete(p);
+    else params.set(p, String(st[k]));
+  }
+  return params;
+}
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const kid of kids) e.append(kid);
+  return e;
+}
+
+let nextId = 0;
+
+/**
+ * Mounts the panel into `root`.
+ * @param opts {worker: the engine Worker, lang: 'en'|'vi', getInput: () => ({prompt, interventions}),
+ *   settings: initial settings (genStateFromParams), onSettings(settings): called when they change (URL state)}
+ * @returns {setLang(lang), settings(), generate(), stop()}
+ */
+export function mountGeneratePanel(root, opts) {
+  let lang = opts.lang === 'vi' ? 'vi' : 'en';
+  const s = () => STRINGS[lang];
+  const settings = { ...GEN_DEFAULTS, ...(opts.settings || {}) };
+  let current = null;  // the request in flight: {id, request}
+  let lastResult = null;  // what Export writes
+
+  const inputs = {
+    maxNewTokens: el('input', { type: 'number', min: '1', max: '1024', step: '1' }),
+    temperature: el('input', { type: 'number', min: '0', max: '10', step: '0.1' }),
+    topK: el('input', { type: 'number', min: '0', step: '1' }),
+    topP: el('input', { type: 'number', min: '0.01', max: '1', step: '0.05' }),
+    seed: el('input', { type: 'number', min: '0', step: '1' }),
+  };
+  const labels = {};
+  const controls = el('div', { class: 'gen-controls' });
+  for (const [k, input] of Object.entries(inputs)) {
+    input.value = String(settings[k]);
+    input.addEventListener('change', () => {
+      const x = Number(input.value);
+      if (input.checkValidity() && Number.isFinite(x)) {
+        settings[k] = x;
+        opts.onSettings?.({ ...settings });
+      } else {
+        input.value = String(settings[k]);
+      }
+    });
+    labels[k] = el('span');
+    controls.append(el('label', {}, labels[k], ' ', input));
+  }
+  const goBtn = el('button', { type: 'button', class: 'gen-go', onclick: () => generate() });
+  const stopBtn = el('button', { type: 'button', class: 'gen-stop', onclick: () => stop() });
+  const exportBtn = el('button', { type: 'button', class: 'gen-export', onclick: () => exportJson() });
+  stopBtn.disabled = true;
+  exportBtn.disabled = true;
+  controls.append(goBtn, stopBtn, exportBtn);
+  const hint = el('p', { class: 'hint' });
+  const legend = el('p', { class: 'hint' });
+  const status = el('p', { class: 'hint', 'aria-live': 'polite' });
+  const cols = {};
+  const heads = {};
+  const colWrap = el('div', { class: 'gen-cols' });
+  for (const which of ['baseline', 'intervened']) {
+    heads[which] = el('h3');
+    cols[which] = el('div', { class: 'gen-text', 'aria-live': 'off' });
+    colWrap.append(el('div', { class: `gen-col gen-${which}` }, heads[which], cols[which], el('p', { class: 'hint gen-why' })));
+  }
+  const title = el('h2');
+  root.append(title, controls, hint, colWrap, legend, status);
+  const style = el('style');
+  style.textContent = `.gen-controls{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
+.gen-controls input{width:5.5em}.gen-cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem;margin-top:.6rem}
+@media (max-width:700px){.gen-cols{grid-template-columns:1fr}}
+.gen-text{white-space:pre-wrap;font-family:ui-monospace,monospace;line-height:1.7;min-height:3em;border:1px solid var(--border);
+border-radius:4px;padding:.4rem}.gen-text .prompt{color:var(--muted)}.gen-tok{border-radius:2px}`;
+  root.append(style);
+
+  function render() {
+    title.textContent = s().title;
+    for (const k of Object.keys(inputs)) labels[k].textContent = s()[k === 'maxNewTokens' ? 'maxNew' : k];
+    goBtn.textContent = s().generate;
+    stopBtn.textContent = s().stop;
+    exportBtn.textContent = s().export;
+    hint.textContent = s().greedy;
+    legend.textContent = s().legend;
+    heads.baseline.textContent = s().baseline;
+    heads.intervened.textContent = s().intervened;
+  }
+
+  function tokenSpan(t) {
+    // Darker = likelier; a floor keeps unlikely tokens visible as tokens.
+    const a = 0.08 + 0.62 * Math.max(0, Math.min(1, t.prob));
+    const span = el('span', { class: 'gen-tok', title: `${JSON.stringify(t.token)} p = ${t.prob.toPrecision(3)}` });
+    span.style.background = `rgba(0, 114, 178, ${a.toFixed(3)})`;
+    if (a > 0.45) span.style.color = '#fff';
+    span.textContent = t.token;
+    return span;
+  }
+
+  function onMessage(ev) {
+    const m = ev.data || {};
+    if (!current || m.id !== current.id) return;
+    if (m.type === 'token') {
+      cols[m.which].append(tokenSpan(m.token));
+      return;
+    }
+    opts.worker.removeEventListener('message', onMessage);
+    const done = current;
+    current = null;
+    goBtn.disabled = false;
+    stopBtn.disabled = true;
+    if (m.type === 'error') {
+      status.textContent = m.message;
+      return;
+    }
+    lastResult = { ...done.request, ...m.value };
+    exportBtn.disabled = false;
+    for (const which of ['baseline', 'intervened']) {
+      const r = m.value[which];
+      const why = colWrap.querySelector(`.gen-${which} .gen-why`);
+      why.textContent = r ? `${s().why[r.stopped]} · ${r.tokens_per_s.toFixed(1)} ${s().tokensPerS}` : s().stopped;
+    }
+    status.textContent = m.value.stoppedByUser ? s().stopped : '';
+  }
+
+  function generate() {
+    if (current) return;
+    const { prompt, interventions } = opts.getInput();
+    const request = { prompt, interventions, ...settings };
+    current = { id: `gen-${++nextId}`, request };
+    for (const which of ['baseline', 'intervened']) {
+      cols[which].replaceChildren(el('span', { class: 'prompt' }, prompt));
+      colWrap.querySelector(`.gen-${which} .gen-why`).textContent = '';
+    }
+    goBtn.disabled = true;
+    stopBtn.disabled = false;
+    status.textContent = s().running;
+    opts.worker.addEventListener('message', onMessage);
+    opts.worker.postMessage({ id: current.id, type: 'generate', ...request });
+  }
+
+  function stop() {
+    if (current) opts.worker.postMessage({ id: `${current.id}-stop`, type: 'generateStop' });
+  }
+
+  function exportJson() {
+    if (!lastResult) return;
+    const blob = new Blob([JSON.stringify(lastResult, null, 2) + '\n'], { type: 'application/json' });
+    const a = el('a', { href: URL.createObjectURL(blob), download: 'hooklab-generate.json' });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  render();
+  return {
+    setLang(l) { lang = l === 'vi' ? 'vi' : 'en'; render(); },
+    settings: () => ({ ...settings }),
+    generate,
+    stop,
+  };
+}
