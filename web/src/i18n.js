@@ -1,4 +1,7 @@
 // English and Vietnamese UI strings. t(key, vars) fills {name} placeholders.
+import { BUILDER_STRINGS } from './panels/builder-strings.js';
+import { HEADS_STRINGS } from './panels/heads-strings.js';
+import { HEADS_PAGE_STRINGS } from './panels/heads-page-strings.js';
 
 const en = {
   title: 'GPT-2 Hook Lab',
@@ -487,6 +490,10 @@ const vi = {
   cgTup5ret: 'hook trả về chính tensor:',
   cgTupAny: 'một hook chạy được với mọi phiên bản:',
 };
+
+// The builder's and the per-head panels' strings live beside their panels.
+Object.assign(en, BUILDER_STRINGS.en, HEADS_STRINGS.en, HEADS_PAGE_STRINGS.en);
+Object.assign(vi, BUILDER_STRINGS.vi, HEADS_STRINGS.vi, HEADS_PAGE_STRINGS.vi);
 
 export const STRINGS = { en, vi };
 
