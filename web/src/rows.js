@@ -57,13 +57,16 @@ export function validateRowParam(p, raw) {
   return { value: x };
 }
 
+// The table names per-block hooks "blocks.{i}.NAME": the part after the block.
+export const tableName = (h) => h.name.replace(/^blocks\.\{i\}\./, '');
+
 /** A hook name checked against the engine's hook table (lab.hooks()) and the model's depth:
  *  null when fine, else {key, vars}. Without a table, only its spelling is checked. */
 export function hookError(name, table = null, nLayer = null) {
   if (!HOOK_RE.test(name)) return { key: 'ivHookBad', vars: { v: name } };
   if (!table) return null;
   const m = name.match(/^blocks\.(\d+)\.(.+)$/);
-  const entry = table.find((h) => h.name === (m ? m[2] : name) && h.per_block === !!m);
+  const entry = hookEntry(name, table);
   if (!entry) return { key: 'ivHookBad', vars: { v: name } };
   if (m && nLayer !== null && Number(m[1]) >= nLayer) return { key: 'fieldRange', vars: { lo: 0, hi: nLayer - 1 } };
   return null;
@@ -72,7 +75,7 @@ export function hookError(name, table = null, nLayer = null) {
 /** The table entry of a full hook name, or null. */
 export function hookEntry(name, table) {
   const m = String(name).match(/^blocks\.(\d+)\.(.+)$/);
-  return table?.find((h) => h.name === (m ? m[2] : name) && h.per_block === !!m) ?? null;
+  return table?.find((h) => tableName(h) === (m ? m[2] : name) && h.per_block === !!m) ?? null;
 }
 
 /** The engine's intervention for a row (selectors that are "all" left out; heads only where the

@@ -4,7 +4,7 @@
 // invalid field never reaches the state (so the URL stays valid).
 import { $ } from '../dom.js';
 import { formatField } from '../state.js';
-import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry } from '../rows.js';
+import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName } from '../rows.js';
 
 const SELECTORS = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']];
 
@@ -70,7 +70,7 @@ export function renderBuilder(app) {
     const m = row.hook.match(/^blocks\.(\d+)\.(.+)$/);
     const base = m ? m[2] : row.hook;
     const hookSel = el('select', { class: 'iv-hook' });
-    const names = table ? table.map((h) => h.name) : [base];
+    const names = table ? table.map(tableName) : [base];
     if (!names.includes(base)) names.unshift(base);
     options(hookSel, names, (v) => v);
     hookSel.value = base;
@@ -153,7 +153,9 @@ export function readBuilder(app) {
       const mode = modeEl.value;
       if (mode !== 'range' && mode !== 'list') { row[f] = mode; continue; }
       const text = get(f);
-      const value = text ? text.value : '';
+      // Just switched to a range or a list: start from a valid one for the learner to edit.
+      if (!text) { row[f] = mode === 'range' ? '0:1' : '0'; continue; }
+      const value = text.value;
       const r = parseSelector(value, f === 'heads' && cfg ? cfg.n_head : null);
       if (r.error || selectorMode(value) !== mode) setErr(f, r.error ?? { key: mode === 'range' ? 'ivRangeBad' : 'ivListBad', vars: { v: value } });
       else row[f] = value.trim();
