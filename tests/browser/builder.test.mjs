@@ -188,8 +188,7 @@ test('heads: every head\'s pattern for a block, the block × head scores with ta
   assert.match(await page.locator('#heads-r-err').textContent(), /A whole number from 1 to \d+/);
   await page.locator('#heads-r').fill('6');
   const canvas = page.locator('#heads-overview canvas').first();
-  const box = await canvas.boundingBox();
-  await page.mouse.click(box.x + 34 + 22 * 0 + 5, box.y + 40 + 22 * 4 + 5); // block 4, head 0
+  await canvas.click({ position: { x: 34 + 22 * 0 + 5, y: 40 + 22 * 4 + 5 } }); // block 4, head 0
   await page.waitForFunction(() => document.querySelector('#heads-grid h3')?.textContent.includes('Block 4'));
   assert.equal(new URL(page.url()).searchParams.get('heads'), 'induction,4');
   await shot(page, 'issue12-heads-1400');
