@@ -68,7 +68,7 @@ export const BUILDER_STRINGS = {
     ivKind_scale: 'nhân với hệ số',
     ivKind_add: 'cộng thêm giá trị',
     ivKind_set: 'gán bằng giá trị',
-    ivKind_noise: 'thay bằng nhiễu N(trung bình, độ lệch chuẩn)',
+    ivKind_noise: 'thay bằng nhiễu N(μ, σ)',
     ivPositions: 'Vị trí',
     ivHeads: 'Head',
     ivFeatures: 'Đặc trưng',
