@@ -147,3 +147,13 @@ export function rowsFromText(text) {
   }
   return { rows, refused };
 }
+
+/** A general intervention in the page's words, for exports: "blocks.3.attn.hook_z: scale by a
+ *  factor 0 (heads 1,5)". t: i18n, f: a number formatter. */
+export function describeRow(iv, t, f) {
+  const args = KIND_PARAMS[iv.kind].map((p) => (p === 'seed' ? `seed ${iv.seed}` : f(iv[p]))).join(', ');
+  const sel = (s) => (typeof s === 'string' ? t(`ivSel_${s}`) : Array.isArray(s) ? s.join(',') : `${s.range[0]}:${s.range[1]}`);
+  const where = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']]
+    .filter(([k]) => iv[k] !== undefined && iv[k] !== 'all').map(([k, label]) => `${t(label).toLowerCase()} ${sel(iv[k])}`);
+  return `${iv.hook}: ${t(`ivKind_${iv.kind}`)}${args ? ` ${args}` : ''}${where.length ? ` (${where.join('; ')})` : ''}`;
+}

@@ -183,7 +183,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   take('repeat', (v) => {
     const [r, seed, ...rest] = v.split(',');
     const R = int(r, 20, 1);
-    if (rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { bad = true; return; }
+    if (bad || rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { bad = true; return; }
     st.heads = { ...st.heads, repeat: true, r: R, seed: String(BigInt(seed)) };
   });
   const flag = (v) => v === '1' || v === 'true';

@@ -84,7 +84,7 @@ export const BUILDER_STRINGS = {
     ivListBad: 'Hãy viết các số nguyên cách nhau bằng dấu phẩy, ví dụ 0,2,-1 (“{v}”).',
     ivIndexRange: 'Mỗi chỉ số phải từ {lo} đến {hi}.',
     ivHookBad: 'Engine không có điểm hook “{v}”.',
-    errIvRange: 'Bộ chọn {what} của một dòng không khớp với prompt hoặc hook này: chỉ số hợp lệ từ 0 đến {max}.',
+    errIvRange: 'Một bộ chọn của một dòng không khớp với prompt hoặc hook này: chỉ số hợp lệ từ 0 đến {max}.',
     cgSelMask: 'một bộ chọn (all, even, odd, {"range": [a, b]} không gồm b, hoặc một danh sách; số âm đếm từ cuối) thành mặt nạ trên một trục',
     cgIntervene: 'một dòng: phép biến đổi trên các phần tử được chọn của x (trục theo bố cục của TransformerLens, batch trước), phần còn lại giữ nguyên',
     cgCausal: 'phần nhìn thấy được (query >= key) của tensor [.., query, key]: engine chỉ softmax ở đó',
