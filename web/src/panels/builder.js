@@ -4,7 +4,7 @@
 // invalid field never reaches the state (so the URL stays valid).
 import { $ } from '../dom.js';
 import { formatField } from '../state.js';
-import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName } from '../rows.js';
+import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName, rowsToText } from '../rows.js';
 
 const SELECTORS = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']];
 
@@ -49,7 +49,14 @@ function options(select, values, label) {
 /** Redraws the rows from the state (and the errors from app.fieldErrors). */
 export function renderBuilder(app) {
   const { st, t } = app;
-  ensureTable(app, () => { renderBuilder(app); readBuilder(app); app.builderChange?.(); });
+  ensureTable(app, () => {
+    // The table may change what the rows say (a heads selector on a hook without heads):
+    // only then is it a new experiment to run.
+    const before = rowsToText(st.iv);
+    renderBuilder(app);
+    readBuilder(app);
+    if (rowsToText(st.iv) !== before) app.builderChange?.();
+  });
   const table = app.hookTable?.for === app.modelInfo ? app.hookTable.table : null;
   // Drawn from the state, which holds only valid values: no typed error survives a redraw.
   for (const k of Object.keys(app.fieldErrors)) if (k.startsWith('iv-')) delete app.fieldErrors[k];
