@@ -161,17 +161,10 @@ test('the tuple explorer says what each transformers version gives a hook on a b
   assert.match(s, /first 5\.x releases still return a tuple/);
 });
 
-// The HF program runs as shown against the project's PyTorch reference (tools/reference.py:
-// HF's module structure with real forward hooks), through a stand-in `transformers` module,
-// and prints the engine's numbers for the embedded model.
-test('the HuggingFace code runs as shown and prints the engine\'s per-layer std and KL', async (t) => {
-  if (python('import torch').status !== 0) return t.skip('no PyTorch for python3');
-  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
-  const { HookLab } = await import('../../wasm/js/hooklab.js');
-  const dir = mkdtempSync(join(tmpdir(), 'hooklab-codegen-'));
-  try {
-    mkdirSync(join(dir, 'transformers'));
-    writeFileSync(join(dir, 'transformers/__init__.py'), `# stand-in: HF's public names over tools/reference.py
+// A stand-in `transformers` module in dir: HF's public names over tools/reference.py.
+function writeStandIn(dir) {
+  mkdirSync(join(dir, 'transformers'));
+  writeFileSync(join(dir, 'transformers/__init__.py'), `# stand-in: HF's public names over tools/reference.py
 import sys, types, torch
 sys.path.insert(0, ${JSON.stringify(join(REPO, 'tools'))})
 import reference
@@ -194,6 +187,18 @@ class GPT2TokenizerFast:
     def decode(self, i):
         return self.enc.decode([int(i)])
 `);
+}
+
+// The HF program runs as shown against the project's PyTorch reference (tools/reference.py:
+// HF's module structure with real forward hooks), through a stand-in `transformers` module,
+// and prints the engine's numbers for the embedded model.
+test('the HuggingFace code runs as shown and prints the engine\'s per-layer std and KL', async (t) => {
+  if (python('import torch').status !== 0) return t.skip('no PyTorch for python3');
+  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const dir = mkdtempSync(join(tmpdir(), 'hooklab-codegen-'));
+  try {
+    writeStandIn(dir);
     const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
     const prompt = 'The jury said that the city';
     const cases = [{ ex3: { factor: 0.1 } }, { ex1: { layer: 9, head: 2 }, ex4: { factor: 10, layer: 5 } }, { ex3: { factor: 0.1, layer: 5 }, ex4: { factor: 10 } }];
@@ -217,6 +222,60 @@ class GPT2TokenizerFast:
     }
     lab.dispose?.();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The builder's rows: one per hook point (every op but noise, whose numbers are PyTorch's, and
+// noise with std 0), as HuggingFace hooks run against the reference, must print the engine's
+// numbers for the same JSON; the TransformerLens code must parse.
+const ROW_CASES = [
+  'hook_embed scale=0.5 pos=0:3', 'hook_pos_embed add=0.25 feat=even', 'blocks.1.hook_resid_pre set=0.1 pos=-1',
+  'blocks.2.ln1.hook_normalized scale=3 feat=0:40', 'blocks.3.attn.hook_qkv zero feat=odd', 'blocks.4.attn.hook_q scale=2 heads=1,3',
+  'blocks.4.attn.hook_k add=1 heads=0 pos=1:4', 'blocks.5.attn.hook_v set=0.5 heads=even feat=0:4',
+  'blocks.6.attn.hook_attn_scores set=0 heads=2 pos=odd', 'blocks.6.attn.hook_pattern scale=0.5 heads=0,1 feat=0', 'blocks.7.attn.hook_z zero heads=5',
+  'blocks.7.hook_attn_out scale=-1', 'blocks.8.hook_resid_mid add=2 pos=2', 'blocks.8.ln2.hook_normalized zero feat=list', 'blocks.9.mlp.hook_pre scale=0.1 pos=even',
+  'blocks.9.mlp.hook_post noise=0.5,0,3 feat=1:100', 'blocks.10.hook_mlp_out set=0', 'blocks.10.hook_resid_post scale=1.5 pos=0',
+  'ln_final.hook_normalized add=-0.5 feat=odd', 'logits scale=2 feat=0:1000',
+].map((r) => r.replace('feat=list', 'feat=0,5,-1'));
+
+test('builder rows: the HuggingFace hooks print the engine\'s numbers, on every hook point', async (t) => {
+  if (python('import torch').status !== 0) return t.skip('no PyTorch for python3');
+  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const { stateFromParams, interventionsOf } = await import('../../web/src/state.js');
+  const dir = mkdtempSync(join(tmpdir(), 'hooklab-codegen-'));
+  const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
+  try {
+    writeStandIn(dir);
+    const prompt = 'The jury said that the city';
+    // Three rows at a time (and the exercises) keep the Python runs few.
+    const groups = [];
+    for (let i = 0; i < ROW_CASES.length; i += 3) groups.push(ROW_CASES.slice(i, i + 3));
+    groups.push(['blocks.6.hook_resid_mid scale=0', 'blocks.6.attn.hook_pattern set=0.1 pos=3', 'blocks.6.attn.hook_attn_scores add=5 feat=0', 'blocks.6.hook_resid_pre scale=2']);
+    for (const g of groups) {
+      const refused = [];
+      const st = stateFromParams(new URLSearchParams({ prompt, iv: g.join(';'), ex1: '6.1' }), 'en', refused);
+      assert.deepEqual(refused, []);
+      assert.equal(st.iv.length, g.length);
+      const ivs = interventionsOf(st);
+      const tl = tlCode(st);
+      assert.equal(python('import ast,sys; ast.parse(sys.stdin.read())', tl).status, 0, tl);
+      const code = hfCode(st);
+      const r = spawnSync(PY, ['-c', code], { cwd: REPO, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONPATH: dir } });
+      assert.equal(r.status, 0, `${g.join('; ')}\n${r.stderr}`);
+      const lists = r.stdout.split('\n').filter((l) => l.includes(':') && l.includes('[')).map((l) => JSON.parse(l.slice(l.indexOf('['))));
+      const base = lab.run(prompt, { logits: true }), int = lab.run(prompt, { interventions: ivs, logits: true });
+      [base.resid_std, int.resid_std, base.hidden_std, int.hidden_std].forEach((w, k) => {
+        assert.equal(lists[k].length, w.length);
+        w.forEach((x, i) => assert.ok(Math.abs(lists[k][i] - x) <= 1e-5 + 1e-4 * Math.abs(x), `${g.join('; ')}: list ${k}[${i}]: python ${lists[k][i]} vs engine ${x}`));
+      });
+      const kl = Number(r.stdout.split('\n').find((l) => l.startsWith('KL(')).split(' ').pop());
+      const klEngine = lab.compare(prompt, { interventions: ivs }).kl;
+      assert.ok(Math.abs(kl - klEngine) <= 1e-4 + 1e-3 * klEngine, `${g.join('; ')}: KL python ${kl} vs engine ${klEngine}`);
+    }
+  } finally {
+    lab.dispose?.();
     rmSync(dir, { recursive: true, force: true });
   }
 });

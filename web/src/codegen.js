@@ -4,6 +4,7 @@
 // language (lang).
 import { interventionsOf, MODELS } from './state.js';
 import { makeT } from './i18n.js';
+import { hfRows, tlRows, isRow } from './codegen-rows.js';
 
 // The checkpoint files a model folder holds (HuggingFace layout).
 const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
@@ -87,7 +88,8 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   else L.push(...src.L);
   L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).eval()');
   L.push('tok = GPT2TokenizerFast.from_pretrained(MODEL)');
-  L.push('n_embd, d_head = model.config.n_embd, model.config.n_embd // model.config.n_head');
+  L.push('n_embd, n_head = model.config.n_embd, model.config.n_head');
+  L.push('d_head = n_embd // n_head');
   L.push(`inputs = tok(${py(st.prompt)}, return_tensors="pt")`);
   L.push('blocks = model.transformer.h');
   L.push('');
@@ -97,26 +99,32 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   L.push('');
   L.push('def run(interventions):');
   L.push(...comment(t('cgRun'), '    '));
-  L.push('    resid, final = [None] * len(blocks), []');
+  L.push('    resid, emb, final = [None] * len(blocks), [], []');
   L.push('    def record(i):');
   L.push('        def hook(module, inp, output):');
   L.push('            resid[i] = hidden(output).std().item()');
   L.push('        return hook');
-  L.push(`    handles = [m.register_forward_hook(h) for m, h in interventions]  # ${t('cgOrder')}`);
+  L.push(`    handles = [attach(*x) for x in interventions]  # ${t('cgOrder')}`);
   L.push('    handles += [b.register_forward_hook(record(i)) for i, b in enumerate(blocks)]');
+  L.push('    handles.append(blocks[0].register_forward_pre_hook(lambda m, args: emb.append(args[0].std().item())))');
   L.push('    handles.append(model.transformer.ln_f.register_forward_hook(lambda m, inp, out: final.append(out.std().item())))');
   L.push('    try:');
   L.push('        with torch.no_grad():');
   L.push('            logits = model(**inputs).logits[0, -1]');
-  L.push('            ids = inputs["input_ids"]');
-  L.push('            emb = model.transformer.wte(ids) + model.transformer.wpe(torch.arange(ids.shape[1]))');
   L.push('    finally:');
   L.push('        for h in handles:');
   L.push('            h.remove()');
-  L.push('    return resid, [emb.std().item()] + resid[:-1] + final, logits');
+  L.push('    return resid, emb + resid[:-1] + final, logits');
+  L.push('');
+  L.push('def attach(module, hook, how="out"):');
+  L.push(...comment(t('cgAttach'), '    '));
+  L.push('    if how == "pre":');
+  L.push('        return module.register_forward_pre_hook(hook)');
+  L.push('    return module.register_forward_hook(hook)');
   L.push('');
   const hooks = [];
-  ivs.forEach((iv, n) => {
+  const rows = hfRows(ivs.filter(isRow), t, pyNum, ivs.length);
+  ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
       L.push(...comment(t('cgEx1', { h: iv.head, l: iv.layer })));
@@ -145,6 +153,8 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
     }
     L.push('');
   });
+  L.push(...rows.L);
+  hooks.push(...rows.hooks.map((h) => h.reg));
   if (!ivs.length) L.push(...comment(t('cgNone')));
   L.push('baseline = run([])');
   L.push(`intervened = run([${hooks.join(', ')}])`);
@@ -192,7 +202,7 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('model.eval()');
   L.push(`tokens = model.to_tokens(${py(st.prompt)}, prepend_bos=False)`);
   L.push('');
-  L.push('def run(fwd_hooks):');
+  L.push('def run(fwd_hooks, post=()):');
   L.push(...comment(t('cgRun'), '    '));
   L.push('    n = model.cfg.n_layers');
   L.push('    resid, emb, final = [None] * n, [], []');
@@ -204,11 +214,15 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
   L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]');
   L.push('    with torch.no_grad():');
-  L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)[0, -1]');
+  L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)');
+  L.push(`    for f in post:  # ${t('cgTlPost')}`);
+  L.push('        logits = f(logits)');
+  L.push('    logits = logits[0, -1]');
   L.push('    return resid, emb + resid[:-1] + final, logits');
   L.push('');
   const hooks = [];
-  ivs.forEach((iv, n) => {
+  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length);
+  ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
       L.push(...comment(t('cgEx1', { h: iv.head, l: iv.layer })));
@@ -231,9 +245,11 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
     }
     L.push('');
   });
+  L.push(...rows.L);
+  hooks.push(...rows.hooks);
   if (!ivs.length) L.push(...comment(t('cgNone')));
   L.push('baseline = run([])');
-  L.push(`intervened = run([${hooks.join(', ')}])`);
+  L.push(`intervened = run([${hooks.join(', ')}]${rows.post.length ? `, post=[${rows.post.join(', ')}]` : ''})`);
   L.push('decode = model.tokenizer.decode');
   L.push(...printResults(t, st.topk));
   return L.join('\n');

@@ -11,6 +11,7 @@
 // plus Float32Arrays, transferred (never as text).
 
 import { FILES, MODEL_FILES } from '../../wasm/js/models.js';
+import { headsForPage } from './panels/heads-worker.js';
 
 const CACHE = 'hooklab-models-v1';
 // The page's names for the four files (the roles of models.js, "safetensors" for the weights).
@@ -190,6 +191,16 @@ const handlers = {
     if (!lab) throw new Error('no model is loaded yet');
     const ids = await lab.tokenize(msg.text);
     return { ids: Array.from(ids) };
+  },
+  // The builder's hook points: the engine's own table (names, axes), never a list of the page's.
+  async hooks(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    return lab.hooks(msg.T ?? 1);
+  },
+  // Every head's scores (and block msg.pattern's patterns), baseline and intervened.
+  async heads(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    return headsForPage(lab, msg);
   },
   async clearCache() {
     if (!self.caches) return { cleared: false };

@@ -16,6 +16,7 @@ const RULES = [
   [/layer (-?\d+) is out of range \(the model has blocks 0\.\.(\d+)/, 'errLayer', ['l', 'max']],
   [/capture blocks\.(-?\d+)\.\S+: layer out of range \(0\.\.(\d+)\)/, 'errLayer', ['l', 'max']],
   [/head (-?\d+) is out of range \(the model has heads 0\.\.(\d+)/, 'errHead', ['h', 'max']],
+  [/intervention: (positions|features|heads)[^]*? is out of range \(valid: 0\.\.(-?\d+)\)/, 'errIvRange', ['what', 'max']],
   [/model\.safetensors is truncated/, 'errTruncated'],
   [/(\d+(?:\.\d+)? ?(?:GiB|GB|MB))\b[^]*too (?:big|large)|too (?:big|large)[^]*?(\d+(?:\.\d+)? ?(?:GiB|GB|MB))/, 'errTooBig', ['size', 'size']],
   [/too (?:big|large)/, 'errTooBig'],

@@ -4,6 +4,7 @@ import { downloadBlob } from './dom.js';
 import { fmtNum } from './i18n.js';
 import { toCsv } from './analysis.js';
 import { interventionsOf } from './state.js';
+import { describeRow } from './rows.js';
 import { displayName } from './panels/model-info.js';
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
@@ -44,6 +45,7 @@ export function describeInterventions(app, state) {
   return ivs.map((iv) => {
     if (iv.kind === 'zero_head_k') return t('ivZeroHead', { h: iv.head, l: iv.layer });
     if (iv.kind === 'noise_even_neurons') return t('ivNoise', { mean: f(iv.mean), std: f(iv.std), l: iv.layer, seed: iv.seed });
+    if (iv.hook) return describeRow(iv, t, f); // a builder row
     return t('ivScale', { l: iv.layer, f: f(iv.factor) });
   }).join('; ');
 }

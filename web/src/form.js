@@ -4,6 +4,8 @@
 import { $ } from './dom.js';
 import { fmtNum } from './i18n.js';
 import { stateToParams, validateField, formatField, FIELD_KIND } from './state.js';
+import { renderBuilder } from './panels/builder.js';
+import { writeHeadsControls } from './panels/heads.js';
 
 const EXS = ['ex1', 'ex2', 'ex3', 'ex4'];
 
@@ -43,6 +45,8 @@ export function writeControls(app) {
   $('lens-on').checked = st.lens;
   document.body.classList.toggle('embed', st.embed);
   $('drop').hidden = st.model !== 'local';
+  renderBuilder(app);
+  writeHeadsControls(app);
   renderFieldErrors(app);
 }
 
@@ -71,7 +75,8 @@ export function readControls(app) {
 
 // An invalid field blocks runs unless it belongs to an exercise that is off.
 export const hasFieldErrors = (app) => Object.keys(app.fieldErrors).some((id) => {
-  const k = id.split('-')[0];
+  const [k, n] = id.split('-');
+  if (k === 'iv') return app.st.iv[Number(n)]?.on ?? false; // a builder row (panels/builder.js)
   return !(k in app.st.ex) || app.st.ex[k].on;
 });
 

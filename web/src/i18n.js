@@ -1,5 +1,8 @@
 // English and Vietnamese UI strings. t(key, vars) fills {name} placeholders.
 import { PATCH_STRINGS } from './panels/patching-strings.js';
+import { BUILDER_STRINGS } from './panels/builder-strings.js';
+import { HEADS_STRINGS } from './panels/heads-strings.js';
+import { HEADS_PAGE_STRINGS } from './panels/heads-page-strings.js';
 
 const en = {
   title: 'GPT-2 Hook Lab',
@@ -492,6 +495,9 @@ const vi = {
 // The Patching view's strings live beside its panel.
 Object.assign(en, PATCH_STRINGS.en);
 Object.assign(vi, PATCH_STRINGS.vi);
+// The builder's and the per-head panels' strings live beside their panels.
+Object.assign(en, BUILDER_STRINGS.en, HEADS_STRINGS.en, HEADS_PAGE_STRINGS.en);
+Object.assign(vi, BUILDER_STRINGS.vi, HEADS_STRINGS.vi, HEADS_PAGE_STRINGS.vi);
 
 export const STRINGS = { en, vi };
 

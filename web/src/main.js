@@ -19,6 +19,8 @@ import { renderTuple } from './panels/tuple.js';
 import { renderCode } from './panels/code.js';
 import { renderAll } from './panels/index.js';
 import { initPatching, patchExport } from './panels/patching.js';
+import { bindBuilder } from './panels/builder.js';
+import { bindHeads } from './panels/heads.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
@@ -127,6 +129,9 @@ function bind() {
     $('copy-status').textContent = app.t('copied');
     setTimeout(() => ($('copy-status').textContent = ''), 2000);
   });
+  // The intervention builder's rows and the heads panel (panels/builder.js, panels/heads.js).
+  bindBuilder(app, () => { syncUrl(app); schedule(app); });
+  bindHeads(app, () => syncUrl(app));
   $('export-json').addEventListener('click', () => exportJson(app));
   $('export-csv').addEventListener('click', () => exportCsv(app));
   $('export-png').addEventListener('click', () => exportAllPng(app));

@@ -6,6 +6,7 @@
 
 import { HUB_MODELS } from '../../wasm/js/models.js';
 import { defaultPatchState, patchFromParams, patchToParams } from './panels/patch-data.js';
+import { rowsFromText, rowsToText, rowIntervention } from './rows.js';
 
 // The hub models' repos, sizes and training data live in the one registry (models.js).
 export const MODELS = {
@@ -32,7 +33,14 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState() };
+  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState(), iv: [], heads: defaultHeads() };
+}
+
+// The heads panel: the score shown, the block whose patterns are drawn, and the input (the
+// prompt, or with `repeat` TransformerLens's repeated random tokens: R and a decimal seed).
+export const HEAD_SCORES = ['previous_token', 'first_token', 'induction'];
+export function defaultHeads() {
+  return { score: 'induction', block: 0, repeat: false, r: 20, seed: '0' };
 }
 
 // Back to the defaults, keeping what is not an experiment: model, language, embedding.
@@ -161,6 +169,25 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   take('stat', (v) => { if (STATS.includes(v)) st.stat = v; else bad = true; });
   take('hl', (v) => { st.hookLayer = int(v, 9); });
   st.patch = patchFromParams(get, refused); // the Patching view's keys (panels/patch-data.js)
+  // The builder's rows (rows.js): a row the page cannot read is left out and reported alone.
+  const ivText = get('iv');
+  if (ivText !== undefined) {
+    const { rows, refused: bad } = rowsFromText(ivText);
+    st.iv = rows;
+    for (const r of bad) refused.push({ key: 'iv', value: r });
+  }
+  take('heads', (v) => {
+    const [score, block, ...rest] = v.split(',');
+    if (rest.length || !HEAD_SCORES.includes(score)) { bad = true; return; }
+    st.heads.score = score;
+    st.heads.block = int(block, 0);
+  });
+  take('repeat', (v) => {
+    const [r, seed, ...rest] = v.split(',');
+    const R = int(r, 20, 1);
+    if (bad || rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { bad = true; return; }
+    st.heads = { ...st.heads, repeat: true, r: R, seed: String(BigInt(seed)) };
+  });
   const flag = (v) => v === '1' || v === 'true';
   const embed = get('embed');
   st.embed = flag(embed) || embed === '';
@@ -189,6 +216,10 @@ export function stateToParams(st) {
   if (st.lens) q.set('lens', '1');
   if (st.embed) q.set('embed', '1');
   patchToParams(st.patch, q);
+  if (st.iv.length) q.set('iv', rowsToText(st.iv));
+  const hd = defaultHeads();
+  if (st.heads.score !== hd.score || st.heads.block !== hd.block) q.set('heads', `${st.heads.score},${st.heads.block}`);
+  if (st.heads.repeat) q.set('repeat', `${st.heads.r},${st.heads.seed}`);
   return q;
 }
 
@@ -200,6 +231,7 @@ export function interventionsOf(st) {
   if (e.ex2.on) out.push({ kind: 'noise_even_neurons', layer: e.ex2.layer, mean: e.ex2.mean, std: e.ex2.std, seed: e.ex2.seed });
   if (e.ex3.on) out.push({ kind: 'scale_hidden', layer: e.ex3.layer, factor: e.ex3.factor });
   if (e.ex4.on) out.push({ kind: 'scale_hidden', layer: e.ex4.layer, factor: e.ex4.factor });
+  for (const row of st.iv) if (row.on) out.push(rowIntervention(row)); // the builder's rows, after the exercises
   return out;
 }
 

@@ -81,6 +81,16 @@ export class EngineClient {
     return this.#request('tokenize', { text });
   }
 
+  // The engine's hook table for a prompt of T tokens: [{name, per_block, dims, shape, axes}].
+  hooks(T = 1) {
+    return this.#request('hooks', { T });
+  }
+
+  // {baseline, intervened}: lab.heads for {prompt} or {repeat, seed}, with interventions and pattern: L.
+  heads(opts) {
+    return this.#request('heads', opts);
+  }
+
   clearCache() {
     return this.#request('clearCache');
   }

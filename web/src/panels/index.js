@@ -9,6 +9,7 @@ import { renderStats } from './stats.js';
 import { renderTuple } from './tuple.js';
 import { renderCode } from './code.js';
 import { renderPatching } from './patching.js';
+import { renderHeads } from './heads.js';
 
 export function renderAll(app) {
   renderCode(app);
@@ -24,6 +25,7 @@ export function renderAll(app) {
   renderStats(app);
   renderTuple(app);
   renderLens(app);
+  renderHeads(app);
   const nf = app.result.intervened.nonfinite || app.result.baseline.nonfinite;
   $('nonfinite').hidden = !nf;
   if (nf) $('nonfinite').textContent = app.t('nonfinite', { hook: nf });

@@ -1,0 +1,115 @@
+// The heads panel on the page: the controls (score, block, input) and, after each run, the
+// engine's per-head scores (lab.heads through the worker; baseline and intervened) drawn by
+// heads-overview.js and heads-grid.js. Scores are asked once per (model, input,
+// interventions, block) and kept.
+import { $ } from '../dom.js';
+import { fmtNum } from '../i18n.js';
+import { interventionsOf } from '../state.js';
+import { describeError } from '../errors.js';
+import { renderHeadsOverview } from './heads-overview.js';
+import { renderHeadGrid } from './heads-grid.js';
+
+// The R and seed fields, checked against the model's context: {r, seed} or errors by field.
+function readRepeat(app) {
+  const ctx = app.modelInfo?.config.n_positions ?? 1024;
+  const hi = Math.floor((ctx - 1) / 2);
+  const errs = {};
+  const rs = $('heads-r').value.trim(), ss = $('heads-seed').value.trim();
+  if (!/^\d+$/.test(rs) || Number(rs) < 1 || Number(rs) > hi) errs['heads-r'] = { key: 'headsRange', vars: { lo: 1, hi } };
+  if (!/^\d{1,20}$/.test(ss) || BigInt(ss) >= 2n ** 64n) errs['heads-seed'] = { key: 'headsSeedBad', vars: {} };
+  return { errs, r: Number(rs), seed: ss === '' ? ss : String(BigInt(/^\d+$/.test(ss) ? ss : 0)) };
+}
+
+function showErrors(app) {
+  for (const id of ['heads-r', 'heads-seed']) {
+    const input = $(id);
+    let span = document.getElementById(`${id}-err`);
+    if (!span) {
+      span = document.createElement('span');
+      span.id = `${id}-err`;
+      span.className = 'field-error';
+      span.setAttribute('aria-live', 'polite');
+      input.closest('label').after(span);
+      input.setAttribute('aria-describedby', span.id);
+    }
+    const err = app.headsErrors?.[id];
+    span.hidden = !err;
+    span.textContent = err ? app.t(err.key, err.vars) : '';
+    input.setAttribute('aria-invalid', String(!!err));
+  }
+}
+
+export function writeHeadsControls(app) {
+  const h = app.st.heads;
+  const L = app.modelInfo?.config.n_layer ?? 12;
+  const sel = $('heads-block');
+  if (sel.options.length !== L) sel.replaceChildren(...Array.from({ length: L }, (_, l) => new Option(String(l), String(l))));
+  sel.value = String(Math.min(h.block, L - 1));
+  $('heads-score').value = h.score;
+  $('heads-input').value = h.repeat ? 'repeat' : 'prompt';
+  if (!app.headsErrors?.['heads-r']) $('heads-r').value = String(h.r);
+  if (!app.headsErrors?.['heads-seed']) $('heads-seed').value = h.seed;
+  for (const el of document.querySelectorAll('.heads-rep')) el.hidden = !h.repeat;
+  showErrors(app);
+}
+
+/** Controls → state. Returns false when a field is invalid (the state keeps its last valid values). */
+export function readHeadsControls(app) {
+  const h = app.st.heads;
+  h.score = $('heads-score').value;
+  h.block = Number($('heads-block').value || 0);
+  h.repeat = $('heads-input').value === 'repeat';
+  for (const el of document.querySelectorAll('.heads-rep')) el.hidden = !h.repeat;
+  const { errs, r, seed } = readRepeat(app);
+  app.headsErrors = h.repeat ? errs : {};
+  if (!errs['heads-r']) h.r = r;
+  if (!errs['heads-seed']) h.seed = seed;
+  showErrors(app);
+  return !Object.keys(app.headsErrors).length;
+}
+
+export function renderHeads(app) {
+  const { result, t } = app;
+  if (!result || !app.modelInfo) return;
+  writeHeadsControls(app);
+  const L = app.modelInfo.config.n_layer;
+  const h = app.st.heads;
+  const block = Math.min(h.block, L - 1);
+  const interventions = interventionsOf(result.state);
+  const req = h.repeat ? { repeat: h.r, seed: h.seed } : { prompt: result.state.prompt };
+  Object.assign(req, { interventions, pattern: block });
+  const key = JSON.stringify([result.model, req]);
+  const fmt = (x) => fmtNum(x, app.st.lang);
+  const draw = () => {
+    const hs = app.headsResult.value;
+    $('heads-status').textContent = h.repeat ? t('headsRepeatNote', { r: h.r, s: h.seed }) : '';
+    renderHeadsOverview($('heads-overview'), {
+      ...hs, score: h.score, t, fmt,
+      onPick: ({ layer }) => { app.st.heads.block = layer; writeHeadsControls(app); app.headsChange?.(); },
+    });
+    renderHeadGrid($('heads-grid'), { layer: block, tokens: hs.baseline.token_strings, baseline: hs.baseline.pattern, intervened: hs.intervened?.pattern ?? null, scores: hs, t, fmt });
+  };
+  if (app.headsResult?.key === key) return draw();
+  if (app.headsAsked === key) return;
+  app.headsAsked = key;
+  $('heads-status').textContent = t('headsRunning');
+  app.client.heads(req).then((value) => {
+    if (app.headsAsked !== key) return; // a newer request
+    app.headsResult = { key, value };
+    draw();
+  }, (e) => {
+    if (app.headsAsked !== key) return;
+    app.headsAsked = null;
+    const d = describeError(e.message);
+    $('heads-status').textContent = t(d.key, d.vars);
+  });
+}
+
+/** Wires the controls; onChange: the state changed (URL). */
+export function bindHeads(app, onChange) {
+  app.headsChange = () => { onChange(); renderHeads(app); };
+  const changed = () => { if (readHeadsControls(app)) app.headsChange(); else onChange(); };
+  for (const id of ['heads-score', 'heads-block', 'heads-input']) $(id).addEventListener('change', changed);
+  for (const id of ['heads-r', 'heads-seed']) $(id).addEventListener('input', changed);
+}
+
