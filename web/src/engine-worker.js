@@ -12,6 +12,7 @@
 
 import { FILES, MODEL_FILES } from '../../wasm/js/models.js';
 import { headsForPage } from './panels/heads-worker.js';
+import { createGenerateHandlers } from './panels/generate-worker.js';
 
 const CACHE = 'hooklab-models-v1';
 // The page's names for the four files (the roles of models.js, "safetensors" for the weights).
@@ -162,7 +163,11 @@ function patchTop(msg) {
   return { tokens: r.token_strings, top: r.top.map(({ id, token, prob }) => ({ id, token, prob })) };
 }
 
+// Generation streams its tokens as 'token' messages; 'generateStop' reaches it between two.
+const gen = createGenerateHandlers({ getLab: () => lab, post });
+
 const handlers = {
+  generate: (msg, id) => gen.generate(msg, id),
   lens,
   patch,
   patchTop,
@@ -219,6 +224,7 @@ self.onmessage = async (ev) => {
   const { id, type } = msg;
   if (type === 'run') latestRunId = id; // newest run wins, even before it starts
   if (type === 'patch') sweeps.set(id, new AbortController());
+  if (type === 'generateStop') return gen.stop(); // not queued either
   if (type === 'cancel') { // not queued: it must reach a sweep that is running
     sweeps.get(msg.target)?.abort();
     return post({ id, type: 'result', value: { ok: true } });

@@ -2,7 +2,7 @@
 // Panels live in panels/, runs in run.js, model choice in model.js, exports in export.js.
 import './style.css';
 import { EngineClient } from './worker-api.js';
-import { stateFromParams, stateToParams, browserLang, resetState } from './state.js';
+import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf } from './state.js';
 import { createApp, setLang } from './store.js';
 import { $ } from './dom.js';
 import { initEmbedApi } from './embed-api.js';
@@ -21,6 +21,7 @@ import { renderAll } from './panels/index.js';
 import { initPatching, patchExport } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
 import { bindHeads } from './panels/heads.js';
+import { mountGeneratePanel } from './panels/generate-panel.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
@@ -45,6 +46,7 @@ function applyLang() {
   renderQuestions(app);
   renderEmptyState(app);
   renderAll(app);
+  app.genPanel?.setLang(app.st.lang);
 }
 
 // A state change from the host page (postMessage).
@@ -149,6 +151,12 @@ function bind() {
 writeControls(app);
 bind();
 initPatching(app);
+// The Generate panel talks to the worker itself (streamed tokens); its settings live in the URL.
+app.genPanel = mountGeneratePanel($('generate-section'), {
+  worker: app.client.worker, lang: app.st.lang, settings: app.st.gen,
+  getInput: () => ({ prompt: app.st.prompt, interventions: interventionsOf(app.st) }),
+  onSettings: (s) => { app.st.gen = { ...s }; syncUrl(app); },
+});
 applyLang();
 syncUrl(app);
 selectModel(app, app.st.model);

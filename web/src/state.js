@@ -7,6 +7,7 @@
 import { HUB_MODELS } from '../../wasm/js/models.js';
 import { defaultPatchState, patchFromParams, patchToParams } from './panels/patch-data.js';
 import { rowsFromText, rowsToText, rowIntervention } from './rows.js';
+import { genStateFromParams, genStateToParams } from './panels/generate-panel.js';
 
 // The hub models' repos, sizes and training data live in the one registry (models.js).
 export const MODELS = {
@@ -193,6 +194,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   st.embed = flag(embed) || embed === '';
   st.lens = flag(get('lens'));
   st.predict = flag(get('predict'));
+  st.gen = genStateFromParams(params); // the Generate panel's settings (gn gt gk gp gs)
   return st;
 }
 
@@ -220,6 +222,7 @@ export function stateToParams(st) {
   const hd = defaultHeads();
   if (st.heads.score !== hd.score || st.heads.block !== hd.block) q.set('heads', `${st.heads.score},${st.heads.block}`);
   if (st.heads.repeat) q.set('repeat', `${st.heads.r},${st.heads.seed}`);
+  if (st.gen) genStateToParams(st.gen, q);
   return q;
 }
 

@@ -1,7 +1,7 @@
 // The Generate panel (issue #12): the baseline and the intervened continuation of the
 // prompt side by side, streamed token by token from the engine worker, each token tinted
 // by the model's probability of it; stop, seed and sampling settings, URL state, export.
-// The worker side is generate-worker.js; wiring: README-generate.md (same folder).
+// The worker side is generate-worker.js; wired by main.js (mount, URL settings via state.js) and engine-worker.js (generate, generateStop).
 
 const STRINGS = {
   en: {

@@ -1,7 +1,7 @@
 // The engine worker's side of the Generate panel (issue #12): a 'generate' request makes
 // the baseline continuation, then the intervened one, streaming each token as a
 // {id, type: 'token', which, token} message; 'generateStop' aborts between tokens. Wiring
-// (engine-worker.js): see web/src/panels/README-generate.md.
+// (engine-worker.js registers it as the generate handler and routes generateStop to stop()).
 
 export function createGenerateHandlers({ getLab, post }) {
   let controller = null;
