@@ -29,6 +29,15 @@ const char* kUsage =
     "                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
 
+// One --intervene value: the intervention as JSON (checked further by the engine).
+nlohmann::json intervention_arg(const std::string& v) {
+    try {
+        return nlohmann::json::parse(v);
+    } catch (const nlohmann::json::exception&) {
+        throw hooklab::Error("--intervene: not valid JSON: " + v);
+    }
+}
+
 // heads: every head's previous-token, first-token and induction scores. Its own flags
 // (--seed here draws tokens, not noise).
 int heads_main(int argc, char** argv) {
@@ -56,14 +65,7 @@ int heads_main(int argc, char** argv) {
                 throw hooklab::Error("option --pattern needs a block number, got \"" + v + "\"");
             opt.pattern_layer = std::stoi(v);
         }
-        else if (a == "--intervene") {
-            const std::string v = value();
-            try {
-                opt.interventions.push_back(nlohmann::json::parse(v));
-            } catch (const nlohmann::json::exception&) {
-                throw hooklab::Error("--intervene: not valid JSON: " + v);
-            }
-        }
+        else if (a == "--intervene") opt.interventions.push_back(intervention_arg(value()));
         else if (a == "--f16") f16 = true;
         else if (a == "--pretty") pretty = true;
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
@@ -121,14 +123,7 @@ int run_main(int argc, char** argv) {
         };
         if (a == "--model") model_dir = value();
         else if (a == "--prompt" || a == "--text") { prompt = value(); have_prompt = true; }
-        else if (a == "--intervene") {
-            const std::string v = value();
-            try {
-                opt.interventions.push_back(nlohmann::json::parse(v));
-            } catch (const nlohmann::json::exception&) {
-                throw hooklab::Error("--intervene: not valid JSON: " + v);
-            }
-        }
+        else if (a == "--intervene") opt.interventions.push_back(intervention_arg(value()));
         else if (a == "--topk") opt.topk = int_value();
         else if (a == "--logits") opt.logits = true;
         else if (a == "--capture") opt.capture.push_back(value());

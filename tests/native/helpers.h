@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/model.h"
+
 namespace testing {
 
 inline std::string read_file(const std::string& path) {
@@ -19,5 +21,11 @@ inline nlohmann::json read_json(const std::string& path) { return nlohmann::json
 
 inline std::string source(const std::string& rel) { return std::string(HOOKLAB_SOURCE_DIR) + "/" + rel; }
 inline std::string ckpt(const std::string& name) { return std::string(HOOKLAB_CKPT_DIR) + "/" + name; }
+
+// The 12x12 test checkpoint, loaded once for the whole test binary.
+inline const hooklab::Model& mid_model() {
+    static const hooklab::Model m = hooklab::load_model_dir(ckpt("mid"));
+    return m;
+}
 
 }  // namespace testing

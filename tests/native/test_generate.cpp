@@ -18,11 +18,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const Model& mid() {
-    static const Model m = load_model_dir(testing::ckpt("mid"));
-    return m;
-}
-
 const char* kPrompt = "When Mary and John went to the store, John gave a drink to";
 
 // The naive way: one full forward of the whole sequence per new token.
@@ -45,7 +40,7 @@ json recompute(const Model& m, const GenerateOptions& o) {
     return steps;
 }
 
-void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true, const Model& m = mid()) {
+void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true, const Model& m = testing::mid_model()) {
     INFO("interventions " << json(o.interventions).dump() << ", temperature " << o.sampler.temperature);
     Generator g(m, o);
     CHECK(g.uses_cache() == expect_cache);
@@ -164,7 +159,7 @@ TEST_CASE("the sampler: greedy, top-k, top-p, temperature, seeded", "[generate]"
 }
 
 TEST_CASE("generation stops at the length, at <|endoftext|> and at the context, and says which", "[generate]") {
-    const Model& m = mid();
+    const Model& m = testing::mid_model();
     GenerateOptions o;
     o.prompt = kPrompt;
     o.max_new_tokens = 3;
@@ -200,7 +195,7 @@ TEST_CASE("generation rejects bad settings before any work", "[generate]") {
     auto error = [](GenerateOptions o) {
         if (o.prompt.empty()) o.prompt = kPrompt;
         try {
-            Generator g(mid(), o);
+            Generator g(testing::mid_model(), o);
         } catch (const Error& e) {
             return std::string(e.what());
         }
@@ -224,7 +219,7 @@ TEST_CASE("generation rejects bad settings before any work", "[generate]") {
     }
     o.sampler = {};
     // Positions: up to the final length (prompt + new tokens), from the end up to the prompt's.
-    const int T0 = static_cast<int>(mid().tokenizer.encode(kPrompt).size());
+    const int T0 = static_cast<int>(testing::mid_model().tokenizer.encode(kPrompt).size());
     o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 4}}}};
     CHECK_THAT(error(o), Contains("out of range"));
     o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 3}}}};

@@ -15,11 +15,6 @@ using namespace hooklab;
 
 namespace {
 
-const Model& mid() {
-    static const Model m = load_model_dir(testing::ckpt("mid"));
-    return m;
-}
-
 HeadsOptions options_of(const json& c) {
     HeadsOptions o;
     if (c.contains("prompt")) o.prompt = c["prompt"].get<std::string>();
@@ -29,7 +24,7 @@ HeadsOptions options_of(const json& c) {
     return o;
 }
 
-void require_error(const HeadsOptions& o, const std::string& fragment, const Model& m = mid()) {
+void require_error(const HeadsOptions& o, const std::string& fragment, const Model& m = testing::mid_model()) {
     try {
         heads(m, o);
         FAIL("expected an error containing: " << fragment);
@@ -115,10 +110,10 @@ TEST_CASE("parse_seed takes 0..2^64-1 as decimal text only", "[heads]") {
 TEST_CASE("every head's scores equal the PyTorch reference within 1e-5 (mid)", "[heads]") {
     const json golden = testing::read_json(testing::source("tests/golden/heads__mid.json"))["cases"];
     REQUIRE(golden.size() >= 4);
-    const Config& c = mid().gpt2.config;
+    const Config& c = testing::mid_model().gpt2.config;
     for (const json& cs : golden) {
         INFO("case " << cs.dump().substr(0, 200));
-        const json got = heads(mid(), options_of(cs));
+        const json got = heads(testing::mid_model(), options_of(cs));
         REQUIRE(got["tokens"] == cs["tokens"]);
         REQUIRE(got["token_strings"] == cs["token_strings"]);
         for (const char* key : {"induction", "previous_token", "first_token"}) {
@@ -140,9 +135,9 @@ TEST_CASE("an intervention changes the scores from its block on only", "[heads]"
     HeadsOptions o;
     o.repeat = 20;
     o.seed = 0;
-    const json base = heads(mid(), o);
+    const json base = heads(testing::mid_model(), o);
     o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 9}, {"head", 2}});
-    const json iv = heads(mid(), o);
+    const json iv = heads(testing::mid_model(), o);
     for (int l = 0; l < 9; ++l) CHECK(iv["induction"][l] == base["induction"][l]);
     CHECK(iv["first_token"][9][2] != base["first_token"][9][2]);
     // A zero key gives head 9.2 a uniform pattern: A[i][0] = 1/(i+1).
@@ -157,17 +152,17 @@ TEST_CASE("pattern: the block's scored patterns, those a run captures", "[heads]
     o.prompt = "The cat sat on the mat. The cat sat";
     o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
     o.pattern_layer = 4;
-    const json got = heads(mid(), o);
+    const json got = heads(testing::mid_model(), o);
     RunOptions r;
     r.prompt = *o.prompt;
     r.interventions = o.interventions;
     r.capture = {"blocks.4.attn.hook_pattern"};
-    const json want = run(mid(), r)["captures"]["blocks.4.attn.hook_pattern"];
+    const json want = run(testing::mid_model(), r)["captures"]["blocks.4.attn.hook_pattern"];
     CHECK(got["pattern"]["layer"] == 4);
     CHECK(got["pattern"]["shape"] == want["shape"]);
     CHECK(got["pattern"]["data"] == want["data"]);
     o.pattern_layer.reset();
-    CHECK_FALSE(heads(mid(), o).contains("pattern"));
+    CHECK_FALSE(heads(testing::mid_model(), o).contains("pattern"));
 }
 
 TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
@@ -191,7 +186,7 @@ TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     o.repeat = 64;  // 2*64+1 = 129 > 128 positions
     require_error(o, "between 1 and 63");
     o.repeat = 63;
-    CHECK(heads(mid(), o)["tokens"].size() == 127);
+    CHECK(heads(testing::mid_model(), o)["tokens"].size() == 127);
     o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}});
     require_error(o, "layer 12 is out of range");
     o.interventions.clear();
@@ -206,7 +201,7 @@ TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     REQUIRE(vocab.contains("<|endoftext|>"));
     REQUIRE(vocab["<|endoftext|>"] == static_cast<int>(vocab.size()) - 1);  // the last id: the rest stay contiguous
     vocab.erase("<|endoftext|>");
-    Model m = mid();
+    Model m = testing::mid_model();
     m.tokenizer = Tokenizer::from_files(vocab.dump(), testing::read_file(testing::ckpt("mid") + "/merges.txt"));
     HeadsOptions r;
     r.repeat = 5;

@@ -19,11 +19,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const Model& mid_model() {
-    static const Model m = load_model_dir(testing::ckpt("mid"));
-    return m;
-}
-
 const char* kPrompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
 
 std::string parse_error(const std::string& name, const Config& c) {
@@ -40,7 +35,7 @@ std::string parse_error(const std::string& name, const Config& c) {
 }  // namespace
 
 TEST_CASE("the forward fires every hook with the table's shape, in the table's order", "[hooks]") {
-    const Model& m = mid_model();
+    const Model& m = testing::mid_model();
     const std::vector<int> tokens = m.tokenizer.encode(kPrompt);
     const int T = static_cast<int>(tokens.size());
     std::vector<std::pair<Hook, int>> fired;
@@ -94,7 +89,7 @@ TEST_CASE("README's hook table lists exactly the table's hook points", "[hooks]"
 }
 
 TEST_CASE("hook names parse, and bad ones say what is wrong", "[hooks]") {
-    const Config& c = mid_model().gpt2.config;
+    const Config& c = testing::mid_model().gpt2.config;
     Hook h;
     int layer;
     parse_hook_name("blocks.11.attn.hook_z", c, h, layer);
@@ -129,7 +124,7 @@ namespace {
 // blocks.j.hook_attn_out and blocks.j.hook_mlp_out zeroed for every j > i, and only the
 // interventions up to block i.
 RunResult zeroed_after(int i, const std::vector<json>& ivs) {
-    const Model& m = mid_model();
+    const Model& m = testing::mid_model();
     RunOptions o;
     o.prompt = kPrompt;
     o.topk = 5;
@@ -150,7 +145,7 @@ void close(double a, double b, double rel, const std::string& what, double floor
 }  // namespace
 
 TEST_CASE("the logit lens in one forward equals runs with the later blocks zeroed", "[lens]") {
-    const Model& m = mid_model();
+    const Model& m = testing::mid_model();
     const int L = m.gpt2.config.n_layer, V = m.gpt2.config.vocab_size;
     for (const std::vector<json>& ivs : {std::vector<json>{},
                                          std::vector<json>{{{"kind", "scale_hidden"}, {"layer", 4}, {"factor", 10}}},
@@ -189,7 +184,7 @@ TEST_CASE("the logit lens in one forward equals runs with the later blocks zeroe
 }
 
 TEST_CASE("top-k comparison and KL as the page computed them", "[lens]") {
-    const Model& m = mid_model();
+    const Model& m = testing::mid_model();
     RunOptions o;
     o.prompt = kPrompt;
     o.topk = 3;

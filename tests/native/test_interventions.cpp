@@ -16,17 +16,12 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const Model& mid_model() {
-    static const Model m = load_model_dir(testing::ckpt("mid"));
-    return m;
-}
-
 json run_with(const std::vector<json>& ivs, const std::vector<std::string>& capture = {}) {
     RunOptions o;
     o.prompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
     o.interventions = ivs;
     o.capture = capture;
-    return run(mid_model(), o);
+    return run(testing::mid_model(), o);
 }
 
 std::string run_error(const json& iv) {
@@ -80,12 +75,12 @@ TEST_CASE("bad interventions are clear errors", "[interventions]") {
 TEST_CASE("a bad prompt is a clear error", "[interventions]") {
     RunOptions o;
     o.prompt = "";
-    REQUIRE_THROWS_WITH(run(mid_model(), o), Contains("prompt is empty"));
+    REQUIRE_THROWS_WITH(run(testing::mid_model(), o), Contains("prompt is empty"));
     o.prompt = std::string(200, 'a') + " " + std::string(300, 'b');
     for (int i = 0; i < 100; ++i) o.prompt += " word";
-    REQUIRE_THROWS_WITH(run(mid_model(), o), Contains("context is 128 tokens"));
+    REQUIRE_THROWS_WITH(run(testing::mid_model(), o), Contains("context is 128 tokens"));
     o.prompt = "bad \xff byte";
-    REQUIRE_THROWS_WITH(run(mid_model(), o), Contains("not valid UTF-8"));
+    REQUIRE_THROWS_WITH(run(testing::mid_model(), o), Contains("not valid UTF-8"));
 }
 
 TEST_CASE("noise: even neurons ~ N(10, 1), odd neurons untouched", "[interventions]") {

@@ -82,21 +82,25 @@ export const hasFieldErrors = (app) => Object.keys(app.fieldErrors).some((id) =>
 
 export function renderFieldErrors(app) {
   for (const [id] of fields(app.st)) {
-    const input = $(id);
-    const err = app.fieldErrors[id];
-    let span = document.getElementById(`${id}-err`);
-    if (!span) {
-      span = document.createElement('span');
-      span.id = `${id}-err`;
-      span.className = 'field-error';
-      span.setAttribute('aria-live', 'polite');
-      input.closest('label').after(span);
-      input.setAttribute('aria-describedby', span.id);
-    }
-    span.hidden = !err;
-    span.textContent = err ? app.t(err.key, err.vars) : '';
-    input.setAttribute('aria-invalid', String(!!err));
+    showFieldError(app, id, app.fieldErrors[id]);
   }
+}
+
+// A field's error ({key, vars} or nothing) in a live span after its label, in the page's language.
+export function showFieldError(app, id, err) {
+  const input = $(id);
+  let span = document.getElementById(`${id}-err`);
+  if (!span) {
+    span = document.createElement('span');
+    span.id = `${id}-err`;
+    span.className = 'field-error';
+    span.setAttribute('aria-live', 'polite');
+    input.closest('label').after(span);
+    input.setAttribute('aria-describedby', span.id);
+  }
+  span.hidden = !err;
+  span.textContent = err ? app.t(err.key, err.vars) : '';
+  input.setAttribute('aria-invalid', String(!!err));
 }
 
 // Help texts that depend on the loaded model and the exercises.

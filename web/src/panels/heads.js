@@ -6,6 +6,7 @@ import { $ } from '../dom.js';
 import { fmtNum } from '../i18n.js';
 import { interventionsOf } from '../state.js';
 import { describeError } from '../errors.js';
+import { showFieldError } from '../form.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { renderHeadGrid } from './heads-grid.js';
 
@@ -21,22 +22,7 @@ function readRepeat(app) {
 }
 
 function showErrors(app) {
-  for (const id of ['heads-r', 'heads-seed']) {
-    const input = $(id);
-    let span = document.getElementById(`${id}-err`);
-    if (!span) {
-      span = document.createElement('span');
-      span.id = `${id}-err`;
-      span.className = 'field-error';
-      span.setAttribute('aria-live', 'polite');
-      input.closest('label').after(span);
-      input.setAttribute('aria-describedby', span.id);
-    }
-    const err = app.headsErrors?.[id];
-    span.hidden = !err;
-    span.textContent = err ? app.t(err.key, err.vars) : '';
-    input.setAttribute('aria-invalid', String(!!err));
-  }
+  for (const id of ['heads-r', 'heads-seed']) showFieldError(app, id, app.headsErrors?.[id]);
 }
 
 export function writeHeadsControls(app) {
