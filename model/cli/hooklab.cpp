@@ -7,15 +7,17 @@
 #include <string>
 
 #include "hooklab/error.h"
+#include "hooklab/parallel.h"
 #include "hooklab/run.h"
 
 namespace {
 
 const char* kUsage =
     "usage:\n"
-    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n"
+    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n"
     "  hooklab tokenize --model DIR --text TEXT\n"
-    "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
+    "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
+    "  --threads N: threads for the matrix products (default: the hardware's, at most 8)\n";
 
 int run_main(int argc, char** argv) {
     if (argc < 2) throw hooklab::Error("missing command (see hooklab --help)");
@@ -27,6 +29,7 @@ int run_main(int argc, char** argv) {
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
     int iters = 10;
+    int threads = hooklab::default_threads();
     hooklab::RunOptions opt;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -57,10 +60,12 @@ int run_main(int argc, char** argv) {
         else if (a == "--pretty") pretty = true;
         else if (a == "--iters") iters = std::max(1, int_value());
         else if (a == "--all-logits") all_logits = true;
+        else if (a == "--threads") threads = int_value();
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
     if (!have_prompt) throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
+    hooklab::set_threads(threads);
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
 
     std::string out;
@@ -83,7 +88,7 @@ int run_main(int argc, char** argv) {
         std::sort(ms.begin(), ms.end());
         const double flops = m.gpt2.flops_per_forward(static_cast<int>(ids.size()), all_logits);
         out = hooklab::dump_json({{"tokens", ids.size()}, {"iters", iters}, {"all_logits", all_logits}, {"f16", f16},
-                                  {"kernel", hooklab::kernel_name()}, {"ms_min", ms.front()}, {"ms_median", ms[ms.size() / 2]},
+                                  {"kernel", hooklab::kernel_name()}, {"threads", hooklab::threads()}, {"ms_min", ms.front()}, {"ms_median", ms[ms.size() / 2]},
                                   {"gflops_at_median", flops / (ms[ms.size() / 2] * 1e6)},
                                   {"weight_bytes", m.gpt2.weights.bytes()}});
     } else {
