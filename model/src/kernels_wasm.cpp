@@ -260,10 +260,13 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     static thread_local std::vector<float> scratch;
     const bool widen = W.f16 && (T >= 4 || W.f16_special);
     if (widen && scratch.size() < panel_size * threads()) scratch.resize(panel_size * threads());
+    // The caller's buffer, by pointer: inside the lambda, `scratch` would name the running
+    // thread's own (empty) thread_local vector.
+    float* const buffers = widen ? scratch.data() : nullptr;
     // Panels are independent and each is computed by the same code whichever thread
     // takes it, so the result does not depend on the number of threads.
     auto panels_range = [&](int p0, int p1) {
-        float* own = widen ? scratch.data() + panel_size * thread_slot() : nullptr;
+        float* own = buffers ? buffers + panel_size * thread_slot() : nullptr;
         for (int p = p0; p < p1; ++p) gemm_panel(x, T, W, bias, y, p, own);
     };
     if (static_cast<double>(T) * K * N < kParallelMin) panels_range(0, P);
