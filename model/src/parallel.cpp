@@ -1,7 +1,9 @@
 // The pool behind parallel_for (see parallel.h). One job at a time: the caller publishes
-// it under the mutex and bumps a generation counter; workers wake (a short spin first,
-// since the forward issues GEMMs back to back, then a condition variable), take chunks
-// from an atomic counter, and the last one out signals the caller.
+// it and bumps a generation counter; workers wake (a short spin first, since the forward
+// issues GEMMs back to back, then a condition variable) and claim chunks under the mutex.
+// The caller claims chunks too and then waits only for the chunks still running: a
+// worker that has not woken yet (on a busy machine it may not get a core for a while)
+// claims nothing and holds nobody up.
 #include "hooklab/parallel.h"
 
 #include <algorithm>
@@ -51,30 +53,35 @@ public:
     }
 
     void run(int n, int grain, detail::ChunkFn fn, void* ctx) {
+        std::lock_guard<std::mutex> one_job(run_m_);  // two callers at once take turns
         {
             std::lock_guard<std::mutex> l(m_);
             fn_ = fn;
             ctx_ = ctx;
             n_ = n;
             grain_ = grain;
+            next_ = 0;
             error_ = nullptr;
-            next_.store(0);
-            busy_.store(static_cast<int>(workers_.size()));
+            outstanding_.store((n + grain - 1) / grain);
             gen_.fetch_add(1);
         }
         wake_.notify_all();
         work();
-        // Wait for every worker to have seen this job (even one that found no chunk left),
-        // so that the next job cannot be confused with this one.
-        spin_while([&] { return busy_.load() != 0; });
-        if (busy_.load() != 0) {
+        spin_while([&] { return outstanding_.load() != 0; });
+        if (outstanding_.load() != 0) {
             std::unique_lock<std::mutex> l(m_);
-            done_.wait(l, [&] { return busy_.load() == 0; });
+            done_.wait(l, [&] { return outstanding_.load() == 0; });
         }
         if (error_) std::rethrow_exception(error_);
     }
 
 private:
+    struct Chunk {
+        detail::ChunkFn fn;
+        void* ctx;
+        int begin, end;
+    };
+
     // Spin this long before sleeping: the forward issues its GEMMs a fraction of a
     // millisecond apart, and waking a sleeping thread (a futex; Atomics.notify in wasm)
     // costs tens of microseconds each time.
@@ -87,16 +94,29 @@ private:
         }
     }
 
+    // The job's function and the range are read together, under the lock, so a worker
+    // that woke late can only ever take a chunk of the job that is current.
+    bool claim(Chunk& c) {
+        std::lock_guard<std::mutex> l(m_);
+        if (next_ >= n_) return false;
+        c = {fn_, ctx_, next_, std::min(n_, next_ + grain_)};
+        next_ = c.end;
+        return true;
+    }
+
     void work() {
         tl_inside = true;
-        for (;;) {
-            const int b = next_.fetch_add(grain_);
-            if (b >= n_) break;
+        Chunk c;
+        while (claim(c)) {
             try {
-                fn_(ctx_, b, std::min(n_, b + grain_));
+                c.fn(c.ctx, c.begin, c.end);
             } catch (...) {
                 std::lock_guard<std::mutex> l(m_);
                 if (!error_) error_ = std::current_exception();
+            }
+            if (outstanding_.fetch_sub(1) == 1) {
+                std::lock_guard<std::mutex> l(m_);
+                done_.notify_all();
             }
         }
         tl_inside = false;
@@ -113,22 +133,19 @@ private:
             seen = gen_.load();
             if (stop_) return;
             work();
-            if (busy_.fetch_sub(1) == 1) {
-                std::lock_guard<std::mutex> l(m_);
-                done_.notify_one();
-            }
         }
     }
 
     std::vector<std::thread> workers_;
-    std::mutex m_;
+    std::mutex m_, run_m_;
     std::condition_variable wake_, done_;
     std::atomic<unsigned> gen_{0};
-    std::atomic<int> next_{0}, busy_{0};
+    std::atomic<int> outstanding_{0};  // chunks of the current job not yet finished
     std::atomic<bool> stop_{false};
+    // The current job (under m_).
     detail::ChunkFn fn_ = nullptr;
     void* ctx_ = nullptr;
-    int n_ = 0, grain_ = 1;
+    int n_ = 0, grain_ = 1, next_ = 0;
     std::exception_ptr error_;
 };
 
