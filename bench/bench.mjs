@@ -1,5 +1,7 @@
 // npm run bench: the native engine, the wasm engine in node and ONNX Runtime Web (wasm
-// backend, one thread) side by side, on the same weights and the same prompt.
+// backend) side by side, on the same weights and the same prompt, at 1 and 2 threads (and
+// at the machine's thread count, at most 8, where that is more), plus simd128's mul+add
+// peak on this CPU, measured in the same run, as the yardstick for the GEMMs.
 //
 //   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
@@ -27,12 +29,13 @@ function args() {
   for (let i = 0; i < v.length; ++i) {
     const k = v[i].replace(/^--/, '');
     if (k === 'child') a.child = v[++i];
-    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters', 'rounds', 'pair'].includes(k)) a[k] = v[++i];
+    else if (['cfg', 'model', 'onnx', 'onnx-last', 'json', 'ids', 'f16', 'all-logits', 'tokens', 'iters', 'rounds', 'pair', 'threads'].includes(k)) a[k] = v[++i];
     else throw new Error(`unknown option ${v[i]}`);
   }
   a.tokens = Number(a.tokens);
   a.iters = Number(a.iters);
   a.rounds = Number(a.rounds);
+  a.threads = Number(a.threads ?? 1);
   return a;
 }
 
@@ -52,8 +55,9 @@ async function childWasm(a) {
   const { HookLab } = await import('../wasm/js/hooklab.js');
   const f16 = a.f16 === '1';
   const t0 = performance.now();
-  const lab = await HookLab.load(a.model, { f16 });
+  const lab = await HookLab.load(a.model, { f16, threads: a.threads });
   const load_ms = performance.now() - t0;
+  if (lab.threads !== a.threads) throw new Error(`asked for ${a.threads} threads, got ${lab.threads}`);
   const ids = JSON.parse(a.ids);
   const out = { load_ms, kernel: lab.kernel, weight_mb: lab.weightBytes / 2 ** 20 };
   for (const all of [true, false]) {
@@ -69,8 +73,9 @@ async function childWasm(a) {
 
 // The GEMMs alone (the kernel on random weights, T = the prompt length), best of 3.
 async function childGemm(a) {
-  const { loadBenchModule } = await import('./bench-module.mjs');
-  const M = await loadBenchModule();
+  const { loadModule } = await import('../wasm/js/hooklab.js');
+  const { selectBuild } = await import('../wasm/js/select-build.js');
+  const M = await loadModule(await selectBuild(a.threads));
   const cfg = JSON.parse(a.cfg);
   const T = JSON.parse(a.ids).length, C = cfg.n_embd;
   const shapes = [['attn.c_attn', C, 3 * C], ['attn.c_proj', C, C], ['mlp.c_fc', C, 4 * C], ['mlp.c_proj', 4 * C, C], ['lm_head', C, cfg.vocab_size]];
@@ -164,9 +169,18 @@ Generation: ${g.made} new tokens after a ${g.T}-token prompt (greedy, KV cache),
   return { ...g, ratio, ratio_min: ratioMin };
 }
 
+// simd128's mul+add peak for one thread on this CPU (wasm/peak.cpp), best of 3.
+async function childPeak() {
+  const { loadModule } = await import('../wasm/js/hooklab.js');
+  const M = await loadModule();
+  let best = 0;
+  for (let i = 0; i < 3; ++i) best = Math.max(best, M.benchPeak(400));
+  return { peak: best };
+}
+
 async function childOrt(a) {
   const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = a.threads;
   ort.env.logLevel = 'error';
   const ids = JSON.parse(a.ids);
   const input = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) };
@@ -192,32 +206,39 @@ async function childOrt(a) {
 
 // ---------------------------------------------------------------- parent
 
-// Every engine runs on the same CPU (taskset): on this VM the two vCPUs differ by up to
-// 1.4x at times (a busy neighbour on one of them), which would otherwise decide a ratio.
-// BENCH_CPU picks it (default: the last one); "none" lets the scheduler choose.
-const CPU = process.env.BENCH_CPU ?? String(availableParallelism() - 1);
+// Every one-thread engine runs on the same CPU (taskset): on this VM the two vCPUs differ
+// by up to 1.4x at times (a busy neighbour on one of them), which would otherwise decide a
+// ratio. BENCH_CPU picks it (default: the last one); "none" lets the scheduler choose. A
+// run with t threads gets t CPUs: BENCH_CPU's and the ones below it.
+const CORES = availableParallelism();
+const CPU = process.env.BENCH_CPU ?? String(CORES - 1);
 const HAVE_TASKSET = CPU !== 'none' && spawnSync('taskset', ['-c', CPU, 'true']).status === 0;
-function pinned(cmd, argv) {
-  return HAVE_TASKSET ? ['taskset', ['-c', CPU, cmd, ...argv]] : [cmd, argv];
+const THREADS = [...new Set([1, 2, Math.min(CORES, 8)])];
+function cpus(threads) {
+  const first = Number(CPU);
+  return Array.from({ length: threads }, (_, k) => (first - k + CORES) % CORES).sort((x, y) => x - y).join(',');
+}
+function pinned(cmd, argv, threads = 1) {
+  return HAVE_TASKSET ? ['taskset', ['-c', cpus(threads), cmd, ...argv]] : [cmd, argv];
 }
 
-function child(kind, a, extra) {
+function child(kind, a, extra, threads = 1) {
   const r = spawnSync(...pinned(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--model', a.model, '--ids', JSON.stringify(a.idsList),
-    '--iters', String(a.iters), ...(a.onnx ? ['--onnx', a.onnx, '--onnx-last', a['onnx-last']] : []), ...extra]),
+    '--iters', String(a.iters), '--threads', String(threads), ...(a.onnx ? ['--onnx', a.onnx, '--onnx-last', a['onnx-last']] : []), ...extra], threads),
   { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
-function nativeRun(a, prompt, f16) {
+function nativeRun(a, prompt, f16, threads) {
   const out = {};
   // Load time: a tokenize call is a load plus nothing.
   const t0 = performance.now();
-  execFileSync(...pinned(NATIVE, ['tokenize', '--model', a.model, '--text', 'x', ...(f16 ? ['--f16'] : [])]));
+  execFileSync(...pinned(NATIVE, ['tokenize', '--model', a.model, '--text', 'x', ...(f16 ? ['--f16'] : [])], threads));
   out.load_ms = performance.now() - t0;
   for (const all of [true, false]) {
     const r = spawnSync(...pinned('/usr/bin/time', ['-f', '%M', NATIVE, 'bench', '--model', a.model, '--prompt', prompt, '--iters', String(a.iters),
-      ...(all ? ['--all-logits'] : []), ...(f16 ? ['--f16'] : [])]), { encoding: 'utf8' });
+      '--threads', String(threads), ...(all ? ['--all-logits'] : []), ...(f16 ? ['--f16'] : [])], threads), { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
     const j = JSON.parse(r.stdout);
     out[all ? 'all' : 'last'] = { ms_min: j.ms_min, ms_median: j.ms_median };
@@ -231,9 +252,9 @@ function nativeRun(a, prompt, f16) {
 async function main() {
   const a = args();
   if (a.child) {
-    const r = a.child === 'wasm' ? await childWasm(a) : a.child === 'gemm' ? await childGemm(a)
-      : a.child === 'patch' ? await childPatch(a) : a.child === 'generate' ? await childGenerate(a) : await childOrt(a);
-    process.stdout.write(JSON.stringify(r));
+    const r = { wasm: childWasm, gemm: childGemm, peak: childPeak, ort: childOrt, patch: childPatch, generate: childGenerate }[a.child];
+    if (!r) throw new Error(`unknown child ${a.child}`);
+    process.stdout.write(JSON.stringify(await r(a)));
     return;
   }
   if (!a.model) throw new Error('--model DIR is required');
@@ -255,16 +276,22 @@ async function main() {
   // (a shared VM), so each ratio is taken within a round (same minutes) and the median of
   // the rounds' ratios is reported; ms min is the best of all rounds, ms median the median
   // of the rounds' medians.
+  // The peak first, then again after each round: the best of these is the CPU's.
+  const peaks = [child('peak', a, []).peak];
   const rounds = [];
   for (let round = 0; round < a.rounds; ++round) {
     const rows = [];
     for (const f16 of [false, true]) {
-      rows.push({ engine: 'native', f16, ...nativeRun(a, prompt, f16) });
-      rows.push({ engine: 'wasm (node)', f16, ...child('wasm', a, ['--f16', f16 ? '1' : '0']) });
+      // F16 natively (Eigen widening panel by panel) is no contender: one thread only.
+      for (const threads of f16 ? [1] : THREADS) rows.push({ engine: 'native', f16, threads, ...nativeRun(a, prompt, f16, threads) });
+      for (const threads of f16 ? THREADS.slice(0, 2) : THREADS)
+        rows.push({ engine: 'wasm (node)', f16, threads, ...child('wasm', a, ['--f16', f16 ? '1' : '0'], threads) });
     }
-    if (a.onnx) rows.push({ engine: 'onnxruntime-web', f16: false, kernel: 'wasm, 1 thread', ...child('ort', a, []) });
+    if (a.onnx) for (const threads of THREADS) rows.push({ engine: 'onnxruntime-web', f16: false, threads, kernel: 'wasm', ...child('ort', a, [], threads) });
     rounds.push(rows);
+    peaks.push(child('peak', a, []).peak);
   }
+  const peak = Math.max(...peaks);
   const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
   const rows = rounds[0].map((r0, i) => {
     const all = rounds.map((rows) => rows[i]);
@@ -279,19 +306,26 @@ async function main() {
   const ratio = (r, ref, path) => median(r[path].rounds_median.map((ms, k) => ms / ref[path].rounds_median[k]));
 
   const gf = (ms, path) => flops[path] / (ms * 1e6);
-  const ortRow = rows.find((r) => r.engine === 'onnxruntime-web');
+  // The reference rows of a row: ORT at the same thread count, native with the same
+  // weights at the same thread count (else one thread).
+  const find = (engine, f16, threads) => rows.find((x) => x.engine === engine && x.f16 === f16 && x.threads === threads);
+  const ortOf = (r) => find('onnxruntime-web', false, r.threads);
+  const nativeOf = (r) => find('native', r.f16, r.threads) ?? find('native', r.f16, 1);
   console.log(`model: ${a.model} (${cfg.n_layer} layers x ${cfg.n_head} heads, C=${cfg.n_embd}, V=${cfg.vocab_size}), prompt ${T} tokens, ` +
-    `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, one thread${HAVE_TASKSET ? ` (all on CPU ${CPU})` : ''}; ${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ` +
-    `${(flops.last / 1e9).toFixed(2)} (last only)`);
+    `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, ${CORES} CPUs${HAVE_TASKSET ? ` (1 thread on CPU ${CPU}, t threads on CPUs ${cpus(THREADS.at(-1))} and below)` : ''}; ` +
+    `${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ${(flops.last / 1e9).toFixed(2)} (last only)`);
   for (const path of ['all', 'last']) {
     console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
-    const head = ['engine', 'weights', 'kernel', 'ms min', 'ms median', 'GFLOP/s', 'vs ORT', 'vs ORT (min)', 'vs native', 'vs native (min)',
-      'load ms', 'peak RSS MB', 'wasm mem MB'];
+    const head = ['engine', 'weights', 'threads', 'kernel', 'ms min', 'ms median', 'GFLOP/s', '% peak', 'vs 1 thr (min)', 'vs ORT', 'vs ORT (min)',
+      'vs native', 'vs native (min)', 'load ms', 'peak RSS MB', 'wasm mem MB'];
     const table = [head];
     for (const r of rows) {
-      const nat = rows.find((x) => x.engine === 'native' && x.f16 === r.f16);
-      table.push([r.engine, r.f16 ? 'F16' : 'F32', r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
+      const nat = nativeOf(r), ortRow = ortOf(r), one = find(r.engine, r.f16, 1);
+      table.push([r.engine, r.f16 ? 'F16' : 'F32', r.threads, r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
         gf(r[path].ms_median, path).toFixed(1),
+        // The best run against the peak of as many cores (wasm only: the peak is simd128's).
+        r.engine === 'wasm (node)' ? (100 * gf(r[path].ms_min, path) / (peak * r.threads)).toFixed(0) + ' %' : '-',
+        (one[path].ms_min / r[path].ms_min).toFixed(2) + 'x',
         ortRow ? (1 / ratio(r, ortRow, path)).toFixed(2) + 'x' : '-',
         ortRow ? (ortRow[path].ms_min / r[path].ms_min).toFixed(2) + 'x' : '-',
         ratio(r, nat, path).toFixed(2) + 'x',
@@ -301,15 +335,25 @@ async function main() {
     const w = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
     for (const row of table) console.log(row.map((c, i) => String(c).padEnd(w[i])).join('  '));
   }
-  const gemm = child('gemm', a, ['--cfg', JSON.stringify(cfg)]);
-  console.log(`\nwasm GEMM kernels alone (${T} rows, weights pre-packed, best of 3), GFLOP/s`);
-  for (const g of gemm) console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + `F32 ${g.f32.toFixed(1).padStart(5)}   F16 ${g.f16.toFixed(1).padStart(5)}`);
-  console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster), vs native: this median /' +
-    ' native median (lower is closer), each taken within a round, median over the rounds; (min): the same ratio of the best runs of' +
-    ' all rounds. Noise only ever adds time, so the (min) ratios are the steadier ones on a shared machine.');
+  const gemm = Object.fromEntries(THREADS.map((t) => [t, child('gemm', a, ['--cfg', JSON.stringify(cfg)], t)]));
+  console.log(`\nwasm GEMM kernels alone (${T} rows, weights pre-packed, best of 3): GFLOP/s and share of the peak of as many cores`);
+  console.log(`simd128 mul+add peak, one thread, this CPU (wasm/peak.cpp, best of ${peaks.length} measurements across the run): ${peak.toFixed(1)} GFLOP/s` +
+    ` (each: ${peaks.map((p) => p.toFixed(1)).join(' ')})`);
+  for (const [k, g] of gemm[1].entries()) {
+    const cells = THREADS.map((t) => {
+      const x = gemm[t][k];
+      return `${t} thr: F32 ${x.f32.toFixed(1).padStart(5)} (${(100 * x.f32 / (peak * t)).toFixed(0).padStart(3)} %)  F16 ${x.f16.toFixed(1).padStart(5)} (${(100 * x.f16 / (peak * t)).toFixed(0).padStart(3)} %)`;
+    });
+    console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + cells.join('   '));
+  }
+  console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster; ORT at the same thread' +
+    ' count), vs native: this median / native median (lower is closer), each taken within a round, median over the rounds; (min): the' +
+    ' same ratio of the best runs of all rounds; vs 1 thr: the same engine and weights on one thread, best runs. Noise only ever adds' +
+    ' time, so the (min) ratios are the steadier ones on a shared machine. % peak: the best run\'s GFLOP/s over the simd128 peak times' +
+    ' the threads.');
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
   const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, flops, rows, gemm, patching, generation }, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops, peak, peaks, rows, gemm, patching, generation }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -19,6 +19,10 @@ if [ -f wasm/js/hooklab.js ] && [ -f wasm/dist/hooklab.mjs ] && [ -f wasm/dist/h
   for f in hooklab.js models.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
   sync_file wasm/dist/hooklab.mjs "$pub/engine/dist/hooklab.mjs"
   sync_file wasm/dist/hooklab.wasm "$pub/engine/dist/hooklab.wasm"
+  # The threaded build (chosen by select-build.js when the page is cross-origin isolated).
+  for f in js/select-build.js dist/hooklab-mt.mjs dist/hooklab-mt.wasm dist/hooklab-mt.worker.js; do
+    if [ -f "wasm/$f" ]; then sync_file "wasm/$f" "$pub/engine/$f"; fi
+  done
 else
   rm -rf "$pub/engine"
   echo "web/build.sh: the wasm engine (wasm/js/hooklab.js, wasm/dist/hooklab.{mjs,wasm}) is missing: run 'bash tools/build.sh wasm' first; the page will say the engine is missing" >&2

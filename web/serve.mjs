@@ -1,10 +1,11 @@
 // Serves web/dist on localhost (the README's `npm start`): static files with the right
-// MIME types (application/wasm for the engine), nothing else.
+// MIME types (application/wasm for the engine) and cross-origin isolation, nothing else.
 //   node web/serve.mjs [--port N]   (default: $PORT or 8080; the next free port if taken)
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ISOLATION } from './isolation.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), 'dist');
 const MIME = {
@@ -24,7 +25,7 @@ const server = createServer((req, res) => {
   if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
   if (!existsSync(file)) { res.writeHead(404, { 'content-type': 'text/plain' }); return res.end('not found'); }
   const st = statSync(file);
-  res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-cache', ...(file.endsWith('hooklab-element.js') ? { 'access-control-allow-origin': '*' } : {}), 'x-content-type-options': 'nosniff' });
+  res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-cache', ...(file.endsWith('hooklab-element.js') ? { 'access-control-allow-origin': '*' } : {}), 'x-content-type-options': 'nosniff', ...ISOLATION });
   if (req.method === 'HEAD') return res.end();
   createReadStream(file).pipe(res);
 });

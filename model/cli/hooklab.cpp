@@ -12,13 +12,14 @@
 #include "hooklab/heads.h"
 #include "hooklab/generate.h"
 #include "hooklab/patching.h"
+#include "hooklab/parallel.h"
 #include "hooklab/run.h"
 
 namespace {
 
 const char* kUsage =
     "usage:\n"
-    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n"
+    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n"
     "  hooklab tokenize --model DIR --text TEXT\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
@@ -27,7 +28,8 @@ const char* kUsage =
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
     "                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n"
-    "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n";
+    "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
+    "  --threads N: threads for the matrix products (default: the hardware's, at most 8)\n";
 
 // One --intervene value: the intervention as JSON (checked further by the engine).
 nlohmann::json intervention_arg(const std::string& v) {
@@ -89,6 +91,7 @@ int run_main(int argc, char** argv) {
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
     int iters = 10;
+    int threads = hooklab::default_threads();
     hooklab::RunOptions opt;
     hooklab::PatchOptions popt;
     hooklab::GenerateOptions gopt;
@@ -143,6 +146,7 @@ int run_main(int argc, char** argv) {
         else if (a == "--top-k") gopt.sampler.top_k = int_value();
         else if (a == "--top-p") gopt.sampler.top_p = number_value();
         else if (a == "--seed") gopt.sampler.seed = seed_value();
+        else if (a == "--threads") threads = int_value();
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
@@ -160,6 +164,7 @@ int run_main(int argc, char** argv) {
         if (gopt.max_new_tokens < 1) throw hooklab::Error("--max-new-tokens must be at least 1");
         hooklab::validate_sampler(gopt.sampler);
     }
+    hooklab::set_threads(threads);
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
 
     std::string out;
@@ -196,7 +201,7 @@ int run_main(int argc, char** argv) {
         std::sort(ms.begin(), ms.end());
         const double flops = m.gpt2.flops_per_forward(static_cast<int>(ids.size()), all_logits);
         out = hooklab::dump_json({{"tokens", ids.size()}, {"iters", iters}, {"all_logits", all_logits}, {"f16", f16},
-                                  {"kernel", hooklab::kernel_name()}, {"ms_min", ms.front()}, {"ms_median", ms[ms.size() / 2]},
+                                  {"kernel", hooklab::kernel_name()}, {"threads", hooklab::threads()}, {"ms_min", ms.front()}, {"ms_median", ms[ms.size() / 2]},
                                   {"gflops_at_median", flops / (ms[ms.size() / 2] * 1e6)},
                                   {"weight_bytes", m.gpt2.weights.bytes()}});
     } else {

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <Eigen/Core>
 
+#include "hooklab/parallel.h"
 #include "hooklab/safetensors.h"
 
 namespace hooklab {
@@ -19,7 +21,44 @@ namespace {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapC = Eigen::Map<const RowMat>;
-using Map = Eigen::Map<RowMat>;
+// Output columns per block (see gemm), and the multiply-adds below which a GEMM stays on
+// the calling thread (waking the pool would cost a good part of it).
+constexpr int kCols = 128;
+constexpr double kParallelMin = 1 << 20;
+
+// Columns c0 .. c0+nc-1 of y = x W + b.
+void gemm_block(const float* x, int T, const PackedMatrix& W, const float* bias, float* y, int c0, int nc) {
+    MapC X(x, T, W.in);
+    Eigen::Map<RowMat, 0, Eigen::OuterStride<>> Y(y + c0, T, nc, Eigen::OuterStride<>(W.out));
+    if (!W.f16) {
+        if (W.transposed) Y.noalias() = X * MapC(W.w32.data() + static_cast<size_t>(c0) * W.in, nc, W.in).transpose();
+        else Y.noalias() = X * MapC(W.w32.data(), W.in, W.out).middleCols(c0, nc);
+    } else if (W.transposed) {
+        // Stored [out, in]: this block is nc contiguous rows, widened whole.
+        static thread_local std::vector<float> panel;
+        panel.resize(static_cast<size_t>(nc) * W.in);
+        const uint16_t* s = W.w16.data() + static_cast<size_t>(c0) * W.in;
+        for (size_t i = 0, n = panel.size(); i < n; ++i) panel[i] = f16_to_f32(s[i]);
+        Y.noalias() = X * MapC(panel.data(), nc, W.in).transpose();
+    } else {
+        // Stored [in, out]: widen kBlock rows of this block at a time (bounded scratch),
+        // each a full product so Eigen's kernels still do the work.
+        constexpr int kBlock = 256;
+        static thread_local std::vector<float> panel;
+        panel.resize(static_cast<size_t>(kBlock) * nc);
+        for (int r0 = 0; r0 < W.in; r0 += kBlock) {
+            const int nr = std::min(kBlock, W.in - r0);
+            for (int r = 0; r < nr; ++r) {
+                const uint16_t* s = W.w16.data() + static_cast<size_t>(r0 + r) * W.out + c0;
+                for (int c = 0; c < nc; ++c) panel[static_cast<size_t>(r) * nc + c] = f16_to_f32(s[c]);
+            }
+            MapC P(panel.data(), nr, nc);
+            if (r0 == 0) Y.noalias() = X.middleCols(r0, nr) * P;
+            else Y.noalias() += X.middleCols(r0, nr) * P;
+        }
+    }
+    if (bias) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias + c0, nc);
+}
 
 }  // namespace
 
@@ -52,28 +91,15 @@ PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, boo
 }
 
 void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y) {
-    MapC X(x, T, W.in);
-    Map Y(y, T, W.out);
-    if (!W.f16) {
-        if (W.transposed) Y.noalias() = X * MapC(W.w32.data(), W.out, W.in).transpose();
-        else Y.noalias() = X * MapC(W.w32.data(), W.in, W.out);
-    } else {
-        // Widen a block of rows of the stored matrix at a time: bounded scratch, and each
-        // block is a full GEMM so Eigen's kernels still do the work.
-        constexpr int kBlock = 256;
-        const int rows = W.transposed ? W.out : W.in, cols = W.transposed ? W.in : W.out;
-        std::vector<float> panel(static_cast<size_t>(kBlock) * cols);
-        for (int r0 = 0; r0 < rows; r0 += kBlock) {
-            const int nr = std::min(kBlock, rows - r0);
-            const uint16_t* s = W.w16.data() + static_cast<size_t>(r0) * cols;
-            for (size_t i = 0, n = static_cast<size_t>(nr) * cols; i < n; ++i) panel[i] = f16_to_f32(s[i]);
-            MapC P(panel.data(), nr, cols);
-            if (W.transposed) Y.middleCols(r0, nr).noalias() = X * P.transpose();
-            else if (r0 == 0) Y.noalias() = X.middleCols(r0, nr) * P;
-            else Y.noalias() += X.middleCols(r0, nr) * P;
-        }
-    }
-    if (bias) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, W.out);
+    // Always in blocks of kCols output columns, one Eigen product each, whatever the
+    // number of threads: Eigen's blocking (hence the order of each sum) depends on the
+    // product's shape, so splitting only when threaded would change the last bits.
+    const int blocks = (W.out + kCols - 1) / kCols;
+    auto run = [&](int b0, int b1) {
+        for (int b = b0; b < b1; ++b) gemm_block(x, T, W, bias, y, b * kCols, std::min(kCols, W.out - b * kCols));
+    };
+    if (static_cast<double>(T) * W.in * W.out < kParallelMin) run(0, blocks);
+    else parallel_for(blocks, 1, run);
 }
 
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {

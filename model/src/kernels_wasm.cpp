@@ -16,8 +16,11 @@
 #include <wasm_simd128.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <vector>
 
+#include "hooklab/parallel.h"
 #include "hooklab/safetensors.h"
 
 namespace hooklab {
@@ -25,7 +28,12 @@ namespace hooklab {
 namespace {
 
 constexpr int kPanel = 8;
-volatile uint32_t touch_sink;
+// Panels per parallel_for chunk (32 columns: 24 chunks on a 768-wide output, enough to
+// even out cores of unequal speed), and the multiply-adds below which a GEMM stays on the
+// calling thread (~30 us: waking the pool would cost a good part of that).
+constexpr int kGrain = 4;
+constexpr double kParallelMin = 1 << 20;
+std::atomic<uint32_t> touch_sink;
 
 inline int panels(int out) { return (out + kPanel - 1) / kPanel; }
 
@@ -155,6 +163,50 @@ inline void tile1x8(const float* x, const float* w, int K, const float* b, float
     std::memcpy(y, tmp, sizeof(float) * nv);
 }
 
+// Columns 8p .. 8p+7 of y = x W + b. `own` is this thread's widening buffer (F16).
+void gemm_panel(const float* x, int T, const PackedMatrix& W, const float* bias, float* y, int p, float* own) {
+    const int K = W.in, N = W.out;
+    const size_t panel_size = static_cast<size_t>(K) * kPanel;
+    const int n0 = p * kPanel, nv = std::min(kPanel, N - n0);
+    alignas(16) float b[kPanel] = {};
+    if (bias) std::memcpy(b, bias + n0, sizeof(float) * nv);
+    const float* w;
+    if (W.f16) {
+        const uint16_t* w16 = W.w16.data() + p * panel_size;
+        if (!own) {  // too few rows to pay for a widening pass
+            for (int t = 0; t < T; ++t)
+                tile1x8_f16(x + static_cast<size_t>(t) * K, w16, K, b, y + static_cast<size_t>(t) * N + n0, nv);
+            return;
+        }
+        widen_panel(w16, panel_size, own, W.f16_special);
+        w = own;
+    } else {
+        w = W.w32.data() + p * panel_size;
+        // Touch the panel first, one load per 64-byte line: a loop of independent loads
+        // keeps many cache misses in flight, where the 4x8 tile (two loads per 22
+        // instructions) would pull a panel that is not in cache at a few GB/s. Weights
+        // of a large model stream from DRAM once per forward; this is wasm's stand-in
+        // for a prefetch instruction.
+        if (T >= 4) {
+            const uint32_t* wl = reinterpret_cast<const uint32_t*>(w);
+            uint32_t acc = 0;
+            for (size_t i = 0; i < panel_size; i += 16) acc |= wl[i];
+            touch_sink.store(acc, std::memory_order_relaxed);
+        }
+    }
+    int t = 0;
+    for (; t + 4 <= T; t += 4)
+        tile_rx8<4>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
+    const float* xt = x + static_cast<size_t>(t) * K;
+    float* yt = y + static_cast<size_t>(t) * N + n0;
+    switch (T - t) {  // the last rows in one pass over the panel, not one pass per row
+        case 3: tile_rx8<3>(xt, K, w, K, b, yt, N, nv); break;
+        case 2: tile_rx8<2>(xt, K, w, K, b, yt, N, nv); break;
+        case 1: tile1x8(xt, w, K, b, yt, nv); break;
+        default: break;
+    }
+}
+
 }  // namespace
 
 uint64_t packed_bytes(int in, int out, bool f16) {
@@ -203,48 +255,22 @@ PackedMatrix pack_matrix(const float* src, int in, int out, bool transposed, boo
 void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y) {
     const int K = W.in, N = W.out, P = panels(N);
     const size_t panel_size = static_cast<size_t>(K) * kPanel;
+    // One widening buffer per thread, allocated here by the caller: a worker that grew the
+    // wasm memory would leave the JS side's heap views stale.
     static thread_local std::vector<float> scratch;
-    if (W.f16 && scratch.size() < panel_size) scratch.resize(panel_size);
-    for (int p = 0; p < P; ++p) {
-        const int n0 = p * kPanel, nv = std::min(kPanel, N - n0);
-        alignas(16) float b[kPanel] = {};
-        if (bias) std::memcpy(b, bias + n0, sizeof(float) * nv);
-        const float* w;
-        if (W.f16) {
-            const uint16_t* w16 = W.w16.data() + p * panel_size;
-            if (T < 4 && !W.f16_special) {  // too few rows to pay for a widening pass
-                for (int t = 0; t < T; ++t)
-                    tile1x8_f16(x + static_cast<size_t>(t) * K, w16, K, b, y + static_cast<size_t>(t) * N + n0, nv);
-                continue;
-            }
-            widen_panel(w16, panel_size, scratch.data(), W.f16_special);
-            w = scratch.data();
-        } else {
-            w = W.w32.data() + p * panel_size;
-            // Touch the panel first, one load per 64-byte line: a loop of independent loads
-            // keeps many cache misses in flight, where the 4x8 tile (two loads per 22
-            // instructions) would pull a panel that is not in cache at a few GB/s. Weights
-            // of a large model stream from DRAM once per forward; this is wasm's stand-in
-            // for a prefetch instruction.
-            if (T >= 4) {
-                const uint32_t* wl = reinterpret_cast<const uint32_t*>(w);
-                uint32_t acc = 0;
-                for (size_t i = 0; i < panel_size; i += 16) acc |= wl[i];
-                touch_sink = acc;
-            }
-        }
-        int t = 0;
-        for (; t + 4 <= T; t += 4)
-            tile_rx8<4>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
-        const float* xt = x + static_cast<size_t>(t) * K;
-        float* yt = y + static_cast<size_t>(t) * N + n0;
-        switch (T - t) {  // the last rows in one pass over the panel, not one pass per row
-            case 3: tile_rx8<3>(xt, K, w, K, b, yt, N, nv); break;
-            case 2: tile_rx8<2>(xt, K, w, K, b, yt, N, nv); break;
-            case 1: tile1x8(xt, w, K, b, yt, nv); break;
-            default: break;
-        }
-    }
+    const bool widen = W.f16 && (T >= 4 || W.f16_special);
+    if (widen && scratch.size() < panel_size * threads()) scratch.resize(panel_size * threads());
+    // The caller's buffer, by pointer: inside the lambda, `scratch` would name the running
+    // thread's own (empty) thread_local vector.
+    float* const buffers = widen ? scratch.data() : nullptr;
+    // Panels are independent and each is computed by the same code whichever thread
+    // takes it, so the result does not depend on the number of threads.
+    auto panels_range = [&](int p0, int p1) {
+        float* own = buffers ? buffers + panel_size * thread_slot() : nullptr;
+        for (int p = p0; p < p1; ++p) gemm_panel(x, T, W, bias, y, p, own);
+    };
+    if (static_cast<double>(T) * K * N < kParallelMin) panels_range(0, P);
+    else parallel_for(P, kGrain, panels_range);
 }
 
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {

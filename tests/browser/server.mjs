@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ISOLATION } from '../../web/isolation.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../..');
@@ -21,14 +22,17 @@ export function hasWasmEngine() {
   return existsSync(join(DIST, 'engine/js/hooklab.js'));
 }
 
-export function startServer({ root = DIST, extraRoutes = {} } = {}) {
+// isolated: the COOP/COEP headers of `npm start` (web/serve.mjs), so the page runs the
+// threaded engine; false serves a page that is not cross-origin isolated.
+export function startServer({ root = DIST, extraRoutes = {}, isolated = true } = {}) {
+  const iso = isolated ? ISOLATION : {};
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
       const path = decodeURIComponent(url.pathname);
       if (extraRoutes[path]) {
         const { type, body } = extraRoutes[path];
-        res.writeHead(200, { 'content-type': type });
+        res.writeHead(200, { 'content-type': type, ...iso });
         return res.end(body);
       }
       let file = normalize(join(root, path));
@@ -36,7 +40,7 @@ export function startServer({ root = DIST, extraRoutes = {} } = {}) {
       if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
       if (!existsSync(file)) { res.writeHead(404, { 'content-type': 'text/plain' }); return res.end('not found'); }
       const st = statSync(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-cache', ...(file.endsWith('hooklab-element.js') ? { 'access-control-allow-origin': '*' } : {}) });
+      res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-cache', ...(file.endsWith('hooklab-element.js') ? { 'access-control-allow-origin': '*' } : {}), ...iso });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).pipe(res);
     } catch (e) {

@@ -129,8 +129,8 @@ test('identical noise for the same seed, different for another', () => {
 });
 
 test('the simd128 F16 widening is exact for all 65536 halves', async () => {
-  const { loadBenchModule } = await import('../../bench/bench-module.mjs');
-  const M = await loadBenchModule();
+  const { loadModule } = await import('../../wasm/js/hooklab.js');
+  const M = await loadModule();
   assert.equal(M.kernel(), 'simd128-4x8');
   assert.equal(M.kernelSelfTest(), 0);
 });

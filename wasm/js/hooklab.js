@@ -8,15 +8,15 @@
 // dispose() gives its memory back. The checkpoint is streamed: each chunk of
 // model.safetensors is written into a staging buffer inside the wasm heap and converted
 // and packed there, tensor by tensor; the file itself never sits in the heap.
-import createHookLabModule from '../dist/hooklab.mjs';
 import { FILES as ROLE, MODEL_FILES } from './models.js';
+import { selectBuild, startThreads, stopThreads } from './select-build.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string' && typeof window === 'undefined';
 const FILES = MODEL_FILES;
 const CHUNK = 4 << 20;  // bytes fed to the loader at a time
 
-let compiled;  // Promise<WebAssembly.Module>
+const compiled = new Map();  // build's wasm URL -> Promise<WebAssembly.Module>
 
 // Two tiny modules that only validate where the engine's wasm features exist: a function
 // returning v128.const (simd128) and one holding try / catch_all (exception handling).
@@ -26,12 +26,11 @@ const FEATURES = [
   ['exception handling', [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0, 6, 64, 25, 11, 11]],
 ];
 
-async function compileWasm() {
+async function compileWasm(url) {
   const missing = FEATURES.filter(([, bytes]) => !WebAssembly.validate(new Uint8Array(bytes))).map(([name]) => name);
   if (missing.length)
     throw new HookLabError(`this JavaScript engine's WebAssembly lacks ${missing.join(' and ')}, which the engine needs ` +
       '(Chrome/Edge 95+, Firefox 100+, Safari 16.4+, node 17+)');
-  const url = new URL('../dist/hooklab.wasm', import.meta.url);
   if (IS_NODE) {
     const { readFile } = await import('node:fs/promises');
     return WebAssembly.compile(await readFile(url));
@@ -41,11 +40,13 @@ async function compileWasm() {
   return WebAssembly.compileStreaming ? WebAssembly.compileStreaming(res) : WebAssembly.compile(await res.arrayBuffer());
 }
 
-/** A fresh instance of the wasm module (compiled once per process). */
-export async function loadModule() {
-  compiled ??= compileWasm();
-  const mod = await compiled;
-  return createHookLabModule({
+/** A fresh instance of the wasm module (compiled once per process); `build` from selectBuild (default: one thread). */
+export async function loadModule(build) {
+  build ??= await selectBuild(1);
+  if (!compiled.has(build.wasm.href)) compiled.set(build.wasm.href, compileWasm(build.wasm));
+  const [mod, { default: createHookLabModule }] = await Promise.all([compiled.get(build.wasm.href), build.js()]);
+  const M = await createHookLabModule({
+    ...build.moduleArgs,
     instantiateWasm(imports, done) {
       WebAssembly.instantiate(mod, imports).then((inst) => done(inst, mod));
       return {};
@@ -53,6 +54,13 @@ export async function loadModule() {
     print: () => {},
     printErr: (s) => { if (IS_NODE) process.stderr.write(`hooklab(wasm): ${s}\n`); else console.warn(s); },
   });
+  try {
+    startThreads(M, build);
+  } catch (e) {
+    stopThreads(M);
+    throw e;
+  }
+  return M;
 }
 
 /** An engine error, carrying the engine's message. */
@@ -306,12 +314,14 @@ export class HookLab {
    * Loads a checkpoint laid out like a HuggingFace GPT-2 repo.
    * @param source folder path (node) | base URL | four ArrayBuffers/Blobs
    * @param opts {onProgress(fraction), f16: keep weights as IEEE half in memory, fetchOptions,
-   *   cache: a Cache Storage cache (match/put/delete) that URL sources read from and fill}
+   *   cache: a Cache Storage cache (match/put/delete) that URL sources read from and fill,
+   *   threads: how many (default: the hardware's, at most 8; one where the page is not cross-origin isolated)}
    */
   static async load(source, opts = {}) {
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
+    const build = await selectBuild(opts.threads);
     const src = await openSource(source, opts);
-    const M = await loadModule();
+    const M = await loadModule(build);
     const engine = new M.Engine();
     try {
       const known = FILES.every((f) => Number.isFinite(src.sizes[f]));
@@ -363,6 +373,7 @@ export class HookLab {
     } catch (e) {
       engine.delete();
       await src.settle?.(false);
+      stopThreads(M);
       throw e;
     }
   }
@@ -600,6 +611,8 @@ export class HookLab {
   /** Current size of the wasm memory (it only grows). */
   get memoryBytes() { return this._M.HEAPU8.byteLength; }
   get kernel() { return this._M.kernel(); }
+  /** Threads the engine uses (1: the single-threaded build). */
+  get threads() { return this._live() && this._M.threads ? this._M.threads() : 1; }
 
   /** Frees the engine; the lab is unusable afterwards. */
   dispose() {
@@ -607,6 +620,7 @@ export class HookLab {
     this._engine.dispose();
     this._engine.delete();
     this._engine = null;
+    stopThreads(this._M);
     this._M = null;
   }
 }

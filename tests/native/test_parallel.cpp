@@ -1,0 +1,119 @@
+// The thread pool and the GEMM split: any number of threads gives the very bits one
+// thread gives (every output keeps its summation order), and parallel_for covers its
+// range exactly once.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "helpers.h"
+#include "hooklab/kernels.h"
+#include "hooklab/parallel.h"
+#include "hooklab/run.h"
+
+using namespace hooklab;
+
+namespace {
+
+// Restores one thread when a test ends, so the other groups keep their default.
+struct ThreadsGuard {
+    ~ThreadsGuard() { set_threads(1); }
+};
+
+std::vector<float> random_vec(size_t n, unsigned seed) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(g);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("parallel_for calls every index once, in chunks of the grain", "[parallel]") {
+    ThreadsGuard guard;
+    for (int n_threads : {1, 2, 3}) {
+        set_threads(n_threads);
+        REQUIRE(threads() == n_threads);
+        for (int n : {1, 5, 64, 1001}) {
+            std::vector<std::atomic<int>> hits(n);
+            std::atomic<int> bad_chunks{0};
+            parallel_for(n, 7, [&](int b, int e) {
+                if (b % 7 != 0 || e - b > 7 || e <= b) bad_chunks++;
+                for (int i = b; i < e; ++i) hits[i]++;
+            });
+            CHECK(bad_chunks == 0);
+            for (int i = 0; i < n; ++i) CHECK(hits[i] == 1);
+        }
+    }
+}
+
+TEST_CASE("parallel_for: nested calls run inline, exceptions reach the caller", "[parallel]") {
+    ThreadsGuard guard;
+    set_threads(3);
+    std::atomic<int> total{0};
+    parallel_for(8, 1, [&](int, int) { parallel_for(10, 1, [&](int b, int e) { total += e - b; }); });
+    CHECK(total == 80);
+    CHECK_THROWS_WITH(parallel_for(50, 1, [](int b, int) { if (b == 17) throw std::runtime_error("chunk 17"); }),
+                      "chunk 17");
+    // The pool is still usable after an exception.
+    std::atomic<int> after{0};
+    parallel_for(100, 3, [&](int b, int e) { after += e - b; });
+    CHECK(after == 100);
+    CHECK_THROWS_WITH(set_threads(0), Catch::Contains("threads must be between 1 and 256"));
+    CHECK(threads() == 3);
+}
+
+TEST_CASE("gemm gives identical bits with 1, 2 and 3 threads", "[parallel]") {
+    ThreadsGuard guard;
+    struct Shape { int T, in, out; };
+    // Large enough to be split (T * in * out above the threshold) and small ones that
+    // stay on the caller; odd widths leave partial panels and blocks.
+    const Shape shapes[] = {{32, 768, 2304}, {5, 300, 3001}, {1, 768, 3072}, {3, 64, 200}, {7, 1000, 1000}};
+    for (const Shape& s : shapes) {
+        for (bool transposed : {false, true}) {
+            for (bool f16 : {false, true}) {
+                const auto w = random_vec(static_cast<size_t>(s.in) * s.out, 1);
+                const auto x = random_vec(static_cast<size_t>(s.T) * s.in, 2);
+                const auto bias = random_vec(s.out, 3);
+                const PackedMatrix W = pack_matrix(w.data(), s.in, s.out, transposed, f16);
+                std::vector<std::vector<float>> y;
+                for (int n_threads : {1, 2, 3}) {
+                    set_threads(n_threads);
+                    y.emplace_back(static_cast<size_t>(s.T) * s.out, -1.0f);
+                    gemm(x.data(), s.T, W, bias.data(), y.back().data());
+                }
+                INFO("T=" << s.T << " in=" << s.in << " out=" << s.out << " transposed=" << transposed << " f16=" << f16);
+                CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * 4) == 0);
+                CHECK(std::memcmp(y[0].data(), y[2].data(), y[0].size() * 4) == 0);
+                // And it is the product: one output checked against a double sum.
+                const int t = s.T - 1, n = s.out - 1;
+                double ref = bias[n];
+                for (int k = 0; k < s.in; ++k)
+                    ref += static_cast<double>(x[static_cast<size_t>(t) * s.in + k]) *
+                           (transposed ? w[static_cast<size_t>(n) * s.in + k] : w[static_cast<size_t>(k) * s.out + n]);
+                CHECK(y[0][static_cast<size_t>(t) * s.out + n] == Approx(ref).epsilon(f16 ? 2e-2 : 1e-4).margin(f16 ? 0.2 : 1e-3));
+            }
+        }
+    }
+}
+
+TEST_CASE("a run's JSON is the same with 1 and 3 threads", "[parallel]") {
+    ThreadsGuard guard;
+    // The embedded default model (committed); ~100 tokens, so that every GEMM is split.
+    const Model m = load_model_dir(testing::source("checkpoints/default"));
+    RunOptions o;
+    for (int i = 0; i < 9; ++i) o.prompt += "The quick brown fox jumps over the lazy dog. ";
+    o.prompt += "Then the dog wakes up and";
+    o.logits = true;
+    o.capture = {"blocks.1.attn.hook_pattern", "blocks.2.mlp.hook_post"};
+    o.interventions.push_back(nlohmann::json::parse(R"({"kind":"zero_head_k","layer":1,"head":2})"));
+    set_threads(1);
+    const std::string one = dump_json(run(m, o));
+    set_threads(3);
+    const std::string three = dump_json(run(m, o));
+    CHECK(one == three);
+}
