@@ -129,7 +129,10 @@ test('the node CLI prints the native CLI\'s patch and attribute JSON', () => {
       if (k === 'ms') continue;
       if (k === 'components') close(js[k].map((x) => x.value), nat[k].map((x) => x.value), 1e-5, scale, k);
       else if (k.endsWith('_id') || k.endsWith('tokens')) assert.deepEqual(js[k], nat[k], k);
-      else if (typeof nat[k] === 'number' || Array.isArray(nat[k]) && typeof nat[k].flat(2)[0] === 'number') close(js[k], nat[k], 1e-5, k === 'normalized' ? 1 : scale, k);
+      // normalized divides a logit difference by (clean - corrupted), small on this random
+      // tiny model: the two engines' float32 summation orders differ by up to ~2e-5 there.
+      else if (k === 'normalized') close(js[k], nat[k], 1e-4, 1, k);
+      else if (typeof nat[k] === 'number' || Array.isArray(nat[k]) && typeof nat[k].flat(2)[0] === 'number') close(js[k], nat[k], 1e-5, scale, k);
       else assert.deepEqual(js[k], nat[k], k);
     }
   }

@@ -26,6 +26,8 @@ class Gpt2HookLab extends HTMLElement {
     this.frame = document.createElement('iframe');
     this.frame.setAttribute('title', 'GPT-2 Hook Lab');
     this.frame.setAttribute('part', 'frame');
+    // Threads inside the frame need the host page isolated too and this permission (web/README, Threads).
+    this.frame.setAttribute('allow', 'cross-origin-isolated');
     this.frame.style.cssText = 'border:0;width:100%;display:block';
     this.shadowRoot.append(this.frame);
     this.loaded = false;

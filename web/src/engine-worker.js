@@ -94,7 +94,8 @@ async function load(msg, id) {
   lab = next;
   const rawConfig = lab.config.hooklab ? { hooklab: lab.config.hooklab } : {};
   // weightBytes: the weights in memory; fileBytes: model.safetensors on disk or the wire.
-  labInfo = { config: normalizeConfig(lab.config, rawConfig), rawConfig, fromCache: lab.fromCache, fileBytes: lab.fileBytes, weightBytes: lab.weightBytes };
+  labInfo = { config: normalizeConfig(lab.config, rawConfig), rawConfig, fromCache: lab.fromCache, fileBytes: lab.fileBytes, weightBytes: lab.weightBytes,
+    threads: lab.threads, isolated: !!self.crossOriginIsolated };
   return labInfo;
 }
 

@@ -45,6 +45,8 @@ export function renderModelInfo(app) {
   add(t('shape'), t('shapeLine', { L: c.n_layer, H: c.n_head, d: c.n_embd, dh: c.d_head ?? c.n_embd / c.n_head, m: c.d_mlp ?? 4 * c.n_embd, ctx: c.n_positions, v: c.vocab_size }));
   add(t('params'), `${nf.format(paramCount(c) / 1e6)} M`);
   add(t('fileSize'), `${nf.format(modelInfo.fileBytes / 1e6)} MB`);
+  const n = modelInfo.threads ?? 1;
+  add(t('engineThreads'), n > 1 ? t('threadsN', { n }) : modelInfo.isolated ? t('threadsOne') : t('threadsNotIsolated'));
   let trained;
   if (raw.hooklab?.training_data) trained = trainedOn(app, raw.hooklab);
   else if (MODELS[modelInfo.key]?.trainedOn) trained = MODELS[modelInfo.key].trainedOn[st.lang];
