@@ -115,13 +115,6 @@ export function mountGeneratePanel(root, opts) {
   }
   const title = el('h2');
   root.append(title, controls, hint, colWrap, legend, status);
-  const style = el('style');
-  style.textContent = `.gen-controls{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
-.gen-controls input{width:5.5em}.gen-cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem;margin-top:.6rem}
-@media (max-width:700px){.gen-cols{grid-template-columns:1fr}}
-.gen-text{white-space:pre-wrap;font-family:ui-monospace,monospace;line-height:1.7;min-height:3em;border:1px solid var(--border);
-border-radius:4px;padding:.4rem}.gen-text .prompt{color:var(--muted)}.gen-tok{border-radius:2px}`;
-  root.append(style);
 
   function render() {
     title.textContent = s().title;
