@@ -16,7 +16,7 @@ sync_file() { # src dst: copy when different
 # The engine: wasm/js/hooklab.js imports ../dist/hooklab.mjs and fetches ../dist/hooklab.wasm,
 # so the same two folders, side by side, under engine/.
 if [ -f wasm/js/hooklab.js ] && [ -f wasm/dist/hooklab.mjs ] && [ -f wasm/dist/hooklab.wasm ]; then
-  for f in hooklab.js models.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
+  for f in hooklab.js models.js download.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
   sync_file wasm/dist/hooklab.mjs "$pub/engine/dist/hooklab.mjs"
   sync_file wasm/dist/hooklab.wasm "$pub/engine/dist/hooklab.wasm"
   # The threaded build (chosen by select-build.js when the page is cross-origin isolated).

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { fetchModel, MODEL_FILES } from '../../wasm/js/hub-fetch.js';
+import { fetchModel } from '../../wasm/js/download.js';
+import { MODEL_FILES } from '../../wasm/js/models.js';
 import { startHub } from './hub-server.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

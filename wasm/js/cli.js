@@ -2,8 +2,19 @@
 // hooklab (node): the native CLI's commands, flags and JSON, on the WebAssembly engine.
 // One JSON object on stdout, or one line on stderr and exit status 1; never half a result.
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
-import { cacheDir, fetchModel, isComplete, repoOf } from './hub-fetch.js';
+import { fetchModel } from './download.js';
+import { MODEL_FILES, repoOf } from './models.js';
+
+// Where `fetch` puts a hub model and `run --model NAME` finds it.
+function cacheDir(name) {
+  const root = process.env.HOOKLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'hooklab');
+  return join(root, repoOf(name).replace('/', '--'));
+}
+
+const isComplete = (dir) => MODEL_FILES.every((f) => existsSync(join(dir, f)));
 
 // The engine is built, not committed: before the build, say what to run (a static import
 // would die first with node's ERR_MODULE_NOT_FOUND stack trace).
