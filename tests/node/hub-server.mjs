@@ -2,7 +2,7 @@
 // Like the real hub, the LFS file (model.safetensors) answers with a 302 to a CDN URL and
 // carries X-Linked-Etag (its sha256) and X-Linked-Size; small files are served directly.
 // The CDN honours Range. Faults on demand: drop the connection after N bytes, serve a
-// wrong sha256, refuse Range.
+// wrong sha256, refuse Range, or answer a Range with 206 but from the file's start.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -59,7 +59,7 @@ export async function startHub(repos, faults = {}) {
   function serve(req, res, data, etag, isCdn) {
     let start = 0;
     const range = !faults.ignoreRange && req.headers.range && /^bytes=(\d+)-$/.exec(req.headers.range);
-    if (range) start = Number(range[1]);
+    if (range && !faults.rangeFromZero) start = Number(range[1]);
     const body = data.subarray(start);
     const headers = { 'Content-Length': String(body.length), ETag: etag, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
     if (range) headers['Content-Range'] = `bytes ${start}-${data.length - 1}/${data.length}`;

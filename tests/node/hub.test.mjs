@@ -93,7 +93,7 @@ test('unknown repos and names are clear errors', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src });
   try {
     const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
-    await assert.rejects(fetchModel('test-org/missing', out, { endpoint: hub.base }), /not found \(404\)/);
+    await assert.rejects(fetchModel('test-org/missing', out, { endpoint: hub.base }), /not found \(HTTP 404\)/);
     await assert.rejects(fetchModel('not a name', out, { endpoint: hub.base }), /not a model name/);
   } finally {
     await hub.close();
@@ -127,7 +127,7 @@ test('CLI: `hooklab fetch` then `hooklab run --model <name>` uses the cached cop
     const bad = await run(['fetch', 'test-org/missing', '--endpoint', hub.base]);
     assert.equal(bad.code, 1);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
-    assert.match(bad.stderr, /not found \(404\)/);
+    assert.match(bad.stderr, /not found \(HTTP 404\)/);
   } finally {
     await hub.close();
   }

@@ -37,8 +37,8 @@ function fatal(message) {
 }
 
 function httpError(url, status) {
-  if (status === 401 || status === 403) return fatal(`cannot fetch ${url}: access denied (${status}); gated or private repo?`);
-  if (status === 404) return fatal(`cannot fetch ${url}: not found (404); is the repo name right, and does it have this file?`);
+  if (status === 401 || status === 403) return fatal(`cannot fetch ${url}: access denied (HTTP ${status}); gated or private repo?`);
+  if (status === 404) return fatal(`cannot fetch ${url}: not found (HTTP 404); is the repo name right, and does it have this file?`);
   const e = new Error(`cannot fetch ${url}: HTTP ${status}`);
   e.fatal = status >= 400 && status < 500;
   return e;
@@ -89,7 +89,7 @@ async function newHash() {
 
 // A body's chunks as Uint8Arrays (a ReadableStream, or any async iterable); the stream is
 // cancelled when the reader stops early.
-async function* chunksOf(body) {
+export async function* chunksOf(body) {
   if (!body) return;
   if (typeof body.getReader !== 'function') {
     yield* body;

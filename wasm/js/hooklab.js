@@ -9,6 +9,7 @@
 // model.safetensors is written into a staging buffer inside the wasm heap and converted
 // and packed there, tensor by tensor; the file itself never sits in the heap.
 import { FILES as ROLE, MODEL_FILES } from './models.js';
+import { FileDownload, cacheStorage, chunksOf, describe } from './download.js';
 import { selectBuild, startThreads, stopThreads } from './select-build.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
@@ -140,87 +141,71 @@ async function folderSource(dir) {
   };
 }
 
-// The network source. With a cache (the Cache Storage interface: match(url), put(url,
-// response), delete(url)), files found there are read from it, and each file fetched is
-// stored there as it streams into the engine: one pass over the network, and the size
-// limit applies (at begin(), from config.json) before the weights are read.
-async function urlSource(base, fetchOptions, cache) {
+// The network source: each file fetched by download.js (its size and sha256 from a HEAD,
+// resumed with Range when the transfer drops, the sha256 checked as the bytes pass where
+// the platform hashes incrementally) and streamed into the engine, one file at a time, so
+// the size limit applies (at begin(), from config.json) before the weights are fetched.
+// With a cache (a cache adapter of download.js, or a Cache Storage cache), files found
+// there are read from it, and each file fetched is written there as it streams in: kept
+// when the load succeeds, none of the new ones left behind when it fails.
+async function urlSource(base, fetchOptions = {}, cacheOpt) {
   const root = base.endsWith('/') ? base : base + '/';
   const urlOf = (f) => new URL(f, IS_NODE ? root : new URL(root, globalThis.location?.href)).href;
-  // Aborted when the load fails, so that no download goes on for nothing.
-  const abort = new AbortController();
-  fetchOptions = { signal: abort.signal, ...fetchOptions };
-  // All four requests at once: the headers give every size, hence one progress number.
-  const responses = await Promise.all(FILES.map(async (f) => {
-    const url = urlOf(f);
-    const hit = cache ? await cache.match(url) : undefined;
-    if (hit) return [f, hit, true];
-    let res;
-    try {
-      res = await fetch(url, fetchOptions);
-    } catch (e) {
-      throw new HookLabError(`cannot fetch ${url}: ${e.message}`);
+  const cache = !cacheOpt ? null : typeof cacheOpt.match === 'function' ? cacheStorage(cacheOpt) : cacheOpt;
+  const files = {};
+  const hits = {};
+  // All four looked up at once: every size is known up front, hence one progress number.
+  await Promise.all(FILES.map(async (name) => {
+    const file = files[name] = { name, url: urlOf(name) };
+    const hit = cache ? await cache.get(file) : null;
+    if (hit) {
+      hits[name] = hit;
+      file.size = hit.size;
+    } else {
+      try {
+        Object.assign(file, await describe(file.url, { fetchOptions }));
+      } catch (e) {
+        throw new HookLabError(e.message);
+      }
     }
-    if (!res.ok) throw new HookLabError(`cannot fetch ${url}: HTTP ${res.status}`);
-    return [f, res, false];
   }));
-  const byName = {};
-  const sizes = {};
-  const stored = [];
-  for (const [f, res, hit] of responses) {
-    const n = Number(res.headers.get('content-length'));
-    // A compressed transfer's length is not the file's.
-    sizes[f] = res.headers.get('content-encoding') || !(n >= 0) ? NaN : n;
-    let body = res.body;
-    if (cache && !hit) {
-      const [toCache, toEngine] = body.tee();
-      const headers = Number.isFinite(sizes[f]) ? { 'content-length': String(sizes[f]) } : {};
-      stored.push(cache.put(urlOf(f), new Response(toCache, { headers })).catch(async (e) => {
-        await cache.delete(urlOf(f)).catch(() => {});
-        throw e;
-      }));
-      body = toEngine;
+  const writers = [];
+  async function* chunks(name) {
+    if (hits[name]) {
+      yield* chunksOf(hits[name].body);
+      return;
     }
-    byName[f] = body;
+    const writer = cache ? await cache.open(files[name], files[name]) : null;
+    if (writer) writers.push(writer);
+    try {
+      yield* new FileDownload(files[name], { writer, fetchOptions });
+    } catch (e) {
+      throw e instanceof HookLabError ? e : new HookLabError(e.message);
+    }
   }
+  const sizes = {};
+  for (const f of FILES) sizes[f] = files[f].size;
   return {
     sizes,
-    fromCache: responses.every(([, , hit]) => hit),
-    async bytes(name) { return streamAll(byName[name]); },
-    async pump(name, feed) { await pumpStream(byName[name], feed); },
-    // After a load: every file stored, or (on failure) none of the new ones left behind.
+    fromCache: FILES.every((f) => hits[f]),
+    async bytes(name) {
+      const parts = [];
+      let n = 0;
+      for await (const c of chunks(name)) { parts.push(c); n += c.length; }
+      const out = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) { out.set(p, o); o += p.length; }
+      return out;
+    },
+    async pump(name, feed) {
+      for await (const c of chunks(name)) feed.write(c);
+    },
     async settle(ok) {
-      if (!ok) abort.abort();
-      const results = await Promise.allSettled(stored);
-      if (!ok || results.some((r) => r.status === 'rejected'))
-        await Promise.all(FILES.map((f) => (responses.find(([g, , hit]) => g === f && !hit) ? cache?.delete(urlOf(f)) : null)));
+      const done = await Promise.allSettled(writers.map((w) => (ok ? w.commit() : w.abort())));
+      // A file the cache could not keep is fetched again next time; one half-kept is not left.
+      await Promise.all(done.map((r, i) => (r.status === 'rejected' ? writers[i].discard().catch(() => {}) : null)));
     },
   };
-}
-
-async function streamAll(body) {
-  const parts = [];
-  let n = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
-
-async function pumpStream(body, feed) {
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    feed.write(value);
-  }
 }
 
 function asBytes(x, name) {
