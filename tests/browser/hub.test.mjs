@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, waitForRun, shot, REPO } from './helpers.mjs';
+import { startServer } from './server.mjs';
+import { startHub } from '../node/hub-server.mjs';
+import { HookLab } from '../../wasm/js/hooklab.js';
 
 // Stands in for openai-community/gpt2 (a GPT-2-architecture checkpoint; tiny so it is quick).
 const FAKE = existsSync(join(REPO, 'build/ckpt/mid/model.safetensors')) ? join(REPO, 'build/ckpt/mid') : join(REPO, 'web/dist/models/default');
@@ -24,6 +27,62 @@ before(async () => {
   });
 });
 after(async () => { await env?.close(); });
+
+// The engine in a module worker of a cross-origin-isolated page (COOP/COEP, as `npm start`
+// serves it), loading from the imitation hub on another origin: CORS requests, the LFS
+// redirect, a dropped connection resumed with Range, and Cache Storage.
+const ROUTES = {
+  '/hub-test.html': { type: 'text/html', body: `<!doctype html><meta charset="utf-8"><title>hub</title><link rel="icon" href="data:,">
+<script type="module">
+  const w = new Worker('hub-worker.js' + location.search, { type: 'module' });
+  window.result = new Promise((res) => { w.onmessage = (e) => res(e.data); w.onerror = (e) => res({ error: e.message }); });
+</script>` },
+  '/hub-worker.js': { type: 'text/javascript', body: `
+import { HookLab } from './engine/js/hooklab.js';
+const base = new URLSearchParams(location.search).get('base');
+try {
+  const cache = await caches.open('hub-test');
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const progress = [];
+    const lab = await HookLab.load(base, { cache, threads: 1, onProgress: (p) => progress.push(p) });
+    runs.push({ json: lab.runJSON('The quick brown fox', { topk: 5 }), fromCache: lab.fromCache, last: progress.at(-1) });
+    lab.dispose();
+  }
+  postMessage({ isolated: self.crossOriginIsolated, runs, cached: (await cache.keys()).length });
+} catch (e) {
+  postMessage({ error: String(e && e.stack || e) });
+}` },
+};
+
+test('cross-origin isolated page: the engine loads from a hub on another origin (CORS), resumes a drop, then reads Cache Storage', async () => {
+  const hub = await startHub({ 'test-org/tiny-gpt2': FAKE }, { dropAfterBytes: 200000 });
+  const srv = await startServer({ extraRoutes: ROUTES });
+  try {
+    const page = await env.context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const base = `${hub.base}/test-org/tiny-gpt2/resolve/main/`;
+    await page.goto(`${srv.url}hub-test.html?base=${encodeURIComponent(base)}`);
+    const r = await page.evaluate(() => window.result);
+    await page.close();
+    assert.equal(r.error, undefined, r.error);
+    assert.deepEqual(errors, []);
+    assert.equal(r.isolated, true);
+    const cdn = hub.log.filter((e) => e.method === 'GET' && e.path.startsWith('/cdn/')).map((e) => e.range);
+    assert.deepEqual(cdn, [null, 'bytes=200000-'], JSON.stringify(hub.log));
+    assert.deepEqual(r.runs.map((x) => [x.fromCache, x.last]), [[false, 1], [true, 1]]);
+    assert.equal(r.cached, 4);
+    const lab = await HookLab.load(FAKE, { threads: 1 });
+    const want = lab.runJSON('The quick brown fox', { topk: 5 });
+    lab.dispose();
+    assert.equal(r.runs[0].json, want);
+    assert.equal(r.runs[1].json, want);
+  } finally {
+    await srv.close();
+    await hub.close();
+  }
+});
 
 test('GPT-2 from the hub: download with progress, then from the cache, then cleared', async () => {
   const page = await env.context.newPage();
