@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { folderCache } from '../../wasm/js/download.js';
-import { HookLab, HookLabError } from '../../wasm/js/hooklab.js';
+import { HookLab, HookLabError, folderCache } from '../../wasm/js/hooklab.js';
 import { MODEL_FILES } from '../../wasm/js/models.js';
 import { startHub } from './hub-server.mjs';
 

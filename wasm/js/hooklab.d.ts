@@ -14,9 +14,41 @@ export interface LoadOptions {
   f16?: boolean;
   /** Passed to fetch() for URL sources. */
   fetchOptions?: RequestInit;
-  /** A Cache Storage cache: URL sources are read from it when there, and stored in it as they load. */
-  cache?: Cache;
+  /**
+   * Where URL sources keep whole files: read from it when there, written to it as they stream in
+   * (kept only when the load succeeds). A Cache Storage cache, or a cache adapter.
+   */
+  cache?: Cache | CacheAdapter;
 }
+
+/** A file of a URL source: its URL, and what describe() learnt (NaN / null when unknown). */
+export interface CachedFile {
+  name: string;
+  url: string;
+  size?: number;
+  sha256?: string | null;
+}
+
+/** Where downloads keep whole files (wasm/js/download.js). */
+export interface CacheAdapter {
+  /** A complete copy, or null; `expect` (size, sha256) rules out a copy that disagrees. */
+  get(file: CachedFile, expect?: { size?: number; sha256?: string | null }): Promise<{ size: number; body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> } | null>;
+  /** A writer for a download: `offset` bytes kept from an interrupted one are resumed from. */
+  open(file: CachedFile, expect?: { size?: number; sha256?: string | null }): Promise<{
+    offset: number;
+    prefix(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    write(chunk: Uint8Array): Promise<void>;
+    restart(): Promise<void>;
+    commit(): Promise<void>;
+    abort(): Promise<void>;
+    discard(): Promise<void>;
+  }>;
+}
+
+/** The adapter of a Cache Storage cache (browsers, workers): whole files only, keyed by URL. */
+export function cacheStorage(cache: Cache): CacheAdapter;
+/** The adapter of a folder (node): <dir>/<file>; an interrupted download stays as <file>.incomplete and is resumed. */
+export function folderCache(dir: string): CacheAdapter;
 
 /** Which indices along an axis: "all" | "even" | "odd" | {range:[a,b]} | [i, j, ...]. */
 export type Selector = 'all' | 'even' | 'odd' | { range: [number, number] } | number[];

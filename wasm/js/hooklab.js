@@ -10,6 +10,8 @@
 // and packed there, tensor by tensor; the file itself never sits in the heap.
 import { FILES as ROLE, MODEL_FILES } from './models.js';
 import { FileDownload, cacheStorage, chunksOf, describe } from './download.js';
+
+export { cacheStorage, folderCache } from './download.js';
 import { selectBuild, startThreads, stopThreads } from './select-build.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
@@ -299,7 +301,8 @@ export class HookLab {
    * Loads a checkpoint laid out like a HuggingFace GPT-2 repo.
    * @param source folder path (node) | base URL | four ArrayBuffers/Blobs
    * @param opts {onProgress(fraction), f16: keep weights as IEEE half in memory, fetchOptions,
-   *   cache: a Cache Storage cache (match/put/delete) that URL sources read from and fill,
+   *   cache: where URL sources keep whole files, read from it and filled as they load: a Cache
+   *     Storage cache (match/put/delete), or an adapter (cacheStorage(cache), folderCache(dir)),
    *   threads: how many (default: the hardware's, at most 8; one where the page is not cross-origin isolated)}
    */
   static async load(source, opts = {}) {
