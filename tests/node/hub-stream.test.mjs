@@ -141,6 +141,27 @@ test('a folder cache whose partial file is not the hub\'s: a wrong sha256, nothi
   });
 });
 
+test('a connection that keeps dropping: a clear error after the tries, nothing kept', async () => {
+  await withHub({ dropAfterBytes: 3000, drops: 10 }, async (hub, base) => {
+    const cache = memoryCache();
+    await assert.rejects(HookLab.load(base, { cache }),
+      (e) => e instanceof HookLabError && /^cannot fetch .*model\.safetensors: .* \(3 tries, the last stopped at byte 9000 of \d+\)$/.test(e.message));
+    assert.equal(cdnGets(hub).length, 3);
+    assert.equal(cache.map.size, 0);
+  });
+});
+
+test('a Cache Storage that cannot keep a file (quota) does not stop the load', async () => {
+  await withHub({}, async (hub, base) => {
+    const cache = memoryCache();
+    cache.put = async (url, res) => { await res.body.cancel(); throw new DOMException('quota', 'QuotaExceededError'); };
+    const lab = await HookLab.load(base, { cache });
+    sameRun(lab);
+    lab.dispose();
+    assert.equal(cache.map.size, 0);
+  });
+});
+
 test('a missing repo is a clear HookLabError', async () => {
   await withHub({}, async (hub) => {
     await assert.rejects(HookLab.load(`${hub.base}/test-org/missing/resolve/main/`),

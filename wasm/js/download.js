@@ -182,7 +182,11 @@ export class FileDownload {
           if (pos > size) throw fatal(`${name}: got ${pos} bytes, more than the ${size} announced`);
           if (pos < size && attempt >= retries) throw new Error(`${name}: got ${pos} of ${size} bytes (connection dropped?)`);
         } catch (e) {
-          if (e.fatal || attempt >= retries || fetchOptions.signal?.aborted) throw e;
+          if (e.fatal || fetchOptions.signal?.aborted) throw e;
+          if (attempt >= retries) {
+            const why = e.message.startsWith('cannot fetch') || e.message.startsWith(name) ? e.message : `cannot fetch ${url}: ${e.message}`;
+            throw new Error(`${why} (${attempt} tries, the last stopped at byte ${pos}${known ? ` of ${size}` : ''})`);
+          }
           // Another try continues from pos (the writer keeps the bytes so far).
         }
       }
@@ -212,14 +216,16 @@ export function cacheStorage(cache) {
     },
     async open({ url }, expect = {}) {
       // The bytes go into the cache as they arrive (a streamed put), so a file is never
-      // whole in memory; the put completes on commit() and fails on abort().
-      let writer, stored;
+      // whole in memory; the put completes on commit() and fails on abort(). A cache that
+      // cannot take the file (quota) does not stop the load: the file is just not kept.
+      let writer, stored, failed;
       const start = () => {
         const pipe = new TransformStream();
         writer = pipe.writable.getWriter();
+        failed = null;
         const headers = expect.size >= 0 ? { 'content-length': String(expect.size) } : {};
         stored = cache.put(url, new Response(pipe.readable, { headers }));
-        stored.catch(() => {});  // awaited by commit(); an abort makes it fail on purpose
+        stored.catch((e) => { failed ??= e; });  // awaited by commit(); an abort makes it fail on purpose
       };
       const drop = async () => {
         await writer.abort(new Error('download stopped')).catch(() => {});
@@ -230,9 +236,15 @@ export function cacheStorage(cache) {
       return {
         offset: 0,
         prefix() { return []; },
-        write(chunk) { return writer.write(chunk); },
+        async write(chunk) {
+          if (!failed) await writer.write(chunk).catch((e) => { failed ??= e; });
+        },
         async restart() { await drop(); start(); },
-        async commit() { await writer.close(); await stored; },
+        async commit() {
+          if (failed) throw failed;
+          await writer.close();
+          await stored;
+        },
         abort: drop,
         discard: drop,
       };
@@ -260,7 +272,8 @@ export function folderCache(dir) {
         for await (const c of (await fs).createReadStream(path)) h.update(c);
         if (h.digest('hex') !== expect.sha256) return null;
       }
-      return { size, path, body: (await fs).createReadStream(path) };
+      const { createReadStream } = await fs;
+      return { size, path, get body() { return createReadStream(path); } };
     },
     async open({ name }) {
       const { mkdir, open, rename, rm } = await fsp;
@@ -305,7 +318,6 @@ export async function fetchModel(name, outDir, opts = {}) {
   for (const info of infos) {
     const hit = await cache.get(info, info);
     if (hit) {
-      hit.body.destroy();
       completed += hit.size;
       report(0);
       files.push({ file: info.name, size: hit.size, sha256: info.sha256, resumed: false, cached: true });
