@@ -2,7 +2,8 @@
 // Like the real hub, the LFS file (model.safetensors) answers with a 302 to a CDN URL and
 // carries X-Linked-Etag (its sha256) and X-Linked-Size; small files are served directly.
 // The CDN honours Range. Faults on demand: drop the connection after N bytes, serve a
-// wrong sha256, refuse Range, or answer a Range with 206 but from the file's start.
+// wrong sha256, refuse Range, or answer a Range with 206 but from the file's start; a CDN
+// that refuses HEAD (its URLs signed for GET), a redirect without the X-Linked headers.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -42,8 +43,7 @@ export async function startHub(repos, faults = {}) {
         const sha = faults.wrongSha ? '0'.repeat(64) : entry.sha256;
         res.writeHead(302, {
           Location: `/cdn/${entry.sha256}`,
-          'X-Linked-Etag': `"${sha}"`,
-          'X-Linked-Size': String(entry.data.length),
+          ...(faults.noLinked ? {} : { 'X-Linked-Etag': `"${sha}"`, 'X-Linked-Size': String(entry.data.length) }),
           ETag: `"${sha}"`,
         }).end();
         return;
@@ -52,6 +52,7 @@ export async function startHub(repos, faults = {}) {
       return;
     }
     const cdn = url.pathname.match(/^\/cdn\/([0-9a-f]{64})$/);
+    if (cdn && faults.cdnRefusesHead && req.method === 'HEAD') { res.writeHead(403).end(); return; }
     if (cdn && blobs.has(cdn[1])) { serve(req, res, blobs.get(cdn[1]), `"${cdn[1]}"`, true); return; }
     res.writeHead(404).end('not found');
   });

@@ -162,6 +162,26 @@ test('a Cache Storage that cannot keep a file (quota) does not stop the load', a
   });
 });
 
+test('a CDN that refuses HEAD: the hub\'s redirect gives size and sha256, and the CDN only sees GETs', async () => {
+  await withHub({ cdnRefusesHead: true }, async (hub, base) => {
+    const lab = await HookLab.load(base);
+    sameRun(lab);
+    lab.dispose();
+    assert.ok(!hub.log.some((e) => e.method === 'HEAD' && e.path.startsWith('/cdn/')), JSON.stringify(hub.log));
+  });
+});
+
+test('a redirect that says nothing and a CDN that refuses HEAD: the GET started to learn the size is the one read', async () => {
+  await withHub({ cdnRefusesHead: true, noLinked: true }, async (hub, base) => {
+    const progress = [];
+    const lab = await HookLab.load(base, { onProgress: (p) => progress.push(p) });
+    sameRun(lab);
+    lab.dispose();
+    assert.equal(cdnGets(hub).length, 1, JSON.stringify(hub.log));
+    assert.ok(progress.length > 2 && progress.at(-1) === 1, 'sizes known up front: a progress number');
+  });
+});
+
 test('a missing repo is a clear HookLabError', async () => {
   await withHub({}, async (hub) => {
     await assert.rejects(HookLab.load(`${hub.base}/test-org/missing/resolve/main/`),

@@ -60,25 +60,41 @@ function plainLength(res) {
 }
 
 /**
- * {size (NaN when unknown), sha256 (null when unknown)} of the file at url. The hub answers
- * a HEAD on an LFS file with a redirect carrying both; following it would lose them, so
- * look before following (in browsers the redirect is opaque: then only the size is known).
+ * What the server says of the file at url: {size (NaN when unknown), sha256 (null when
+ * unknown), response?}. The hub answers a HEAD on an LFS file with a redirect carrying both
+ * (X-Linked-Size, X-Linked-Etag), so the redirect is read, not followed. Where a redirect
+ * says nothing readable (in browsers it is opaque), a HEAD that follows it gives the size;
+ * where that fails too (its target, a CDN URL signed for GET, may refuse a HEAD) or HEAD is
+ * not allowed, the GET itself starts here and gives the length: `response`, which
+ * FileDownload continues (release() lets it go unused).
  */
 export async function describe(url, { fetchImpl = fetch, fetchOptions = {} } = {}) {
   if (!/^https?:/i.test(url)) return { size: NaN, sha256: null };  // blob:, data:: nothing to ask
-  const init = { ...fetchOptions, method: 'HEAD' };
-  let res = await request(url, { ...init, redirect: 'manual' }, fetchImpl);
-  const linkedEtag = res.headers.get('x-linked-etag');
-  const linkedSize = res.headers.get('x-linked-size');
-  if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
-    const loc = res.headers.get('location');
-    res = await request(loc ? new URL(loc, url).href : url, { ...init, redirect: 'follow' }, fetchImpl);
+  const head = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'manual' }, fetchImpl);
+  const redirected = head.type === 'opaqueredirect' || (head.status >= 300 && head.status < 400);
+  const linkedSize = head.headers.get('x-linked-size');
+  const etag = (head.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  const sha256 = /^[0-9a-f]{64}$/.test(etag) ? etag : null;
+  const sized = (n) => (n >= 0 ? n : NaN);
+  if (head.ok || (redirected && linkedSize !== null)) return { size: sized(linkedSize !== null ? Number(linkedSize) : plainLength(head)), sha256 };
+  if (!redirected && head.status !== 405 && head.status !== 501) throw httpError(url, head.status);
+  if (redirected) {
+    const followed = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'follow' }, fetchImpl).catch(() => null);
+    if (followed?.ok) return { size: sized(plainLength(followed)), sha256 };
   }
-  if (res.status === 405 || res.status === 501) return { size: NaN, sha256: null };  // no HEAD here: the GET will say
-  if (!res.ok) throw httpError(url, res.status);
-  const size = linkedSize !== null ? Number(linkedSize) : plainLength(res);
-  const etag = (linkedEtag ?? '').replace(/^W\//, '').replace(/"/g, '');
-  return { size: size >= 0 ? size : NaN, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : null };
+  const response = await request(url, { redirect: 'follow', ...fetchOptions }, fetchImpl);
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    throw httpError(url, response.status);
+  }
+  return { size: sized(plainLength(response)), sha256, response };
+}
+
+/** Lets go of a response that describe() started and no FileDownload used. */
+export async function release(file) {
+  const res = file.response;
+  file.response = null;
+  await res?.body?.cancel().catch(() => {});
 }
 
 async function newHash() {
@@ -146,9 +162,14 @@ export class FileDownload {
           break;
         }
         try {
-          const headers = new Headers(fetchOptions.headers);
-          if (pos > 0) headers.set('Range', `bytes=${pos}-`);
-          const res = await request(url, { redirect: 'follow', ...fetchOptions, headers }, fetchImpl);
+          let res = pos === 0 ? this.file.response : null;  // the GET describe() started
+          if (res) this.file.response = null;
+          else {
+            await release(this.file);
+            const headers = new Headers(fetchOptions.headers);
+            if (pos > 0) headers.set('Range', `bytes=${pos}-`);
+            res = await request(url, { redirect: 'follow', ...fetchOptions, headers }, fetchImpl);
+          }
           if (!res.ok) throw httpError(url, res.status);
           let skip = 0;
           if (pos > 0 && res.status === 206) {
@@ -318,6 +339,7 @@ export async function fetchModel(name, outDir, opts = {}) {
   for (const info of infos) {
     const hit = await cache.get(info, info);
     if (hit) {
+      await release(info);
       completed += hit.size;
       report(0);
       files.push({ file: info.name, size: hit.size, sha256: info.sha256, resumed: false, cached: true });

@@ -9,7 +9,7 @@
 // model.safetensors is written into a staging buffer inside the wasm heap and converted
 // and packed there, tensor by tensor; the file itself never sits in the heap.
 import { FILES as ROLE, MODEL_FILES } from './models.js';
-import { FileDownload, cacheStorage, chunksOf, describe } from './download.js';
+import { FileDownload, cacheStorage, chunksOf, describe, release } from './download.js';
 
 export { cacheStorage, folderCache } from './download.js';
 import { selectBuild, startThreads, stopThreads } from './select-build.js';
@@ -203,6 +203,7 @@ async function urlSource(base, fetchOptions = {}, cacheOpt) {
       for await (const c of chunks(name)) feed.write(c);
     },
     async settle(ok) {
+      await Promise.all(FILES.map((f) => release(files[f])));  // a GET started and never read
       const done = await Promise.allSettled(writers.map((w) => (ok ? w.commit() : w.abort())));
       // A file the cache could not keep is fetched again next time; one half-kept is not left.
       await Promise.all(done.map((r, i) => (r.status === 'rejected' ? writers[i].discard().catch(() => {}) : null)));
