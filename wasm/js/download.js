@@ -2,7 +2,7 @@
 // API (HookLab.load(url): each file streamed into the engine) and the page's worker (the
 // same, kept in Cache Storage). Per file:
 //   describe(): a HEAD that reads the size and the sha256 the hub publishes (X-Linked-Size,
-//     X-Linked-Etag on the redirect of an LFS file);
+//     X-Linked-Etag on the redirect of an LFS file, read and not followed);
 //   FileDownload: the GET, yielding the bytes in order however often the transfer drops
 //     (resumed with Range; a server that answers 200 instead of 206 is caught), the sha256
 //     computed as the bytes pass and checked at the end, and every byte written to a cache
@@ -278,6 +278,7 @@ export function cacheStorage(cache) {
  * <name>.incomplete, kept when it is interrupted so that the next try resumes from it.
  */
 export function folderCache(dir) {
+  if (!IS_NODE) throw new Error('folderCache needs node (in a browser or a worker: cacheStorage)');
   const fsp = import('node:fs/promises');
   const fs = import('node:fs');
   const join = (name) => `${dir.replace(/\/+$/, '')}/${name}`;
