@@ -2,6 +2,7 @@
 // sequence with the same interventions at every step; the sampler; stop reasons; errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -10,6 +11,7 @@
 #include "hooklab/error.h"
 #include "hooklab/generate.h"
 #include "hooklab/intervention.h"
+#include "hooklab/kernels.h"
 #include "hooklab/rng.h"
 
 using nlohmann::json;
@@ -192,6 +194,38 @@ TEST_CASE("variants generated together give each one's own generation", "[genera
                 }
             }
         }
+}
+
+TEST_CASE("decoding's GEMM: a row gives the same bits alone or with up to 3 others", "[generate]") {
+    // Several generations decode together (a row each); natively 1-4 rows take a kernel
+    // whose sums do not depend on the row count. Both weight layouts, odd sizes.
+    for (const bool transposed : {false, true}) {
+        const int in = 77, out = 300;
+        std::vector<float> w(static_cast<size_t>(in) * out), bias(out), x(static_cast<size_t>(4) * in);
+        for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(gaussian(1, i));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(gaussian(2, i));
+        for (int i = 0; i < out; ++i) bias[i] = static_cast<float>(gaussian(3, i));
+        const PackedMatrix W = pack_matrix(w.data(), in, out, transposed, false);
+        for (int T = 1; T <= 4; ++T) {
+            std::vector<float> together(static_cast<size_t>(T) * out), alone(out);
+            gemm(x.data(), T, W, bias.data(), together.data());
+            for (int r = 0; r < T; ++r) {
+                INFO("transposed " << transposed << ", row " << r << " of " << T);
+                gemm(&x[static_cast<size_t>(r) * in], 1, W, bias.data(), alone.data());
+                CHECK(std::equal(alone.begin(), alone.end(), together.begin() + static_cast<size_t>(r) * out));
+                // and the product it stands for
+                double worst = 0;
+                for (int c = 0; c < out; ++c) {
+                    double want = bias[c];
+                    for (int k = 0; k < in; ++k)
+                        want += static_cast<double>(x[static_cast<size_t>(r) * in + k]) *
+                                w[transposed ? static_cast<size_t>(c) * in + k : static_cast<size_t>(k) * out + c];
+                    worst = std::max(worst, std::abs(want - alone[c]));
+                }
+                CHECK(worst < 1e-4);
+            }
+        }
+    }
 }
 
 TEST_CASE("generate_compare: the baseline and the intervened generation together", "[generate]") {
