@@ -246,6 +246,26 @@ TEST_CASE("generate_compare: the baseline and the intervened generation together
     CHECK(r["baseline"]["new_tokens"] != r["intervened"]["new_tokens"]);
 }
 
+TEST_CASE("variants of a group stop on their own at the context, even before the first step", "[generate]") {
+    const Model& m = testing::mid_model();
+    GenerateOptions shorter, full, nearly;
+    shorter.prompt = kPrompt;
+    for (int i = 0; i < 128; ++i) full.prompt += " word";
+    for (int i = 0; i < 126; ++i) nearly.prompt += " word";
+    REQUIRE(m.tokenizer.encode(full.prompt).size() == 128);
+    shorter.max_new_tokens = full.max_new_tokens = nearly.max_new_tokens = 6;
+    GeneratorGroup g(m, {full, nearly, shorter});
+    CHECK(g.done(0));
+    while (!g.done()) g.step();
+    for (int i = 0; i < 3; ++i) {
+        const GenerateOptions& o = i == 0 ? full : i == 1 ? nearly : shorter;
+        CHECK(g.result(i)["new_tokens"] == generate(m, o)["new_tokens"]);
+        CHECK(g.result(i)["stopped"] == (i < 2 ? "context" : "length"));
+    }
+    CHECK(g.result(0)["new_tokens"].empty());
+    CHECK(g.result(1)["new_tokens"].size() == 2);
+}
+
 TEST_CASE("a group of generations rejects bad variants before any work", "[generate]") {
     const Model& m = testing::mid_model();
     GenerateOptions good, bad;
