@@ -341,11 +341,13 @@ public:
         });
     }
 
-    // ---- generation (issue #12): one token per call (generateStep) so that JS can
-    // stream tokens and stop between them. Numbers arrive as doubles so that NaN reaches
-    // the engine's checks; the seed as decimal text (64 bits do not fit a JS number).
+    // ---- generation (issue #12): one step per call (generateStep) so that JS can
+    // stream tokens and stop between them. Several variants of the prompt run together
+    // (one forward per step, a segment each): `variants` is a JSON array with, per variant,
+    // its array of intervention texts. Numbers arrive as doubles so that NaN reaches the
+    // engine's checks; the seed as decimal text (64 bits do not fit a JS number).
     val generateBegin(const std::string& prompt, double max_new_tokens, double temperature, double top_k, double top_p,
-                      const std::string& seed, const std::string& interventions) {
+                      const std::string& seed, const std::string& variants) {
         return guard([&] {
             generator_.reset();
             auto integer = [](double x, const char* what) {
@@ -363,13 +365,17 @@ public:
             if (seed.empty() || seed.size() > 20 || seed.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
                 throw hooklab::Error("seed must be an integer in [0, 2^64), got \"" + seed + "\"");
             g.sampler.seed = s;
-            g.interventions = parse_interventions(interventions);
-            generator_ = std::make_unique<hooklab::Generator>(model(), g);
+            std::vector<hooklab::GenerateOptions> all;
+            for (const auto& texts : nlohmann::json::parse(variants)) {
+                g.interventions = intervention_list(texts);
+                all.push_back(g);
+            }
+            generator_ = std::make_unique<hooklab::GeneratorGroup>(model(), all);
             return val(generator_->done());
         });
     }
 
-    // The next token's {"id", "token", "prob"} as JSON text.
+    // JSON text: per variant, its next token's {"id", "token", "prob"}, or null once it stopped.
     val generateStep() {
         return guard([&] {
             if (!generator_) throw hooklab::Error("no generation in progress");
@@ -379,12 +385,14 @@ public:
 
     bool generateDone() { return !generator_ || generator_->done(); }
 
+    // JSON text: per variant, its generate JSON.
     val generateResult(int indent) {
         return guard([&] {
             if (!generator_) throw hooklab::Error("no generation in progress");
-            const std::string out = hooklab::dump_json(generator_->result(), indent);
+            nlohmann::json out = nlohmann::json::array();
+            for (int i = 0; i < generator_->size(); ++i) out.push_back(generator_->result(i));
             generator_.reset();
-            return val(out);
+            return val(hooklab::dump_json(out, indent));
         });
     }
 
@@ -398,8 +406,11 @@ public:
 private:
     // A JSON array of strings, each one intervention's JSON text.
     static std::vector<nlohmann::json> parse_interventions(const std::string& texts) {
+        return intervention_list(nlohmann::json::parse(texts));
+    }
+    static std::vector<nlohmann::json> intervention_list(const nlohmann::json& texts) {
         std::vector<nlohmann::json> out;
-        for (const auto& text : nlohmann::json::parse(texts)) {
+        for (const auto& text : texts) {
             const std::string t = text.get<std::string>();
             try {
                 out.push_back(nlohmann::json::parse(t));
@@ -453,7 +464,7 @@ private:
     std::unique_ptr<hooklab::Patcher> patcher_;
     std::unique_ptr<hooklab::RunResult> baseline_;
     std::string baseline_key_;
-    std::unique_ptr<hooklab::Generator> generator_;
+    std::unique_ptr<hooklab::GeneratorGroup> generator_;
     std::vector<uint8_t> staging_;
 };
 

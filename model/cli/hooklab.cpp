@@ -27,7 +27,8 @@ const char* kUsage =
     "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n"
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
-    "                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n"
+    "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty]\n"
+    "    --compare: the baseline (no interventions) and the intervened generation together\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
     "  --threads N: threads for the matrix products (default: the hardware's, at most 8)\n";
 
@@ -95,7 +96,7 @@ int run_main(int argc, char** argv) {
     hooklab::RunOptions opt;
     hooklab::PatchOptions popt;
     hooklab::GenerateOptions gopt;
-    bool have_max_new = false;
+    bool have_max_new = false, compare = false;
     bool have_clean = false, have_corrupted = false, have_answer = false, have_wrong = false, have_hook = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -146,6 +147,7 @@ int run_main(int argc, char** argv) {
         else if (a == "--top-k") gopt.sampler.top_k = int_value();
         else if (a == "--top-p") gopt.sampler.top_p = number_value();
         else if (a == "--seed") gopt.sampler.seed = seed_value();
+        else if (a == "--compare") compare = true;
         else if (a == "--threads") threads = int_value();
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
@@ -184,7 +186,7 @@ int run_main(int argc, char** argv) {
     } else if (cmd == "generate") {
         gopt.prompt = prompt;
         gopt.interventions = opt.interventions;
-        out = hooklab::dump_json(hooklab::generate(m, gopt), pretty ? 2 : -1);
+        out = hooklab::dump_json(compare ? hooklab::generate_compare(m, gopt) : hooklab::generate(m, gopt), pretty ? 2 : -1);
     } else if (cmd == "tokenize") {
         const auto ids = m.tokenizer.encode(prompt);
         out = hooklab::dump_json(nlohmann::json(ids));

@@ -76,29 +76,55 @@ int sample_token(const float* logits, int V, const SamplerOptions& s, uint64_t s
     return id;
 }
 
-struct Generator::Impl {
-    const Model& m;
+namespace {
+
+// One variant of a group: its options, interventions, sequence and steps so far.
+struct Variant {
     GenerateOptions opt;
     std::vector<Intervention> ivs;
     RunState state;
     std::vector<int> prompt_tokens, new_tokens;
     json steps = json::array();
-    int eos = -1;
     bool cache = true;
     std::string stopped;  // "" while running
     double ms = 0;
 
-    Impl(const Model& model, const GenerateOptions& o) : m(model), opt(o) {}
+    Variant(const Model& m, const GenerateOptions& o);
+
+    // Its share of the next forward: with the cache, the first step runs the prompt and
+    // each later one only the newest token; without it, every step runs the whole sequence.
+    Segment segment() {
+        const int T = static_cast<int>(state.tokens.size());
+        const bool resume = cache && !new_tokens.empty();
+        return {&state, resume ? T - 1 : 0, cache ? &state : nullptr};
+    }
+
+    // Samples from this variant's row of logits and records the token.
+    json take(const Model& m, const float* logits, int eos) {
+        const Config& c = m.gpt2.config;
+        const int T = static_cast<int>(state.tokens.size());
+        double prob = 0;
+        const int id = sample_token(logits, c.vocab_size, opt.sampler, new_tokens.size(), &prob);
+        new_tokens.push_back(id);
+        state.tokens.push_back(id);
+        const json s = {{"id", id},
+                        {"token", id < m.tokenizer.vocab_size() ? utf8_lossy(m.tokenizer.token_bytes(id)) : std::string()},
+                        {"prob", prob}};
+        steps.push_back(s);
+        if (id == eos) stopped = "endoftext";
+        else if (static_cast<int>(new_tokens.size()) >= opt.max_new_tokens) stopped = "length";
+        else if (T + 1 >= c.n_positions) stopped = "context";
+        return s;
+    }
 };
 
-Generator::Generator(const Model& m, const GenerateOptions& opt) : impl_(std::make_unique<Impl>(m, opt)) {
-    Impl& g = *impl_;
+Variant::Variant(const Model& m, const GenerateOptions& o) : opt(o) {
     const Config& c = m.gpt2.config;
     if (opt.max_new_tokens < 1) throw Error("max-new-tokens must be at least 1, got " + std::to_string(opt.max_new_tokens));
     validate_sampler(opt.sampler);
-    for (const json& j : opt.interventions) g.ivs.push_back(parse_intervention(j, c));
-    g.prompt_tokens = m.tokenizer.encode(opt.prompt);
-    const int T0 = static_cast<int>(g.prompt_tokens.size());
+    for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    prompt_tokens = m.tokenizer.encode(opt.prompt);
+    const int T0 = static_cast<int>(prompt_tokens.size());
     if (T0 == 0) throw Error("the prompt is empty: type at least one character");
     if (T0 > c.n_positions)
         throw Error("the prompt is " + std::to_string(T0) + " tokens long but this model's context is " +
@@ -107,7 +133,7 @@ Generator::Generator(const Model& m, const GenerateOptions& opt) : impl_(std::ma
     // final length (an index past the prompt acts once generation gets there), those
     // counted from the end against the prompt's.
     const int Tmax = static_cast<int>(std::min<int64_t>(c.n_positions, static_cast<int64_t>(T0) + opt.max_new_tokens));
-    for (const Intervention& iv : g.ivs) {
+    for (const Intervention& iv : ivs) {
         validate_for_length(iv, c, Tmax, 1);
         const bool attn = iv.hook == Hook::AttnScores || iv.hook == Hook::Pattern;
         auto from_end = [&](const Selector& s, const char* what) {
@@ -129,55 +155,95 @@ Generator::Generator(const Model& m, const GenerateOptions& opt) : impl_(std::ma
         // the causal mask let a position see later tokens.
         const bool past_mask = iv.hook == Hook::Pattern &&
                                (iv.op == Intervention::Add || iv.op == Intervention::Set || iv.op == Intervention::Noise);
-        if (pos_from_end || key_from_end || past_mask) g.cache = false;
+        if (pos_from_end || key_from_end || past_mask) cache = false;
     }
-    g.eos = m.tokenizer.id_of("<|endoftext|>");
-    g.state.tokens = g.prompt_tokens;
-    if (g.cache) g.state.reserve(c, Tmax);
-    if (T0 >= c.n_positions) g.stopped = "context";
+    state.tokens = prompt_tokens;
+    if (cache) state.reserve(c, Tmax);
+    if (T0 >= c.n_positions) stopped = "context";
 }
 
-Generator::~Generator() = default;
+const Variant& variant_at(const std::vector<Variant>& vs, int i) {
+    if (i < 0 || i >= static_cast<int>(vs.size()))
+        throw Error("generate: variant " + std::to_string(i) + " is out of range (0.." + std::to_string(vs.size() - 1) + ")");
+    return vs[i];
+}
 
-bool Generator::done() const { return !impl_->stopped.empty(); }
-bool Generator::uses_cache() const { return impl_->cache; }
+}  // namespace
 
-json Generator::step() {
+struct GeneratorGroup::Impl {
+    const Model& m;
+    std::vector<Variant> variants;
+    int eos = -1;
+    explicit Impl(const Model& model) : m(model) {}
+};
+
+GeneratorGroup::GeneratorGroup(const Model& m, const std::vector<GenerateOptions>& variants)
+    : impl_(std::make_unique<Impl>(m)) {
+    if (variants.empty()) throw Error("generate: no variant to run");
+    impl_->variants.reserve(variants.size());
+    for (const GenerateOptions& o : variants) impl_->variants.emplace_back(m, o);
+    impl_->eos = m.tokenizer.id_of("<|endoftext|>");
+}
+
+GeneratorGroup::~GeneratorGroup() = default;
+
+int GeneratorGroup::size() const { return static_cast<int>(impl_->variants.size()); }
+
+bool GeneratorGroup::done(int i) const { return !variant_at(impl_->variants, i).stopped.empty(); }
+bool GeneratorGroup::uses_cache(int i) const { return variant_at(impl_->variants, i).cache; }
+
+bool GeneratorGroup::done() const {
+    for (const Variant& v : impl_->variants)
+        if (v.stopped.empty()) return false;
+    return true;
+}
+
+json GeneratorGroup::step() {
     Impl& g = *impl_;
-    if (done()) throw Error("the generation is over (stopped: " + g.stopped + ")");
+    if (done()) {
+        std::string why;
+        for (const Variant& v : g.variants) why += (why.empty() ? "" : ", ") + v.stopped;
+        throw Error("the generation is over (stopped: " + why + ")");
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const Config& c = g.m.gpt2.config;
+    // Segment k of the forward is live[k]'s: its hooks see only its own interventions.
+    std::vector<Variant*> live;
+    std::vector<Segment> segs;
+    bool any_ivs = false;
+    for (Variant& v : g.variants)
+        if (v.stopped.empty()) {
+            live.push_back(&v);
+            segs.push_back(v.segment());
+            any_ivs = any_ivs || !v.ivs.empty();
+        }
     HookFn hook;
-    if (!g.ivs.empty()) hook = [&g](HookView& v) { apply_interventions(g.ivs, v); };
-    // With the cache, the first step runs the prompt and each later one only the newest
-    // token; without it, every step runs the whole sequence.
-    const int T = static_cast<int>(g.state.tokens.size());
-    const bool resume = g.cache && !g.new_tokens.empty();
-    const Segment seg{&g.state, resume ? T - 1 : 0, g.cache ? &g.state : nullptr};
-    const std::vector<float> logits = g.m.gpt2.forward(std::vector<Segment>{seg}, 0, hook, Logits::Last);
+    if (any_ivs)
+        hook = [&live](HookView& v) {
+            const std::vector<Intervention>& ivs = live[v.segment]->ivs;
+            if (!ivs.empty()) apply_interventions(ivs, v);
+        };
+    const std::vector<float> logits = g.m.gpt2.forward(segs, 0, hook, Logits::Last);
 
-    double prob = 0;
-    const int id = sample_token(logits.data(), c.vocab_size, g.opt.sampler, g.new_tokens.size(), &prob);
-    g.new_tokens.push_back(id);
-    g.state.tokens.push_back(id);
-    const json s = {{"id", id},
-                    {"token", id < g.m.tokenizer.vocab_size() ? utf8_lossy(g.m.tokenizer.token_bytes(id)) : std::string()},
-                    {"prob", prob}};
-    g.steps.push_back(s);
-    if (id == g.eos) g.stopped = "endoftext";
-    else if (static_cast<int>(g.new_tokens.size()) >= g.opt.max_new_tokens) g.stopped = "length";
-    else if (T + 1 >= c.n_positions) g.stopped = "context";
-    g.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return s;
+    json out = json::array();
+    size_t k = 0;
+    for (Variant& v : g.variants)
+        out.push_back(std::find(live.begin(), live.end(), &v) == live.end()
+                          ? json(nullptr)
+                          : v.take(g.m, &logits[k++ * static_cast<size_t>(c.vocab_size)], g.eos));
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (Variant* v : live) v->ms += ms;
+    return out;
 }
 
-json Generator::result() const {
-    const Impl& g = *impl_;
+json GeneratorGroup::result(int i) const {
+    const Variant& g = variant_at(impl_->variants, i);
+    const Tokenizer& tok = impl_->m.tokenizer;
     // The text leaves out a final <|endoftext|>: it ends the text rather than being part of it.
     std::string bytes;
     const size_t n = g.new_tokens.size() - (g.stopped == "endoftext" ? 1 : 0);
-    for (size_t i = 0; i < n; ++i)
-        if (g.new_tokens[i] < g.m.tokenizer.vocab_size()) bytes += g.m.tokenizer.token_bytes(g.new_tokens[i]);
+    for (size_t j = 0; j < n; ++j)
+        if (g.new_tokens[j] < tok.vocab_size()) bytes += tok.token_bytes(g.new_tokens[j]);
     json applied = json::array();
     for (const Intervention& iv : g.ivs) applied.push_back(iv.as_applied);
     return {{"prompt_tokens", g.prompt_tokens},
@@ -195,6 +261,14 @@ json generate(const Model& m, const GenerateOptions& opt) {
     Generator g(m, opt);
     while (!g.done()) g.step();
     return g.result();
+}
+
+json generate_compare(const Model& m, const GenerateOptions& opt) {
+    GenerateOptions baseline = opt;
+    baseline.interventions.clear();
+    GeneratorGroup g(m, {baseline, opt});
+    while (!g.done()) g.step();
+    return {{"baseline", g.result(0)}, {"intervened", g.result(1)}};
 }
 
 }  // namespace hooklab

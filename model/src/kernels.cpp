@@ -26,8 +26,58 @@ using MapC = Eigen::Map<const RowMat>;
 constexpr int kCols = 128;
 constexpr double kParallelMin = 1 << 20;
 
+// Few rows (decoding: a row per sequence): Eigen runs a GEMV per row, or for 2+ rows
+// packs the whole weight block, several times slower than reading it. Here the weights
+// stream once for all rows, and each output sums over k in the same order whatever the
+// number of rows (so decoding one sequence or several together gives the same bits).
+constexpr int kFewRows = 4;
+
+template <int R>
+void few_rows(const float* x, const PackedMatrix& W, const float* bias, float* y, int c0, int nc) {
+    const int K = W.in, N = W.out;
+    if (W.transposed) {
+        // Stored [out, in]: output c is a dot product with weight row c, in 16 lanes
+        // (k mod 16) that the compiler vectorises, then added in a fixed order.
+        constexpr int L = 16;
+        const int K16 = K - K % L;
+        for (int c = c0; c < c0 + nc; ++c) {
+            const float* w = W.w32.data() + static_cast<size_t>(c) * K;
+            float acc[R][L] = {};
+            for (int k = 0; k < K16; k += L)
+                for (int r = 0; r < R; ++r)
+                    for (int l = 0; l < L; ++l) acc[r][l] += x[static_cast<size_t>(r) * K + k + l] * w[k + l];
+            for (int r = 0; r < R; ++r) {
+                float s = 0;
+                for (int l = 0; l < L; ++l) s += acc[r][l];
+                for (int k = K16; k < K; ++k) s += x[static_cast<size_t>(r) * K + k] * w[k];
+                y[static_cast<size_t>(r) * N + c] = bias ? s + bias[c] : s;
+            }
+        }
+        return;
+    }
+    // Stored [in, out]: rows of W scaled by x[r, k] and added up, k in order.
+    float acc[R][kCols] = {};
+    for (int k = 0; k < K; ++k) {
+        const float* w = W.w32.data() + static_cast<size_t>(k) * N + c0;
+        for (int r = 0; r < R; ++r) {
+            const float a = x[static_cast<size_t>(r) * K + k];
+            for (int j = 0; j < nc; ++j) acc[r][j] += a * w[j];
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < nc; ++j) y[static_cast<size_t>(r) * N + c0 + j] = bias ? acc[r][j] + bias[c0 + j] : acc[r][j];
+}
+
 // Columns c0 .. c0+nc-1 of y = x W + b.
 void gemm_block(const float* x, int T, const PackedMatrix& W, const float* bias, float* y, int c0, int nc) {
+    if (!W.f16 && T <= kFewRows) {
+        switch (T) {
+            case 1: return few_rows<1>(x, W, bias, y, c0, nc);
+            case 2: return few_rows<2>(x, W, bias, y, c0, nc);
+            case 3: return few_rows<3>(x, W, bias, y, c0, nc);
+            default: return few_rows<4>(x, W, bias, y, c0, nc);
+        }
+    }
     MapC X(x, T, W.in);
     Eigen::Map<RowMat, 0, Eigen::OuterStride<>> Y(y + c0, T, nc, Eigen::OuterStride<>(W.out));
     if (!W.f16) {

@@ -2,6 +2,7 @@
 // sequence with the same interventions at every step; the sampler; stop reasons; errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -10,6 +11,7 @@
 #include "hooklab/error.h"
 #include "hooklab/generate.h"
 #include "hooklab/intervention.h"
+#include "hooklab/kernels.h"
 #include "hooklab/rng.h"
 
 using nlohmann::json;
@@ -117,6 +119,167 @@ TEST_CASE("interventions that change earlier positions as the sequence grows rec
         o.sampler = {1.0, 0, 1.0, 5};
         check_equal_to_recompute(o, false);
     }
+}
+
+// Two interventions that set ln_final at `pos` to +-10 along the signs of
+// <|endoftext|>'s (tied) embedding: its logit there is then far above every other, so
+// the variant writes <|endoftext|> as the token computed from that position.
+static std::vector<json> eos_at(const Model& m, int pos) {
+    const int C = m.gpt2.config.n_embd, eos = m.tokenizer.id_of("<|endoftext|>");
+    std::vector<float> e(C);
+    tied_embedding_row(m.gpt2.weights.lm_head.w, eos, e.data());
+    json up = json::array(), down = json::array();
+    for (int i = 0; i < C; ++i) (e[i] >= 0 ? up : down).push_back(i);
+    return {{{"kind", "set"}, {"hook", "ln_final.hook_normalized"}, {"value", 10}, {"positions", {pos}}, {"features", up}},
+            {{"kind", "set"}, {"hook", "ln_final.hook_normalized"}, {"value", -10}, {"positions", {pos}}, {"features", down}}};
+}
+
+TEST_CASE("variants generated together give each one's own generation", "[generate]") {
+    const Model& m = testing::mid_model();
+    const int L = 9, T0 = static_cast<int>(m.tokenizer.encode(kPrompt).size());
+    const json none = json::array();
+    const json zero_head = {{{"kind", "zero_head_k"}, {"layer", L}, {"head", 2}}};
+    const json noise = {{{"kind", "noise_even_neurons"}, {"layer", L}, {"mean", 10}, {"std", 1}, {"seed", 3}}};
+    const json scale_down = {{{"kind", "scale_hidden"}, {"layer", L}, {"factor", 0.1}}};
+    const json scale_up = {{{"kind", "scale_hidden"}, {"layer", L}, {"factor", 10}}};
+    const json general = {{{"kind", "noise"}, {"hook", "blocks.3.attn.hook_attn_scores"}, {"std", 2}, {"heads", {1, 5}}, {"seed", 11}},
+                          {{"kind", "add"}, {"hook", "blocks.2.hook_resid_pre"}, {"value", 3}, {"positions", {{"range", {16, 20}}}}}};
+    const json eos = eos_at(m, T0 + 3);  // the fifth new token
+    const json no_cache = {{{"kind", "noise"}, {"hook", "blocks.4.attn.hook_pattern"}, {"std", 0.1}}};
+    // Pairs, then triples with one variant stopping early at <|endoftext|> (in the middle,
+    // so that the variant after it changes segment) and one that cannot use the cache.
+    const std::vector<std::vector<json>> groups = {
+        {none, zero_head}, {none, noise}, {none, scale_down}, {none, scale_up},
+        {zero_head, eos, noise}, {general, no_cache, eos}, {eos, scale_up, none},
+    };
+    for (const SamplerOptions& sampler : {SamplerOptions{}, SamplerOptions{0.9, 40, 0.95, 1234}})
+        for (const std::vector<json>& group : groups) {
+            std::vector<GenerateOptions> opts;
+            for (const json& ivs : group) {
+                GenerateOptions o;
+                o.prompt = kPrompt;
+                o.max_new_tokens = 12;
+                o.sampler = sampler;
+                o.interventions = ivs.get<std::vector<json>>();
+                opts.push_back(o);
+            }
+            GeneratorGroup g(m, opts);
+            REQUIRE(g.size() == static_cast<int>(group.size()));
+            int steps = 0;
+            while (!g.done()) {
+                const json s = g.step();
+                REQUIRE(s.size() == group.size());
+                for (size_t i = 0; i < group.size(); ++i) CHECK(s[i].is_null() == (static_cast<int>(g.result(i)["steps"].size()) <= steps));
+                ++steps;
+            }
+            CHECK(steps == 12);
+            for (size_t i = 0; i < group.size(); ++i) {
+                INFO("variant " << i << " of " << json(group).dump() << ", temperature " << sampler.temperature);
+                const json got = g.result(i), want = generate(m, opts[i]);
+                CHECK(g.uses_cache(i) == (group[i] != no_cache));
+                CHECK(got["kv_cache"] == want["kv_cache"]);
+                CHECK(got["new_tokens"] == want["new_tokens"]);
+                CHECK(got["stopped"] == want["stopped"]);
+                CHECK(got["text"] == want["text"]);
+                CHECK(got["interventions"] == want["interventions"]);
+                REQUIRE(got["steps"].size() == want["steps"].size());
+                for (size_t j = 0; j < want["steps"].size(); ++j)
+                    CHECK(got["steps"][j]["prob"].get<double>() == Approx(want["steps"][j]["prob"].get<double>()).epsilon(1e-4));
+                if (group[i] == eos) {
+                    // The construction works: this variant stopped early, the others did not.
+                    CHECK(got["stopped"] == "endoftext");
+                    CHECK(got["new_tokens"].size() == 5);
+                } else {
+                    CHECK(got["stopped"] == "length");
+                }
+            }
+        }
+}
+
+TEST_CASE("decoding's GEMM: a row gives the same bits alone or with up to 3 others", "[generate]") {
+    // Several generations decode together (a row each); natively 1-4 rows take a kernel
+    // whose sums do not depend on the row count. Both weight layouts, odd sizes.
+    for (const bool transposed : {false, true}) {
+        const int in = 77, out = 300;
+        std::vector<float> w(static_cast<size_t>(in) * out), bias(out), x(static_cast<size_t>(4) * in);
+        for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(gaussian(1, i));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(gaussian(2, i));
+        for (int i = 0; i < out; ++i) bias[i] = static_cast<float>(gaussian(3, i));
+        const PackedMatrix W = pack_matrix(w.data(), in, out, transposed, false);
+        for (int T = 1; T <= 4; ++T) {
+            std::vector<float> together(static_cast<size_t>(T) * out), alone(out);
+            gemm(x.data(), T, W, bias.data(), together.data());
+            for (int r = 0; r < T; ++r) {
+                INFO("transposed " << transposed << ", row " << r << " of " << T);
+                gemm(&x[static_cast<size_t>(r) * in], 1, W, bias.data(), alone.data());
+                CHECK(std::equal(alone.begin(), alone.end(), together.begin() + static_cast<size_t>(r) * out));
+                // and the product it stands for
+                double worst = 0;
+                for (int c = 0; c < out; ++c) {
+                    double want = bias[c];
+                    for (int k = 0; k < in; ++k)
+                        want += static_cast<double>(x[static_cast<size_t>(r) * in + k]) *
+                                w[transposed ? static_cast<size_t>(c) * in + k : static_cast<size_t>(k) * out + c];
+                    worst = std::max(worst, std::abs(want - alone[c]));
+                }
+                CHECK(worst < 1e-4);
+            }
+        }
+    }
+}
+
+TEST_CASE("generate_compare: the baseline and the intervened generation together", "[generate]") {
+    const Model& m = testing::mid_model();
+    GenerateOptions o;
+    o.prompt = kPrompt;
+    o.max_new_tokens = 8;
+    o.sampler = {0.9, 40, 0.95, 7};
+    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
+    const json r = generate_compare(m, o);
+    CHECK(r.size() == 2);
+    CHECK(r["intervened"]["new_tokens"] == generate(m, o)["new_tokens"]);
+    CHECK(r["intervened"]["interventions"].size() == 1);
+    GenerateOptions base = o;
+    base.interventions.clear();
+    CHECK(r["baseline"]["new_tokens"] == generate(m, base)["new_tokens"]);
+    CHECK(r["baseline"]["interventions"].empty());
+    CHECK(r["baseline"]["new_tokens"] != r["intervened"]["new_tokens"]);
+}
+
+TEST_CASE("variants of a group stop on their own at the context, even before the first step", "[generate]") {
+    const Model& m = testing::mid_model();
+    GenerateOptions shorter, full, nearly;
+    shorter.prompt = kPrompt;
+    for (int i = 0; i < 128; ++i) full.prompt += " word";
+    for (int i = 0; i < 126; ++i) nearly.prompt += " word";
+    REQUIRE(m.tokenizer.encode(full.prompt).size() == 128);
+    shorter.max_new_tokens = full.max_new_tokens = nearly.max_new_tokens = 6;
+    GeneratorGroup g(m, {full, nearly, shorter});
+    CHECK(g.done(0));
+    while (!g.done()) g.step();
+    for (int i = 0; i < 3; ++i) {
+        const GenerateOptions& o = i == 0 ? full : i == 1 ? nearly : shorter;
+        CHECK(g.result(i)["new_tokens"] == generate(m, o)["new_tokens"]);
+        CHECK(g.result(i)["stopped"] == (i < 2 ? "context" : "length"));
+    }
+    CHECK(g.result(0)["new_tokens"].empty());
+    CHECK(g.result(1)["new_tokens"].size() == 2);
+}
+
+TEST_CASE("a group of generations rejects bad variants before any work", "[generate]") {
+    const Model& m = testing::mid_model();
+    GenerateOptions good, bad;
+    good.prompt = bad.prompt = kPrompt;
+    good.max_new_tokens = 2;
+    bad.max_new_tokens = 0;
+    CHECK_THROWS_WITH(GeneratorGroup(m, {}), Contains("no variant"));
+    CHECK_THROWS_WITH(GeneratorGroup(m, {good, bad}), Contains("at least 1"));
+    GeneratorGroup g(m, {good, good});
+    CHECK_THROWS_WITH(g.result(2), Contains("out of range"));
+    CHECK_THROWS_WITH(g.done(-1), Contains("out of range"));
+    while (!g.done()) g.step();
+    CHECK(g.result(0) == g.result(1));
+    CHECK_THROWS_WITH(g.step(), Contains("over"));
 }
 
 TEST_CASE("noise is keyed by (position, feature): tools/reference.py draws the same numbers", "[generate]") {

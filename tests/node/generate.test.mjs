@@ -1,8 +1,9 @@
 // Generation in the WebAssembly engine (issue #12): the KV-cache decode gives the tokens
 // of recomputing the whole sequence every step (the exercises and general interventions,
 // noise included; greedy and seeded sampling); the same tokens as the native engine;
-// onToken streams, an AbortSignal stops; the node CLI prints the native CLI's JSON and
-// rejects bad values with one line.
+// onToken streams, an AbortSignal stops; generateCompare makes the baseline and the
+// intervened continuation together, each as generate() gives it; the node CLI prints the
+// native CLI's JSON (generate and generate --compare) and rejects bad values with one line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -113,6 +114,64 @@ test('generate stops at <|endoftext|> and at the context, and says which', async
   } finally {
     lab.dispose();
   }
+});
+
+test('generateCompare: the baseline and the intervened continuation together, each as generate() gives it', async () => {
+  const lab = await HookLab.load(MODEL);
+  try {
+    const eos = lab.config.vocab_size - 1;
+    // Pushed to the top from the first step: the intervened continuation stops at once while
+    // the baseline goes on alone.
+    const stopNow = [{ kind: 'add', hook: 'logits', value: 1000, features: [eos] }];
+    for (const ivs of [CASES[1], CASES[2], CASES[4], CASES[6], stopNow])
+      for (const s of SAMPLING) {
+        const what = `${JSON.stringify(ivs)} ${JSON.stringify(s)}`;
+        const seen = { baseline: [], intervened: [] };
+        const r = await lab.generateCompare(PROMPT, { maxNewTokens: 12, interventions: ivs, ...s,
+          onToken: (which, t) => seen[which].push(t) });
+        assert.deepEqual(Object.keys(r), ['baseline', 'intervened'], what);
+        const base = await lab.generate(PROMPT, { maxNewTokens: 12, ...s });
+        const int = await lab.generate(PROMPT, { maxNewTokens: 12, interventions: ivs, ...s });
+        sameSteps(r.baseline, base, `${what} baseline`);
+        sameSteps(r.intervened, int, `${what} intervened`);
+        assert.deepEqual(r.intervened.interventions, int.interventions, what);
+        for (const which of ['baseline', 'intervened'])
+          assert.deepEqual(seen[which].map(({ id, token, prob, index }) => ({ id, token, prob, index })),
+            r[which].steps.map((st, index) => ({ ...st, index })), `${what} ${which} streamed`);
+      }
+    const early = await lab.generateCompare(PROMPT, { maxNewTokens: 6, interventions: stopNow });
+    assert.deepEqual([early.intervened.stopped, early.intervened.new_tokens, early.baseline.stopped, early.baseline.new_tokens.length],
+      ['endoftext', [eos], 'length', 6]);
+
+    // Both stream at once, and an AbortSignal stops them between steps.
+    const ac = new AbortController();
+    const order = [];
+    await assert.rejects(lab.generateCompare(PROMPT, { maxNewTokens: 50, interventions: CASES[4], signal: ac.signal,
+      onToken: (which, t) => { order.push(`${which} ${t.index}`); if (t.index === 1 && which === 'intervened') ac.abort(); } }),
+    { name: 'AbortError' });
+    assert.deepEqual(order, ['baseline 0', 'intervened 0', 'baseline 1', 'intervened 1']);
+    await assert.rejects(lab.generateCompare(PROMPT, { maxNewTokens: 0 }), /at least 1/);
+    await assert.rejects(lab.generateCompare(PROMPT, { maxNewTokens: 2, interventions: [{ kind: 'zero_head_k', layer: 99, head: 0 }] }),
+      /layer 99/);
+  } finally {
+    lab.dispose();
+  }
+});
+
+test('generate --compare: the node CLI prints the native CLI\'s JSON', () => {
+  const args = [...cliArgs([CASES[3][0]], SAMPLING[1]), '--compare'];
+  const r = spawnSync(process.execPath, [CLI, 'generate', '--model', MODEL, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const wasm = JSON.parse(r.stdout), nat = native(args);
+  assert.deepEqual(Object.keys(wasm), ['baseline', 'intervened']);
+  assert.deepEqual(Object.keys(nat), ['baseline', 'intervened']);
+  for (const which of ['baseline', 'intervened']) {
+    assert.deepEqual(Object.keys(wasm[which]), Object.keys(nat[which]), which);
+    sameSteps(wasm[which], nat[which], `node CLI vs native CLI, ${which}`);
+    assert.equal(wasm[which].text, nat[which].text, which);
+  }
+  assert.deepEqual(nat.intervened.new_tokens, native(cliArgs([CASES[3][0]], SAMPLING[1])).new_tokens);
+  assert.equal(nat.baseline.interventions.length, 0);
 });
 
 test('the node CLI prints the native CLI\'s generate JSON; bad values are one line and a non-zero exit', () => {

@@ -265,11 +265,12 @@ async function patchCommand(cmd, args) {
 const GENERATE_USAGE =
   'usage:\n' +
   '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
-  '                   [--seed S] [--intervene JSON]... [--f16] [--pretty]\n';
+  '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty]\n' +
+  '    --compare: the baseline (no interventions) and the intervened generation together\n';
 
 async function generateCommand(args) {
   const o = { interventions: [] };
-  let modelDir = '', prompt, f16 = false, pretty = false;
+  let modelDir = '', prompt, f16 = false, pretty = false, compare = false;
   for (let i = 0; i < args.length; ++i) {
     const a = args[i];
     const value = () => {
@@ -305,6 +306,7 @@ async function generateCommand(args) {
       if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
       o.interventions.push(v);
     }
+    else if (a === '--compare') compare = true;
     else if (a === '--f16') f16 = true;
     else if (a === '--pretty') pretty = true;
     else throw new CliError(`unknown option ${a} (see hooklab generate --help)`);
@@ -315,7 +317,7 @@ async function generateCommand(args) {
   if (o.maxNewTokens < 1) throw new CliError('--max-new-tokens must be at least 1');
   const lab = await HookLab.load(resolveModel(modelDir), { f16 });
   try {
-    const out = await lab.generate(prompt, o);
+    const out = compare ? await lab.generateCompare(prompt, o) : await lab.generate(prompt, o);
     process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');
   } finally {
     lab.dispose();

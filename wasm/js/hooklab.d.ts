@@ -269,12 +269,24 @@ export interface GenerateResult {
   text: string;
   steps: GenerateStep[];
   stopped: 'length' | 'endoftext' | 'context';
-  /** Engine time, the prompt's forward included. */
+  /** Engine time, the prompt's forward included (with generateCompare, the steps shared with the other continuation). */
   ms: number;
   tokens_per_s: number;
   /** False when an intervention can change earlier positions as the sequence grows: every step recomputes it. */
   kv_cache: boolean;
   interventions: Record<string, unknown>[];
+}
+
+/** generateCompare's options: generate's, with onToken told which continuation a token is for. */
+export interface GenerateCompareOptions extends Omit<GenerateOptions, 'onToken'> {
+  /** Called with each new token of either continuation as soon as it is computed. */
+  onToken?: (which: 'baseline' | 'intervened', t: GenerateStep & { index: number }) => void;
+}
+
+/** The baseline (no interventions) and the intervened continuation: the native `generate --compare` JSON. */
+export interface GenerateCompareResult {
+  baseline: GenerateResult;
+  intervened: GenerateResult;
 }
 
 /** An engine error; the message is the engine's, meant to be shown as it is. */
@@ -306,6 +318,11 @@ export class HookLab {
   attribute(opts: AttributeOptions): AttributeResult;
   /** Generation with the interventions active, one token per step (streaming, cancel). */
   generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * The baseline and the intervened continuation generated together (one forward per step
+   * for both); each gives the tokens of generate() with the same options.
+   */
+  generateCompare(prompt: string, opts: GenerateCompareOptions): Promise<GenerateCompareResult>;
   /** One bare forward (no hooks), timed inside wasm, in milliseconds. */
   forwardMs(ids: ArrayLike<number>, allLogits?: boolean): number;
   flopsPerForward(tokens: number, allLogits?: boolean): number;

@@ -553,9 +553,32 @@ export class HookLab {
    * @returns the native CLI's generate JSON
    */
   async generate(prompt, opts = {}) {
+    const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
+    const [r] = await this._generate(prompt, opts, [opts.interventions], (steps, index) => onToken({ ...steps[0], index }));
+    return r;
+  }
+
+  /**
+   * The baseline (no interventions) and the intervened continuation generated together:
+   * one forward per step for both, so each step reads the weights once. Each one's tokens
+   * are those of generate() with the same options.
+   * @param opts as generate(), but onToken(which, {id, token, prob, index}) with which
+   *   'baseline' or 'intervened'
+   * @returns the native CLI's generate --compare JSON: {baseline, intervened}
+   */
+  async generateCompare(prompt, opts = {}) {
+    const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
+    const which = ['baseline', 'intervened'];
+    const [baseline, intervened] = await this._generate(prompt, opts, [[], opts.interventions], (steps, index) =>
+      steps.forEach((s, i) => { if (s) onToken(which[i], { ...s, index }); }));
+    return { baseline, intervened };
+  }
+
+  // Runs one generation per entry of `variants` (each an interventions array) together;
+  // onStep(steps, index) gets each step's tokens (null for a variant already stopped).
+  async _generate(prompt, opts, variants, onStep) {
     const engine = this._live();
     const { signal } = opts;
-    const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
     if (typeof prompt !== 'string') throw new HookLabError('generate: the prompt must be a string');
     // Numbers go to the engine as they are (NaN included): its checks and messages.
     const num = (name, dflt) => {
@@ -567,6 +590,7 @@ export class HookLab {
     const seed = opts.seed ?? 0;
     if (!((typeof seed === 'number' && Number.isSafeInteger(seed)) || typeof seed === 'bigint' || typeof seed === 'string'))
       throw new HookLabError('seed must be a non-negative integer (a number, a bigint or decimal text)');
+    const texts = `[${variants.map((ivs) => interventionTexts(ivs)).join(',')}]`;
     const stop = () => {
       if (!signal?.aborted) return;
       engine.generateCancel();
@@ -574,7 +598,7 @@ export class HookLab {
     };
     stop();
     unwrap(engine.generateBegin(prompt, num('maxNewTokens'), num('temperature', 0), num('topK', 0), num('topP', 1),
-      String(seed), interventionTexts(opts.interventions)));
+      String(seed), texts));
     // The engine holds one generation: a later generate() on this lab replaces this one.
     const mine = {};
     this._generation = mine;
@@ -583,8 +607,7 @@ export class HookLab {
       await yieldToEventLoop();
       if (this._generation !== mine) throw new HookLabError('another generate() started on this lab and replaced this one');
       stop();
-      const step = JSON.parse(unwrap(engine.generateStep()));
-      onToken({ ...step, index });
+      onStep(JSON.parse(unwrap(engine.generateStep())), index);
     }
     return JSON.parse(unwrap(engine.generateResult(-1)));
   }

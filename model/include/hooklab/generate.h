@@ -35,31 +35,60 @@ struct GenerateOptions {
     std::vector<nlohmann::json> interventions;
 };
 
-// One generation, a token per step() (so that a caller can stream tokens and stop).
+// Several generations run together: each step() is ONE forward with a segment per
+// variant still running, so the variants share every weight read (decoding is bound by
+// memory bandwidth: a step costs little more for two variants than for one). Each variant
+// has its own options (prompt, sampler, interventions), applied only to its own segment,
+// and stops on its own; its tokens are those of a Generator with the same options.
 // The constructor checks everything and runs nothing.
-class Generator {
+class GeneratorGroup {
 public:
-    Generator(const Model& m, const GenerateOptions& opt);
-    ~Generator();
-    Generator(const Generator&) = delete;
-    Generator& operator=(const Generator&) = delete;
+    GeneratorGroup(const Model& m, const std::vector<GenerateOptions>& variants);
+    ~GeneratorGroup();
+    GeneratorGroup(const GeneratorGroup&) = delete;
+    GeneratorGroup& operator=(const GeneratorGroup&) = delete;
 
-    bool done() const;
-    // Computes the next token (the first call runs the prompt): {"id", "token", "prob"}.
+    int size() const;
+    bool done() const;  // every variant
+    bool done(int variant) const;
+    // Computes the next token of every variant still running: an array with, per variant,
+    // its {"id", "token", "prob"}, or null when it had stopped before this step.
     nlohmann::json step();
-    // README's generate JSON, for the steps run so far (when not done, "stopped" is null).
-    nlohmann::json result() const;
+    // README's generate JSON of one variant. Its "ms" is the time of the steps it took part
+    // in, each shared with the other variants running then.
+    nlohmann::json result(int variant) const;
     // False when an intervention can change a position after it was computed (one that
     // writes past the causal mask of the pattern, or counts positions from the end):
-    // then every step recomputes the whole sequence.
-    bool uses_cache() const;
+    // then every step recomputes that variant's whole sequence.
+    bool uses_cache(int variant) const;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
+// One generation, a token per step() (so that a caller can stream tokens and stop): a
+// group of one.
+class Generator {
+public:
+    Generator(const Model& m, const GenerateOptions& opt) : group_(m, {opt}) {}
+
+    bool done() const { return group_.done(); }
+    // Computes the next token (the first call runs the prompt): {"id", "token", "prob"}.
+    nlohmann::json step() { return group_.step()[0]; }
+    // README's generate JSON, for the steps run so far (when not done, "stopped" is null).
+    nlohmann::json result() const { return group_.result(0); }
+    bool uses_cache() const { return group_.uses_cache(0); }
+
+private:
+    GeneratorGroup group_;
+};
+
 // The whole generation.
 nlohmann::json generate(const Model& m, const GenerateOptions& opt);
+
+// The baseline (opt without its interventions) and the intervened generation (opt), run
+// together: {"baseline": <generate JSON>, "intervened": <generate JSON>}.
+nlohmann::json generate_compare(const Model& m, const GenerateOptions& opt);
 
 }  // namespace hooklab

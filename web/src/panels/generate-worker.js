@@ -1,5 +1,6 @@
 // The engine worker's side of the Generate panel (issue #12): a 'generate' request makes
-// the baseline continuation, then the intervened one, streaming each token as a
+// the baseline and the intervened continuation together (lab.generateCompare: one forward
+// per step for both, so each step reads the weights once), streaming each token as a
 // {id, type: 'token', which, token} message; 'generateStop' aborts between tokens. Wiring
 // (engine-worker.js registers it as the generate handler and routes generateStop to stop()).
 
@@ -13,21 +14,17 @@ export function createGenerateHandlers({ getLab, post }) {
       controller = new AbortController();
       const { signal } = controller;
       const settings = { maxNewTokens: msg.maxNewTokens, temperature: msg.temperature, topK: msg.topK, topP: msg.topP,
-        seed: msg.seed, signal };
-      const out = {};
+        seed: msg.seed, interventions: msg.interventions || [], signal };
       try {
-        for (const which of ['baseline', 'intervened']) {
-          const interventions = which === 'baseline' ? [] : msg.interventions || [];
-          out[which] = await lab.generate(msg.prompt, { ...settings, interventions,
-            onToken: (token) => post({ id, type: 'token', which, token }) });
-        }
+        return await lab.generateCompare(msg.prompt, { ...settings,
+          onToken: (which, token) => post({ id, type: 'token', which, token }) });
       } catch (e) {
-        if (e?.name === 'AbortError') return { ...out, stoppedByUser: true };
+        // The tokens streamed so far stay on the page.
+        if (e?.name === 'AbortError') return { stoppedByUser: true };
         throw e;
       } finally {
         controller = null;
       }
-      return out;
     },
     // Not queued behind the running request: it must reach the loop between two tokens.
     stop() {
