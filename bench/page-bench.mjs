@@ -8,8 +8,11 @@
 //   - the size of one run's worker-to-page message without captures.
 // The toggle is timed from the page's run request to the worker (after the page's input
 // debounce) until the page is idle with every chart drawn; click -> charts (debounce
-// included) is printed too.
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9]
+// included) is printed too, and where the time goes: the worker's reply (the engine),
+// the page after it (render, layout, paint), and what else the page asked the worker.
+// --dist takes a comma-separated list of built pages (e.g. one built from an older
+// commit) measured in turn in the same run, for a before/after on this machine.
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,13 +28,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, all) => (x.startsWith('--') ? [...a, [x.slice(2), all[i + 1]]] : a), []));
 const MODEL = resolve(args.model ?? join(ROOT, 'build/ckpt/gpt2_small_shape'));
 const TOKENS = Number(args.tokens ?? 32), TOGGLES = Number(args.toggles ?? 9);
+const DISTS = (args.dist ?? join(ROOT, 'web/dist')).split(',').map((d) => resolve(d));
 const TEXT = 'The jury said that the city had been given a fine report on the handling of the election, and that the ' +
   'voters of the county were pleased with the way the work was done by the officials in charge of it all.';
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm' };
 
-// web/dist as built, with models/default/ served from the checkpoint under test.
-function serve() {
-  const dist = join(ROOT, 'web/dist');
+// A built page (web/dist), with models/default/ served from the checkpoint under test.
+function serve(dist) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = path.startsWith('/models/default/') ? join(MODEL, path.slice('/models/default/'.length)) : join(dist, path === '/' ? 'index.html' : path);
@@ -71,20 +74,27 @@ function instrument() {
 
 async function main() {
   if (!existsSync(join(MODEL, 'model.safetensors'))) throw new Error(`${MODEL}: no checkpoint (run the native tests, which make build/ckpt)`);
-  if (!existsSync(join(ROOT, 'web/dist/engine/js/hooklab.js'))) throw new Error('web/dist has no engine: bash tools/build.sh wasm && bash tools/build.sh web');
+  for (const d of DISTS) if (!existsSync(join(d, 'engine/js/hooklab.js'))) throw new Error(`${d} has no engine: bash tools/build.sh wasm && bash tools/build.sh web`);
   const probe = await HookLab.load(MODEL, { f16: true });
   const prompt = probe.decode(probe.tokenize(TEXT).slice(0, TOKENS));
   const T = probe.tokenize(prompt).length;
   probe.dispose();
 
-  // The page as built, its default model replaced by the checkpoint under test.
-  const srv = await serve();
+  const out = { model: MODEL, tokens: T, toggles: TOGGLES };
+  if (DISTS.length === 1) Object.assign(out, await measure(DISTS[0], prompt));
+  else for (const dist of DISTS) out[dist] = await measure(dist, prompt);
+  console.log(JSON.stringify(out, null, 1));
+}
+
+// The page as built, its default model replaced by the checkpoint under test.
+async function measure(dist, prompt) {
+  const srv = await serve(dist);
   const profile = mkdtempSync(join(tmpdir(), 'hooklab-bench-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, reducedMotion: 'reduce',
     args: ['--headless', '--no-sandbox', '--disable-gpu'], viewport: { width: 1400, height: 1000 },
   });
-  const out = { model: MODEL, tokens: T, toggles: TOGGLES };
+  const out = {};
   try {
     const page = await context.newPage();
     await page.addInitScript(instrument);
@@ -124,7 +134,9 @@ async function main() {
             w.addEventListener('message', on);
             w.postMessage({ id, type: 'forward', prompt: p, iters: 1 });
           });
-          return { click_ms: t1 - t0, request_ms: t1 - req.t, worker_ms: rep.t - req.t, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0] };
+          // Everything else the page asked the worker for during this toggle, in order.
+          const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
+          return { click_ms: t1 - t0, request_ms: t1 - req.t, worker_ms: rep.t - req.t, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
         }, prompt);
         if (i > 0) runs.push(r);  // the first toggle warms the charts up
       }
@@ -133,8 +145,11 @@ async function main() {
         ratio_best: Math.min(...runs.map((r) => r.request_ms)) / Math.min(...runs.map((r) => r.forward_ms)),
         request_to_charts_ms_median: median(runs.map((r) => r.request_ms)), request_to_charts_ms_min: Math.min(...runs.map((r) => r.request_ms)),
         bare_forward_ms_median: median(runs.map((r) => r.forward_ms)), bare_forward_ms_min: Math.min(...runs.map((r) => r.forward_ms)),
-        click_to_charts_ms_median: median(runs.map((r) => r.click_ms)), worker_reply_ms_median: median(runs.map((r) => r.worker_ms)),
+        click_to_charts_ms_median: median(runs.map((r) => r.click_ms)),
+        worker_reply_ms_median: median(runs.map((r) => r.worker_ms)), worker_reply_ms_min: Math.min(...runs.map((r) => r.worker_ms)),
+        page_after_reply_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms)),
         message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
+        other_requests: [...new Set(runs.flatMap((r) => r.other))],
       };
     }
   } finally {
@@ -142,7 +157,7 @@ async function main() {
     await srv.close();
     rmSync(profile, { recursive: true, force: true });
   }
-  console.log(JSON.stringify(out, null, 1));
+  return out;
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

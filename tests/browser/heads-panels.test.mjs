@@ -1,8 +1,8 @@
-// The per-head panels (web/src/panels/, not wired into the page yet) in Chromium, on the
-// real WebAssembly engine and the mid test checkpoint, from a harness page served from the
-// repository (an import map stands in for Vite's bare-import resolution): the overview's
-// grids, table and click-to-pick, the every-head grid, Vietnamese, and the "no repeated
-// token" message.
+// The per-head panels (web/src/panels/) in Chromium, on the real WebAssembly engine and the
+// mid test checkpoint, from a harness page served from the repository (an import map stands
+// in for Vite's bare-import resolution): the overview's grids, table and click-to-pick, the
+// every-head grid, Vietnamese, and the "no repeated token" message. Then the page as built
+// (web/dist): the folded panel asks the worker for scores only while open, once per state.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { REPO, startServer } from './server.mjs';
+import { launch, waitForRun } from './helpers.mjs';
+import { HookLab } from '../../wasm/js/hooklab.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'test-results');
@@ -106,4 +108,75 @@ test('Vietnamese labels; no repeated token: the overview says why there is no in
   assert.match(await page.locator('#ov').textContent(), /No token repeats in this input/);
   assert.equal(await page.locator('#ov canvas').count(), 0);
   assert.deepEqual(errors, []);
+});
+
+// Installed before the page's scripts: counts the page's requests to its engine worker by type.
+function countRequests() {
+  const W = window.Worker;
+  window.__sent = {};
+  window.Worker = class extends W {
+    postMessage(msg, ...rest) {
+      window.__sent[msg?.type] = (window.__sent[msg?.type] ?? 0) + 1;
+      return super.postMessage(msg, ...rest);
+    }
+  };
+}
+
+test('page: a closed heads panel asks the worker nothing; opening it shows the engine\'s scores, once per state', async () => {
+  const env = await launch();
+  try {
+    const page = await env.context.newPage();
+    const errs = [];
+    page.on('console', (m) => { if (m.type() === 'error') errs.push(m.text()); });
+    page.on('pageerror', (e) => errs.push(String(e)));
+    await page.addInitScript(countRequests);
+    await page.goto(`${env.url}index.html?lang=en&ex1=9.2`);
+    await waitForRun(page);
+    const sent = () => page.evaluate(() => ({ ...window.__sent }));
+    const panel = page.locator('#heads-section');
+    assert.equal(await panel.evaluate((d) => d.open), false, 'the panel starts closed');
+    // Another run (an exercise switched on) with the panel closed: still no heads request.
+    await page.locator('#ex3-on').check();
+    await waitForRun(page);
+    let n = await sent();
+    assert.ok(n.run >= 2, JSON.stringify(n));
+    assert.equal(n.heads, undefined, `no heads request while closed: ${JSON.stringify(n)}`);
+    assert.equal(await page.locator('#heads-overview table').count(), 0);
+
+    // Opened: one request; the table holds the engine's scores for the page's input.
+    await page.locator('#heads-section > summary').click();
+    await page.locator('#heads-overview table tbody tr').first().waitFor({ state: 'attached' });
+    assert.equal((await sent()).heads, 1);
+    const ex = await page.evaluate(() => window.hooklab.exportObject());
+    const lab = await HookLab.load(join(REPO, 'web/dist/models/default/'));
+    const base = lab.heads({ prompt: ex.prompt }), int = lab.heads({ prompt: ex.prompt, interventions: ex.interventions });
+    lab.dispose();
+    assert.equal(ex.interventions.length, 2);
+    const rows = await page.locator('#heads-overview table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.equal(rows.length, base.induction.length * base.induction[0].length);
+    const num = (s) => { const x = Number(s.replace(/,/g, '').replace('\u2212', '-')); return Number.isFinite(x) ? x : null; };
+    for (const [bh, b, i] of rows) {
+      const [l, h] = bh.split('.').map(Number);
+      for (const [shown, want] of [[num(b), base.induction[l][h]], [num(i), int.induction[l][h]]]) {
+        if (want === null) assert.equal(shown, null, bh);
+        else assert.ok(Math.abs(shown - want) <= 1e-3, `${bh}: ${shown} vs ${want}`);
+      }
+    }
+
+    // Closed and reopened on the same state: nothing asked again.
+    await page.locator('#heads-section > summary').click();
+    await page.locator('#heads-section > summary').click();
+    await page.waitForTimeout(300);
+    assert.equal((await sent()).heads, 1);
+    // A new run while closed asks nothing; reopening asks once for the new state.
+    await page.locator('#heads-section > summary').click();
+    await page.locator('#ex3-on').uncheck();
+    await waitForRun(page);
+    assert.equal((await sent()).heads, 1);
+    await page.locator('#heads-section > summary').click();
+    await page.waitForFunction(() => window.__sent.heads === 2);
+    assert.deepEqual(errs, []);
+  } finally {
+    await env.close();
+  }
 });

@@ -48,7 +48,8 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   const { page, errors } = await openPage(env, '?lang=en');
   assert.equal(await page.locator('#patch-clean').inputValue(), EMBEDDED_PAIR.clean);
   assert.equal(await page.locator('#patch-corrupted').inputValue(), EMBEDDED_PAIR.corrupted);
-  // The answer pickers are filled from the clean run's top-k.
+  // The answer pickers are filled from the clean run's top-k once the view is on screen.
+  await page.locator('#patch-section').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelectorAll('#patch-answer-pick option').length > 1);
   assert.match(await page.locator('#patch-answer-pick').textContent(), /" was" #373/);
 

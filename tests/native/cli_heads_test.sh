@@ -5,7 +5,7 @@
 set -euo pipefail
 bin="$1"; model="$2"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/cli_helpers.sh"  # fail, expect_error
 
 "$bin" heads --model "$model" --prompt "The cat sat. The cat" > "$tmp/p.json" || fail "prompt run exited non-zero"
 "$bin" heads --model "$model" --repeat 10 --seed 18446744073709551615 --pattern 5 \
@@ -25,13 +25,6 @@ assert all(x is not None for row in r["induction"] for x in row)
 assert len(r["interventions"]) == 1 and p["interventions"] == []
 PY
 
-expect_error() {  # message fragment, args...
-  local want="$1"; shift
-  if "$bin" "$@" > "$tmp/stdout" 2> "$tmp/stderr"; then fail "expected failure: $*"; fi
-  [ ! -s "$tmp/stdout" ] || fail "stdout not empty on error: $*"
-  [ "$(wc -l < "$tmp/stderr")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/stderr")"
-  grep -q -- "$want" "$tmp/stderr" || fail "stderr lacks '$want': $(cat "$tmp/stderr")"
-}
 expect_error "exactly one" heads --model "$model"
 expect_error "exactly one" heads --model "$model" --prompt x --repeat 3 --seed 1
 expect_error "needs --seed" heads --model "$model" --repeat 3

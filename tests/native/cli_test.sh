@@ -5,7 +5,7 @@ set -euo pipefail
 bin="$1"; model="$2"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 prompt="The quick brown fox doesn't jump over 12 lazy dogs."
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/cli_helpers.sh"  # fail, expect_error
 
 check_json() {  # file, expected number of interventions
   /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -43,13 +43,6 @@ PY
 "$bin" run --model "$model" --prompt "$prompt" --logits --capture blocks.9.attn.hook_pattern > "$tmp/full.json"
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['logits_last'])==d['model']['vocab_size']; assert d['captures']['blocks.9.attn.hook_pattern']['shape'][0]==12" "$tmp/full.json"
 
-expect_error() {  # message fragment, args...
-  local want="$1"; shift
-  if "$bin" "$@" > "$tmp/stdout" 2> "$tmp/stderr"; then fail "expected failure: $*"; fi
-  [ ! -s "$tmp/stdout" ] || fail "stdout not empty on error: $*"
-  [ "$(wc -l < "$tmp/stderr")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/stderr")"
-  grep -q -- "$want" "$tmp/stderr" || fail "stderr lacks '$want': $(cat "$tmp/stderr")"
-}
 expect_error "head 12 is out of range" run --model "$model" --prompt "$prompt" --intervene '{"kind":"zero_head_k","layer":9,"head":12}'
 expect_error "not valid JSON" run --model "$model" --prompt "$prompt" --intervene '{"kind":'
 expect_error "cannot open" run --model "$tmp/nowhere" --prompt "$prompt"

@@ -2,7 +2,19 @@
 // when they are withheld, the quiz truths, per-position std, the CSV, typed-array inputs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { compensationReport, quizTruths, positionStd, toCsv, headMatrix, finiteRange } from '../../web/src/analysis.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+// The engine's hook table (lab.hooks()), for the captures' layouts; null without the wasm build.
+const TABLE = existsSync(join(REPO, 'wasm/dist/hooklab.wasm')) ? await (async () => {
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const lab = await HookLab.load(join(REPO, 'build/ckpt/mid'));
+  try { return lab.hooks(1); } finally { lab.dispose(); }
+})() : null;
+const NO_WASM = 'wasm engine not built (npm run build:wasm)';
 
 // A fake 4-block run: resid_std per block, hidden_std = [emb, blocks 0..2, ln_f].
 const run = (resid, lnf, extra = {}) => ({
@@ -65,15 +77,22 @@ test('quiz truths come from the run, null where undefined', () => {
   assert.equal(u.find((q) => q.id === 'top1').truth, false);
 });
 
-test('per-position std: [T, d] rows and attention patterns over the visible keys', () => {
+// The hooks' layouts come from the engine's hook table (lab.hooks()).
+test('per-position std: [T, d] rows and attention patterns over the visible keys', (t) => {
+  if (!TABLE) return t.skip(NO_WASM);
+  const entry = (n) => TABLE.find((h) => h.name === n);
   const cap = { shape: [2, 3], data: new Float32Array([1, 2, 3, 5, 5, 5]) };
-  assert.deepEqual(positionStd(cap, 'blocks.0.hook_resid_post'), [1, 0]);
+  assert.deepEqual(positionStd(cap, entry('blocks.{i}.hook_resid_post')), [1, 0]);
   // [H=2, T=2, T=2]: position 0 sees only key 0 (2 values), position 1 keys 0 and 1 (4 values).
   const pat = { shape: [2, 2, 2], data: [1, 0, 0.25, 0.75, 1, 0, 0.75, 0.25] };
-  const s = positionStd(pat, 'blocks.0.attn.hook_pattern');
-  assert.equal(s[0], 0);
-  assert.ok(Math.abs(s[1] - Math.sqrt((4 * 0.25 ** 2) / 3)) < 1e-12);
-  assert.deepEqual(positionStd({ shape: [1, 2], data: [NaN, 1] }, 'x'), [null]);
+  for (const n of ['blocks.{i}.attn.hook_pattern', 'blocks.{i}.attn.hook_attn_scores']) {
+    const s = positionStd(pat, entry(n));
+    assert.equal(s[0], 0);
+    assert.ok(Math.abs(s[1] - Math.sqrt((4 * 0.25 ** 2) / 3)) < 1e-12);
+  }
+  // [T=2, H=1, d=2]: q/k/v/z have their positions first too.
+  assert.deepEqual(positionStd({ shape: [2, 1, 2], data: [0, 2, 1, 1] }, entry('blocks.{i}.attn.hook_z')), [Math.SQRT2, 0]);
+  assert.deepEqual(positionStd({ shape: [1, 2], data: [NaN, 1] }, entry('hook_embed')), [null]);
 });
 
 test('typed arrays in, plain numbers out', () => {
@@ -83,7 +102,8 @@ test('typed arrays in, plain numbers out', () => {
   assert.equal(finiteRange([NaN]), null);
 });
 
-test('the CSV names model, prompt, interventions and date and carries every shown number', () => {
+test('the CSV names model, prompt, interventions and date and carries every shown number', (t) => {
+  if (!TABLE) return t.skip(NO_WASM);
   const pat = { shape: [1, 2, 2], data: new Float32Array([1, 0, 0.5, 0.5]) };
   const b = { ...base, stats: { hook_resid_post: { std: [1, 2, 4, 8] } }, captures: { 'blocks.0.attn.hook_pattern': pat } };
   const i = { ...run([1, 0.2, 1, 4], 3), stats: { hook_resid_post: { std: [1, 0.2, 1, 4] } }, captures: { 'blocks.0.attn.hook_pattern': pat } };
@@ -91,7 +111,7 @@ test('the CSV names model, prompt, interventions and date and carries every show
     baseline: b, intervened: i,
     compare: { kl: 0.125, top: [{ id: 1, token: 'a', pBase: 0.5, pInt: 0.25, delta: -0.25 }, { id: 2, token: 'b', pBase: 0.25, pInt: 0.5, delta: 0.25 }] },
     logit_lens: [{ layer: 0, kl: 0.25, topBase: { token: 'a', prob: 0.5 }, topInt: { token: 'b', prob: 0.4 } }] };
-  const csv = toCsv(exp);
+  const csv = toCsv(exp, TABLE);
   const lines = csv.trim().split('\n');
   assert.equal(lines[0], 'table,index,label,baseline,intervened');
   assert.equal(lines[1], 'meta,0,model,"Tiny, ""quoted""",');

@@ -246,6 +246,7 @@ test('builder rows: the HuggingFace hooks print the engine\'s numbers, on every 
   const { stateFromParams, interventionsOf } = await import('../../web/src/state.js');
   const dir = mkdtempSync(join(tmpdir(), 'hooklab-codegen-'));
   const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
+  const hooks = lab.hooks(1); // the rows' axes and order are the engine's table's
   try {
     writeStandIn(dir);
     const prompt = 'The jury said that the city';
@@ -259,9 +260,9 @@ test('builder rows: the HuggingFace hooks print the engine\'s numbers, on every 
       assert.deepEqual(refused, []);
       assert.equal(st.iv.length, g.length);
       const ivs = interventionsOf(st);
-      const tl = tlCode(st);
+      const tl = tlCode(st, { hooks });
       assert.equal(python('import ast,sys; ast.parse(sys.stdin.read())', tl).status, 0, tl);
-      const code = hfCode(st);
+      const code = hfCode(st, { hooks });
       const r = spawnSync(PY, ['-c', code], { cwd: REPO, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONPATH: dir } });
       assert.equal(r.status, 0, `${g.join('; ')}\n${r.stderr}`);
       const lists = r.stdout.split('\n').filter((l) => l.includes(':') && l.includes('[')).map((l) => JSON.parse(l.slice(l.indexOf('['))));
@@ -278,4 +279,30 @@ test('builder rows: the HuggingFace hooks print the engine\'s numbers, on every 
     lab.dispose?.();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// The rows' axes and firing order come from the engine's hook table, never a list of the page's.
+test('builder rows: axes and order from the engine\'s hook table; without it, refused', async (t) => {
+  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const { stateFromParams } = await import('../../web/src/state.js');
+  const lab = await HookLab.load(join(REPO, 'build/ckpt/mid'));
+  const hooks = lab.hooks(1);
+  lab.dispose();
+  // Listed last-first: the HF registrations follow the engine's firing order.
+  const st = stateFromParams(new URLSearchParams({ iv: 'logits scale=2;blocks.1.attn.hook_pattern zero heads=0 pos=1 feat=0;hook_embed zero' }), 'en', []);
+  assert.throws(() => hfCode(st), /hook table/);
+  assert.throws(() => tlCode(st), /hook table/);
+  const hf = hfCode(st, { hooks }), tl = tlCode(st, { hooks });
+  const pat = hooks.find((h) => h.name === 'blocks.{i}.attn.hook_pattern').axes;
+  const want = `{${pat.positions + 1}: [1], ${pat.heads + 1}: [0], ${pat.features + 1}: [0]}`;
+  assert.ok(hf.includes(want) && tl.includes(want), want);
+  // Rows 0-2 are functions row_3..row_5 (after the exercises' numbers): registered
+  // hook_embed (row_5), the attention of block 1, logits (row_3), as the table orders them.
+  const order = ['hook_embed', 'blocks.{i}.attn.hook_pattern', 'logits'].map((n) => hooks.findIndex((h) => h.name === n));
+  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  assert.match(hf, /^intervened = run\(\[\(model\.transformer\.wte, row_5\), \(blocks\[1\]\.attn, attention_1\), \(model\.lm_head, row_3\)\]\)$/m);
+  const stBad = stateFromParams(new URLSearchParams({ iv: 'blocks.1.attn.hook_nothing zero' }), 'en', []);
+  assert.equal(stBad.iv.length, 1); // the link's rows are checked for spelling only
+  assert.throws(() => hfCode(stBad, { hooks }), /not in the engine's hook table/);
 });

@@ -2,8 +2,12 @@
 // validation against the loaded model, local models in the URL, reset.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stateFromParams, stateToParams, defaultState, resetState, validateField, invalidForModel, parseNumber, formatField, capturesOf, interventionsOf, positionHookName } from '../../web/src/state.js';
 
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const q = (s) => new URLSearchParams(s);
 const cfg = { n_layer: 12, n_head: 12 };
 
@@ -70,11 +74,21 @@ test('reset keeps model, language and embedding, nothing else', () => {
   assert.deepEqual(resetState(st), { ...defaultState('vi'), model: 'gpt2', embed: true });
 });
 
-test('captures and interventions of the exercises and the per-position hook', () => {
+// The per-position hook is named from the engine's hook table (lab.hooks()), which says
+// which hook points are outside the blocks.
+test('captures and interventions of the exercises and the per-position hook', async (t) => {
+  if (!existsSync(join(REPO, 'wasm/dist/hooklab.wasm'))) return t.skip('wasm engine not built (npm run build:wasm)');
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
+  const table = lab.hooks(1);
+  lab.dispose();
   const st = stateFromParams(q('ex1=3.4&ex2=5,1,1,0&ex3=9,2&hook=mlp.hook_pre&hl=2'));
-  assert.deepEqual(capturesOf(st), ['blocks.3.attn.hook_pattern', 'blocks.5.mlp.hook_post', 'blocks.2.mlp.hook_pre']);
+  assert.deepEqual(capturesOf(st, table), ['blocks.3.attn.hook_pattern', 'blocks.5.mlp.hook_post', 'blocks.2.mlp.hook_pre']);
   assert.deepEqual(interventionsOf(st).map((i) => i.kind), ['zero_head_k', 'noise_even_neurons', 'scale_hidden']);
-  assert.equal(positionHookName({ ...st, hook: 'hook_embed' }), 'hook_embed');
-  assert.equal(positionHookName({ ...st, hook: 'logits' }), null);
-  assert.deepEqual(capturesOf({ ...defaultState() }), ['blocks.9.hook_resid_post']);
+  assert.equal(positionHookName({ ...st, hook: 'hook_embed' }, table), 'hook_embed');
+  assert.equal(positionHookName({ ...st, hook: 'ln_final.hook_normalized' }, table), 'ln_final.hook_normalized');
+  assert.equal(positionHookName({ ...st, hook: 'hook_resid_mid' }, table), 'blocks.2.hook_resid_mid');
+  assert.equal(positionHookName({ ...st, hook: 'logits' }, table), null);
+  assert.throws(() => positionHookName(st, null), /hook table/);
+  assert.deepEqual(capturesOf({ ...defaultState() }, table), ['blocks.9.hook_resid_post']);
 });

@@ -1,4 +1,5 @@
 // Numbers derived from two run JSONs (baseline, intervened): pure functions, no DOM.
+import { hookEntry } from './rows.js';
 
 export const finite = (x) => typeof x === 'number' && Number.isFinite(x);
 // Plain arrays out of typed ones (captures may arrive as Float32Array).
@@ -57,13 +58,15 @@ export function quizTruths(interventions, ex, base, int) {
   return qs;
 }
 
-// Sample std (N-1) of a capture at each position. Attention scores and patterns
-// ([heads, query, key]) are read per query position over heads and the visible keys (k <= q),
-// as the run's stats leave the masked entries out; every other hook is [T, ...].
-export function positionStd(capture, name) {
+// Sample std (N-1) of a capture at each position. entry: the hook's row of the engine's hook
+// table (lab.hooks()), which gives its dims and axes. Attention scores and patterns ([head,
+// pos, key_pos]) are read per query position over heads and the visible keys (k <= q), as
+// the run's stats leave the masked entries out; every other hook has its positions first.
+export function positionStd(capture, entry) {
   const { shape, data } = capture;
-  const attn = /attn\.hook_(attn_scores|pattern)$/.test(name);
-  const T = attn ? shape[1] : shape[0];
+  const attn = entry.dims.join() === 'head,pos,key_pos';
+  if (!attn && entry.axes.positions !== 0) throw new Error(`positionStd: ${entry.name} does not have its positions first`);
+  const T = shape[entry.axes.positions];
   const out = [];
   for (let q = 0; q < T; q++) {
     let n = 0, mean = 0, m2 = 0, bad = false;
@@ -136,8 +139,9 @@ const csvCell = (v) => {
 export const csvLine = (cells) => cells.map(csvCell).join(',');
 
 // Every number the page shows, as one CSV with a "table" column; `meta` rows first name the
-// model, prompt, interventions and date. exp: the page's export object (see export.js).
-export function toCsv(exp) {
+// model, prompt, interventions and date. exp: the page's export object (see export.js);
+// table: the engine's hook table (lab.hooks()), for the captures' layouts.
+export function toCsv(exp, table) {
   const { baseline: base, intervened: int } = exp;
   const lines = [csvLine(['table', 'index', 'label', 'baseline', 'intervened'])];
   const row = (...c) => lines.push(csvLine(c));
@@ -161,8 +165,9 @@ export function toCsv(exp) {
   for (const [name, cb] of Object.entries(base.captures || {})) {
     const ci = int.captures?.[name];
     if (!ci) continue;
-    const pi = positionStd(ci, name);
-    positionStd(cb, name).forEach((v, q) => row(`position_std ${name}`, q, `position ${q}`, v, pi[q]));
+    const entry = hookEntry(name, table);
+    const pi = positionStd(ci, entry);
+    positionStd(cb, entry).forEach((v, q) => row(`position_std ${name}`, q, `position ${q}`, v, pi[q]));
     if (/mlp\.hook_post$|attn\.hook_pattern$/.test(name)) {
       const idx = (k) => { const out = []; let r = k; for (let d = cb.shape.length - 1; d >= 0; d--) { out.unshift(r % cb.shape[d]); r = Math.floor(r / cb.shape[d]); } return out.join(' '); };
       for (let k = 0; k < cb.data.length; k++) row(`capture ${name}`, k, idx(k), cb.data[k], ci.data[k]);

@@ -3,6 +3,8 @@
 // tensor is handled in TransformerLens's layout ([batch, pos, d], [batch, pos, head, d_head],
 // [batch, head, query, key]), where the selectors' axes are the engine's.
 
+import { hookEntry } from './rows.js';
+
 const py = (s) => JSON.stringify(String(s));
 
 // A selector as a Python literal (the engine's JSON is valid Python for these shapes).
@@ -14,16 +16,25 @@ function split(hook) {
   return m ? { layer: Number(m[1]), name: m[2] } : { layer: null, name: hook };
 }
 
-// Axes of each hook's tensor in TransformerLens's layout (batch first).
-function axesOf(name) {
-  if (/^attn\.hook_[qkvz]$/.test(name)) return { positions: 1, heads: 2, features: 3 };
-  if (name === 'attn.hook_attn_scores' || name === 'attn.hook_pattern') return { positions: 2, heads: 1, features: 3 };
-  return { positions: 1, features: 2 };
+let table = null; // the engine's hook table (lab.hooks()), set by the generators
+
+// The table's entry of a hook; a hook it does not know is refused.
+function entryOf(hook) {
+  const e = hookEntry(hook, table);
+  if (!e) throw new Error(`codegen: ${hook} is not in the engine's hook table`);
+  return e;
+}
+
+// Axes of a hook's tensor in TransformerLens's layout: the table's (the engine's tensors
+// have no batch axis), one further for the batch; -1: the tensor has no such axis.
+function axesOf(hook) {
+  const { axes } = entryOf(hook);
+  return Object.fromEntries(['positions', 'heads', 'features'].filter((k) => axes[k] >= 0).map((k) => [k, axes[k] + 1]));
 }
 
 // The Python call that applies one row to `x`.
 function call(iv, x) {
-  const ax = axesOf(split(iv.hook).name);
+  const ax = axesOf(iv.hook);
   const axes = Object.entries(ax).map(([k, a]) => `${a}: ${pySel(iv[k])}`).join(', ');
   const p = iv.kind === 'scale' ? `, factor=${num(iv.factor)}` : iv.kind === 'add' || iv.kind === 'set' ? `, value=${num(iv.value)}`
     : iv.kind === 'noise' ? `, mean=${num(iv.mean)}, std=${num(iv.std)}, seed=${iv.seed}` : '';
@@ -78,23 +89,30 @@ function helpers(t) {
   ];
 }
 
-// The engine's firing order: HF hooks are registered in it, so that rows on different hook
-// points act in the engine's order whatever their order in the list (rows on one point keep theirs).
-const ORDER = ['hook_embed', 'hook_pos_embed', 'hook_resid_pre', 'ln1.hook_normalized', 'attn.hook_qkv', 'attn.hook_q', 'attn.hook_k', 'attn.hook_v',
-  'attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z', 'hook_attn_out', 'hook_resid_mid', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_post',
-  'hook_mlp_out', 'hook_resid_post', 'ln_final.hook_normalized', 'logits'];
-export const hookRank = (hook) => {
-  const { layer, name } = split(hook);
-  return (layer === null ? (name === 'hook_embed' || name === 'hook_pos_embed' ? -1 : 1e6) : layer) * 100 + ORDER.indexOf(name);
+// The engine's firing order (the table's): HF hooks are registered in it, so that rows on
+// different hook points act in the engine's order whatever their order in the list (rows on
+// one point keep theirs). The hooks outside the blocks come before them or after them.
+const hookRank = (hook) => {
+  const { layer } = split(hook);
+  const i = table.indexOf(entryOf(hook));
+  const where = layer ?? (i < table.findIndex((e) => e.per_block) ? -1 : 1e6);
+  return where * 100 + i;
 };
+
+/** The generators' table: rows need it (their axes and order are the engine's). */
+function useTable(rows, engineHooks) {
+  if (rows.length && !Array.isArray(engineHooks)) throw new Error('codegen: the builder\'s rows need the engine\'s hook table (lab.hooks())');
+  table = engineHooks ?? null;
+}
 
 /**
  * HuggingFace: {lines, hooks: [{rank, reg}]}, reg a Python (module, fn, how) tuple for run().
  * rows: the engine's interventions of the builder (kind zero|scale|add|set|noise), n0: the
- * first function number.
+ * first function number, engineHooks: the engine's hook table (lab.hooks()), needed with rows.
  */
-export function hfRows(rows, t, pyNum, n0 = 0) {
+export function hfRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
   num = pyNum;
+  useTable(rows, engineHooks);
   const L = [];
   const hooks = [];
   if (!rows.length) return { L, hooks };
@@ -185,8 +203,9 @@ export function hfRows(rows, t, pyNum, n0 = 0) {
 }
 
 /** TransformerLens: {lines, hooks: [python (name, fn) tuples], post: [fn names for the logits]}. */
-export function tlRows(rows, t, pyNum, n0 = 0) {
+export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
   num = pyNum;
+  useTable(rows, engineHooks);
   const L = [];
   const hooks = [];
   const post = [];

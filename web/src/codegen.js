@@ -2,7 +2,8 @@
 // TransformerLens run_with_hooks), and the tuple explorer's text. Pure functions of the state:
 // the code runs as shown and prints the numbers the page plots. Comments follow the page's
 // language (lang).
-import { interventionsOf, MODELS } from './state.js';
+import { interventionsOf } from './state.js';
+import { HUB_MODELS } from '../../wasm/js/models.js';
 import { makeT } from './i18n.js';
 import { hfRows, tlRows, isRow } from './codegen-rows.js';
 
@@ -35,7 +36,7 @@ const comment = (text, indent = '') => text.split('\n').map((l) => `${indent}# $
 // page's models/default/ folder (http or https); without it, the folder in a clone of the repo.
 function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null } = {}) {
   const L = [];
-  if (MODELS[st.model]?.kind === 'hub') return { L, hf: MODELS[st.model].repo, tl: st.model, hub: true };
+  if (Object.hasOwn(HUB_MODELS, st.model)) return { L, hf: HUB_MODELS[st.model].repo, tl: st.model, hub: true };
   if (st.model === 'local') {
     L.push(...comment(t('cgLocalModel')));
     L.push('MODEL = "./my-model"');
@@ -75,6 +76,8 @@ function printResults(t, topk) {
   return L;
 }
 
+// info: {modelName, modelUrl, hooks: the engine's hook table (lab.hooks()), which the
+// builder's rows need}.
 export function hfCode(st, { lang = 'en', ...info } = {}) {
   const t = makeT(lang);
   const ivs = interventionsOf(st);
@@ -123,7 +126,7 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   L.push('    return module.register_forward_hook(hook)');
   L.push('');
   const hooks = [];
-  const rows = hfRows(ivs.filter(isRow), t, pyNum, ivs.length);
+  const rows = hfRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks);
   ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
@@ -221,7 +224,7 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('    return resid, emb + resid[:-1] + final, logits');
   L.push('');
   const hooks = [];
-  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length);
+  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks);
   ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {

@@ -24,6 +24,7 @@ let lab = null;
 let labInfo = null;
 let latestRunId = 0;
 let lastRun = null; // the options of the latest run, for a lens asked afterwards
+let sentBaseline = null; // the engine's kept baseline that the page last received
 let queue = Promise.resolve();
 let loadCount = 0;
 
@@ -110,7 +111,11 @@ async function runPair(msg, id) {
   if (latestRunId !== id) return { superseded: true };
   lastRun = { ...msg, loadCount };
   const r = compare(msg, !!msg.logitLens);
-  const value = { baseline: r.baseline, intervened: r.intervened, compare: { kl: r.kl, top: r.top } };
+  // A toggle keeps the baseline: the page has it already (worker-api.js puts it back), so
+  // the reply carries only the intervened run. Without interventions the two are one.
+  const keep = r.baseline === sentBaseline;
+  sentBaseline = r.baseline;
+  const value = { baseline: keep ? null : r.baseline, intervened: r.intervened === r.baseline ? null : r.intervened, compare: { kl: r.kl, top: r.top } };
   if (r.logit_lens) value.lens = r.logit_lens;
   return value;
 }

@@ -3,6 +3,7 @@
 import { downloadBlob } from './dom.js';
 import { fmtNum } from './i18n.js';
 import { toCsv } from './analysis.js';
+import { tableOf } from './hook-table.js';
 import { interventionsOf } from './state.js';
 import { describeRow } from './rows.js';
 import { displayName } from './panels/model-info.js';
@@ -33,7 +34,7 @@ export function exportJson(app) {
 
 export function exportCsv(app) {
   const o = exportObject(app);
-  if (o) downloadBlob(new Blob([toCsv(o)], { type: 'text/csv' }), 'hooklab-data.csv');
+  if (o) downloadBlob(new Blob([toCsv(o, tableOf(app))], { type: 'text/csv' }), 'hooklab-data.csv');
 }
 
 // The interventions in the page's words.

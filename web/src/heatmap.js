@@ -2,33 +2,47 @@
 // are in the data table beside it). Colour: a light-to-dark blue ramp (one hue, readable
 // for every colour vision); masked future positions are hatched grey; non-finite cells ✕.
 
-function ramp(v) {
+export function ramp(v) {
   // 0 → #f7fbff, 1 → #08306b (ColorBrewer Blues end points), linear in RGB.
   const t = Math.max(0, Math.min(1, v));
   const a = [247, 251, 255], b = [8, 48, 107];
   return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * t)).join(',')})`;
 }
 
-// Attention weights are probabilities: the colour scale is fixed to 0..1.
-export function drawHeatmap(canvas, matrix, labels, { title } = {}) {
-  const T = matrix.length;
+/**
+ * The page's canvas figures start alike: W × H CSS pixels drawn at the device's pixel ratio
+ * (sharp on every screen), a white ground (PNG exports are not transparent), the title at the
+ * top left. aspect: the CSS keeps the aspect ratio instead of the height, so the width may
+ * shrink on a narrow screen. Returns the 2D context, in CSS pixels, with the labels' font.
+ */
+export function canvasSetup(canvas, W, H, { title = '', aspect = false } = {}) {
   const dpr = window.devicePixelRatio || 1;
-  const labelW = Math.min(110, 12 + 7 * Math.max(...labels.map((s) => s.length), 3));
-  const cell = Math.max(12, Math.min(36, Math.floor(320 / Math.max(T, 1))));
-  const top = 24 + labelW * 0.75;
-  const W = labelW + cell * T + 50, H = top + cell * T + 10;
   canvas.width = W * dpr;
   canvas.height = H * dpr;
   canvas.style.width = `${W}px`;
-  canvas.style.height = `${H}px`;
+  if (aspect) canvas.style.aspectRatio = `${W} / ${H}`;
+  else canvas.style.height = `${H}px`;
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, W, H);
-  ctx.fillStyle = '#222';
-  ctx.font = '600 13px system-ui, sans-serif';
-  ctx.fillText(title || '', 4, 16);
+  if (title) {
+    ctx.fillStyle = '#222';
+    ctx.font = '600 13px system-ui, sans-serif';
+    ctx.fillText(title, 4, 16);
+  }
   ctx.font = '11px system-ui, sans-serif';
+  return ctx;
+}
+
+// Attention weights are probabilities: the colour scale is fixed to 0..1.
+export function drawHeatmap(canvas, matrix, labels, { title } = {}) {
+  const T = matrix.length;
+  const labelW = Math.min(110, 12 + 7 * Math.max(...labels.map((s) => s.length), 3));
+  const cell = Math.max(12, Math.min(36, Math.floor(320 / Math.max(T, 1))));
+  const top = 24 + labelW * 0.75;
+  const W = labelW + cell * T + 50, H = top + cell * T + 10;
+  const ctx = canvasSetup(canvas, W, H, { title });
   const short = (s) => (s.length > 12 ? `${s.slice(0, 11)}…` : s).replace(/\n/g, '⏎');
   for (let q = 0; q < T; q++) {
     ctx.fillStyle = '#222';

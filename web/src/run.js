@@ -3,6 +3,7 @@
 import { $ } from './dom.js';
 import { interventionsOf, capturesOf } from './state.js';
 import { describeError } from './errors.js';
+import { hookTable } from './hook-table.js';
 import { hasFieldErrors } from './form.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
 import { renderQuestions } from './panels/questions.js';
@@ -29,7 +30,8 @@ export async function runNow(app) {
   setStatus(app, 'running');
   document.body.classList.add('busy');
   try {
-    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot), logitLens: snapshot.lens });
+    const table = await hookTable(app); // the captures' names are the table's
+    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot, table), logitLens: snapshot.lens });
     if (!r) return; // superseded by a newer run
     showError(app, null);
     const prev = app.result;

@@ -6,7 +6,7 @@
 
 import { HUB_MODELS } from '../../wasm/js/models.js';
 import { defaultPatchState, patchFromParams, patchToParams } from './panels/patch-data.js';
-import { rowsFromText, rowsToText, rowIntervention } from './rows.js';
+import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { genStateFromParams, genStateToParams } from './panels/generate-panel.js';
 
 // The hub models' repos, sizes and training data live in the one registry (models.js).
@@ -20,9 +20,6 @@ export const MODELS = {
 export const DEFAULT_PROMPT = 'When Mary and John went to the store, John gave a drink to';
 export const STATS = ['mean', 'std', 'min', 'max', 'norm'];
 export const TOPK_MAX = 50;
-// Hook points outside the blocks (no "blocks.L." prefix). `logits` is left out of the
-// per-position capture: [T, vocab] is too big to ship for a chart.
-export const GLOBAL_HOOKS = ['hook_embed', 'hook_pos_embed', 'ln_final.hook_normalized', 'logits'];
 
 export function defaultExercises() {
   return {
@@ -238,19 +235,22 @@ export function interventionsOf(st) {
   return out;
 }
 
-// The full name of the hook whose per-position std is drawn, or null (logits: too big).
-export function positionHookName(st) {
+// The full name of the hook whose per-position std is drawn, or null (`logits`: [T, vocab]
+// is too big to ship for a chart). table: the engine's hook table (lab.hooks()), which says
+// whether the hook is one of the blocks'.
+export function positionHookName(st, table) {
   if (st.hook === 'logits') return null;
-  return GLOBAL_HOOKS.includes(st.hook) ? st.hook : `blocks.${st.hookLayer}.${st.hook}`;
+  if (!table) throw new Error('the engine\'s hook table is needed to name the captured hook');
+  return hookEntry(st.hook, table) ? st.hook : `blocks.${st.hookLayer}.${st.hook}`;
 }
 
 // Hooks captured in both runs, for the attention, MLP and per-position panels.
-export function capturesOf(st) {
+export function capturesOf(st, table) {
   const e = st.ex;
   const c = new Set();
   if (e.ex1.on) c.add(`blocks.${e.ex1.layer}.attn.hook_pattern`);
   if (e.ex2.on) c.add(`blocks.${e.ex2.layer}.mlp.hook_post`);
-  const h = positionHookName(st);
+  const h = positionHookName(st, table);
   if (h) c.add(h);
   return [...c];
 }

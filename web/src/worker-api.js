@@ -7,6 +7,7 @@ export class EngineClient {
     this.nextId = 1;
     this.pending = new Map();
     this.latestRun = 0;
+    this.baseline = null; // the latest run's baseline (the worker sends it only when it changes)
     this.worker.onmessage = (ev) => this.#onMessage(ev.data);
     this.worker.onerror = (ev) => {
       const err = new Error(`engine worker failed: ${ev.message || 'unknown error'}`);
@@ -49,6 +50,12 @@ export class EngineClient {
     const id = this.nextId; // the id #request is about to use
     this.latestRun = id;
     const value = await this.#request('run', { prompt, interventions, topk, capture, logitLens: !!logitLens });
+    if (value && !value.superseded) {
+      // The worker sends a baseline once and null while it is unchanged; null intervened: no interventions.
+      if (value.baseline) this.baseline = value.baseline;
+      else value.baseline = this.baseline;
+      value.intervened ??= value.baseline;
+    }
     if (value?.superseded || this.latestRun !== id) return null;
     return value;
   }

@@ -3,22 +3,18 @@
 // through the worker); the fields are validated next to themselves like form.js's, and an
 // invalid field never reaches the state (so the URL stays valid).
 import { $ } from '../dom.js';
+import { hookTable, tableOf } from '../hook-table.js';
 import { formatField } from '../state.js';
 import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName, rowsToText } from '../rows.js';
 
 const SELECTORS = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']];
 
-// The engine's hook table for the loaded model, asked once per model.
+// The engine's hook table for the loaded model: onReady once it arrives.
 function ensureTable(app, onReady) {
   const info = app.modelInfo;
-  if (!info || app.hookTable?.for === info) return;
-  if (app.hookTableAsked === info) return;
-  app.hookTableAsked = info;
-  app.client.hooks(1).then((table) => {
-    if (app.modelInfo !== info) return;
-    app.hookTable = { for: info, table };
-    onReady();
-  }, () => { app.hookTableAsked = null; });
+  if (!info || tableOf(app) || app.builderWaits === info) return;
+  app.builderWaits = info;
+  hookTable(app).then(() => { if (app.modelInfo === info) onReady(); }, () => {}).finally(() => { app.builderWaits = null; });
 }
 
 const el = (tag, props = {}, ...kids) => {
@@ -57,7 +53,7 @@ export function renderBuilder(app) {
     readBuilder(app);
     if (rowsToText(st.iv) !== before) app.builderChange?.();
   });
-  const table = app.hookTable?.for === app.modelInfo ? app.hookTable.table : null;
+  const table = tableOf(app);
   // Drawn from the state, which holds only valid values: no typed error survives a redraw.
   for (const k of Object.keys(app.fieldErrors)) if (k.startsWith('iv-')) delete app.fieldErrors[k];
   const box = $('iv-rows');
@@ -127,7 +123,7 @@ export function renderBuilderErrors(app) {
 /** Reads the rows' fields into the state; invalid values stay in the form with their error. */
 export function readBuilder(app) {
   const { st } = app;
-  const table = app.hookTable?.for === app.modelInfo ? app.hookTable.table : null;
+  const table = tableOf(app);
   const cfg = app.modelInfo?.config ?? null;
   for (const k of Object.keys(app.fieldErrors)) if (k.startsWith('iv-')) delete app.fieldErrors[k];
   st.iv.forEach((row, i) => {

@@ -2,25 +2,8 @@
 // prompt side by side, streamed token by token from the engine worker, each token tinted
 // by the model's probability of it; stop, seed and sampling settings, URL state, export.
 // The worker side is generate-worker.js; wired by main.js (mount, URL settings via state.js) and engine-worker.js (generate, generateStop).
-
-const STRINGS = {
-  en: {
-    title: 'What does the model say?', generate: 'Generate', stop: 'Stop', maxNew: 'New tokens', temperature: 'Temperature',
-    topK: 'Top-k', topP: 'Top-p', seed: 'Seed', baseline: 'Baseline', intervened: 'With the interventions',
-    greedy: 'temperature 0: greedy (the most likely token each step)', export: 'Export JSON',
-    legend: 'Shade: the model\'s probability of each token (darker = likelier); hover for the number.',
-    running: 'generating…', stopped: 'stopped', why: { length: 'reached the token limit', endoftext: 'the model wrote <|endoftext|>',
-      context: 'the context is full' }, tokensPerS: 'tokens/s', noModel: 'load a model first',
-  },
-  vi: {
-    title: 'Mô hình nói gì?', generate: 'Sinh văn bản', stop: 'Dừng', maxNew: 'Số token mới', temperature: 'Nhiệt độ',
-    topK: 'Top-k', topP: 'Top-p', seed: 'Hạt giống (seed)', baseline: 'Gốc', intervened: 'Có can thiệp',
-    greedy: 'nhiệt độ 0: tham lam (luôn chọn token khả dĩ nhất)', export: 'Xuất JSON',
-    legend: 'Độ đậm: xác suất mô hình gán cho mỗi token (đậm hơn = khả dĩ hơn); rê chuột để xem số.',
-    running: 'đang sinh…', stopped: 'đã dừng', why: { length: 'đạt giới hạn số token', endoftext: 'mô hình viết <|endoftext|>',
-      context: 'ngữ cảnh đã đầy' }, tokensPerS: 'token/giây', noModel: 'hãy tải mô hình trước',
-  },
-};
+// Its strings are generate-strings.js's (in i18n.js's table).
+import { makeT } from '../i18n.js';
 
 export const GEN_DEFAULTS = { maxNewTokens: 20, temperature: 0, topK: 0, topP: 1, seed: 0 };
 const PARAMS = { maxNewTokens: 'gn', temperature: 'gt', topK: 'gk', topP: 'gp', seed: 'gs' };
@@ -68,7 +51,7 @@ let nextId = 0;
  */
 export function mountGeneratePanel(root, opts) {
   let lang = opts.lang === 'vi' ? 'vi' : 'en';
-  const s = () => STRINGS[lang];
+  const t = (key) => makeT(lang)(key);
   const settings = { ...GEN_DEFAULTS, ...(opts.settings || {}) };
   let current = null;  // the request in flight: {id, request}
   let lastResult = null;  // what Export writes
@@ -117,15 +100,15 @@ export function mountGeneratePanel(root, opts) {
   root.append(title, controls, hint, colWrap, legend, status);
 
   function render() {
-    title.textContent = s().title;
-    for (const k of Object.keys(inputs)) labels[k].textContent = s()[k === 'maxNewTokens' ? 'maxNew' : k];
-    goBtn.textContent = s().generate;
-    stopBtn.textContent = s().stop;
-    exportBtn.textContent = s().export;
-    hint.textContent = s().greedy;
-    legend.textContent = s().legend;
-    heads.baseline.textContent = s().baseline;
-    heads.intervened.textContent = s().intervened;
+    title.textContent = t('genTitle');
+    for (const k of Object.keys(inputs)) labels[k].textContent = t(k === 'maxNewTokens' ? 'genMaxNew' : `gen${k[0].toUpperCase()}${k.slice(1)}`);
+    goBtn.textContent = t('genGenerate');
+    stopBtn.textContent = t('genStop');
+    exportBtn.textContent = t('genExport');
+    hint.textContent = t('genGreedy');
+    legend.textContent = t('genLegend');
+    heads.baseline.textContent = t('genBaseline');
+    heads.intervened.textContent = t('genIntervened');
   }
 
   function tokenSpan(t) {
@@ -159,9 +142,9 @@ export function mountGeneratePanel(root, opts) {
     for (const which of ['baseline', 'intervened']) {
       const r = m.value[which];
       const why = colWrap.querySelector(`.gen-${which} .gen-why`);
-      why.textContent = r ? `${s().why[r.stopped]} · ${r.tokens_per_s.toFixed(1)} ${s().tokensPerS}` : s().stopped;
+      why.textContent = r ? `${t(`genWhy_${r.stopped}`)} · ${r.tokens_per_s.toFixed(1)} ${t('genTokensPerS')}` : t('genStopped');
     }
-    status.textContent = m.value.stoppedByUser ? s().stopped : '';
+    status.textContent = m.value.stoppedByUser ? t('genStopped') : '';
   }
 
   function generate() {
@@ -175,7 +158,7 @@ export function mountGeneratePanel(root, opts) {
     }
     goBtn.disabled = true;
     stopBtn.disabled = false;
-    status.textContent = s().running;
+    status.textContent = t('genRunning');
     opts.worker.addEventListener('message', onMessage);
     opts.worker.postMessage({ id: current.id, type: 'generate', ...request });
   }

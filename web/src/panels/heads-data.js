@@ -33,9 +33,5 @@ export function patternsOf(capture) {
     Array.from({ length: T }, (_, q) => capture.data.slice((h * T + q) * T, (h * T + q + 1) * T)));
 }
 
-/** The heat-map's ramp (heatmap.js: ColorBrewer Blues ends, linear in RGB) for a score in [0, 1]. */
-export function ramp(v) {
-  const t = Math.max(0, Math.min(1, v));
-  const a = [247, 251, 255], b = [8, 48, 107];
-  return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * t)).join(',')})`;
-}
+/** The heat-map's colour ramp for a score in [0, 1] (one ramp: heatmap.js's). */
+export { ramp } from '../heatmap.js';

@@ -2,6 +2,7 @@
 // head, baseline and intervened side by side, the highest heads named, and a data table
 // of every head (baseline, intervened, Δ). Clicking a cell picks that block for the grid.
 import { renderTable } from '../charts.js';
+import { canvasSetup } from '../heatmap.js';
 import { ramp, scoreRows, strongest } from './heads-data.js';
 
 const CELL = 22, PAD_L = 34, PAD_T = 40;
@@ -9,20 +10,8 @@ const CELL = 22, PAD_L = 34, PAD_T = 40;
 // One result's [n_layer][n_head] scores as a canvas; null cells hatched grey.
 function drawScores(canvas, scores, title) {
   const L = scores.length, H = scores[0].length;
-  const dpr = window.devicePixelRatio || 1;
-  const W = PAD_L + H * CELL + 8, Ht = PAD_T + L * CELL + 8;
-  canvas.width = W * dpr;
-  canvas.height = Ht * dpr;
-  canvas.style.width = `${W}px`;
-  canvas.style.height = `${Ht}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, W, Ht);
+  const ctx = canvasSetup(canvas, PAD_L + H * CELL + 8, PAD_T + L * CELL + 8, { title });
   ctx.fillStyle = '#222';
-  ctx.font = '600 13px system-ui, sans-serif';
-  ctx.fillText(title, 4, 16);
-  ctx.font = '11px system-ui, sans-serif';
   ctx.textAlign = 'center';
   for (let h = 0; h < H; h++) ctx.fillText(String(h), PAD_L + h * CELL + CELL / 2, PAD_T - 6);
   ctx.textAlign = 'right';

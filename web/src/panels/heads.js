@@ -1,10 +1,11 @@
-// The heads panel on the page: the controls (score, block, input) and, after each run, the
-// engine's per-head scores (lab.heads through the worker; baseline and intervened) drawn by
-// heads-overview.js and heads-grid.js. Scores are asked once per (model, input,
-// interventions, block) and kept.
+// The heads panel on the page: the controls (score, block, input) and, while the panel is
+// open, the engine's per-head scores (lab.heads through the worker; baseline and intervened)
+// drawn by heads-overview.js and heads-grid.js. They cost two extra forwards, so a closed
+// panel asks for nothing; scores are asked once per (model, input, interventions, block)
+// and kept, so closing and reopening on the same state asks nothing again.
 import { $ } from '../dom.js';
 import { fmtNum } from '../i18n.js';
-import { interventionsOf } from '../state.js';
+import { interventionsOf, stateToParams } from '../state.js';
 import { describeError } from '../errors.js';
 import { showFieldError } from '../form.js';
 import { renderHeadsOverview } from './heads-overview.js';
@@ -58,6 +59,7 @@ export function renderHeads(app) {
   const { result, t } = app;
   if (!result || !app.modelInfo) return;
   writeHeadsControls(app);
+  if (!$('heads-section').open) return;
   const L = app.modelInfo.config.n_layer;
   const h = app.st.heads;
   const block = Math.min(h.block, L - 1);
@@ -91,8 +93,13 @@ export function renderHeads(app) {
   });
 }
 
-/** Wires the controls; onChange: the state changed (URL). */
+/** Wires the controls; onChange: the state changed (URL). A URL that carries the panel's
+ *  settings opens it (it was open when the link was made). */
 export function bindHeads(app, onChange) {
+  const panel = $('heads-section');
+  const q = stateToParams(app.st);
+  if (q.has('heads') || q.has('repeat')) panel.open = true;
+  panel.addEventListener('toggle', () => { if (panel.open) renderHeads(app); });
   app.headsChange = () => { onChange(); renderHeads(app); };
   const changed = () => { if (readHeadsControls(app)) app.headsChange(); else onChange(); };
   for (const id of ['heads-score', 'heads-block', 'heads-input']) $(id).addEventListener('change', changed);

@@ -3,6 +3,7 @@
 // the pointer or the keyboard cursor (arrow keys) in a live line below it, a colour bar, and
 // the numbers in a data table.
 import { renderTable } from '../charts.js';
+import { canvasSetup } from '../heatmap.js';
 import { divergingColor } from './patch-data.js';
 
 const ROW_W = 30, PAD_R = 56, MIN_CELL = 10, MAX_CELL = 40;
@@ -18,17 +19,8 @@ const short = (s) => (s.length > 12 ? `${s.slice(0, 11)}…` : s).replace(/\n/g,
 
 function draw(canvas, { matrix, colLabels, max }, L, cursor) {
   const rows = matrix.length, cols = matrix[0].length;
-  const dpr = window.devicePixelRatio || 1;
   const W = ROW_W + cols * L.cell + PAD_R, H = L.top + rows * L.cell + 8;
-  canvas.width = W * dpr;
-  canvas.height = H * dpr;
-  canvas.style.width = `${W}px`;
-  canvas.style.aspectRatio = `${W} / ${H}`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, W, H);
-  ctx.font = '11px system-ui, sans-serif';
+  const ctx = canvasSetup(canvas, W, H, { aspect: true }); // its title is the figure's heading
   for (let r = 0; r < rows; r++) {
     ctx.fillStyle = '#222';
     ctx.textAlign = 'right';

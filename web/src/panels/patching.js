@@ -21,7 +21,13 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0, onScreen: false };
+  // The pickers' top-k costs a forward per change of the interventions: asked only while
+  // the view is on screen (else every exercise toggle would queue one behind its run).
+  new IntersectionObserver(([e]) => {
+    app.patch.onScreen = e.isIntersecting;
+    if (e.isIntersecting) refreshTop(app);
+  }).observe($('patch-section'));
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -126,7 +132,7 @@ function showFieldError(app, id, d) {
 
 function refreshTop(app) {
   const P = app.patch;
-  if (!app.modelInfo) return;
+  if (!app.modelInfo || !P.onScreen) return;
   const { clean } = inputs(app);
   const interventions = interventionsOf(app.st);
   const key = JSON.stringify([app.loadedKey, clean, interventions]);

@@ -6,6 +6,8 @@ import { positionStd, finite } from '../analysis.js';
 import { STATS, positionHookName } from '../state.js';
 import { figureShell, setFigureText, renderTable, upsertChart, lineConfig } from '../charts.js';
 import { chartPng } from '../export.js';
+import { tableOf } from '../hook-table.js';
+import { hookEntry } from '../rows.js';
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -36,14 +38,17 @@ export function renderStats(app) {
     labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5)]), title);
 
   // Per position: the capture of the chosen hook at the chosen block.
-  const name = positionHookName({ ...st, hook });
+  const table = tableOf(app);
+  if (!table) { $('pos-none').hidden = $('fig-pos').hidden = true; return; } // a new model: its first run brings it
+  const name = positionHookName({ ...st, hook }, table);
   const cb = name && result.baseline.captures?.[name], ci = name && result.intervened.captures?.[name];
   const figPos = $('fig-pos');
   $('pos-none').hidden = !!name;
   $('pos-none').textContent = name ? '' : t('posNone');
   figPos.hidden = !(cb && ci);
   if (!(cb && ci)) return;
-  const pb = positionStd(cb, name), pi = positionStd(ci, name);
+  const entry = hookEntry(name, table);
+  const pb = positionStd(cb, entry), pi = positionStd(ci, entry);
   const toks = result.baseline.token_strings;
   const pl = pb.map((_, q) => `${q} ${showTok(toks[q])}`);
   const f2 = figureShell(figPos, { onPng: () => chartPng(app, 'pos', 'hooklab-position-std.png') });
