@@ -6,7 +6,9 @@
 //   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
 // Then the activation-patching sweep against tools/reference.py (BENCH_PATCH=0: skip it,
-// BENCH_PATCH=only: nothing else), and generation (BENCH_GENERATE=0 / only, likewise).
+// BENCH_PATCH=only: nothing else), the sweep at 1 vs 2 threads, native and wasm
+// (BENCH_PATCH_THREADS=1 adds it, =only runs nothing else; BENCH_PATCH_RUNS sweeps each,
+// default 2), and generation (BENCH_GENERATE=0 / only, likewise).
 //
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
@@ -101,10 +103,17 @@ const PATCH_PAIR = { clean: 'When Mary and John went to the big store, John gave
 
 async function childPatch(a) {
   const { HookLab } = await import('../wasm/js/hooklab.js');
-  const lab = await HookLab.load(a.model);
+  const lab = await HookLab.load(a.model, { threads: a.threads });
   const t0 = performance.now();
   const r = await lab.patch(JSON.parse(a.pair));
   return { wall_ms: performance.now() - t0, ms: r.ms, forwards: r.forwards, T: r.clean_tokens.length, logit_diff: r.logit_diff };
+}
+
+// The native CLI's sweep (its own "ms": the sweep without loading the model).
+function nativePatch(a, pair, threads) {
+  const out = execFileSync(...pinned(NATIVE, ['patch', '--model', a.model, '--clean', pair.clean, '--corrupted', pair.corrupted,
+    '--answer', pair.answer, '--wrong', pair.wrong, '--hook', pair.hook, '--threads', String(threads)], threads), { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(out).ms;
 }
 
 function patchBench(a) {
@@ -128,6 +137,33 @@ Activation patching: full resid_pre sweep, ${n} blocks x ${wasm.T} positions (${
     `largest |logit diff| difference ${maxDiff.toExponential(2)}`);
   return { reference_ms: ref.ms, reference_forwards: ref.forwards, wasm_ms: wasm.wall_ms, wasm_forwards: wasm.forwards, T: wasm.T,
     ratio: ref.ms / wasm.wall_ms, max_abs_diff: maxDiff };
+}
+
+// The same sweep at 1 and 2 threads, natively and in wasm (one block's patched runs are the
+// segments of one pass, so attention splits by (run, head) and the GEMMs by columns); best
+// of BENCH_PATCH_RUNS (default 2) sweeps each. A sweep takes seconds: BENCH_PATCH_THREADS=1
+// adds this, =only runs nothing else.
+function patchThreadsBench(a) {
+  const pair = PATCH_PAIR;
+  const runs = Math.max(1, Number(process.env.BENCH_PATCH_RUNS ?? 2));
+  // 1 and 2 threads in turn, so that a busy minute does not fall on one of them only.
+  const sweep = { 1: { native: Infinity, wasm: Infinity }, 2: { native: Infinity, wasm: Infinity } };
+  let T;
+  for (let run = 0; run < runs; ++run)
+    for (const threads of [1, 2]) {
+      const s = sweep[threads];
+      s.native = Math.min(s.native, nativePatch(a, pair, threads));
+      const r = child('patch', a, ['--pair', JSON.stringify(pair)], threads);
+      T = r.T;
+      s.wasm = Math.min(s.wasm, r.wall_ms);
+    }
+  console.log(`
+Activation patching at 1 and 2 threads: full ${pair.hook} sweep, ${T}-token IOI pair, best of ${runs} sweeps each` +
+    `${HAVE_TASKSET ? ` (1 thread on CPU ${CPU}, 2 on CPUs ${cpus(2)})` : ''}, without loading the model`);
+  for (const engine of ['native', 'wasm'])
+    console.log(`  ${engine.padEnd(6)}  1 thread ${(sweep[1][engine] / 1e3).toFixed(2)} s, 2 threads ${(sweep[2][engine] / 1e3).toFixed(2)} s: ` +
+      `${(sweep[1][engine] / sweep[2][engine]).toFixed(2)}x`);
+  return { T, runs, ms: sweep, ratio: { native: sweep[1].native / sweep[2].native, wasm: sweep[1].wasm / sweep[2].wasm } };
 }
 
 // ---------------------------------------------------------------- generation (issue #12)
@@ -351,6 +387,7 @@ async function main() {
   a.idsList = ids;
   const T = ids.length;
   if (process.env.BENCH_PATCH === 'only') return void patchBench(a);
+  if (process.env.BENCH_PATCH_THREADS === 'only') return void patchThreadsBench(a);
   if (process.env.BENCH_GENERATE === 'only') return void generateBench(a);
 
   // The engines run in turn, and the whole set --rounds times: this machine's speed drifts
@@ -433,8 +470,9 @@ async function main() {
     ' time, so the (min) ratios are the steadier ones on a shared machine. % peak: the best run\'s GFLOP/s over the simd128 peak times' +
     ' the threads.');
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
+  const patchingThreads = process.env.BENCH_PATCH_THREADS === '1' ? patchThreadsBench(a) : null;
   const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops, peak, peaks, rows, gemm, patching, generation }, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -23,14 +23,14 @@ const char* kUsage =
     "  hooklab tokenize --model DIR --text TEXT\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
-    "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n"
-    "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n"
+    "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
+    "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
     "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty]\n"
     "    --compare: the baseline (no interventions) and the intervened generation together\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
-    "  --threads N: threads for the matrix products (default: the hardware's, at most 8)\n";
+    "  --threads N: threads in the engine's pool (default: the hardware's, at most 8)\n";
 
 // One --intervene value: the intervention as JSON (checked further by the engine).
 nlohmann::json intervention_arg(const std::string& v) {

@@ -8,6 +8,7 @@
 
 #include "hooklab/error.h"
 #include "hooklab/loader.h"
+#include "hooklab/parallel.h"
 
 namespace hooklab {
 
@@ -40,9 +41,18 @@ GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size,
 
 namespace {
 
-// LayerNorm over the last dim; statistics in double so huge or tiny scales stay finite.
-void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, double eps, float* y) {
-    for (int t = 0; t < T; ++t) {
+// Work (multiply-adds, roughly) per parallel_for chunk: handing a chunk to the pool costs
+// a few microseconds, so a chunk should be worth well more than that, and a loop of less
+// stays on the calling thread.
+constexpr double kChunkWork = 1 << 15;
+
+// The grain for items of `work` each.
+int grain_for(double work) { return static_cast<int>(std::clamp(std::ceil(kChunkWork / std::max(work, 1.0)), 1.0, 1e9)); }
+
+// LayerNorm of rows t0 .. t1-1 over the last dim; statistics in double so huge or tiny
+// scales stay finite.
+void layernorm_rows(const float* x, int t0, int t1, int C, const LayerNormWeights& ln, double eps, float* y) {
+    for (int t = t0; t < t1; ++t) {
         const float* xr = x + static_cast<size_t>(t) * C;
         float* yr = y + static_cast<size_t>(t) * C;
         double mean = 0;
@@ -55,6 +65,11 @@ void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, double 
         for (int i = 0; i < C; ++i)
             yr[i] = static_cast<float>((xr[i] - mean) * rstd) * ln.weight[i] + ln.bias[i];
     }
+}
+
+// Rows are independent: they are spread over the pool.
+void layernorm(const float* x, int T, int C, const LayerNormWeights& ln, double eps, float* y) {
+    parallel_for(T, grain_for(4.0 * C), [&](int t0, int t1) { layernorm_rows(x, t0, t1, C, ln, eps, y); });
 }
 
 // e^z as straight-line arithmetic, so that a loop of it vectorises (libm's scalar
@@ -208,9 +223,71 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     std::vector<float> ln(RC), qkv(RC * 3), q(RC), k(RC), v(RC), z(RC), attn_out(RC), mlp_out(RC);
     std::vector<float> scores(sc0[S]), pattern(scores.size());
     std::vector<float> pre(static_cast<size_t>(R) * M), post(pre.size());
-    std::vector<const float*> kj, vj;  // the key and value rows a segment attends to
+    // The key and value rows segment s attends to: [kv0[s], kv0[s] + Ts[s]) of kj and vj.
+    std::vector<size_t> kv0(S + 1, 0);
+    for (int s = 0; s < S; ++s) kv0[s + 1] = kv0[s] + Ts[s];
+    std::vector<const float*> kj(kv0[S]), vj(kv0[S]);
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     const float neg_inf = -std::numeric_limits<float>::infinity();
+
+    // Attention, one (segment, head) at a time: each writes only its own slices of scores,
+    // pattern and z, with the same arithmetic in the same order whichever thread runs it,
+    // so the split over threads changes no bit.
+    // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
+    auto head_scores = [&](int s, int h) {
+        const int T = Ts[s], first = firsts[s], rows = T - first;
+        const float* const* ks = &kj[kv0[s]];
+        for (int r = 0; r < rows; ++r) {
+            const int i = first + r;
+            float* srow = &scores[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+            const float* qi = row(q, row0[s] + r) + h * D;
+            for (int j = 0; j <= i; ++j) srow[j] = dot(qi, ks[j] + h * D, D) * scale;
+            for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
+        }
+    };
+    // Softmax over the visible prefix, max-subtracted so large scores stay finite.
+    auto head_softmax = [&](int s, int h) {
+        const int T = Ts[s], first = firsts[s], rows = T - first;
+        for (int r = 0; r < rows; ++r) {
+            const int i = first + r;
+            const size_t at = sc0[s] + (static_cast<size_t>(h) * rows + r) * T;
+            const float* srow = &scores[at];
+            float* prow = &pattern[at];
+            float mx = neg_inf;
+            for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
+            double sum = 0;
+            for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
+            for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
+            for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
+        }
+    };
+    // z[i, h, :] = sum_j pattern[h, i, j] v[j, h, :] -- over every j, so a hook that
+    // writes into the masked part of the pattern is honoured, as in HuggingFace.
+    auto head_mix = [&](int s, int h) {
+        const int T = Ts[s], rows = T - firsts[s];
+        const float* const* vs = &vj[kv0[s]];
+        for (int r = 0; r < rows; ++r) {
+            const float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+            float* zi = row(z, row0[s] + r) + h * D;
+            std::fill(zi, zi + D, 0.0f);
+            for (int j = 0; j < T; ++j) {
+                const float p = prow[j];
+                if (p == 0.0f) continue;
+                const float* vv = vs[j] + h * D;
+                for (int d = 0; d < D; ++d) zi[d] += p * vv[d];
+            }
+        }
+    };
+    // f(segment, head) for every pair, spread over the pool (the grain by the pairs'
+    // average multiply-adds in QK^T and PV).
+    double attn_work = 0;
+    for (int s = 0; s < S; ++s) attn_work += 2.0 * H * (Ts[s] - firsts[s]) * Ts[s] * D;
+    const int heads_grain = grain_for(attn_work / (S * H));
+    auto over_heads = [&](auto&& f) {
+        parallel_for(S * H, heads_grain, [&](int b, int e) {
+            for (int i = b; i < e; ++i) f(i / H, i % H);
+        });
+    };
 
     for (int l = start; l < c.n_layer; ++l) {
         const BlockWeights& w = weights.blocks[l];
@@ -235,62 +312,26 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         save_rows(k, &RunState::k, l);
         save_rows(v, &RunState::v, l);
 
-        for (int s = 0; s < S; ++s) {
-            const int T = Ts[s], first = firsts[s], rows = T - first;
-            // Keys before `first` come from the run state, the rest from this pass.
-            kj.resize(T);
-            for (int j = 0; j < T; ++j) kj[j] = j < first ? segs[s].from->k(l, j) : row(k, row0[s] + j - first);
-            float* sc = &scores[sc0[s]];
-            const float* qs = row(q, row0[s]);
-
-            // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
-            for (int h = 0; h < H; ++h)
-                for (int r = 0; r < rows; ++r) {
-                    const int i = first + r;
-                    float* srow = sc + (static_cast<size_t>(h) * rows + r) * T;
-                    const float* qi = qs + static_cast<size_t>(r) * C + h * D;
-                    for (int j = 0; j <= i; ++j) srow[j] = dot(qi, kj[j] + h * D, D) * scale;
-                    for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
-                }
-        }
-        fire_attn(Hook::AttnScores, l, scores);
-
-        // Softmax over the visible prefix, max-subtracted so large scores stay finite.
-        for (int s = 0; s < S; ++s) {
-            const int T = Ts[s], first = firsts[s], rows = T - first;
-            for (int h = 0; h < H; ++h)
-                for (int r = 0; r < rows; ++r) {
-                    const int i = first + r;
-                    const float* srow = &scores[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
-                    float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
-                    float mx = neg_inf;
-                    for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
-                    double sum = 0;
-                    for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
-                    for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
-                    for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
-                }
-        }
-        fire_attn(Hook::Pattern, l, pattern);
-
-        // z[i, h, :] = sum_j pattern[h, i, j] v[j, h, :] -- over every j, so a hook that
-        // writes into the masked part of the pattern is honoured, as in HuggingFace.
-        std::fill(z.begin(), z.end(), 0.0f);
-        for (int s = 0; s < S; ++s) {
-            const int T = Ts[s], first = firsts[s], rows = T - first;
-            vj.resize(T);
-            for (int j = 0; j < T; ++j) vj[j] = j < first ? segs[s].from->v(l, j) : row(v, row0[s] + j - first);
-            for (int h = 0; h < H; ++h)
-                for (int r = 0; r < rows; ++r) {
-                    const float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
-                    float* zi = row(z, row0[s] + r) + h * D;
-                    for (int j = 0; j < T; ++j) {
-                        const float p = prow[j];
-                        if (p == 0.0f) continue;
-                        const float* vv = vj[j] + h * D;
-                        for (int d = 0; d < D; ++d) zi[d] += p * vv[d];
-                    }
-                }
+        for (int s = 0; s < S; ++s)
+            for (int j = 0; j < Ts[s]; ++j) {
+                // Positions before `first` come from the run state, the rest from this pass.
+                const bool saved = j < firsts[s];
+                kj[kv0[s] + j] = saved ? segs[s].from->k(l, j) : row(k, row0[s] + j - firsts[s]);
+                vj[kv0[s] + j] = saved ? segs[s].from->v(l, j) : row(v, row0[s] + j - firsts[s]);
+            }
+        if (hook) {
+            // Each step's hook sees every head of every segment before the next step.
+            over_heads(head_scores);
+            fire_attn(Hook::AttnScores, l, scores);
+            over_heads(head_softmax);
+            fire_attn(Hook::Pattern, l, pattern);
+            over_heads(head_mix);
+        } else {
+            over_heads([&](int s, int h) {
+                head_scores(s, h);
+                head_softmax(s, h);
+                head_mix(s, h);
+            });
         }
         fire(Hook::Z, l, z, {H, D});
         gemm(z.data(), R, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
@@ -303,7 +344,9 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         fire(Hook::Ln2, l, ln, {C});
         gemm(ln.data(), R, w.c_fc.w, w.c_fc.bias.data(), pre.data());
         fire(Hook::MlpPre, l, pre, {M});
-        for (size_t i = 0; i < pre.size(); ++i) post[i] = gelu_new(pre[i]);
+        parallel_for(R, grain_for(20.0 * M), [&](int r0, int r1) {
+            for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) post[i] = gelu_new(pre[i]);
+        });
         fire(Hook::MlpPost, l, post, {M});
         gemm(post.data(), R, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
         fire(Hook::MlpOut, l, mlp_out, {C});

@@ -1,4 +1,5 @@
-// The thread pool and the GEMM split: any number of threads gives the very bits one
+// The thread pool and the work split (GEMMs by output columns, attention by (segment,
+// head), layernorm and GELU by rows): any number of threads gives the very bits one
 // thread gives (every output keeps its summation order), and parallel_for covers its
 // range exactly once.
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 #include "helpers.h"
 #include "hooklab/kernels.h"
 #include "hooklab/parallel.h"
+#include "hooklab/patching.h"
 #include "hooklab/run.h"
 
 using namespace hooklab;
@@ -116,4 +118,89 @@ TEST_CASE("a run's JSON is the same with 1 and 3 threads", "[parallel]") {
     set_threads(3);
     const std::string three = dump_json(run(m, o));
     CHECK(one == three);
+}
+
+namespace {
+
+// Everything a pass leaves: its logits and, when `hooked`, its attention scores, pattern
+// and z at every block it runs, in the order the hooks fire.
+std::vector<float> pass_bits(const GPT2& g, const std::vector<Segment>& segs, int start, bool hooked) {
+    std::vector<float> seen;
+    HookFn keep;
+    if (hooked)
+        keep = [&](HookView& v) {
+            if (v.hook == Hook::AttnScores || v.hook == Hook::Pattern || v.hook == Hook::Z)
+                seen.insert(seen.end(), v.data, v.data + v.numel());
+        };
+    std::vector<float> out = g.forward(segs, start, keep, Logits::Last);
+    out.insert(out.end(), seen.begin(), seen.end());
+    return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("attention split by (segment, head): a long prompt and a batched resumed pass give identical bits with 1, 2 and 3 threads",
+          "[parallel]") {
+    ThreadsGuard guard;
+    const Model m = load_model_dir(testing::source("checkpoints/default"));
+    const GPT2& g = m.gpt2;
+    std::string text;
+    for (int i = 0; i < 12; ++i) text += "The quick brown fox jumps over the lazy dog. ";
+    std::vector<int> ids = m.tokenizer.encode(text);
+    ids.resize(std::min<size_t>(ids.size(), g.config.n_positions));
+    const int T = static_cast<int>(ids.size());
+    REQUIRE(T >= 100);
+    // The state patched runs resume from: the whole prompt, one segment.
+    RunState base;
+    base.tokens = ids;
+    set_threads(1);
+    g.forward({{&base, 0, &base}}, 0, nullptr, Logits::None);
+    // As in a patching sweep: several segments of one pass from block 3, each computing
+    // positions >= first (one of them all of them), next to a fresh run from block 0.
+    RunState fresh;
+    fresh.tokens = std::vector<int>(ids.begin(), ids.begin() + 37);
+    const std::vector<Segment> resumed{{&base, 0, nullptr}, {&base, 1, nullptr}, {&base, 40, nullptr}, {&base, T - 1, nullptr}};
+    const std::vector<Segment> whole{{&base, 0, nullptr}, {&fresh, 0, nullptr}};
+    for (const auto& [segs, start] : {std::pair{resumed, 3}, std::pair{whole, 0}}) {
+        std::vector<std::vector<float>> hooked, bare;
+        for (int n_threads : {1, 2, 3}) {
+            set_threads(n_threads);
+            hooked.push_back(pass_bits(g, segs, start, true));
+            bare.push_back(pass_bits(g, segs, start, false));
+        }
+        INFO(segs.size() << " segments from block " << start);
+        CHECK(same_bits(hooked[0], hooked[1]));
+        CHECK(same_bits(hooked[0], hooked[2]));
+        CHECK(same_bits(bare[0], bare[1]));
+        CHECK(same_bits(bare[0], bare[2]));
+        // Without a hook the three attention steps run fused, per head: the same logits.
+        CHECK(same_bits(bare[0], std::vector<float>(hooked[0].begin(), hooked[0].begin() + bare[0].size())));
+    }
+}
+
+TEST_CASE("a patching sweep gives the same numbers with 1, 2 and 3 threads", "[parallel]") {
+    ThreadsGuard guard;
+    const Model m = load_model_dir(testing::source("checkpoints/default"));
+    PatchOptions o;
+    o.clean = "When Mary and John went to the big store, John gave a drink to";
+    o.corrupted = "When Mary and John went to the big store, Mary gave a drink to";
+    o.answer = " Mary";
+    o.wrong = " John";
+    std::vector<std::string> dumps;
+    for (const char* hook : {"resid_pre", "z"})
+        for (int n_threads : {1, 2, 3}) {
+            set_threads(n_threads);
+            o.hook = hook;
+            nlohmann::json r = patch(m, o);
+            r.erase("ms");  // the only field that may differ
+            dumps.push_back(r.dump());
+        }
+    CHECK(dumps[1] == dumps[0]);
+    CHECK(dumps[2] == dumps[0]);
+    CHECK(dumps[4] == dumps[3]);
+    CHECK(dumps[5] == dumps[3]);
 }

@@ -72,3 +72,59 @@ test('idle pool workers do not keep node alive, with or without dispose()', () =
     assert.equal(r.stdout.trim(), dispose ? 'done 1' : 'done 3');
   }
 });
+
+// Attention is split by (segment, head): a patching sweep (one block's runs are the segments
+// of one pass, each resuming the corrupted run) and a long prompt whose every attention
+// hook is captured give the same numbers at 1, 2 and 3 threads.
+const PAIR = { clean: 'When Mary and John went to the big store, John gave a drink to',
+  corrupted: 'When Mary and John went to the big store, Mary gave a drink to', answer: ' Mary', wrong: ' John' };
+const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+
+test('patching sweeps and attention-heavy runs are identical at 1, 2 and 3 threads', async () => {
+  const texts = [];
+  for (const threads of [1, 2, 3]) {
+    const lab = await HookLab.load(MODEL, { threads });
+    try {
+      const parts = [];
+      for (const hook of ['resid_pre', 'z']) {
+        const { ms, ...r } = await lab.patch({ ...PAIR, hook });
+        assert.equal(typeof ms, 'number');
+        parts.push(JSON.stringify(r));
+      }
+      const capture = [];
+      for (let l = 0; l < 12; l += 5) capture.push(`blocks.${l}.attn.hook_attn_scores`, `blocks.${l}.attn.hook_pattern`, `blocks.${l}.attn.hook_z`);
+      parts.push(lab.runJSON(LONG, { logits: true, topk: 5, capture }));
+      texts.push(parts);
+    }
+    finally {
+      lab.dispose();
+    }
+  }
+  assert.ok(JSON.parse(texts[0][2]).tokens.length >= 100);
+  for (const k of [0, 1, 2]) {
+    assert.equal(texts[1][k], texts[0][k], `part ${k}: 2 threads vs 1`);
+    assert.equal(texts[2][k], texts[0][k], `part ${k}: 3 threads vs 1`);
+  }
+});
+
+test('the node CLI takes --threads for a sweep and a bench; a bad count is a clear error', () => {
+  const cli = (...args) => spawnSync(process.execPath, [join(ROOT, 'wasm/js/cli.js'), ...args], { encoding: 'utf8', timeout: 120000 });
+  const patchArgs = ['patch', '--model', MODEL, '--clean', PAIR.clean, '--corrupted', PAIR.corrupted, '--answer', PAIR.answer,
+    '--wrong', PAIR.wrong, '--hook', 'resid_pre'];
+  const outs = [1, 2].map((t) => {
+    const r = cli(...patchArgs, '--threads', String(t));
+    assert.equal(r.status, 0, r.stderr);
+    const { ms, ...rest } = JSON.parse(r.stdout);
+    return JSON.stringify(rest);
+  });
+  assert.equal(outs[1], outs[0]);
+  const bench = cli('bench', '--model', MODEL, '--prompt', 'Hello world', '--iters', '1', '--threads', '2');
+  assert.equal(bench.status, 0, bench.stderr);
+  assert.equal(JSON.parse(bench.stdout).threads, 2);
+  for (const bad of ['0', 'two', '-1']) {
+    const r = cli(...patchArgs, '--threads', bad);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /threads must be an integer from 1 to 256|--threads needs a non-negative integer/, bad);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  }
+});

@@ -24,18 +24,27 @@ if (!existsSync(new URL('../dist/hooklab.mjs', import.meta.url)) || !existsSync(
 }
 const { HookLab, HookLabError, loadModule } = await import('./hooklab.js');
 
+const THREADS_USAGE = '  --threads N: threads in the engine\'s pool (default: the hardware\'s, at most 8)\n';
+
+// --threads N: a count HookLab.load then checks (1..256).
+function threadsValue(flag, v) {
+  if (!/^[0-9]{1,9}$/.test(v)) throw new CliError(`option ${flag} needs a non-negative integer, got "${v}"`);
+  return parseInt(v, 10);
+}
+
 const USAGE =
   'usage:\n' +
-  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty]\n' +
+  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
   '  hooklab tokenize --model DIR --text TEXT\n' +
   '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
-  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n' +
-  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n' +
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
-  '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16]\n' +
+  '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
-  'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n';
+  'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n' +
+  THREADS_USAGE;
 
 class CliError extends Error {}
 
@@ -50,7 +59,7 @@ async function main(argv) {
   if (cmd === 'heads') return headsCommand(argv.slice(1));
   if (cmd === 'patch' || cmd === 'attribute') return patchCommand(cmd, argv.slice(1));
   if (cmd === 'generate') return generateCommand(argv.slice(1));
-  let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10;
+  let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10, threads;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
   for (let i = 1; i < argv.length; ++i) {
@@ -79,11 +88,12 @@ async function main(argv) {
     else if (a === '--pretty') pretty = true;
     else if (a === '--iters') iters = Math.max(1, intValue());
     else if (a === '--all-logits') allLogits = true;
+    else if (a === '--threads') threads = threadsValue(a, value());
     else throw new CliError(`unknown option ${a} (see hooklab --help)`);
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (!havePrompt) throw new CliError(cmd === 'tokenize' ? '--text is required' : '--prompt is required');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
 
   let out;
   if (cmd === 'run') {
@@ -102,7 +112,7 @@ async function main(argv) {
     // Keys sorted, as the native CLI's JSON library writes them.
     out = JSON.stringify({
       all_logits: allLogits, f16, gflops_at_median: flops / (med * 1e6), iters, kernel: lab.kernel, ms_median: med,
-      ms_min: ms[0], tokens: ids.length, weight_bytes: lab.weightBytes,
+      ms_min: ms[0], threads: lab.threads, tokens: ids.length, weight_bytes: lab.weightBytes,
     });
   } else {
     throw new CliError(`unknown command "${cmd}" (see hooklab --help)`);
@@ -214,14 +224,15 @@ async function fetchCommand(args) {
 const PATCH_USAGE =
   'usage:\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
-  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty]\n' +
-  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty]\n' +
-  '    TOKEN: text that is exactly one token (" Mary") or #ID\n';
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
+  THREADS_USAGE;
 
 async function patchCommand(cmd, args) {
   const o = {};
   const interventions = [];
-  let modelDir = '', f16 = false, pretty = false;
+  let modelDir = '', f16 = false, pretty = false, threads;
   const flags = { '--clean': 'clean', '--corrupted': 'corrupted', '--answer': 'answer', '--wrong': 'wrong',
     '--hook': 'hook', '--by': 'by', '--prompt': 'prompt' };
   for (let i = 0; i < args.length; ++i) {
@@ -240,6 +251,7 @@ async function patchCommand(cmd, args) {
     }
     else if (a === '--f16') f16 = true;
     else if (a === '--pretty') pretty = true;
+    else if (a === '--threads') threads = threadsValue(a, value());
     else throw new CliError(`unknown option ${a} (see hooklab ${cmd} --help)`);
   }
   if (!modelDir) throw new CliError('--model DIR is required');
@@ -250,7 +262,7 @@ async function patchCommand(cmd, args) {
     throw new CliError('--prompt is required');
   }
   if (o.answer === undefined || o.wrong === undefined) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
   const onProgress = ({ done, total }) => {
     if (process.stderr.isTTY) process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
   };
