@@ -129,13 +129,24 @@ export function upsertChart(existing, canvas, config) {
     existing.data.labels = config.data.labels;
     // Replace datasets wholesale (their count may change).
     existing.data.datasets = config.data.datasets;
-    existing.options = config.options;
+    // Assigning options makes Chart.js re-resolve every option (most of a toggle's redraw):
+    // only when they changed (a new language, scale or axis), not for new data.
+    const key = optionsKey(config.options);
+    if (key !== existing.$hooklabOptions) {
+      existing.options = config.options;
+      existing.$hooklabOptions = key;
+    }
     existing.update(reducedMotion() ? 'none' : undefined);
     return existing;
   }
   if (existing) existing.destroy();
-  return new Chart(canvas, { ...config, plugins: [whiteBg, nonfiniteMarks, ...(config.plugins || [])] });
+  const chart = new Chart(canvas, { ...config, plugins: [whiteBg, nonfiniteMarks, ...(config.plugins || [])] });
+  chart.$hooklabOptions = optionsKey(config.options);
+  return chart;
 }
+
+// The options are plain data (no callbacks), so their JSON text identifies them.
+const optionsKey = (options) => JSON.stringify(options);
 
 const toPoint = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
