@@ -198,3 +198,36 @@ test('top-k control, reset, the intro, the MLP heading, any hook statistic per l
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a chart off screen is redrawn when it scrolls into view; reads and exports get the current data', async () => {
+  const { page, errors } = await openPage(env, '?lang=en&ex3=5,0.1');
+  await page.emulateMedia({ reducedMotion: 'reduce' }); // redraws at once, no animation frames
+  const canvas = page.locator('#fig-stats canvas');
+  const pixels = () => canvas.evaluate((c) => c.toDataURL());
+  const toTop = () => page.evaluate(() => window.scrollTo(0, 0));
+  await toTop();
+  assert.ok(await canvas.evaluate((c) => c.getBoundingClientRect().top > innerHeight), 'the stats chart starts below the fold');
+  await page.waitForTimeout(300); // the IntersectionObserver's first verdict
+  const before = await pixels();
+  await page.locator('#ex3-on').uncheck();
+  await toTop();
+  await waitForRun(page);
+  assert.equal(await pixels(), before, 'off screen: not redrawn by the run');
+  await canvas.scrollIntoViewIfNeeded();
+  await page.waitForFunction((b) => document.querySelector('#fig-stats canvas').toDataURL() !== b, before, { timeout: 5000 });
+  let [b, i] = await page.evaluate(() => window.hooklab.chartData('stats'));
+  assert.deepEqual(i, b, 'no intervention: the intervened curve is the baseline');
+  // Off screen again: a read draws the pending result first.
+  await toTop();
+  await page.waitForTimeout(300);
+  await page.locator('#ex3-on').check();
+  await toTop();
+  await waitForRun(page);
+  [b, i] = await page.evaluate(() => window.hooklab.chartData('stats'));
+  assert.notDeepEqual(i, b, 'the read sees the intervened run');
+  const exp = await page.evaluate(() => window.hooklab.exportObject());
+  const { hook, stat } = await page.evaluate(() => window.hooklab.state);
+  assert.deepEqual(i, Array.from(exp.intervened.stats[hook in exp.intervened.stats ? hook : 'hook_resid_post'][stat]));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

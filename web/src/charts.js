@@ -124,24 +124,56 @@ function baseOptions(extra = {}) {
   };
 }
 
+// A chart off screen keeps its latest config (pending) and draws it when it scrolls into view:
+// a run then redraws only what the reader sees. Whatever reads a chart (exports, tests) calls
+// flushChart first, which draws it at once (no animation: a PNG must show the final frame).
+const pending = new WeakMap(); // chart -> config
+const onScreen = new WeakMap(); // canvas -> last IntersectionObserver verdict
+let observer = null;
+function watch(chart) {
+  if (typeof IntersectionObserver !== 'function') return;
+  observer ??= new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      onScreen.set(e.target, e.isIntersecting);
+      const chart = e.isIntersecting && Chart.getChart(e.target);
+      if (chart) flushChart(chart, reducedMotion() ? 'none' : undefined);
+    }
+  });
+  observer.observe(chart.canvas);
+}
+
+export function flushChart(chart, mode = 'none') {
+  const config = chart && pending.get(chart);
+  if (!config) return chart;
+  pending.delete(chart);
+  return applyConfig(chart, config, mode);
+}
+
+function applyConfig(existing, config, mode) {
+  existing.data.labels = config.data.labels;
+  // Replace datasets wholesale (their count may change).
+  existing.data.datasets = config.data.datasets;
+  // Assigning options makes Chart.js re-resolve every option (most of a toggle's redraw):
+  // only when they changed (a new language, scale or axis), not for new data.
+  const key = optionsKey(config.options);
+  if (key !== existing.$hooklabOptions) {
+    existing.options = config.options;
+    existing.$hooklabOptions = key;
+  }
+  existing.update(mode);
+  return existing;
+}
+
 export function upsertChart(existing, canvas, config) {
   if (existing && existing.canvas === canvas && existing.config.type === config.type) {
-    existing.data.labels = config.data.labels;
-    // Replace datasets wholesale (their count may change).
-    existing.data.datasets = config.data.datasets;
-    // Assigning options makes Chart.js re-resolve every option (most of a toggle's redraw):
-    // only when they changed (a new language, scale or axis), not for new data.
-    const key = optionsKey(config.options);
-    if (key !== existing.$hooklabOptions) {
-      existing.options = config.options;
-      existing.$hooklabOptions = key;
-    }
-    existing.update(reducedMotion() ? 'none' : undefined);
+    if (onScreen.get(canvas) === false) pending.set(existing, config);
+    else { pending.delete(existing); applyConfig(existing, config, reducedMotion() ? 'none' : undefined); }
     return existing;
   }
-  if (existing) existing.destroy();
+  if (existing) { pending.delete(existing); observer?.unobserve(existing.canvas); existing.destroy(); }
   const chart = new Chart(canvas, { ...config, plugins: [whiteBg, nonfiniteMarks, ...(config.plugins || [])] });
   chart.$hooklabOptions = optionsKey(config.options);
+  watch(chart);
   return chart;
 }
 

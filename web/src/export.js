@@ -6,6 +6,7 @@ import { toCsv } from './analysis.js';
 import { tableOf } from './hook-table.js';
 import { interventionsOf } from './state.js';
 import { describeRow } from './rows.js';
+import { flushChart } from './charts.js';
 import { displayName } from './panels/model-info.js';
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
@@ -125,7 +126,7 @@ const figTitle = (canvas) => canvas.closest('figure')?.querySelector('.fig-title
 
 // One chart, with its title and the export header.
 export function chartPng(app, key, filename) {
-  const ch = app.charts[key];
+  const ch = flushChart(app.charts[key]);
   if (!ch || !app.result) return;
   const title = figTitle(ch.canvas);
   const { canvas, ctxInfo } = composite(app, [{ canvas: ch.canvas }], title);
@@ -136,7 +137,7 @@ export function chartPng(app, key, filename) {
 export function exportAllPng(app) {
   if (!app.result) return;
   const visible = (c) => c.offsetParent !== null;
-  const canvases = [...Object.values(app.charts).map((c) => c?.canvas).filter((c) => c && visible(c)),
+  const canvases = [...Object.values(app.charts).map((c) => flushChart(c)?.canvas).filter((c) => c && visible(c)),
     ...[...document.querySelectorAll('.heat-fig canvas')].filter(visible)];
   if (!canvases.length) return;
   const title = app.t('title');

@@ -18,6 +18,7 @@ import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
 import { renderCode } from './panels/code.js';
 import { renderAll } from './panels/index.js';
+import { flushChart } from './charts.js';
 import { initPatching, patchExport } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
 import { bindHeads } from './panels/heads.js';
@@ -164,8 +165,8 @@ selectModel(app, app.st.model);
 // For tests and the host page.
 window.hooklab = {
   exportObject: () => exportObject(app),
-  chartData: (key) => app.charts[key]?.data.datasets.map((d) => d.data) ?? null,
-  chartAnimation: (key) => app.charts[key]?.options.animation,
+  chartData: (key) => flushChart(app.charts[key])?.data.datasets.map((d) => d.data) ?? null,
+  chartAnimation: (key) => flushChart(app.charts[key])?.options.animation,
   lensData: () => (app.lensResult?.for === app.result ? app.lensResult.layers : null),
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },
