@@ -521,6 +521,19 @@ export function makeT(lang) {
 export function fmtNum(x, lang, digits = 3) {
   if (x === null || x === undefined || !Number.isFinite(x)) return '✕';
   const a = Math.abs(x);
-  const opts = a !== 0 && (a < 1e-3 || a >= 1e6) ? { notation: 'scientific', maximumSignificantDigits: digits } : { maximumSignificantDigits: digits + 1 };
-  return new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-US', opts).format(x);
+  const sci = a !== 0 && (a < 1e-3 || a >= 1e6);
+  return numberFormat(lang === 'vi' ? 'vi-VN' : 'en-US', sci, sci ? digits : digits + 1).format(x);
+}
+
+// Building an Intl.NumberFormat costs far more than formatting with one, and a run's tables
+// format thousands of numbers with a handful of settings: each built once.
+const formats = new Map();
+function numberFormat(locale, sci, digits) {
+  const key = `${locale} ${sci} ${digits}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, sci ? { notation: 'scientific', maximumSignificantDigits: digits } : { maximumSignificantDigits: digits });
+    formats.set(key, f);
+  }
+  return f;
 }
