@@ -11,12 +11,12 @@ const WEBTEXT = {
   vi: 'WebText (~40 GB trang web được liên kết từ Reddit), do OpenAI huấn luyện năm 2019',
 };
 
-/** Short names a learner types, and the hub repos they mean (params and bytes: the F32 file). */
+/** Short names a learner types, the hub repos they mean and the names shown for them (params and bytes: the F32 file). */
 export const HUB_MODELS = {
-  gpt2: { repo: 'openai-community/gpt2', params: 124439808, bytes: 548105171, trainedOn: WEBTEXT },
-  'gpt2-medium': { repo: 'openai-community/gpt2-medium', params: 354823168, bytes: 1519918112, trainedOn: WEBTEXT },
-  'gpt2-large': { repo: 'openai-community/gpt2-large', trainedOn: WEBTEXT },
-  'gpt2-xl': { repo: 'openai-community/gpt2-xl', trainedOn: WEBTEXT },
+  gpt2: { repo: 'openai-community/gpt2', name: 'GPT-2 small', params: 124439808, bytes: 548105171, trainedOn: WEBTEXT },
+  'gpt2-medium': { repo: 'openai-community/gpt2-medium', name: 'GPT-2 medium', params: 354823168, bytes: 1519918112, trainedOn: WEBTEXT },
+  'gpt2-large': { repo: 'openai-community/gpt2-large', name: 'GPT-2 large', trainedOn: WEBTEXT },
+  'gpt2-xl': { repo: 'openai-community/gpt2-xl', name: 'GPT-2 XL', trainedOn: WEBTEXT },
 };
 
 /** The hub repo of a short name or an "org/name". */

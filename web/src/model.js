@@ -2,6 +2,7 @@
 // user asks for the download), or local files. Loading goes through the worker; while no
 // model of the chosen kind is loaded, an empty-state card says what will be fetched.
 import { $ } from './dom.js';
+import { hubBase } from '../../wasm/js/models.js';
 import { MODELS, invalidForModel, defaultExercises, defaultState, stateToParams } from './state.js';
 import { describeError } from './errors.js';
 import { writeControls, syncUrl, updateExerciseHelp } from './form.js';
@@ -10,8 +11,7 @@ import { renderModelInfo, updateModelLabels, displayName } from './panels/model-
 import { renderAll } from './panels/index.js';
 import { schedule } from './run.js';
 
-const hubBase = (key) => `https://huggingface.co/${MODELS[key].repo}/resolve/main/`;
-const HUB_NAMES = { gpt2: 'GPT-2 small', 'gpt2-medium': 'GPT-2 medium' };
+const hubUrl = (key) => hubBase(MODELS[key].repo);
 
 // The download size as the page says it: the weights plus ~1.5 MB of tokenizer and config.
 export function downloadSize(bytes, lang) {
@@ -50,7 +50,7 @@ export function fitToModel(app, report = true) {
 export async function loadModel(app, key, source, extra = {}) {
   const { client } = app;
   showError(app, null);
-  setStatus(app, 'loading', { what: key === 'default' ? app.defaultName : HUB_NAMES[key] || extra.fileName || key });
+  setStatus(app, 'loading', { what: key === 'default' ? app.defaultName : MODELS[key]?.name || extra.fileName || key });
   setProgress(app, 0, 'download');
   app.loading = key;
   renderEmptyState(app);
@@ -84,7 +84,7 @@ export async function loadModel(app, key, source, extra = {}) {
 }
 
 export function loadHub(app, key) {
-  if (MODELS[key]?.kind === 'hub') return loadModel(app, key, { kind: 'url', base: hubBase(key), cache: true });
+  if (MODELS[key]?.kind === 'hub') return loadModel(app, key, { kind: 'url', base: hubUrl(key), cache: true });
 }
 
 export function loadLocal(app, files) {
@@ -102,7 +102,7 @@ export async function selectModel(app, key) {
   if (key === 'default') return loadModel(app, 'default', { kind: 'url', base: MODELS.default.base, cache: false });
   if (key === 'local') return; // waits for files (loadLocal)
   let cached = false;
-  try { cached = (await app.client.cacheInfo(hubBase(key))).cached; } catch { /* no Cache Storage */ }
+  try { cached = (await app.client.cacheInfo(hubUrl(key))).cached; } catch { /* no Cache Storage */ }
   if (cached) return loadHub(app, key);
   setStatus(app, null);
 }
@@ -120,9 +120,9 @@ export function renderEmptyState(app) {
   if (!waiting) return;
   if (!app.modelInfo) setStatus(app, 'emptyTitle');
   const hub = MODELS[want]?.kind === 'hub';
-  $('empty-text').textContent = hub ? t('emptyHub', { name: HUB_NAMES[want], size: downloadSize(MODELS[want].bytes, st.lang) }) : t('localNeeded');
+  $('empty-text').textContent = hub ? t('emptyHub', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : t('localNeeded');
   $('load-btn').hidden = !hub;
-  $('load-btn').textContent = hub ? t('loadSize', { name: HUB_NAMES[want], size: downloadSize(MODELS[want].bytes, st.lang) }) : '';
+  $('load-btn').textContent = hub ? t('loadSize', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : '';
   $('empty-files').hidden = hub;
   renderAll(app);
 }

@@ -9,7 +9,7 @@ import { defaultPatchState, patchFromParams, patchToParams } from './panels/patc
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { genStateFromParams, genStateToParams } from './panels/generate-panel.js';
 
-// The hub models' repos, sizes and training data live in the one registry (models.js).
+// The hub models' repos, names, sizes and training data live in the one registry (models.js).
 export const MODELS = {
   default: { kind: 'bundled', base: 'models/default/' },
   gpt2: { kind: 'hub', ...HUB_MODELS.gpt2 },

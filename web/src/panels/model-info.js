@@ -6,8 +6,7 @@ export function displayName(app) {
   const info = app.modelInfo;
   const h = info?.rawConfig?.hooklab;
   if (h?.name) return h.name;
-  if (info?.key === 'gpt2') return 'GPT-2 small';
-  if (info?.key === 'gpt2-medium') return 'GPT-2 medium';
+  if (MODELS[info?.key]?.kind === 'hub') return MODELS[info.key].name;
   if (info?.key === 'local') return info.fileName || app.t('localModelName');
   return app.t('randomModelName');
 }
