@@ -69,8 +69,14 @@ test('cross-origin isolated page: the engine loads from a hub on another origin 
     assert.equal(r.error, undefined, r.error);
     assert.deepEqual(errors, []);
     assert.equal(r.isolated, true);
+    // The hub drops the connection after 200000 bytes. Chromium may report the error before
+    // handing the last buffered bytes to the stream, so the resume starts where the reader
+    // really got to: anywhere in (0, 200000], never from the start and never past the drop.
     const cdn = hub.log.filter((e) => e.method === 'GET' && e.path.startsWith('/cdn/')).map((e) => e.range);
-    assert.deepEqual(cdn, [null, 'bytes=200000-'], JSON.stringify(hub.log));
+    assert.equal(cdn.length, 2, JSON.stringify(hub.log));
+    assert.equal(cdn[0], null);
+    const from = Number(/^bytes=(\d+)-$/.exec(cdn[1] ?? '')?.[1]);
+    assert.ok(from > 0 && from <= 200000, `resumed with ${cdn[1]}`);
     assert.deepEqual(r.runs.map((x) => [x.fromCache, x.last]), [[false, 1], [true, 1]]);
     assert.equal(r.cached, 4);
     const lab = await HookLab.load(FAKE, { threads: 1 });
