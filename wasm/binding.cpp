@@ -174,7 +174,8 @@ public:
     // {baseline?: as run() (absent when the kept one was reused), intervened?: (absent
     // without interventions: the baseline is the intervened run), compare: JSON text of
     // {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase, topInt}]}}.
-    // The baseline is kept for the next call with the same options.
+    // The baseline is kept for the next call with the same options, and an intervened run
+    // resumes from it at the first block it touches (hooklab::run_model's `from`).
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
             hooklab::RunOptions opt = parse_options(options, interventions);
@@ -183,19 +184,19 @@ public:
             val out = val::object();
             if (!baseline_ || baseline_key_ != options) {
                 baseline_.reset();
-                baseline_ = std::make_unique<hooklab::RunResult>(hooklab::run_model(model(), opt));
+                baseline_ = std::make_unique<hooklab::KeptRun>(hooklab::run_kept(model(), opt));
                 baseline_key_ = options;
-                out.set("baseline", result(*baseline_, opt));
+                out.set("baseline", result(baseline_->result, opt));
             }
-            const hooklab::RunResult* intervened = baseline_.get();
+            const hooklab::RunResult* intervened = &baseline_->result;
             hooklab::RunResult own;
             if (!ivs.empty()) {
                 opt.interventions = ivs;
-                own = hooklab::run_model(model(), opt);
+                own = hooklab::run_model(model(), opt, baseline_.get());
                 intervened = &own;
                 out.set("intervened", result(own, opt));
             }
-            const hooklab::Comparison c = hooklab::compare_runs(*baseline_, *intervened, opt.topk);
+            const hooklab::Comparison c = hooklab::compare_runs(baseline_->result, *intervened, opt.topk);
             json top = json::array();
             for (const auto& t : c.top) {
                 const bool both = std::isfinite(t.p_base) && std::isfinite(t.p_int);
@@ -462,7 +463,7 @@ private:
     std::unique_ptr<hooklab::SafeTensorsStream> stream_;
     std::unique_ptr<hooklab::Model> pending_, model_;
     std::unique_ptr<hooklab::Patcher> patcher_;
-    std::unique_ptr<hooklab::RunResult> baseline_;
+    std::unique_ptr<hooklab::KeptRun> baseline_;
     std::string baseline_key_;
     std::unique_ptr<hooklab::GeneratorGroup> generator_;
     std::vector<uint8_t> staging_;

@@ -14,7 +14,16 @@ namespace hooklab {
 
 using nlohmann::json;
 
-RunResult run_model(const Model& m, const RunOptions& opt) {
+namespace {
+
+// The first block whose computation a hook at (hook, layer) can see or change: hooks
+// before the blocks touch all of them, hooks after them (ln_final, logits) none.
+int first_block_touched(Hook h, int layer, int n_layer) {
+    if (hook_is_per_block(h)) return layer;
+    return static_cast<int>(h) < static_cast<int>(Hook::ResidPre) ? 0 : n_layer;
+}
+
+RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, RunState* keep) {
     const Config& c = m.gpt2.config;
     const int V = c.vocab_size, C = c.n_embd, L = c.n_layer;
     if (opt.topk < 0 || opt.topk > V)
@@ -45,6 +54,29 @@ RunResult run_model(const Model& m, const RunOptions& opt) {
     for (int h = 0; h < kHookCount; ++h) r.stats[h].resize(hook_is_per_block(static_cast<Hook>(h)) ? L : 1);
     std::vector<float> lens_rows(opt.logit_lens ? static_cast<size_t>(L) * C : 0);
 
+    // Where this run may start from the kept one: the first block anything here touches
+    // (the forward runs at least the last block).
+    int start = 0;
+    if (from && from->result.tokens == r.tokens && from->result.nonfinite.empty() && from->state.capacity() >= T) {
+        start = L - 1;
+        for (const Intervention& iv : ivs) start = std::min(start, first_block_touched(iv.hook, iv.layer, L));
+        for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
+    }
+    if (start > 0) {
+        // Blocks [0, start) as the kept run computed them.
+        const RunResult& b = from->result;
+        for (int h = 0; h < kHookCount; ++h) {
+            const Hook hk = static_cast<Hook>(h);
+            const int upto = hook_is_per_block(hk) ? start : first_block_touched(hk, -1, L) == 0 ? 1 : 0;
+            std::copy(b.stats[h].begin(), b.stats[h].begin() + upto, r.stats[h].begin());
+        }
+        r.hidden_std.assign(b.hidden_std.begin(), b.hidden_std.begin() + start + 1);
+        r.resid_std.assign(b.resid_std.begin(), b.resid_std.begin() + start);
+        if (opt.logit_lens)
+            for (int l = 0; l < start; ++l)
+                std::memcpy(&lens_rows[static_cast<size_t>(l) * C], from->state.resid(l + 1, T - 1), sizeof(float) * C);
+    }
+
     auto hook = [&](HookView& v) {
         apply_interventions(ivs, v);
         const Stat s = stats_of(v);
@@ -63,7 +95,16 @@ RunResult run_model(const Model& m, const RunOptions& opt) {
             if (w.first == v.hook && w.second == v.layer)
                 r.captures.push_back({hook_full_name(v.hook, v.layer), v.shape, std::vector<float>(v.data, v.data + v.numel())});
     };
-    r.logits = m.gpt2.forward(r.tokens, hook, false);
+    if (start > 0) {
+        r.logits = m.gpt2.forward({Segment{&from->state, 0, nullptr}}, start, hook, Logits::Last);
+    } else {
+        // What RunState::reserve takes for T positions: the keys, values and residuals of
+        // every block, and the final residual.
+        const size_t state_bytes = (static_cast<size_t>(L) * 3 + 1) * T * C * sizeof(float);
+        RunState s;
+        s.tokens = r.tokens;
+        r.logits = m.gpt2.forward({Segment{&s, 0, state_bytes <= kKeepLimitBytes ? keep : nullptr}}, 0, hook, Logits::Last);
+    }
     r.hidden_std.back() = r.stats[static_cast<int>(Hook::LnFinal)][0].std;
     r.lse = log_sum_exp(r.logits.data(), V);
     r.top = top_k(r.logits.data(), V, opt.topk);
@@ -83,6 +124,17 @@ RunResult run_model(const Model& m, const RunOptions& opt) {
         }
     }
     return r;
+}
+
+}  // namespace
+
+RunResult run_model(const Model& m, const RunOptions& opt, const KeptRun* from) { return run_impl(m, opt, from, nullptr); }
+
+KeptRun run_kept(const Model& m, const RunOptions& opt) {
+    if (!opt.interventions.empty()) throw Error("run_kept: a kept run has no interventions");
+    KeptRun k;
+    k.result = run_impl(m, opt, nullptr, &k.state);
+    return k;
 }
 
 Comparison compare_runs(RunResult& b, const RunResult& i, int k) {

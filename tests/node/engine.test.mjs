@@ -362,6 +362,31 @@ test('compare: KL and the top-k comparison computed in the engine, the baseline 
   assert.equal(mid.compare(PROMPT, { interventions: [{ kind: 'scale_hidden', layer: 9, factor: 1e38 }], topk: 5 }).kl, null);
 });
 
+// The page's toggles: lab.compare resumes the intervened run from the kept baseline at
+// the first block it touches. It must be exactly the whole run (and the same at 2 threads).
+test('compare: a run resumed from the kept baseline equals the whole run, bit for bit', async () => {
+  const L = mid.config.n_layer;
+  const cases = [
+    [{ kind: 'scale_hidden', layer: 9, factor: 10 }],
+    [{ kind: 'scale_hidden', layer: 9, factor: 0.1 }, { kind: 'zero_head_k', layer: 6, head: 2 }],
+    [{ kind: 'noise_even_neurons', layer: 3, mean: 10, std: 1, seed: 4 }],
+    [{ kind: 'scale', hook: 'logits', factor: 2 }],
+    [{ kind: 'zero', hook: 'hook_embed' }],
+  ];
+  const mt = await HookLab.load(join(CKPT, 'mid'), { threads: 2 });
+  try {
+    for (const lab of [mid, mt])
+      for (const lens of [false, true])
+        for (const ivs of cases) {
+          const opts = { topk: 5, logits: true, logitLens: lens, capture: [`blocks.${L - 1}.attn.hook_pattern`] };
+          const c = lab.compare(PROMPT, { ...opts, interventions: ivs });
+          assert.deepEqual(c.intervened, mid.run(PROMPT, { ...opts, interventions: ivs }), `${lab.threads} threads ${JSON.stringify(ivs)} lens ${lens}`);
+        }
+  } finally {
+    mt.dispose();
+  }
+});
+
 test('the logit lens in one forward gives the numbers of runs with the later blocks zeroed', () => {
   const L = mid.config.n_layer;
   const ivs = [{ kind: 'noise_even_neurons', layer: 4, mean: 10, std: 1, seed: 7 }];

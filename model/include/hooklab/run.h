@@ -52,9 +52,25 @@ struct RunResult {
     std::string nonfinite;                   // the first hook that went non-finite, or ""
 };
 
+// A run without interventions, kept with what its forward left behind (the residual
+// stream entering every block), so that runs on the same prompt can resume from it.
+struct KeptRun {
+    RunResult result;
+    RunState state;  // holds no positions when the prompt is too long to keep (kKeepLimitBytes)
+};
+// The most memory a KeptRun's state may take; longer prompts are simply not resumed.
+constexpr size_t kKeepLimitBytes = size_t(128) << 20;
+
 // Tokenizes, validates everything, runs one forward. Throws Error before any work for
 // any bad input.
-RunResult run_model(const Model& m, const RunOptions& opt);
+// With `from` (a kept run of the same prompt): blocks before the first one that an
+// intervention or a capture touches are not recomputed. No hook changes anything there
+// and the forward is deterministic, so the run starts at that block from the kept
+// residual stream and takes the earlier hooks' statistics and logit-lens rows from the
+// kept run: bit for bit what a whole forward gives (tested).
+RunResult run_model(const Model& m, const RunOptions& opt, const KeptRun* from = nullptr);
+// run_model for a run without interventions, keeping its state for later runs to resume from.
+KeptRun run_kept(const Model& m, const RunOptions& opt);
 
 // Baseline against intervened, at the last position: what the page shows.
 struct TopCompare { int id = 0; double p_base = 0, p_int = 0; };  // NaN: not a number there

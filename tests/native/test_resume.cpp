@@ -1,0 +1,85 @@
+// A run resumed from a kept baseline (run_model's `from`: the page's toggles) must be bit
+// for bit the whole run: the same JSON, the same logits, for interventions and captures
+// at every kind of place (before the blocks, in them, after them), with the logit lens.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "helpers.h"
+#include "hooklab/run.h"
+
+using nlohmann::json;
+using namespace hooklab;
+
+namespace {
+
+const char* kPrompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
+
+RunOptions options(const std::string& prompt, const std::vector<json>& ivs, std::vector<std::string> capture = {}) {
+    RunOptions o;
+    o.prompt = prompt;
+    o.topk = 5;
+    o.logit_lens = true;
+    o.interventions = ivs;
+    o.capture = std::move(capture);
+    return o;
+}
+
+void same_run(const Model& m, const RunOptions& o, const RunResult& whole, const RunResult& resumed) {
+    INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump());
+    CHECK(dump_json(run_json(m, resumed, o)) == dump_json(run_json(m, whole, o)));
+    REQUIRE(resumed.logits.size() == whole.logits.size());
+    CHECK(std::memcmp(resumed.logits.data(), whole.logits.data(), sizeof(float) * whole.logits.size()) == 0);
+    REQUIRE(resumed.lens_logits.size() == whole.lens_logits.size());
+    CHECK(std::memcmp(resumed.lens_logits.data(), whole.lens_logits.data(), sizeof(float) * whole.lens_logits.size()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a run resumed from the kept baseline is bit for bit the whole run", "[resume]") {
+    const Model& m = testing::mid_model();
+    const int L = m.gpt2.config.n_layer;
+    const std::string last = std::to_string(L - 1);
+    const std::vector<std::pair<std::vector<json>, std::vector<std::string>>> cases = {
+        {{{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}}, {}},
+        {{{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 0.1}}, {{"kind", "zero_head_k"}, {"layer", 6}, {"head", 2}}}, {}},
+        {{{{"kind", "noise_even_neurons"}, {"layer", 3}, {"mean", 10}, {"seed", 4}}}, {"blocks.7.attn.hook_pattern"}},
+        {{{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}}, {"blocks.2.hook_resid_pre"}},  // the capture starts it
+        {{{{"kind", "add"}, {"hook", "blocks.5.hook_resid_pre"}, {"value", 3}}}, {}},
+        {{{{"kind", "set"}, {"hook", "ln_final.hook_normalized"}, {"value", 1}}}, {}},                            // after the blocks
+        {{{{"kind", "scale"}, {"hook", "logits"}, {"factor", 2}}}, {"blocks." + last + ".hook_resid_post"}},
+        {{{{"kind", "zero"}, {"hook", "hook_pos_embed"}}}, {}},                                     // before them: no resume
+        {{{{"kind", "scale_hidden"}, {"layer", 0}, {"factor", 10}}}, {}},
+        {{{{"kind", "scale_hidden"}, {"layer", 4}, {"factor", 1e38}}}, {}},                        // goes non-finite
+    };
+    for (const std::string prompt : {std::string(kPrompt), std::string("Hello")}) {
+        const KeptRun kept = run_kept(m, options(prompt, {}));
+        CHECK(kept.state.capacity() > 0);
+        // The kept run itself is the plain baseline.
+        same_run(m, options(prompt, {}), run_model(m, options(prompt, {})), kept.result);
+        for (const auto& [ivs, capture] : cases) {
+            const RunOptions o = options(prompt, ivs, capture);
+            same_run(m, o, run_model(m, o), run_model(m, o, &kept));
+        }
+    }
+}
+
+TEST_CASE("a resumed run reads the kept state, and only a kept run of its own prompt", "[resume]") {
+    const Model& m = testing::mid_model();
+    const RunOptions o = options(kPrompt, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}});
+    const RunResult whole = run_model(m, o);
+    // Spoil the residual entering block 9: the resumed run must show it (proof that blocks
+    // 0..8 were not recomputed), and blocks before it keep the kept statistics.
+    KeptRun spoiled = run_kept(m, options(kPrompt, {}));
+    const int T = static_cast<int>(spoiled.result.tokens.size());
+    for (int t = 0; t < T; ++t) spoiled.state.resid(9, t)[0] += 100.0f;
+    const RunResult r = run_model(m, o, &spoiled);
+    CHECK(r.logits != whole.logits);
+    CHECK(r.resid_std[8] == whole.resid_std[8]);
+    CHECK(r.resid_std[9] != whole.resid_std[9]);
+    // A kept run of another prompt is not used.
+    const KeptRun other = run_kept(m, options("Another prompt entirely", {}));
+    same_run(m, o, whole, run_model(m, o, &other));
+    // Interventions are not kept.
+    CHECK_THROWS(run_kept(m, o));
+}
