@@ -77,6 +77,9 @@ test('cross-origin isolated page: the engine loads from a hub on another origin 
     assert.equal(cdn[0], null);
     const from = Number(/^bytes=(\d+)-$/.exec(cdn[1] ?? '')?.[1]);
     assert.ok(from > 0 && from <= 200000, `resumed with ${cdn[1]}`);
+    // Only the weights are asked with a HEAD (for a sha256); the small files' GETs start at once.
+    const heads = hub.log.filter((e) => e.method === 'HEAD' && !e.path.startsWith('/cdn/')).map((e) => e.path.split('/').pop());
+    assert.deepEqual([...new Set(heads)], ['model.safetensors'], JSON.stringify(hub.log));
     assert.deepEqual(r.runs.map((x) => [x.fromCache, x.last]), [[false, 1], [true, 1]]);
     assert.equal(r.cached, 4);
     const lab = await HookLab.load(FAKE, { threads: 1 });

@@ -66,21 +66,26 @@ function plainLength(res) {
  * says nothing readable (in browsers it is opaque), a HEAD that follows it gives the size;
  * where that fails too (its target, a CDN URL signed for GET, may refuse a HEAD) or HEAD is
  * not allowed, the GET itself starts here and gives the length: `response`, which
- * FileDownload continues (release() lets it go unused).
+ * FileDownload continues (release() lets it go unused). head: false starts the GET at once,
+ * for a file whose sha256 nobody publishes (the hub has one only for LFS files): one round
+ * trip less before its bytes.
  */
-export async function describe(url, { fetchImpl = fetch, fetchOptions = {} } = {}) {
+export async function describe(url, { fetchImpl = fetch, fetchOptions = {}, head: ask = true } = {}) {
   if (!/^https?:/i.test(url)) return { size: NaN, sha256: null };  // blob:, data:: nothing to ask
-  const head = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'manual' }, fetchImpl);
-  const redirected = head.type === 'opaqueredirect' || (head.status >= 300 && head.status < 400);
-  const linkedSize = head.headers.get('x-linked-size');
-  const etag = (head.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
-  const sha256 = /^[0-9a-f]{64}$/.test(etag) ? etag : null;
+  let sha256 = null;
   const sized = (n) => (n >= 0 ? n : NaN);
-  if (head.ok || (redirected && linkedSize !== null)) return { size: sized(linkedSize !== null ? Number(linkedSize) : plainLength(head)), sha256 };
-  if (!redirected && head.status !== 405 && head.status !== 501) throw httpError(url, head.status);
-  if (redirected) {
-    const followed = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'follow' }, fetchImpl).catch(() => null);
-    if (followed?.ok) return { size: sized(plainLength(followed)), sha256 };
+  if (ask) {
+    const head = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'manual' }, fetchImpl);
+    const redirected = head.type === 'opaqueredirect' || (head.status >= 300 && head.status < 400);
+    const linkedSize = head.headers.get('x-linked-size');
+    const etag = (head.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+    sha256 = /^[0-9a-f]{64}$/.test(etag) ? etag : null;
+    if (head.ok || (redirected && linkedSize !== null)) return { size: sized(linkedSize !== null ? Number(linkedSize) : plainLength(head)), sha256 };
+    if (!redirected && head.status !== 405 && head.status !== 501) throw httpError(url, head.status);
+    if (redirected) {
+      const followed = await request(url, { ...fetchOptions, method: 'HEAD', redirect: 'follow' }, fetchImpl).catch(() => null);
+      if (followed?.ok) return { size: sized(plainLength(followed)), sha256 };
+    }
   }
   const response = await request(url, { redirect: 'follow', ...fetchOptions }, fetchImpl);
   if (!response.ok) {

@@ -143,7 +143,7 @@ async function folderSource(dir) {
   };
 }
 
-// The network source: each file fetched by download.js (its size and sha256 from a HEAD,
+// The network source: each file fetched by download.js (the weights' size and sha256 from a HEAD,
 // resumed with Range when the transfer drops, the sha256 checked as the bytes pass where
 // the platform hashes incrementally) and streamed into the engine, one file at a time, so
 // the size limit applies (at begin(), from config.json) before the weights are fetched.
@@ -165,7 +165,9 @@ async function urlSource(base, fetchOptions = {}, cacheOpt) {
       file.size = hit.size;
     } else {
       try {
-        Object.assign(file, await describe(file.url, { fetchOptions }));
+        // Only the weights can have a published sha256 (an LFS file): the small files'
+        // GETs start at once, and the weights' HEAD overlaps them.
+        Object.assign(file, await describe(file.url, { fetchOptions, head: name === ROLE.weights }));
       } catch (e) {
         throw new HookLabError(e.message);
       }
