@@ -19,11 +19,16 @@ uint64_t weight_bytes(const Config& cfg, bool f16) {
     return L * per_block + packed_bytes(c, cfg.vocab_size, f16) + 4 * P * C + 8 * C;
 }
 
+uint64_t kept_state_bytes(const Config& cfg, int T) {
+    return (3 * static_cast<uint64_t>(cfg.n_layer) + 1) * static_cast<uint64_t>(T) * cfg.n_embd * sizeof(float);
+}
+
 uint64_t activation_bytes(const Config& cfg, int T) {
     const uint64_t t = static_cast<uint64_t>(T), C = cfg.n_embd, H = cfg.n_head, V = cfg.vocab_size, L = cfg.n_layer;
+    const uint64_t kept = kept_state_bytes(cfg, T);
     // embed, pos, resid, ln, q, k, v, z, attn_out, mlp_out (10 T C); qkv (3 T C); the MLP's
     // pre and post (8 T C); scores and pattern (2 H T^2); logits; the lens' rows and logits.
-    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V));
+    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V)) + std::min(kept, kKeepLimitBytes);
 }
 
 uint64_t memory_need(const Config& cfg, bool f16) { return weight_bytes(cfg, f16) + activation_bytes(cfg, cfg.n_positions); }

@@ -9,6 +9,7 @@
 
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
+#include "hooklab/loader.h"
 
 namespace hooklab {
 
@@ -98,12 +99,9 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
     if (start > 0) {
         r.logits = m.gpt2.forward({Segment{&from->state, 0, nullptr}}, start, hook, Logits::Last);
     } else {
-        // What RunState::reserve takes for T positions: the keys, values and residuals of
-        // every block, and the final residual.
-        const size_t state_bytes = (static_cast<size_t>(L) * 3 + 1) * T * C * sizeof(float);
         RunState s;
         s.tokens = r.tokens;
-        r.logits = m.gpt2.forward({Segment{&s, 0, state_bytes <= kKeepLimitBytes ? keep : nullptr}}, 0, hook, Logits::Last);
+        r.logits = m.gpt2.forward({Segment{&s, 0, kept_state_bytes(c, T) <= kKeepLimitBytes ? keep : nullptr}}, 0, hook, Logits::Last);
     }
     r.hidden_std.back() = r.stats[static_cast<int>(Hook::LnFinal)][0].std;
     r.lse = log_sum_exp(r.logits.data(), V);

@@ -11,8 +11,15 @@ namespace hooklab {
 // Bytes the loaded weights of this config take in memory (packed matrices, biases,
 // LayerNorms, wpe), in 64 bits so that a config can be refused before any allocation.
 uint64_t weight_bytes(const Config& cfg, bool f16_weights);
+// The most memory the state of a run kept for resuming (run.h's KeptRun) may take; runs
+// on longer prompts are not kept.
+constexpr uint64_t kKeepLimitBytes = uint64_t(128) << 20;
+// Bytes of a kept run's state on T tokens (a RunState: the keys, values and residuals of
+// every block, and the final residual).
+uint64_t kept_state_bytes(const Config& cfg, int T);
 // Bytes of activations a run on T tokens allocates (the forward's buffers, the last
-// position's logits and the logit lens' rows).
+// position's logits and the logit lens' rows), plus the state of the baseline kept for
+// toggles (a shorter prompt's may take up to kKeepLimitBytes).
 uint64_t activation_bytes(const Config& cfg, int T);
 // What the engine needs for this model: its weights plus a run at full context. The one
 // size limit: a loader refuses a model whose need exceeds the memory it has.

@@ -56,10 +56,8 @@ struct RunResult {
 // stream entering every block), so that runs on the same prompt can resume from it.
 struct KeptRun {
     RunResult result;
-    RunState state;  // holds no positions when the prompt is too long to keep (kKeepLimitBytes)
+    RunState state;  // holds no positions when the prompt is too long to keep (loader.h's kKeepLimitBytes)
 };
-// The most memory a KeptRun's state may take; longer prompts are simply not resumed.
-constexpr size_t kKeepLimitBytes = size_t(128) << 20;
 
 // Tokenizes, validates everything, runs one forward. Throws Error before any work for
 // any bad input.
