@@ -1,5 +1,6 @@
-// Every results panel, redrawn from the store.
+// Every results panel, redrawn from the store (each draws when on screen: lazy.js).
 import { $ } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { renderStd } from './std.js';
 import { renderTop } from './top.js';
 import { renderLens } from './lens.js';
@@ -13,10 +14,10 @@ import { renderHeads } from './heads.js';
 
 export function renderAll(app) {
   renderCode(app);
-  renderPatching(app); // independent of the main run
+  whenVisible($('patch-section'), null, () => renderPatching(app)); // independent of the main run
   const has = !!app.result;
   for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
-  $('tuple-section').hidden = !has;
+  setShown($('tuple-section'), has);
   if (!has) return;
   renderStd(app);
   renderTop(app);
