@@ -137,7 +137,7 @@ function baseOptions(extra = {}) {
 // (lazy.js): a run then redraws only what the reader sees. Whatever reads a chart (exports,
 // tests) calls flushLazy first, which draws it at once (no animation: a PNG must show the
 // final frame).
-function applyConfig(existing, config, mode) {
+function applyConfig(existing, config, mode, resized) {
   existing.data.labels = config.data.labels;
   // Replace datasets wholesale (their count may change).
   existing.data.datasets = config.data.datasets;
@@ -148,13 +148,17 @@ function applyConfig(existing, config, mode) {
     existing.options = config.options;
     existing.$hooklabOptions = key;
   }
-  existing.update(mode);
+  // A box resized by the caller: resize() measures it and updates once, where Chart.js's
+  // own ResizeObserver would draw a second time, a frame later.
+  if (resized) existing.resize();
+  else existing.update(mode);
   return existing;
 }
 
-export function upsertChart(existing, canvas, config) {
+// resized: the caller changed the size of the canvas's box.
+export function upsertChart(existing, canvas, config, { resized = false } = {}) {
   if (existing && existing.canvas === canvas && existing.config.type === config.type) {
-    whenVisible(canvas, null, (forced) => applyConfig(existing, config, forced || reducedMotion() ? 'none' : undefined));
+    whenVisible(canvas, null, (forced) => applyConfig(existing, config, forced || reducedMotion() ? 'none' : undefined, resized));
     return existing;
   }
   if (existing) existing.destroy();

@@ -18,7 +18,8 @@ function drawTop(app) {
   const title = t('topTitle', { k });
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
   const box = fig.querySelector('.canvas-box'), height = `${Math.max(220, rows.length * 34 + 60)}px`;
-  if (box.style.height !== height) box.style.height = height;
+  const resized = box.style.height !== height;
+  if (resized) box.style.height = height;
   charts.top = upsertChart(charts.top, fig.querySelector('canvas'), barConfig({
     labels: rows.map((r) => showTok(r.token)),
     datasets: [
@@ -27,7 +28,7 @@ function drawTop(app) {
     ],
     horizontal: true,
     xTitle: 'P',
-  }));
+  }), { resized });
   lazyTable(fig.querySelector('.table-wrap'), [result, st.lang], () => [[t('token'), t('probBase'), t('probInt'), t('delta')],
     rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title]);
   const kl = result.compare.kl;
