@@ -14,7 +14,8 @@
 // (ex4 at block 0): an engine that resumes an intervened run from the kept baseline can
 // reuse the baseline's first blocks for the first, not for the second.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
-// commit) measured in turn in the same run, for a before/after on this machine.
+// commit), each in its own browser, their toggles interleaved, for a before/after on
+// this machine.
 // --profile N records a Chromium trace of N more toggles per scenario (after the timed ones:
 // tracing slows the page) and prints, for the page's main thread between the worker's reply
 // and idle: time by kind (script, style, layout, paint, gc, ...), JS self time by function
@@ -96,8 +97,9 @@ async function main() {
   probe.dispose();
 
   const out = { model: MODEL, tokens: T, toggles: TOGGLES };
-  if (DISTS.length === 1) Object.assign(out, await measure(DISTS[0], prompt));
-  else for (const dist of DISTS) out[dist] = await measure(dist, prompt);
+  const results = await measureAll(DISTS, prompt);
+  if (DISTS.length === 1) Object.assign(out, results[0]);
+  else DISTS.forEach((d, k) => { out[d] = results[k]; });
   console.log(JSON.stringify(out, null, 1));
 }
 
@@ -145,7 +147,7 @@ function summary(runs) {
     bare_forward_ms_median: median(runs.map((r) => r.forward_ms)), bare_forward_ms_min: Math.min(...runs.map((r) => r.forward_ms)),
     click_to_charts_ms_median: median(runs.map((r) => r.click_ms)),
     worker_reply_ms_median: median(runs.map((r) => r.worker_ms)), worker_reply_ms_min: Math.min(...runs.map((r) => r.worker_ms)),
-    page_after_reply_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms)),
+    page_after_reply_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms)), page_after_reply_ms_min: Math.min(...runs.map((r) => r.request_ms - r.worker_ms)),
     message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
     other_requests: [...new Set(runs.flatMap((r) => r.other))],
   };
@@ -158,38 +160,52 @@ const SCENARIOS = [
   ['with_lens', 'ex3=9,0.1&lens=1'],
 ];
 
-// The page as built, its default model replaced by the checkpoint under test.
-async function measure(dist, prompt) {
+// The page as built, its default model replaced by the checkpoint under test, in its own
+// browser.
+async function open(dist) {
   const srv = await serve(dist);
   const profile = mkdtempSync(join(tmpdir(), 'hooklab-bench-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, reducedMotion: 'reduce',
     args: ['--headless', '--no-sandbox', '--disable-gpu'], viewport: { width: 1400, height: 1000 },
   });
-  const out = {};
-  try {
-    const page = await context.newPage();
-    await page.addInitScript(instrument);
-    const idle = () => page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout: 600000 });
-    for (const [name, query] of SCENARIOS) {
+  const page = await context.newPage();
+  await page.addInitScript(instrument);
+  return {
+    dist, context, page, out: {},
+    close: async () => { await context.close(); await srv.close(); rmSync(profile, { recursive: true, force: true }); },
+    async start(query, prompt) {
+      const idle = () => page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout: 600000 });
       await page.goto(`${srv.url}index.html?lang=en&${query}&prompt=${encodeURIComponent(prompt)}`);
       await idle();
       await page.waitForTimeout(500);
       await idle();
-      const runs = [];
+    },
+  };
+}
+
+// Every page measured in turn, toggle by toggle (this machine's speed drifts: interleaved,
+// the drift falls on each page alike).
+async function measureAll(dists, prompt) {
+  const pages = [];
+  try {
+    for (const d of dists) pages.push(await open(d));
+    for (const [name, query] of SCENARIOS) {
+      for (const p of pages) await p.start(query, prompt);
+      const runs = pages.map(() => []);
       for (let i = 0; i < TOGGLES + 1; i++) {
-        const r = await toggleOnce(page, prompt);
-        if (i > 0) runs.push(r); // the first toggle warms the charts up
+        for (const [k, p] of pages.entries()) {
+          const r = await toggleOnce(p.page, prompt);
+          if (i > 0) runs[k].push(r); // the first toggle warms the charts up
+        }
       }
-      out[name] = summary(runs);
-      if (PROFILE > 0) out[name].profile = await profileToggles(context, page, prompt);
+      pages.forEach((p, k) => { p.out[name] = summary(runs[k]); });
+      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt);
     }
+    return pages.map((p) => p.out);
   } finally {
-    await context.close();
-    await srv.close();
-    rmSync(profile, { recursive: true, force: true });
+    for (const p of pages) await p.close();
   }
-  return out;
 }
 
 // --profile: a trace of PROFILE toggles, summed over the page's main thread between each
