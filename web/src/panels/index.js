@@ -14,7 +14,9 @@ import { renderHeads } from './heads.js';
 
 export function renderAll(app) {
   renderCode(app);
-  whenVisible($('patch-section'), null, () => renderPatching(app)); // independent of the main run
+  // Independent of the main run, and drawn at once: its run button's state must be current
+  // (a disabled button leaves the tab order, and a click waits for it).
+  renderPatching(app);
   const has = !!app.result;
   for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
   setShown($('tuple-section'), has);
