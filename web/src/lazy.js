@@ -65,6 +65,3 @@ export function flushLazy(root = null) {
     run(el, true);
   }
 }
-
-/** Whether el has a draw waiting (tests). */
-export const isPending = (el) => pending.has(el);

@@ -170,7 +170,6 @@ window.hooklab = {
   exportObject: () => exportObject(app),
   chartData: (key) => chartOf(app, key)?.data.datasets.map((d) => d.data) ?? null,
   chartAnimation: (key) => chartOf(app, key)?.options.animation,
-  flush: () => flushLazy(), // every panel drawn now, as if scrolled into view (tests read the DOM)
   lensData: () => (app.lensResult?.for === app.result ? app.lensResult.layers : null),
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },
