@@ -61,7 +61,7 @@ const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 // from its engine worker (time, type, size), and keeps the worker for the bare forward.
 function instrument() {
   const W = window.Worker;
-  window.__bench = { sent: [], received: [], workers: [], size: null };
+  window.__bench = { sent: [], received: [], workers: [] };
   // The message as the structured clone carries it, in bytes: typed arrays by their
   // length, the rest as its JSON text.
   const size = (data) => {
@@ -69,16 +69,18 @@ function instrument() {
     const text = JSON.stringify(data, (k, v) => (ArrayBuffer.isView(v) ? (bulk += v.byteLength, 0) : v));
     return bulk + new TextEncoder().encode(text).length;
   };
-  window.__bench.size = size;
   window.Worker = class extends W {
     constructor(...a) {
       super(...a);
       window.__bench.workers.push(this);
       this.addEventListener('message', (e) => {
-        // The trace's marker of the reply (--profile); this listener runs before the page's.
-        if (window.__bench.profiling && e.data?.type === 'result') performance.mark('bench-reply');
-        // Sized later (bench.size), not in the time the page has after the reply.
-        window.__bench.received.push({ t: performance.now(), type: e.data?.type, id: e.data?.id, data: e.data?.type === 'result' ? e.data : null, value: e.data?.value });
+        // This listener runs before the page's, which may change the message: sized here,
+        // and the time that takes is not the page's (cost, taken off the toggle's time).
+        const t = performance.now();
+        const bytes = e.data?.type === 'result' ? size(e.data) : 0;
+        const cost = performance.now() - t;
+        if (window.__bench.profiling && e.data?.type === 'result') performance.mark('bench-reply'); // the trace's marker (--profile)
+        window.__bench.received.push({ t, cost, type: e.data?.type, id: e.data?.id, bytes, value: e.data?.value });
       });
     }
     postMessage(msg, ...rest) {
@@ -135,7 +137,7 @@ function toggleOnce(page, prompt) {
     });
     // Everything else the page asked the worker for during this toggle, in order.
     const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
-    return { click_ms: t1 - t0, request_ms: t1 - req.t, worker_ms: rep.t - req.t, bytes: b.size(rep.data), lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
+    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
   }, prompt);
 }
 
