@@ -10,9 +10,19 @@
 // debounce) until the page is idle with every chart drawn; click -> charts (debounce
 // included) is printed too, and where the time goes: the worker's reply (the engine),
 // the page after it (render, layout, paint), and what else the page asked the worker.
+// Two toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on) and `toggle_block0`
+// (ex4 at block 0): an engine that resumes an intervened run from the kept baseline can
+// reuse the baseline's first blocks for the first, not for the second.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
-// commit) measured in turn in the same run, for a before/after on this machine.
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...]
+// commit), each in its own browser, their toggles interleaved, for a before/after on
+// this machine.
+// --profile N records a Chromium trace of N more toggles per scenario (after the timed ones:
+// tracing slows the page) and prints, for the page's main thread between the worker's reply
+// and idle: time by kind (script, style, layout, paint, gc, ...), JS self time by function
+// and by panel. Function names come from the build: for readable ones profile a page built
+// without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
+// after `bash web/build.sh`, then `--dist /tmp/plain`).
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +37,7 @@ import { HookLab } from '../wasm/js/hooklab.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, all) => (x.startsWith('--') ? [...a, [x.slice(2), all[i + 1]]] : a), []));
 const MODEL = resolve(args.model ?? join(ROOT, 'build/ckpt/gpt2_small_shape'));
-const TOKENS = Number(args.tokens ?? 32), TOGGLES = Number(args.toggles ?? 9);
+const TOKENS = Number(args.tokens ?? 32), TOGGLES = Number(args.toggles ?? 9), PROFILE = Number(args.profile ?? 0);
 const DISTS = (args.dist ?? join(ROOT, 'web/dist')).split(',').map((d) => resolve(d));
 const TEXT = 'The jury said that the city had been given a fine report on the handling of the election, and that the ' +
   'voters of the county were pleased with the way the work was done by the officials in charge of it all.';
@@ -63,7 +73,15 @@ function instrument() {
     constructor(...a) {
       super(...a);
       window.__bench.workers.push(this);
-      this.addEventListener('message', (e) => window.__bench.received.push({ t: performance.now(), type: e.data?.type, id: e.data?.id, bytes: size(e.data), value: e.data?.value }));
+      this.addEventListener('message', (e) => {
+        // This listener runs before the page's, which may change the message: sized here,
+        // and the time that takes is not the page's (cost, taken off the toggle's time).
+        const t = performance.now();
+        const bytes = e.data?.type === 'result' ? size(e.data) : 0;
+        const cost = performance.now() - t;
+        if (window.__bench.profiling && e.data?.type === 'result') performance.mark('bench-reply'); // the trace's marker (--profile)
+        window.__bench.received.push({ t, cost, type: e.data?.type, id: e.data?.id, bytes, value: e.data?.value });
+      });
     }
     postMessage(msg, ...rest) {
       window.__bench.sent.push({ t: performance.now(), type: msg?.type, id: msg?.id });
@@ -81,83 +99,213 @@ async function main() {
   probe.dispose();
 
   const out = { model: MODEL, tokens: T, toggles: TOGGLES };
-  if (DISTS.length === 1) Object.assign(out, await measure(DISTS[0], prompt));
-  else for (const dist of DISTS) out[dist] = await measure(dist, prompt);
+  const results = await measureAll(DISTS, prompt);
+  if (DISTS.length === 1) Object.assign(out, results[0]);
+  else DISTS.forEach((d, k) => { out[d] = results[k]; });
   console.log(JSON.stringify(out, null, 1));
 }
 
-// The page as built, its default model replaced by the checkpoint under test.
-async function measure(dist, prompt) {
+// One toggle of #ex4-on in the page, timed; then the engine's bare forward in the same worker.
+function toggleOnce(page, prompt) {
+  return page.evaluate(async (p) => {
+    const b = window.__bench;
+    const nSent = b.sent.length;
+    const t0 = performance.now();
+    document.querySelector('#ex4-on').click();
+    // Idle again after this toggle's run, the frame drawn.
+    await new Promise((res) => {
+      const check = () => {
+        const req = b.sent.slice(nSent).find((m) => m.type === 'run');
+        const rep = req && b.received.find((m) => m.id === req.id && m.type === 'result');
+        if (rep && !document.body.classList.contains('busy')) return requestAnimationFrame(() => res());
+        setTimeout(check, 1);
+      };
+      check();
+    });
+    const t1 = performance.now();
+    if (b.profiling) performance.mark('bench-idle');
+    const req = b.sent.slice(nSent).find((m) => m.type === 'run');
+    const rep = b.received.find((m) => m.id === req.id && m.type === 'result');
+    // Right after it, the engine's bare forward (no hooks, last-position logits) in
+    // the same worker: this machine's speed drifts, so each toggle has its own yardstick.
+    const fwd = await new Promise((res) => {
+      const id = 1e9 + b.sent.length;
+      const w = b.workers[0];
+      const on = (e) => { if (e.data?.id === id) { w.removeEventListener('message', on); res(e.data.value); } };
+      w.addEventListener('message', on);
+      w.postMessage({ id, type: 'forward', prompt: p, iters: 1 });
+    });
+    // Everything else the page asked the worker for during this toggle, in order.
+    const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
+    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
+  }, prompt);
+}
+
+function summary(runs) {
+  return {
+    ratio_median: median(runs.map((r) => r.request_ms / r.forward_ms)),
+    ratio_best: Math.min(...runs.map((r) => r.request_ms)) / Math.min(...runs.map((r) => r.forward_ms)),
+    request_to_charts_ms_median: median(runs.map((r) => r.request_ms)), request_to_charts_ms_min: Math.min(...runs.map((r) => r.request_ms)),
+    bare_forward_ms_median: median(runs.map((r) => r.forward_ms)), bare_forward_ms_min: Math.min(...runs.map((r) => r.forward_ms)),
+    click_to_charts_ms_median: median(runs.map((r) => r.click_ms)),
+    worker_reply_ms_median: median(runs.map((r) => r.worker_ms)), worker_reply_ms_min: Math.min(...runs.map((r) => r.worker_ms)),
+    page_after_reply_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms)), page_after_reply_ms_min: Math.min(...runs.map((r) => r.request_ms - r.worker_ms)),
+    message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
+    other_requests: [...new Set(runs.flatMap((r) => r.other))],
+  };
+}
+
+// The scenarios: the query each starts from (ex3 at block 9 stays on, ex4 is toggled).
+const SCENARIOS = [
+  ['toggle', 'ex3=9,0.1'],
+  ['toggle_block0', 'ex3=9,0.1&ex4=0,10'],
+  ['with_lens', 'ex3=9,0.1&lens=1'],
+];
+
+// The page as built, its default model replaced by the checkpoint under test, in its own
+// browser.
+async function open(dist) {
   const srv = await serve(dist);
   const profile = mkdtempSync(join(tmpdir(), 'hooklab-bench-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, reducedMotion: 'reduce',
     args: ['--headless', '--no-sandbox', '--disable-gpu'], viewport: { width: 1400, height: 1000 },
   });
-  const out = {};
-  try {
-    const page = await context.newPage();
-    await page.addInitScript(instrument);
-    const idle = () => page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout: 600000 });
-    // ex3 stays on; ex4 is toggled: every toggle is one intervened forward (captures off).
-    for (const lens of [false, true]) {
-      await page.goto(`${srv.url}index.html?lang=en&ex3=9,0.1&prompt=${encodeURIComponent(prompt)}${lens ? '&lens=1' : ''}`);
+  const page = await context.newPage();
+  await page.addInitScript(instrument);
+  return {
+    dist, context, page, out: {},
+    close: async () => { await context.close(); await srv.close(); rmSync(profile, { recursive: true, force: true }); },
+    async start(query, prompt) {
+      const idle = () => page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout: 600000 });
+      await page.goto(`${srv.url}index.html?lang=en&${query}&prompt=${encodeURIComponent(prompt)}`);
       await idle();
       await page.waitForTimeout(500);
       await idle();
-      const runs = [];
+    },
+  };
+}
+
+// Every page measured in turn, toggle by toggle (this machine's speed drifts: interleaved,
+// the drift falls on each page alike).
+async function measureAll(dists, prompt) {
+  const pages = [];
+  try {
+    for (const d of dists) pages.push(await open(d));
+    for (const [name, query] of SCENARIOS) {
+      for (const p of pages) await p.start(query, prompt);
+      const runs = pages.map(() => []);
       for (let i = 0; i < TOGGLES + 1; i++) {
-        const r = await page.evaluate(async (p) => {
-          const b = window.__bench;
-          const nSent = b.sent.length;
-          const t0 = performance.now();
-          document.querySelector('#ex4-on').click();
-          // Idle again after this toggle's run, the frame drawn.
-          await new Promise((res) => {
-            const check = () => {
-              const req = b.sent.slice(nSent).find((m) => m.type === 'run');
-              const rep = req && b.received.find((m) => m.id === req.id && m.type === 'result');
-              if (rep && !document.body.classList.contains('busy')) return requestAnimationFrame(() => res());
-              setTimeout(check, 1);
-            };
-            check();
-          });
-          const t1 = performance.now();
-          const req = b.sent.slice(nSent).find((m) => m.type === 'run');
-          const rep = b.received.find((m) => m.id === req.id && m.type === 'result');
-          // Right after it, the engine's bare forward (no hooks, last-position logits) in
-          // the same worker: this machine's speed drifts, so each toggle has its own yardstick.
-          const fwd = await new Promise((res) => {
-            const id = 1e9 + b.sent.length;
-            const w = b.workers[0];
-            const on = (e) => { if (e.data?.id === id) { w.removeEventListener('message', on); res(e.data.value); } };
-            w.addEventListener('message', on);
-            w.postMessage({ id, type: 'forward', prompt: p, iters: 1 });
-          });
-          // Everything else the page asked the worker for during this toggle, in order.
-          const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
-          return { click_ms: t1 - t0, request_ms: t1 - req.t, worker_ms: rep.t - req.t, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
-        }, prompt);
-        if (i > 0) runs.push(r);  // the first toggle warms the charts up
+        for (const [k, p] of pages.entries()) {
+          const r = await toggleOnce(p.page, prompt);
+          if (i > 0) runs[k].push(r); // the first toggle warms the charts up
+        }
       }
-      out[lens ? 'with_lens' : 'toggle'] = {
-        ratio_median: median(runs.map((r) => r.request_ms / r.forward_ms)),
-        ratio_best: Math.min(...runs.map((r) => r.request_ms)) / Math.min(...runs.map((r) => r.forward_ms)),
-        request_to_charts_ms_median: median(runs.map((r) => r.request_ms)), request_to_charts_ms_min: Math.min(...runs.map((r) => r.request_ms)),
-        bare_forward_ms_median: median(runs.map((r) => r.forward_ms)), bare_forward_ms_min: Math.min(...runs.map((r) => r.forward_ms)),
-        click_to_charts_ms_median: median(runs.map((r) => r.click_ms)),
-        worker_reply_ms_median: median(runs.map((r) => r.worker_ms)), worker_reply_ms_min: Math.min(...runs.map((r) => r.worker_ms)),
-        page_after_reply_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms)),
-        message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
-        other_requests: [...new Set(runs.flatMap((r) => r.other))],
-      };
+      pages.forEach((p, k) => { p.out[name] = summary(runs[k]); });
+      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt);
     }
+    return pages.map((p) => p.out);
   } finally {
-    await context.close();
-    await srv.close();
-    rmSync(profile, { recursive: true, force: true });
+    for (const p of pages) await p.close();
   }
-  return out;
+}
+
+// --profile: a trace of PROFILE toggles, summed over the page's main thread between each
+// reply and idle, divided by the number of toggles (ms per toggle).
+const KINDS = [
+  ['style', /^(UpdateLayoutTree|RecalculateStyles|ParseAuthorStyleSheet|InvalidateLayout|ScheduleStyleRecalculation)$/],
+  ['layout', /^(Layout|UpdateLayerTree|IntersectionObserverController::computeIntersections|ComputeIntersections|HitTest)$/],
+  ['paint', /^(PrePaint|Paint|PaintImage|Layerize|Commit|UpdateLayer|CompositeLayers|RasterTask|Decode Image|ImageDecodeTask)$/],
+  ['gc', /GC|^BlinkGC|^ThreadState::/],
+  ['script', /^(FunctionCall|EvaluateScript|TimerFire|EventDispatch|FireAnimationFrame|RunMicrotasks|HandlePostMessage|FireIdleCallback|v8\.|V8\.)/],
+];
+const kindOf = (name) => KINDS.find(([, re]) => re.test(name))?.[0] ?? 'other';
+// The page's panels: a JS sample counts for the innermost of these on its stack (names as
+// in web/src; a minified build keeps few of them).
+const PANELS = /^(render[A-Z]\w*|flushChart|upsertChart|applyLang|runNow|runLens|exportObject)$/;
+
+async function profileToggles(context, page, prompt) {
+  const cdp = await context.newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] },
+  });
+  await page.evaluate(() => { window.__bench.profiling = true; });
+  for (let i = 0; i < PROFILE; i++) await toggleOnce(page, prompt);
+  await page.evaluate(() => { window.__bench.profiling = false; });
+  await cdp.send('Tracing.end');
+  await done;
+  await cdp.detach();
+  return summarizeTrace(events, PROFILE);
+}
+
+function summarizeTrace(events, n) {
+  const marks = events.filter((e) => e.name === 'bench-reply' || e.name === 'bench-idle').sort((a, b) => a.ts - b.ts);
+  if (!marks.length) return { error: 'no bench marks in the trace' };
+  const { pid } = marks[0];
+  const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.args?.name === 'CrRendererMain')?.tid;
+  const windows = [];
+  for (let k = 0; k < marks.length; k++) if (marks[k].name === 'bench-reply' && marks[k + 1]?.name === 'bench-idle') windows.push([marks[k].ts, marks[k + 1].ts]);
+  const inWin = (t0, t1) => windows.reduce((a, [a0, a1]) => a + Math.max(0, Math.min(t1, a1) - Math.max(t0, a0)), 0);
+  const ms = (us) => Math.round(us / n / 10) / 100;
+
+  // Self time of the main thread's complete events, clipped to the windows, by kind.
+  const xs = events.filter((e) => e.pid === pid && e.tid === main && e.ph === 'X' && e.dur > 0).sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const byKind = {}, byEvent = {};
+  const stack = [];
+  let busy = 0;
+  for (const e of xs) {
+    while (stack.length && stack[stack.length - 1].ts + stack[stack.length - 1].dur <= e.ts) stack.pop();
+    const own = inWin(e.ts, e.ts + e.dur);
+    e.child = 0;
+    if (stack.length) stack[stack.length - 1].child += own; else busy += own;
+    e.own = own;
+    stack.push(e);
+  }
+  for (const e of xs) {
+    const self = e.own - e.child;
+    if (self <= 0) continue;
+    const k = kindOf(e.name);
+    byKind[k] = (byKind[k] ?? 0) + self;
+    byEvent[e.name] = (byEvent[e.name] ?? 0) + self;
+  }
+  const windowUs = windows.reduce((a, [a0, a1]) => a + a1 - a0, 0);
+
+  // JS samples of the main thread: self time by function, and by panel.
+  const profiles = new Map(); // id -> {nodes, t}
+  const byFn = {}, byPanel = {};
+  // The main thread's profile: its Profile event is on that thread, its chunks may not be.
+  for (const e of events.filter((x) => x.pid === pid && ((x.name === 'Profile' && x.tid === main) || x.name === 'ProfileChunk')).sort((a, b) => a.ts - b.ts)) {
+    if (e.name === 'Profile') { profiles.set(e.id, { nodes: new Map(), t: e.args.data.startTime }); continue; }
+    const p = profiles.get(e.id);
+    if (!p) continue;
+    const { cpuProfile = {}, timeDeltas = [] } = e.args.data;
+    for (const nd of cpuProfile.nodes ?? []) p.nodes.set(nd.id, nd);
+    (cpuProfile.samples ?? []).forEach((id, k) => {
+      const dt = timeDeltas[k] ?? 0;
+      p.t += dt;
+      const w = inWin(p.t - dt, p.t);
+      if (w <= 0) return;
+      const leaf = p.nodes.get(id);
+      if (!leaf) return;
+      const cf = leaf.callFrame;
+      const fn = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${cf.url.split('/').pop()}:${cf.lineNumber + 1}` : ''}`;
+      byFn[fn] = (byFn[fn] ?? 0) + w;
+      let panel = '(none)';
+      for (let nd = leaf; nd; nd = p.nodes.get(nd.parent)) if (PANELS.test(nd.callFrame.functionName)) { panel = nd.callFrame.functionName; break; }
+      if (cf.functionName !== '(idle)') byPanel[panel] = (byPanel[panel] ?? 0) + w;
+    });
+  }
+  const top = (o, k) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).slice(0, k).map(([x, v]) => [x, ms(v)]));
+  return {
+    toggles: windows.length,
+    after_reply_ms: ms(windowUs), main_thread_busy_ms: ms(busy),
+    by_kind_ms: top(byKind, 10), by_event_ms: top(byEvent, 12),
+    js_by_panel_ms: top(byPanel, 16), js_self_by_function_ms: top(byFn, 20),
+  };
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

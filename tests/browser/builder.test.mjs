@@ -82,8 +82,9 @@ test('builder: rows built with the controls give the CLI\'s numbers, in order af
   const cli2 = nativeRun(MODEL_DIR, ex2.prompt, ex2.interventions);
   ex2.intervened.resid_std.forEach((x, i) => assert.ok(close(x, cli2.resid_std[i]), `resid_std[${i}]: page ${x} vs CLI ${cli2.resid_std[i]}`));
   assert.notDeepEqual(ex2.intervened.resid_std, ex.intervened.resid_std);
-  // The code panel shows the rows as hooks.
-  assert.match(await page.locator('#code').textContent(), /blocks\[3\]\.attn\.c_proj, row_\d+, "pre"/);
+  // The code panel shows the rows as hooks (written once it is on screen).
+  await page.locator('#code-section').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /blocks\[3\]\.attn\.c_proj, row_\d+, "pre"/.test(document.querySelector('#code').textContent), null, { timeout: 5000 });
   await page.locator('#tab-tl').click();
   assert.match(await page.locator('#code').textContent(), /\("blocks\.3\.attn\.hook_z", row_\d+\)/);
   // Delete a row.

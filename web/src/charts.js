@@ -4,6 +4,8 @@ import {
   Chart, LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale,
   BarController, BarElement, Legend, Tooltip, Title,
 } from 'chart.js';
+import { whenVisible } from './lazy.js';
+import { setText } from './dom.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, BarController, BarElement, Legend, Tooltip, Title);
 
@@ -77,11 +79,11 @@ export function figureShell(fig, { onPng }) {
 }
 
 export function setFigureText(fig, { title, png, table }) {
-  fig.querySelector('.fig-title').textContent = title;
+  setText(fig.querySelector('.fig-title'), title);
   const b = fig.querySelector('.png-btn');
-  b.textContent = png;
+  setText(b, png);
   b.setAttribute('aria-label', `${png}: ${title}`);
-  fig.querySelector('summary').textContent = table;
+  setText(fig.querySelector('summary'), table);
   fig.querySelector('canvas').setAttribute('aria-label', title);
 }
 
@@ -113,6 +115,13 @@ export function renderTable(container, headers, rows, caption) {
   return t;
 }
 
+// A data table, built when the reader can see it (its <details> open and on screen): most
+// stay folded, and formatting every number of every table was much of a run's redraw.
+// build() returns [headers, rows, caption]; key: its inputs (lazy.js).
+export function lazyTable(container, key, build) {
+  whenVisible(container, key, () => renderTable(container, ...build()));
+}
+
 function baseOptions(extra = {}) {
   return {
     responsive: true,
@@ -124,32 +133,11 @@ function baseOptions(extra = {}) {
   };
 }
 
-// A chart off screen keeps its latest config (pending) and draws it when it scrolls into view:
-// a run then redraws only what the reader sees. Whatever reads a chart (exports, tests) calls
-// flushChart first, which draws it at once (no animation: a PNG must show the final frame).
-const pending = new WeakMap(); // chart -> config
-const onScreen = new WeakMap(); // canvas -> last IntersectionObserver verdict
-let observer = null;
-function watch(chart) {
-  if (typeof IntersectionObserver !== 'function') return;
-  observer ??= new IntersectionObserver((entries) => {
-    for (const e of entries) {
-      onScreen.set(e.target, e.isIntersecting);
-      const chart = e.isIntersecting && Chart.getChart(e.target);
-      if (chart) flushChart(chart, reducedMotion() ? 'none' : undefined);
-    }
-  });
-  observer.observe(chart.canvas);
-}
-
-export function flushChart(chart, mode = 'none') {
-  const config = chart && pending.get(chart);
-  if (!config) return chart;
-  pending.delete(chart);
-  return applyConfig(chart, config, mode);
-}
-
-function applyConfig(existing, config, mode) {
+// A chart off screen keeps its latest config and draws it when it scrolls into view
+// (lazy.js): a run then redraws only what the reader sees. Whatever reads a chart (exports,
+// tests) calls flushLazy first, which draws it at once (no animation: a PNG must show the
+// final frame).
+function applyConfig(existing, config, mode, resized) {
   existing.data.labels = config.data.labels;
   // Replace datasets wholesale (their count may change).
   existing.data.datasets = config.data.datasets;
@@ -160,20 +148,23 @@ function applyConfig(existing, config, mode) {
     existing.options = config.options;
     existing.$hooklabOptions = key;
   }
-  existing.update(mode);
+  // A box resized by the caller: resize() measures it and updates once, where Chart.js's
+  // own ResizeObserver would draw a second time, a frame later.
+  if (resized) existing.resize();
+  else existing.update(mode);
   return existing;
 }
 
-export function upsertChart(existing, canvas, config) {
+// resized: the caller changed the size of the canvas's box.
+export function upsertChart(existing, canvas, config, { resized = false } = {}) {
   if (existing && existing.canvas === canvas && existing.config.type === config.type) {
-    if (onScreen.get(canvas) === false) pending.set(existing, config);
-    else { pending.delete(existing); applyConfig(existing, config, reducedMotion() ? 'none' : undefined); }
+    whenVisible(canvas, null, (forced) => applyConfig(existing, config, forced || reducedMotion() ? 'none' : undefined, resized));
     return existing;
   }
-  if (existing) { pending.delete(existing); observer?.unobserve(existing.canvas); existing.destroy(); }
+  if (existing) existing.destroy();
   const chart = new Chart(canvas, { ...config, plugins: [whiteBg, nonfiniteMarks, ...(config.plugins || [])] });
   chart.$hooklabOptions = optionsKey(config.options);
-  watch(chart);
+  whenVisible(canvas, null, () => {}); // watched from now on; drawn by the constructor
   return chart;
 }
 

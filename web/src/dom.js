@@ -29,3 +29,9 @@ export function figCaption(fig) {
 
 // A token as the page shows it: quoted, so spaces and newlines are visible.
 export const showTok = (s) => JSON.stringify(s ?? '');
+
+// Writes text only when it changed: an unchanged panel costs the browser no style or
+// layout work on the next frame.
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}

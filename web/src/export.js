@@ -6,7 +6,7 @@ import { toCsv } from './analysis.js';
 import { tableOf } from './hook-table.js';
 import { interventionsOf } from './state.js';
 import { describeRow } from './rows.js';
-import { flushChart } from './charts.js';
+import { flushLazy } from './lazy.js';
 import { displayName } from './panels/model-info.js';
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
@@ -124,9 +124,15 @@ async function savePng(canvas, textChunks, name) {
 
 const figTitle = (canvas) => canvas.closest('figure')?.querySelector('.fig-title')?.textContent || canvas.getAttribute('aria-label') || '';
 
+// A chart as its panel would draw it now: the panel's pending draw runs first (lazy.js).
+export function chartOf(app, key) {
+  flushLazy();
+  return app.charts[key] ?? null;
+}
+
 // One chart, with its title and the export header.
 export function chartPng(app, key, filename) {
-  const ch = flushChart(app.charts[key]);
+  const ch = chartOf(app, key);
   if (!ch || !app.result) return;
   const title = figTitle(ch.canvas);
   const { canvas, ctxInfo } = composite(app, [{ canvas: ch.canvas }], title);
@@ -137,7 +143,8 @@ export function chartPng(app, key, filename) {
 export function exportAllPng(app) {
   if (!app.result) return;
   const visible = (c) => c.offsetParent !== null;
-  const canvases = [...Object.values(app.charts).map((c) => flushChart(c)?.canvas).filter((c) => c && visible(c)),
+  flushLazy();
+  const canvases = [...Object.values(app.charts).map((c) => c.canvas).filter(visible),
     ...[...document.querySelectorAll('.heat-fig canvas')].filter(visible)];
   if (!canvases.length) return;
   const title = app.t('title');

@@ -10,7 +10,7 @@ import { matchFiles } from './local-files.js';
 import { writeControls, readControls, syncUrl, updateExerciseHelp, renderFieldErrors } from './form.js';
 import { schedule, runLens } from './run.js';
 import { selectModel, loadHub, loadLocal, renderEmptyState, fitToModel } from './model.js';
-import { exportObject, exportJson, exportCsv, exportAllPng } from './export.js';
+import { exportObject, exportJson, exportCsv, exportAllPng, chartOf } from './export.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
 import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
 import { renderQuestions } from './panels/questions.js';
@@ -18,7 +18,7 @@ import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
 import { renderCode } from './panels/code.js';
 import { renderAll } from './panels/index.js';
-import { flushChart } from './charts.js';
+import { flushLazy } from './lazy.js';
 import { initPatching, patchExport } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
 import { bindHeads } from './panels/heads.js';
@@ -47,6 +47,8 @@ function applyLang() {
   renderQuestions(app);
   renderEmptyState(app);
   renderAll(app);
+  // Off-screen panels too: find-in-page and screen readers read them, in the new language.
+  flushLazy();
   app.genPanel?.setLang(app.st.lang);
 }
 
@@ -121,6 +123,7 @@ function bind() {
     });
   }
   $('copy').addEventListener('click', async () => {
+    flushLazy($('code-section'));
     const text = $('code').textContent;
     try { await navigator.clipboard.writeText(text); } catch {
       const r = document.createRange();
@@ -165,8 +168,8 @@ selectModel(app, app.st.model);
 // For tests and the host page.
 window.hooklab = {
   exportObject: () => exportObject(app),
-  chartData: (key) => flushChart(app.charts[key])?.data.datasets.map((d) => d.data) ?? null,
-  chartAnimation: (key) => flushChart(app.charts[key])?.options.animation,
+  chartData: (key) => chartOf(app, key)?.data.datasets.map((d) => d.data) ?? null,
+  chartAnimation: (key) => chartOf(app, key)?.options.animation,
   lensData: () => (app.lensResult?.for === app.result ? app.lensResult.layers : null),
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },

@@ -1,5 +1,6 @@
-// Every results panel, redrawn from the store.
+// Every results panel, redrawn from the store (each draws when on screen: lazy.js).
 import { $ } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { renderStd } from './std.js';
 import { renderTop } from './top.js';
 import { renderLens } from './lens.js';
@@ -13,10 +14,12 @@ import { renderHeads } from './heads.js';
 
 export function renderAll(app) {
   renderCode(app);
-  renderPatching(app); // independent of the main run
+  // Independent of the main run, and drawn at once: its run button's state must be current
+  // (a disabled button leaves the tab order, and a click waits for it).
+  renderPatching(app);
   const has = !!app.result;
   for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
-  $('tuple-section').hidden = !has;
+  setShown($('tuple-section'), has);
   if (!has) return;
   renderStd(app);
   renderTop(app);

@@ -1,18 +1,24 @@
 // The logit lens: KL per layer (computed by the engine, asked for by run.js).
-import { $, showTok, figCaption } from '../dom.js';
+import { $, showTok, figCaption, setText } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { finite } from '../analysis.js';
-import { figureShell, setFigureText, renderTable, upsertChart, INT_STYLE, reducedMotion } from '../charts.js';
+import { figureShell, setFigureText, lazyTable, upsertChart, INT_STYLE, reducedMotion } from '../charts.js';
 import { chartPng } from '../export.js';
 
 export function renderLens(app) {
-  const { st, t, result, lensResult, charts } = app;
+  const { st, t, result, lensResult } = app;
   const fig = $('fig-lens');
   const ok = st.lens && result && lensResult?.for === result;
-  fig.hidden = !ok;
+  setShown(fig, ok);
   const ls = st.lens ? app.lensStatus : null;
-  $('lens-status').textContent = !ls ? '' : ls.error ? `${t('errorPrefix')}: ${t(ls.error.key, ls.error.vars)}` : t(ls.key, ls.vars);
-  if (!ok) return;
+  setText($('lens-status'), !ls ? '' : ls.error ? `${t('errorPrefix')}: ${t(ls.error.key, ls.error.vars)}` : t(ls.key, ls.vars));
+  if (ok) whenVisible(fig, [lensResult, st.lang], () => drawLens(app));
+}
+
+function drawLens(app) {
+  const { st, t, lensResult, charts } = app;
+  const fig = $('fig-lens');
   const L = lensResult.layers;
   figureShell(fig, { onPng: () => chartPng(app, 'lens', 'hooklab-logit-lens.png') });
   const title = t('lensTitle');
@@ -25,7 +31,7 @@ export function renderLens(app) {
     options: { responsive: true, maintainAspectRatio: false, animation: reducedMotion() ? false : { duration: 250 },
       scales: { x: { title: { display: true, text: t('blockAxis') } }, y: { min: 0, title: { display: true, text: t('klAxis') } } } },
   });
-  figCaption(fig).textContent = t('lensCaption');
-  renderTable(fig.querySelector('.table-wrap'), [t('blockAxis'), 'KL', t('top1Base'), t('top1Int')],
-    L.map((x) => [String(x.layer), fmtNum(x.kl, st.lang, 4), `${showTok(x.topBase?.token)} ${fmtNum(x.topBase?.prob, st.lang)}`, `${showTok(x.topInt?.token)} ${fmtNum(x.topInt?.prob, st.lang)}`]), title);
+  setText(figCaption(fig), t('lensCaption'));
+  lazyTable(fig.querySelector('.table-wrap'), [lensResult, st.lang], () => [[t('blockAxis'), 'KL', t('top1Base'), t('top1Int')],
+    L.map((x) => [String(x.layer), fmtNum(x.kl, st.lang, 4), `${showTok(x.topBase?.token)} ${fmtNum(x.topBase?.prob, st.lang)}`, `${showTok(x.topInt?.token)} ${fmtNum(x.topInt?.prob, st.lang)}`]), title]);
 }

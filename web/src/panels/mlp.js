@@ -1,16 +1,21 @@
 // Exercise 2: the post-GELU neurons at one position, and the histogram of all of them.
-import { $, showTok, figCaption } from '../dom.js';
+import { $, showTok, figCaption, setText } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { neuronRow, histogram, finite, finiteRange } from '../analysis.js';
-import { figureShell, setFigureText, renderTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
+import { figureShell, setFigureText, lazyTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
 import { chartPng } from '../export.js';
 
 export function renderMlp(app) {
+  const on = app.result.state.ex.ex2.on;
+  setShown($('mlp-section'), on);
+  if (on) whenVisible($('mlp-section'), [app.result, app.st.lang, $('mlp-pos').value], () => drawMlp(app));
+}
+
+function drawMlp(app) {
   const { st, t, result, charts } = app;
-  const s = result.state, e = s.ex.ex2;
-  $('mlp-section').hidden = !e.on;
-  if (!e.on) return;
-  $('mlp-heading').textContent = t('mlpSection', { l: e.layer });
+  const e = result.state.ex.ex2;
+  setText($('mlp-heading'), t('mlpSection', { l: e.layer }));
   const name = `blocks.${e.layer}.mlp.hook_post`;
   const cb = result.baseline.captures?.[name], ci = result.intervened.captures?.[name];
   if (!cb || !ci) return;
@@ -18,7 +23,8 @@ export function renderMlp(app) {
   const sel = $('mlp-pos');
   const toks = result.baseline.token_strings;
   const want = sel.value === '' || Number(sel.value) >= T ? T - 1 : Number(sel.value);
-  sel.replaceChildren(...toks.map((x, k) => new Option(`${k} ${showTok(x)}`, String(k))));
+  const opts = toks.map((x, k) => `${k} ${showTok(x)}`);
+  if (sel.options.length !== T || opts.some((o, k) => sel.options[k].text !== o)) sel.replaceChildren(...opts.map((o, k) => new Option(o, String(k))));
   sel.value = String(want);
   const N = Math.min(64, D);
   const rb = neuronRow(cb, want).slice(0, N), ri = neuronRow(ci, want).slice(0, N);
@@ -34,8 +40,8 @@ export function renderMlp(app) {
     ],
     xTitle: t('neuron'), yTitle: t('value'),
   }));
-  figCaption(fig).textContent = t('mlpCaption', { n: N, d: D, m: fmtNum(e.mean, st.lang) });
-  renderTable(fig.querySelector('.table-wrap'), [t('neuron'), t('baseline'), t('intervened')], labels.map((l, k) => [l, fmtNum(rb[k], st.lang, 4), fmtNum(ri[k], st.lang, 4)]), title);
+  setText(figCaption(fig), t('mlpCaption', { n: N, d: D, m: fmtNum(e.mean, st.lang) }));
+  lazyTable(fig.querySelector('.table-wrap'), [result, st.lang, want], () => [[t('neuron'), t('baseline'), t('intervened')], labels.map((l, k) => [l, fmtNum(rb[k], st.lang, 4), fmtNum(ri[k], st.lang, 4)]), title]);
 
   // Histogram of every value (all positions, all neurons), both runs.
   const range = finiteRange(cb.data, ci.data) || { lo: 0, hi: 1 };
@@ -53,6 +59,6 @@ export function renderMlp(app) {
     ],
     xTitle: t('value'), yTitle: t('count'),
   }));
-  renderTable(fig2.querySelector('.table-wrap'), [t('value'), t('baseline'), t('intervened')],
-    hb.map((x, k) => [`${fmtNum(x.lo, st.lang)} … ${fmtNum(x.hi, st.lang)}`, String(x.count), String(hi2[k].count)]), title2);
+  lazyTable(fig2.querySelector('.table-wrap'), [result, st.lang], () => [[t('value'), t('baseline'), t('intervened')],
+    hb.map((x, k) => [`${fmtNum(x.lo, st.lang)} … ${fmtNum(x.hi, st.lang)}`, String(x.count), String(hi2[k].count)]), title2]);
 }

@@ -1,6 +1,7 @@
 // Predict, then reveal: the questions for the current run (truths from analysis.js),
 // the learner's answers, and whether the results are hidden until the reveal.
 import { $ } from '../dom.js';
+import { setShown } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { quizTruths, finite } from '../analysis.js';
 import { interventionsOf } from '../state.js';
@@ -12,7 +13,7 @@ export function renderQuestions(app) {
   const on = st.predict;
   $('reveal').hidden = !on || app.revealed || !result;
   const hide = on && !app.revealed;
-  $('result-body').hidden = hide;
+  setShown($('result-body'), !hide);
   $('hidden-note').hidden = !hide;
   $('hidden-note').textContent = hide ? t('predictWaiting') : '';
   if (!on || !result) return;

@@ -1,27 +1,35 @@
 // Any hook point: one statistic (mean/std/min/max/norm, computed by the engine on every
 // run) per block, and the std per position of the chosen hook at one block (a capture).
-import { $, showTok, figCaption } from '../dom.js';
+import { $, showTok, figCaption, setText } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { positionStd, finite } from '../analysis.js';
 import { STATS, positionHookName } from '../state.js';
-import { figureShell, setFigureText, renderTable, upsertChart, lineConfig } from '../charts.js';
+import { figureShell, setFigureText, lazyTable, upsertChart, lineConfig } from '../charts.js';
 import { chartPng } from '../export.js';
 import { tableOf } from '../hook-table.js';
 import { hookEntry } from '../rows.js';
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
+// The controls stay current (the form reads them back); the charts and tables are drawn
+// when the panel is on screen.
 export function renderStats(app) {
-  const { st, t, result, charts } = app;
-  const stats = result.baseline.stats || {};
-  const hooks = Object.keys(stats);
+  const { st, t, result } = app;
+  const hooks = Object.keys(result.baseline.stats || {});
   const sel = $('stat-hook');
   if (sel.options.length !== hooks.length || [...sel.options].some((o, k) => o.value !== hooks[k]))
     sel.replaceChildren(...hooks.map((h) => new Option(h, h)));
   const hook = hooks.includes(st.hook) ? st.hook : 'hook_resid_post';
   sel.value = hook;
-  for (const o of $('stat-kind').options) o.textContent = t(`stat_${o.value}`);
+  for (const o of $('stat-kind').options) setText(o, t(`stat_${o.value}`));
   $('stat-kind').value = st.stat;
+  whenVisible($('stats-section'), [result, st.lang, hook, st.stat, st.hookLayer, tableOf(app)], () => drawStats(app, hook));
+}
+
+function drawStats(app, hook) {
+  const { st, t, result, charts } = app;
+  const stats = result.baseline.stats || {};
   const labelsText = { baseline: t('baseline'), intervened: t('intervened') };
   const statName = t(`stat_${STATS.includes(st.stat) ? st.stat : 'std'}`);
 
@@ -33,9 +41,9 @@ export function renderStats(app) {
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
   charts.stats = upsertChart(charts.stats, fig.querySelector('canvas'),
     lineConfig({ labels, base: bv, int: iv, labelsText, scale: 'linear', yTitle: statName, xTitle: t('blockAxis') }));
-  figCaption(fig).textContent = t('statsCaption');
-  renderTable(fig.querySelector('.table-wrap'), [t('blockAxis'), t('baseline'), t('intervened')],
-    labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5)]), title);
+  setText(figCaption(fig), t('statsCaption'));
+  lazyTable(fig.querySelector('.table-wrap'), [result, st.lang, hook, st.stat], () => [[t('blockAxis'), t('baseline'), t('intervened')],
+    labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5)]), title]);
 
   // Per position: the capture of the chosen hook at the chosen block.
   const table = tableOf(app);
@@ -45,7 +53,7 @@ export function renderStats(app) {
   const figPos = $('fig-pos');
   $('pos-none').hidden = !!name;
   $('pos-none').textContent = name ? '' : t('posNone');
-  figPos.hidden = !(cb && ci);
+  setShown(figPos, !!(cb && ci));
   if (!(cb && ci)) return;
   const entry = hookEntry(name, table);
   const pb = positionStd(cb, entry), pi = positionStd(ci, entry);
@@ -56,7 +64,7 @@ export function renderStats(app) {
   setFigureText(f2, { title: title2, png: t('downloadPng'), table: t('dataTable') });
   charts.pos = upsertChart(charts.pos, f2.querySelector('canvas'),
     lineConfig({ labels: pl, base: pb, int: pi, labelsText, scale: 'linear', yTitle: t('stdAxis'), xTitle: t('position') }));
-  figCaption(f2).textContent = t('posCaption');
-  renderTable(f2.querySelector('.table-wrap'), [t('position'), t('baseline'), t('intervened'), '×'],
-    pl.map((l, q) => [l, fmtNum(pb[q], st.lang, 5), fmtNum(pi[q], st.lang, 5), finite(pb[q]) && finite(pi[q]) && pb[q] ? fmtNum(pi[q] / pb[q], st.lang) : '—']), title2);
+  setText(figCaption(f2), t('posCaption'));
+  lazyTable(f2.querySelector('.table-wrap'), [result, st.lang, name], () => [[t('position'), t('baseline'), t('intervened'), '×'],
+    pl.map((l, q) => [l, fmtNum(pb[q], st.lang, 5), fmtNum(pi[q], st.lang, 5), finite(pb[q]) && finite(pi[q]) && pb[q] ? fmtNum(pi[q] / pb[q], st.lang) : '—']), title2]);
 }

@@ -1,7 +1,7 @@
 // The status line, the token count, the error box (in the page's words, the engine's own
 // text in a details box), and the note about refused link values. Each is kept in the
 // store as a key plus numbers, so a change of language re-words it.
-import { $ } from '../dom.js';
+import { $, setText } from '../dom.js';
 
 export function setStatus(app, key, vars = {}) {
   app.status = key ? { key, vars } : null;
@@ -16,8 +16,8 @@ export function showError(app, err) {
 
 export function renderStatus(app) {
   const { t } = app;
-  $('status').textContent = app.status ? t(app.status.key, app.status.vars) : '';
-  $('token-count').textContent = app.tokenCount ? t('tokens', app.tokenCount) : '';
+  setText($('status'), app.status ? t(app.status.key, app.status.vars) : '');
+  setText($('token-count'), app.tokenCount ? t('tokens', app.tokenCount) : '');
   const el = $('error');
   const err = app.error;
   el.hidden = !err;

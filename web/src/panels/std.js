@@ -1,19 +1,28 @@
 // The two std-per-layer charts (residual stream, HF hidden_states) and the caption that
 // says how much of the change the network undid, where that is defined.
-import { $ } from '../dom.js';
+import { $, setText } from '../dom.js';
+import { whenVisible, setShown } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { compensationReport, finite } from '../analysis.js';
 import { interventionsOf } from '../state.js';
-import { figureShell, setFigureText, renderTable, upsertChart, lineConfig } from '../charts.js';
+import { figureShell, setFigureText, lazyTable, upsertChart, lineConfig } from '../charts.js';
 import { chartPng } from '../export.js';
 
+const shown = (st) => ({ resid: st.view !== 'hf', hf: st.view !== 'resid' });
+
 export function renderStd(app) {
+  const { st } = app;
+  const show = shown(st);
+  setShown($('fig-resid'), show.resid);
+  setShown($('fig-hf'), show.hf);
+  document.querySelector('#std-section .charts2').classList.toggle('single', st.view !== 'both');
+  whenVisible($('std-section'), [app.result, st.view, st.scale, st.lang], () => drawStd(app));
+}
+
+function drawStd(app) {
   const { st, t, result, charts } = app;
   const b = result.baseline, i = result.intervened, L = b.resid_std.length;
-  const show = { resid: st.view !== 'hf', hf: st.view !== 'resid' };
-  $('fig-resid').hidden = !show.resid;
-  $('fig-hf').hidden = !show.hf;
-  document.querySelector('#std-section .charts2').classList.toggle('single', st.view !== 'both');
+  const show = shown(st);
   const residLabels = Array.from({ length: L }, (_, k) => String(k));
   const hfLabels = ['emb', ...Array.from({ length: L - 1 }, (_, k) => String(k)), `ln_f(${L - 1})`];
   const figs = [
@@ -26,10 +35,10 @@ export function renderStd(app) {
     if (!show[key]) continue;
     charts[key] = upsertChart(charts[key], fig.querySelector('canvas'),
       lineConfig({ labels, base: bv, int: iv, labelsText: { baseline: t('baseline'), intervened: t('intervened') }, scale: st.scale, yTitle: t('stdAxis'), xTitle: t('blockAxis') }));
-    renderTable(fig.querySelector('.table-wrap'), [t('blockAxis'), t('baseline'), t('intervened'), '×'],
-      labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5), finite(bv[k]) && finite(iv[k]) && bv[k] ? fmtNum(iv[k] / bv[k], st.lang) : '—']), title);
+    lazyTable(fig.querySelector('.table-wrap'), [result, st.lang], () => [[t('blockAxis'), t('baseline'), t('intervened'), '×'],
+      labels.map((l, k) => [l, fmtNum(bv[k], st.lang, 5), fmtNum(iv[k], st.lang, 5), finite(bv[k]) && finite(iv[k]) && bv[k] ? fmtNum(iv[k] / bv[k], st.lang) : '—']), title]);
   }
-  $('std-caption').textContent = stdCaption(app);
+  setText($('std-caption'), stdCaption(app));
 }
 
 // The caption: what the interventions imposed, what is left before and after ln_f, and the

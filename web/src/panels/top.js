@@ -1,18 +1,25 @@
 // Next-token probabilities, baseline vs intervened, and the final KL.
-import { $, showTok } from '../dom.js';
+import { $, showTok, setText } from '../dom.js';
+import { whenVisible } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { finite } from '../analysis.js';
-import { figureShell, setFigureText, renderTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
+import { figureShell, setFigureText, lazyTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
 import { chartPng } from '../export.js';
 
 export function renderTop(app) {
+  whenVisible($('top-section'), [app.result, app.st.lang], () => drawTop(app));
+}
+
+function drawTop(app) {
   const { st, t, result, charts } = app;
   const k = result.state.topk;
   const rows = result.compare.top; // computed in the engine (lab.compare)
   const fig = figureShell($('fig-top'), { onPng: () => chartPng(app, 'top', 'hooklab-next-token.png') });
   const title = t('topTitle', { k });
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
-  fig.querySelector('.canvas-box').style.height = `${Math.max(220, rows.length * 34 + 60)}px`;
+  const box = fig.querySelector('.canvas-box'), height = `${Math.max(220, rows.length * 34 + 60)}px`;
+  const resized = box.style.height !== height;
+  if (resized) box.style.height = height;
   charts.top = upsertChart(charts.top, fig.querySelector('canvas'), barConfig({
     labels: rows.map((r) => showTok(r.token)),
     datasets: [
@@ -21,9 +28,9 @@ export function renderTop(app) {
     ],
     horizontal: true,
     xTitle: 'P',
-  }));
-  renderTable(fig.querySelector('.table-wrap'), [t('token'), t('probBase'), t('probInt'), t('delta')],
-    rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title);
+  }), { resized });
+  lazyTable(fig.querySelector('.table-wrap'), [result, st.lang], () => [[t('token'), t('probBase'), t('probInt'), t('delta')],
+    rows.map((r) => [showTok(r.token), fmtNum(r.pBase, st.lang, 4), fmtNum(r.pInt, st.lang, 4), finite(r.delta) ? (r.delta >= 0 ? '+' : '') + fmtNum(r.delta, st.lang, 3) : '—']), title]);
   const kl = result.compare.kl;
-  $('kl').textContent = `${t('kl', { kl: kl === null ? '✕' : fmtNum(kl, st.lang, 4) })} ${t('klNote')}`;
+  setText($('kl'), `${t('kl', { kl: kl === null ? '✕' : fmtNum(kl, st.lang, 4) })} ${t('klNote')}`);
 }
