@@ -273,6 +273,27 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     else parallel_for(P, kGrain, panels_range);
 }
 
+std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector<int>& rows) {
+    // gemm_panel runs rows in 4-row tiles from row 0 and the last 1-3 rows as a tile of
+    // their own, whose 1-row kernel sums in another order than the others (two partial
+    // sums). Whole tiles keep every row in a tile of its own size and place: each kept
+    // tile but the last has 4 rows, and the last one, if short, is the last of T too.
+    constexpr int kTile = 4;
+    const int tiles = (T + kTile - 1) / kTile;
+    std::vector<char> keep(tiles, 0);
+    for (int r : rows) keep[r / kTile] = 1;
+    // F16 weights are widened first only when a call has 4 rows or more (else each row
+    // widens in registers, summed in the 1-row order): a short last tile stays short of 4
+    // only if T is.
+    if (W.f16 && T >= kTile && std::count(keep.begin(), keep.end(), 1) == 1 && keep[tiles - 1] && T % kTile)
+        keep[tiles - 2] = 1;
+    std::vector<int> out;
+    for (int t = 0; t < tiles; ++t)
+        if (keep[t])
+            for (int r = t * kTile; r < std::min(T, (t + 1) * kTile); ++r) out.push_back(r);
+    return out;
+}
+
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     // Column `token` of the packed [in, out] matrix: stride 8 inside one panel.
     const size_t base = static_cast<size_t>(token / kPanel) * W.in * kPanel + token % kPanel;
