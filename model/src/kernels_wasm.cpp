@@ -29,8 +29,9 @@ namespace {
 
 constexpr int kPanel = 8;
 // Panels per parallel_for chunk (32 columns: 24 chunks on a 768-wide output, enough to
-// even out cores of unequal speed), and the multiply-adds below which a GEMM stays on the
-// calling thread (~30 us: waking the pool would cost a good part of that).
+// even out cores of unequal speed; the pool's last chunks are smaller), and the
+// multiply-adds below which a GEMM stays on the calling thread (~30 us: waking the pool
+// would cost a good part of that).
 constexpr int kGrain = 4;
 constexpr double kParallelMin = 1 << 20;
 std::atomic<uint32_t> touch_sink;

@@ -36,20 +36,24 @@ std::vector<float> random_vec(size_t n, unsigned seed) {
 
 }  // namespace
 
-TEST_CASE("parallel_for calls every index once, in chunks of the grain", "[parallel]") {
+TEST_CASE("parallel_for calls every index once, in chunks of the grain, smaller near the end", "[parallel]") {
     ThreadsGuard guard;
     for (int n_threads : {1, 2, 3}) {
         set_threads(n_threads);
         REQUIRE(threads() == n_threads);
         for (int n : {1, 5, 64, 1001}) {
             std::vector<std::atomic<int>> hits(n);
-            std::atomic<int> bad_chunks{0};
+            std::atomic<int> bad_chunks{0}, small{0};
             parallel_for(n, 7, [&](int b, int e) {
-                if (b % 7 != 0 || e - b > 7 || e <= b) bad_chunks++;
+                if (e - b > 7 || e <= b) bad_chunks++;
+                if (n_threads == 1 && b % 7 != 0) bad_chunks++;  // one thread: a plain loop by the grain
+                small += e - b < 7 && e != n;
                 for (int i = b; i < e; ++i) hits[i]++;
             });
             CHECK(bad_chunks == 0);
             for (int i = 0; i < n; ++i) CHECK(hits[i] == 1);
+            // The last chunks shrink (fewer than 2 x threads x grain left), wherever they fall.
+            if (n_threads > 1 && n == 1001) CHECK(small > 0);
         }
     }
 }
@@ -60,7 +64,7 @@ TEST_CASE("parallel_for: nested calls run inline, exceptions reach the caller", 
     std::atomic<int> total{0};
     parallel_for(8, 1, [&](int, int) { parallel_for(10, 1, [&](int b, int e) { total += e - b; }); });
     CHECK(total == 80);
-    CHECK_THROWS_WITH(parallel_for(50, 1, [](int b, int) { if (b == 17) throw std::runtime_error("chunk 17"); }),
+    CHECK_THROWS_WITH(parallel_for(50, 1, [](int b, int e) { if (b <= 17 && 17 < e) throw std::runtime_error("chunk 17"); }),
                       "chunk 17");
     // The pool is still usable after an exception.
     std::atomic<int> after{0};
