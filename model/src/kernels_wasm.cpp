@@ -28,6 +28,9 @@ namespace hooklab {
 namespace {
 
 constexpr int kPanel = 8;
+// Rows per tile of the micro-kernel; a call's last T % kTile rows form a tile of their own
+// (gemm_panel), and F16 panels are widened first only for calls of kTile rows or more.
+constexpr int kTile = 4;
 // Panels per parallel_for chunk (32 columns: 24 chunks on a 768-wide output, enough to
 // even out cores of unequal speed; the pool's last chunks are smaller), and the
 // multiply-adds below which a GEMM stays on the calling thread (~30 us: waking the pool
@@ -196,8 +199,9 @@ void gemm_panel(const float* x, int T, const PackedMatrix& W, const float* bias,
         }
     }
     int t = 0;
-    for (; t + 4 <= T; t += 4)
-        tile_rx8<4>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
+    static_assert(kTile == 4, "the switch below handles 1 to 3 leftover rows");
+    for (; t + kTile <= T; t += kTile)
+        tile_rx8<kTile>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
     const float* xt = x + static_cast<size_t>(t) * K;
     float* yt = y + static_cast<size_t>(t) * N + n0;
     switch (T - t) {  // the last rows in one pass over the panel, not one pass per row
@@ -259,7 +263,7 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     // One widening buffer per thread, allocated here by the caller: a worker that grew the
     // wasm memory would leave the JS side's heap views stale.
     static thread_local std::vector<float> scratch;
-    const bool widen = W.f16 && (T >= 4 || W.f16_special);
+    const bool widen = W.f16 && (T >= kTile || W.f16_special);
     if (widen && scratch.size() < panel_size * threads()) scratch.resize(panel_size * threads());
     // The caller's buffer, by pointer: inside the lambda, `scratch` would name the running
     // thread's own (empty) thread_local vector.
@@ -279,7 +283,6 @@ std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector
     // their own, whose 1-row kernel sums in another order than the others (two partial
     // sums). Whole tiles keep every row in a tile of its own size and place: each kept
     // tile but the last has 4 rows, and the last one, if short, is the last of T too.
-    constexpr int kTile = 4;
     const int tiles = (T + kTile - 1) / kTile;
     std::vector<char> keep(tiles, 0);
     for (int r : rows) keep[r / kTile] = 1;
