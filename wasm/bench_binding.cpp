@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "../tests/native/last_rows_check.h"
+#include "hooklab/config.h"
+#include "hooklab/error.h"
+#include "hooklab/gpt2.h"
 #include "hooklab/kernels.h"
 #include "hooklab/safetensors.h"
 
@@ -60,10 +64,25 @@ int kernel_selftest() {
 
 std::string kernel() { return hooklab::kernel_name(); }
 
+// The last-row passes of tests/native/last_rows_check.h on a checkpoint's config.json text
+// and safetensors bytes: JSON {passes, fewer, mismatch} ("" when none), or {error}.
+std::string last_rows_check(const std::string& config_json, const emscripten::val& bytes, bool f16) {
+    try {
+        const std::vector<uint8_t> data = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
+        const hooklab::GPT2 g = hooklab::GPT2::from_safetensors(hooklab::parse_config(config_json), data.data(), data.size(), f16);
+        const last_rows::Result r = last_rows::check(g);
+        return "{\"passes\":" + std::to_string(r.passes) + ",\"fewer\":" + std::to_string(r.fewer) + ",\"mismatch\":\"" +
+               r.first_mismatch + "\"}";
+    } catch (const std::exception& e) {
+        return std::string("{\"error\":\"") + e.what() + "\"}";
+    }
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(hooklab_bench) {
     emscripten::function("benchGemm", &bench_gemm);
     emscripten::function("kernelSelfTest", &kernel_selftest);
     emscripten::function("kernel", &kernel);
+    emscripten::function("lastRowsCheck", &last_rows_check);
 }

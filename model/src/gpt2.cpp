@@ -230,6 +230,26 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     const float neg_inf = -std::numeric_limits<float>::infinity();
 
+    // A bare pass that wants each segment's last logits: nothing watches the other rows, so
+    // the last block computes keys and values for every row but the rest (attention's
+    // queries on, the MLP, ln_f) only for `kept` rows: the last ones, and beside them the
+    // rows the kernels need to give those the very bits of the full pass (gemm_exact_rows).
+    // Empty: every row.
+    std::vector<int> kept;
+    if (!hook && which == Logits::Last) {
+        for (int s = 0; s < S; ++s) kept.push_back(row0[s + 1] - 1);
+        const BlockWeights& wl = weights.blocks.back();
+        for (size_t before = 0; before != kept.size();) {
+            before = kept.size();
+            for (const Linear* m : {&wl.attn_proj, &wl.c_fc, &wl.mlp_proj}) kept = gemm_exact_rows(m->w, R, kept);
+        }
+        if (static_cast<int>(kept.size()) == R) kept.clear();
+    }
+    std::vector<char> query(kept.empty() ? 0 : R, 0);  // the last block's query rows (when kept)
+    for (int r : kept) query[r] = 1;
+    bool only_kept = false;  // in the last block, past the keys and values
+    auto skip = [&](int r) { return only_kept && !query[r]; };
+
     // Attention, one (segment, head) at a time: each writes only its own slices of scores,
     // pattern and z, with the same arithmetic in the same order whichever thread runs it,
     // so the split over threads changes no bit.
@@ -238,6 +258,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         const int T = Ts[s], first = firsts[s], rows = T - first;
         const float* const* ks = &kj[kv0[s]];
         for (int r = 0; r < rows; ++r) {
+            if (skip(row0[s] + r)) continue;
             const int i = first + r;
             float* srow = &scores[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
             const float* qi = row(q, row0[s] + r) + h * D;
@@ -249,6 +270,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     auto head_softmax = [&](int s, int h) {
         const int T = Ts[s], first = firsts[s], rows = T - first;
         for (int r = 0; r < rows; ++r) {
+            if (skip(row0[s] + r)) continue;
             const int i = first + r;
             const size_t at = sc0[s] + (static_cast<size_t>(h) * rows + r) * T;
             const float* srow = &scores[at];
@@ -267,6 +289,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         const int T = Ts[s], rows = T - firsts[s];
         const float* const* vs = &vj[kv0[s]];
         for (int r = 0; r < rows; ++r) {
+            if (skip(row0[s] + r)) continue;
             const float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
             float* zi = row(z, row0[s] + r) + h * D;
             std::fill(zi, zi + D, 0.0f);
@@ -289,6 +312,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         });
     };
 
+    int rows_out = R;  // rows of resid after the last block: R, or kept.size()
     for (int l = start; l < c.n_layer; ++l) {
         const BlockWeights& w = weights.blocks[l];
         save_rows(resid, &RunState::resid, l);
@@ -319,6 +343,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
                 kj[kv0[s] + j] = saved ? segs[s].from->k(l, j) : row(k, row0[s] + j - firsts[s]);
                 vj[kv0[s] + j] = saved ? segs[s].from->v(l, j) : row(v, row0[s] + j - firsts[s]);
             }
+        only_kept = !kept.empty() && l == c.n_layer - 1;
         if (hook) {
             // Each step's hook sees every head of every segment before the next step.
             over_heads(head_scores);
@@ -333,29 +358,48 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
                 head_mix(s, h);
             });
         }
+        if (only_kept) {
+            // The kept rows of z and resid moved to the front (kept is increasing).
+            for (size_t i = 0; i < kept.size(); ++i) {
+                std::memmove(row(z, static_cast<int>(i)), row(z, kept[i]), sizeof(float) * C);
+                std::memmove(row(resid, static_cast<int>(i)), row(resid, kept[i]), sizeof(float) * C);
+            }
+            rows_out = static_cast<int>(kept.size());
+        }
+        const int Rb = rows_out;
+        const size_t RbC = static_cast<size_t>(Rb) * C;
         fire(Hook::Z, l, z, {H, D});
-        gemm(z.data(), R, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
+        gemm(z.data(), Rb, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
         fire(Hook::AttnOut, l, attn_out, {C});
-        for (size_t i = 0; i < RC; ++i) resid[i] += attn_out[i];
+        for (size_t i = 0; i < RbC; ++i) resid[i] += attn_out[i];
         fire(Hook::ResidMid, l, resid, {C});
 
         // ---- MLP
-        layernorm(resid.data(), R, C, w.ln_2, c.layer_norm_epsilon, ln.data());
+        layernorm(resid.data(), Rb, C, w.ln_2, c.layer_norm_epsilon, ln.data());
         fire(Hook::Ln2, l, ln, {C});
-        gemm(ln.data(), R, w.c_fc.w, w.c_fc.bias.data(), pre.data());
+        gemm(ln.data(), Rb, w.c_fc.w, w.c_fc.bias.data(), pre.data());
         fire(Hook::MlpPre, l, pre, {M});
-        parallel_for(R, grain_for(20.0 * M), [&](int r0, int r1) {
+        parallel_for(Rb, grain_for(20.0 * M), [&](int r0, int r1) {
             for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) post[i] = gelu_new(pre[i]);
         });
         fire(Hook::MlpPost, l, post, {M});
-        gemm(post.data(), R, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
+        gemm(post.data(), Rb, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
         fire(Hook::MlpOut, l, mlp_out, {C});
-        for (size_t i = 0; i < RC; ++i) resid[i] += mlp_out[i];
+        for (size_t i = 0; i < RbC; ++i) resid[i] += mlp_out[i];
         fire(Hook::ResidPost, l, resid, {C});
     }
-    save_rows(resid, &RunState::resid, c.n_layer);
+    // Where row r of the pass is in resid now (-1: not computed after the last block's keys).
+    auto out_row = [&](int r) {
+        if (kept.empty()) return r;
+        const auto at = std::lower_bound(kept.begin(), kept.end(), r);
+        return at != kept.end() && *at == r ? static_cast<int>(at - kept.begin()) : -1;
+    };
+    each_row([&](int s, int t, int r) {
+        if (segs[s].save && out_row(r) >= 0)
+            std::memcpy(segs[s].save->resid(c.n_layer, t), row(resid, out_row(r)), sizeof(float) * C);
+    });
 
-    layernorm(resid.data(), R, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
+    layernorm(resid.data(), rows_out, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
     fire(Hook::LnFinal, -1, ln, {C});
     if (which == Logits::None) return {};
     if (which == Logits::All) {
@@ -366,7 +410,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     }
     // One row per segment: its last position.
     std::vector<float> last(static_cast<size_t>(S) * C), logits(static_cast<size_t>(S) * V);
-    for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(ln, row0[s + 1] - 1), sizeof(float) * C);
+    for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(ln, out_row(row0[s + 1] - 1)), sizeof(float) * C);
     gemm(last.data(), S, weights.lm_head.w, nullptr, logits.data());
     if (hook)
         for (int s = 0; s < S; ++s) fire_view(Hook::Logits, -1, &logits[static_cast<size_t>(s) * V], {1, V}, s, 0, 1);

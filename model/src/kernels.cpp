@@ -152,6 +152,16 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     else parallel_for(blocks, 1, run);
 }
 
+std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector<int>& rows) {
+    // few_rows sums every row in the same order for any count up to kFewRows; Eigen's
+    // kernels and blocking depend on the product's shape, so beyond that only all rows
+    // give all rows their bits.
+    if (!W.f16 && T <= kFewRows) return rows;
+    std::vector<int> all(T);
+    for (int r = 0; r < T; ++r) all[r] = r;
+    return all;
+}
+
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     // Packed from wte [V, C] with transposed == true: row `token` is contiguous.
     const size_t off = static_cast<size_t>(token) * W.in;

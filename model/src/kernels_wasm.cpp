@@ -28,9 +28,13 @@ namespace hooklab {
 namespace {
 
 constexpr int kPanel = 8;
+// Rows per tile of the micro-kernel; a call's last T % kTile rows form a tile of their own
+// (gemm_panel), and F16 panels are widened first only for calls of kTile rows or more.
+constexpr int kTile = 4;
 // Panels per parallel_for chunk (32 columns: 24 chunks on a 768-wide output, enough to
-// even out cores of unequal speed), and the multiply-adds below which a GEMM stays on the
-// calling thread (~30 us: waking the pool would cost a good part of that).
+// even out cores of unequal speed; the pool's last chunks are smaller), and the
+// multiply-adds below which a GEMM stays on the calling thread (~30 us: waking the pool
+// would cost a good part of that).
 constexpr int kGrain = 4;
 constexpr double kParallelMin = 1 << 20;
 std::atomic<uint32_t> touch_sink;
@@ -195,8 +199,9 @@ void gemm_panel(const float* x, int T, const PackedMatrix& W, const float* bias,
         }
     }
     int t = 0;
-    for (; t + 4 <= T; t += 4)
-        tile_rx8<4>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
+    static_assert(kTile == 4, "the switch below handles 1 to 3 leftover rows");
+    for (; t + kTile <= T; t += kTile)
+        tile_rx8<kTile>(x + static_cast<size_t>(t) * K, K, w, K, b, y + static_cast<size_t>(t) * N + n0, N, nv);
     const float* xt = x + static_cast<size_t>(t) * K;
     float* yt = y + static_cast<size_t>(t) * N + n0;
     switch (T - t) {  // the last rows in one pass over the panel, not one pass per row
@@ -258,7 +263,7 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     // One widening buffer per thread, allocated here by the caller: a worker that grew the
     // wasm memory would leave the JS side's heap views stale.
     static thread_local std::vector<float> scratch;
-    const bool widen = W.f16 && (T >= 4 || W.f16_special);
+    const bool widen = W.f16 && (T >= kTile || W.f16_special);
     if (widen && scratch.size() < panel_size * threads()) scratch.resize(panel_size * threads());
     // The caller's buffer, by pointer: inside the lambda, `scratch` would name the running
     // thread's own (empty) thread_local vector.
@@ -271,6 +276,26 @@ void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float
     };
     if (static_cast<double>(T) * K * N < kParallelMin) panels_range(0, P);
     else parallel_for(P, kGrain, panels_range);
+}
+
+std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector<int>& rows) {
+    // gemm_panel runs rows in 4-row tiles from row 0 and the last 1-3 rows as a tile of
+    // their own, whose 1-row kernel sums in another order than the others (two partial
+    // sums). Whole tiles keep every row in a tile of its own size and place: each kept
+    // tile but the last has 4 rows, and the last one, if short, is the last of T too.
+    const int tiles = (T + kTile - 1) / kTile;
+    std::vector<char> keep(tiles, 0);
+    for (int r : rows) keep[r / kTile] = 1;
+    // F16 weights are widened first only when a call has 4 rows or more (else each row
+    // widens in registers, summed in the 1-row order): a short last tile stays short of 4
+    // only if T is.
+    if (W.f16 && T >= kTile && std::count(keep.begin(), keep.end(), 1) == 1 && keep[tiles - 1] && T % kTile)
+        keep[tiles - 2] = 1;
+    std::vector<int> out;
+    for (int t = 0; t < tiles; ++t)
+        if (keep[t])
+            for (int r = t * kTile; r < std::min(T, (t + 1) * kTile); ++r) out.push_back(r);
+    return out;
 }
 
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {

@@ -1,6 +1,8 @@
 // The pool behind parallel_for (see parallel.h). One job at a time: the caller publishes
 // it and bumps a generation counter; workers wake (a short spin first, since the forward
-// issues GEMMs back to back, then a condition variable) and claim chunks under the mutex.
+// issues GEMMs back to back, then a condition variable) and claim chunks under the mutex:
+// of the grain, and near the end smaller (a share of what is left), so that no thread
+// starts a full chunk while the others have nothing left to do.
 // The caller claims chunks too and then waits only for the chunks still running: a
 // worker that has not woken yet (on a busy machine it may not get a core for a while)
 // claims nothing and holds nobody up.
@@ -62,7 +64,7 @@ public:
             grain_ = grain;
             next_ = 0;
             error_ = nullptr;
-            outstanding_.store((n + grain - 1) / grain);
+            outstanding_.store(n);
             gen_.fetch_add(1);
         }
         wake_.notify_all();
@@ -99,7 +101,8 @@ private:
     bool claim(Chunk& c) {
         std::lock_guard<std::mutex> l(m_);
         if (next_ >= n_) return false;
-        c = {fn_, ctx_, next_, std::min(n_, next_ + grain_)};
+        const int share = std::max(1, (n_ - next_) / (2 * size()));
+        c = {fn_, ctx_, next_, std::min(n_, next_ + std::min(grain_, share))};
         next_ = c.end;
         return true;
     }
@@ -114,7 +117,7 @@ private:
                 std::lock_guard<std::mutex> l(m_);
                 if (!error_) error_ = std::current_exception();
             }
-            if (outstanding_.fetch_sub(1) == 1) {
+            if (outstanding_.fetch_sub(c.end - c.begin) == c.end - c.begin) {
                 std::lock_guard<std::mutex> l(m_);
                 done_.notify_all();
             }
@@ -140,7 +143,7 @@ private:
     std::mutex m_, run_m_;
     std::condition_variable wake_, done_;
     std::atomic<unsigned> gen_{0};
-    std::atomic<int> outstanding_{0};  // chunks of the current job not yet finished
+    std::atomic<int> outstanding_{0};  // indices of the current job not yet done
     std::atomic<bool> stop_{false};
     // The current job (under m_).
     detail::ChunkFn fn_ = nullptr;

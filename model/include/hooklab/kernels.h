@@ -33,6 +33,13 @@ uint64_t packed_bytes(int in, int out, bool f16);
 // y[T, out] = x[T, in] W (+ bias if not null). y must not alias x.
 void gemm(const float* x, int T, const PackedMatrix& W, const float* bias, float* y);
 
+// The rows to hand a GEMM with W so that each of `rows` (increasing, in [0, T)) gets the
+// very bits it gets in the GEMM over all T rows: an increasing superset of `rows`, to be
+// gathered in that order. A kernel's order of summation may depend on how many rows a
+// call has and where a row sits among them (tiles of rows, a tail of its own, Eigen's
+// blocking by shape), and computing fewer rows must not change a bit.
+std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector<int>& rows);
+
 // The tied embedding lives only inside lm_head (packed from wte, transposed == true):
 // writes wte[token, :] (length W.in) to dst, so the model keeps a single copy of wte.
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst);

@@ -28,9 +28,12 @@ using ChunkFn = void (*)(void* ctx, int begin, int end);
 void parallel_run(int n, int grain, ChunkFn fn, void* ctx);
 }  // namespace detail
 
-// Calls f(begin, end) over [0, n) in chunks of `grain` indices (the last may be
-// shorter), spread over the pool; the caller works too and returns when every chunk is
-// done. Chunks are taken first come, first served, so a slower core takes fewer. A
+// Calls f(begin, end) over [0, n) in contiguous chunks of at most `grain` indices, spread
+// over the pool; the caller works too and returns when every chunk is done. Chunks are
+// taken first come, first served, so a slower core takes fewer; they are of `grain`
+// indices until fewer than 2 x threads x grain are left, then a (2 x threads)-th of what
+// is left (at least 1), so that the threads finish together. With one thread, or inside
+// a chunk, they are of `grain` exactly (the last may be shorter). A
 // parallel_for inside a chunk runs as a plain loop. An exception thrown by f is
 // rethrown here (the first one; the other chunks still run).
 template <class F>
