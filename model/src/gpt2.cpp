@@ -230,13 +230,14 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     const float neg_inf = -std::numeric_limits<float>::infinity();
 
-    // A bare pass that wants each segment's last logits: nothing watches the other rows, so
-    // the last block computes keys and values for every row but the rest (attention's
-    // queries on, the MLP, ln_f) only for `kept` rows: the last ones, and beside them the
-    // rows the kernels need to give those the very bits of the full pass (gemm_exact_rows).
-    // Empty: every row.
+    // A bare pass that wants each segment's last logits and saves no state: nothing watches
+    // the other rows, so the last block computes keys and values for every row but the rest
+    // (attention's queries on, the MLP, ln_f) only for `kept` rows: the last ones, and
+    // beside them the rows the kernels need to give those the very bits of the full pass
+    // (gemm_exact_rows). Empty: every row.
     std::vector<int> kept;
-    if (!hook && which == Logits::Last) {
+    const bool saves = std::any_of(segs.begin(), segs.end(), [](const Segment& g) { return g.save != nullptr; });
+    if (!hook && which == Logits::Last && !saves) {
         for (int s = 0; s < S; ++s) kept.push_back(row0[s + 1] - 1);
         const BlockWeights& wl = weights.blocks.back();
         for (size_t before = 0; before != kept.size();) {
@@ -388,16 +389,11 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         for (size_t i = 0; i < RbC; ++i) resid[i] += mlp_out[i];
         fire(Hook::ResidPost, l, resid, {C});
     }
-    // Where row r of the pass is in resid now (-1: not computed after the last block's keys).
+    save_rows(resid, &RunState::resid, c.n_layer);
+    // Where row r of the pass is in resid now (with kept rows: moved to the front).
     auto out_row = [&](int r) {
-        if (kept.empty()) return r;
-        const auto at = std::lower_bound(kept.begin(), kept.end(), r);
-        return at != kept.end() && *at == r ? static_cast<int>(at - kept.begin()) : -1;
+        return kept.empty() ? r : static_cast<int>(std::lower_bound(kept.begin(), kept.end(), r) - kept.begin());
     };
-    each_row([&](int s, int t, int r) {
-        if (segs[s].save && out_row(r) >= 0)
-            std::memcpy(segs[s].save->resid(c.n_layer, t), row(resid, out_row(r)), sizeof(float) * C);
-    });
 
     layernorm(resid.data(), rows_out, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
     fire(Hook::LnFinal, -1, ln, {C});

@@ -1,8 +1,7 @@
 #pragma once
 // A bare pass that wants each segment's last logits computes the last block, past its keys
-// and values, only for the rows those logits need (GPT2::forward): its logits and the final
-// residual it saves must be the very bits of the same pass computing every row, which a
-// hook that does nothing forces. Shared by the native tests (test_parallel.cpp) and the
+// and values, only for the rows those logits need (GPT2::forward): its logits must be the
+// very bits of the same pass computing every row, which a hook that does nothing forces. Shared by the native tests (test_parallel.cpp) and the
 // wasm kernel-test binding (wasm/bench_binding.cpp), so both builds check the same passes.
 #include <algorithm>
 #include <cstring>
@@ -19,19 +18,11 @@ struct Result {
     std::string first_mismatch;  // "" when every pass gave the same bits both ways
 };
 
-// The logits and each segment's saved final residual at its last position.
+// The logits of a pass (its segments save nothing: a pass that saves state computes every row).
 inline std::vector<float> pass_bits(const hooklab::GPT2& g, const std::vector<hooklab::Segment>& segs, int start, bool hooked) {
     using namespace hooklab;
-    std::vector<RunState> saved(segs.size());
-    std::vector<Segment> with_save = segs;
-    for (size_t i = 0; i < segs.size(); ++i) with_save[i].save = &saved[i];
     const HookFn noop = [](HookView&) {};
-    std::vector<float> out = g.forward(with_save, start, hooked ? noop : HookFn(), Logits::Last);
-    for (size_t i = 0; i < segs.size(); ++i) {
-        const float* r = saved[i].resid(g.config.n_layer, static_cast<int>(segs[i].from->tokens.size()) - 1);
-        out.insert(out.end(), r, r + g.config.n_embd);
-    }
-    return out;
+    return g.forward(segs, start, hooked ? noop : HookFn(), Logits::Last);
 }
 
 // Prompts of every length mod 4 (the wasm kernel's row tiles) and of 1 to 4 rows (the

@@ -53,10 +53,7 @@ using HookFn = std::function<void(HookView&)>;
 // What a forward leaves behind so that later work can resume from it: for every block,
 // the key and value of every position and the residual stream entering the block
 // (before its hook_resid_pre fires), and the final residual (after the last block,
-// before ln_f). One arena, laid out [n_layer * 3 + 1][capacity][C]. A pass without a hook
-// that wants Logits::Last computes the last block's output only where its logits need
-// it: the final residual is then saved at each segment's last position (and a few
-// neighbours); the other positions keep what they held.
+// before ln_f). One arena, laid out [n_layer * 3 + 1][capacity][C].
 class RunState {
 public:
     std::vector<int> tokens;
