@@ -231,3 +231,27 @@ test('a chart off screen is redrawn when it scrolls into view; reads and exports
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a run updates the charts in place: each dataset keeps its Chart.js controller, and shows the new data', async () => {
+  const { page, errors } = await openPage(env, '?lang=en&ex3=5,0.1');
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const keys = ['resid', 'hf', 'top'];
+  // Controllers built anew on each run were most of a toggle's Chart.js time.
+  await page.evaluate((ks) => {
+    window.__ctl = Object.fromEntries(ks.map((k) => { const c = window.hooklab.chart(k); return [k, c.data.datasets.map((_, d) => c.getDatasetMeta(d).controller)]; }));
+  }, keys);
+  const before = await page.evaluate(() => window.hooklab.chartData('resid'));
+  await page.locator('#ex3-on').uncheck();
+  await waitForRun(page);
+  const kept = await page.evaluate((ks) => ks.map((k) => { const c = window.hooklab.chart(k); return c.data.datasets.every((_, d) => c.getDatasetMeta(d).controller === window.__ctl[k][d]); }), keys);
+  assert.deepEqual(kept, keys.map(() => true), keys.join(', '));
+  const [b, i] = await page.evaluate(() => window.hooklab.chartData('resid'));
+  assert.deepEqual(b, before[0], 'the baseline is kept');
+  assert.notDeepEqual(i, before[1], 'the intervened curve is the new run');
+  assert.deepEqual(i, b, 'no intervention: the intervened curve is the baseline');
+  // The drawn elements follow the data: a point per value, at the new value.
+  const y = await page.evaluate(() => { const c = window.hooklab.chart('resid'); return c.getDatasetMeta(1).data.map((p) => c.scales.y.getValueForPixel(p.y)); });
+  y.forEach((v, k) => assert.ok(Math.abs(v - i[k]) <= 1e-6 * Math.max(1, Math.abs(i[k])), `point ${k}: ${v} vs ${i[k]}`));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -139,8 +139,7 @@ function baseOptions(extra = {}) {
 // final frame).
 function applyConfig(existing, config, mode, resized) {
   existing.data.labels = config.data.labels;
-  // Replace datasets wholesale (their count may change).
-  existing.data.datasets = config.data.datasets;
+  keepDatasets(existing.data, config.data.datasets);
   // Assigning options makes Chart.js re-resolve every option (most of a toggle's redraw):
   // only when they changed (a new language, scale or axis), not for new data.
   const key = optionsKey(config.options);
@@ -153,6 +152,22 @@ function applyConfig(existing, config, mode, resized) {
   if (resized) existing.resize();
   else existing.update(mode);
   return existing;
+}
+
+// A new dataset object makes Chart.js destroy its controller and elements and build them
+// anew; the same object given new fields is only updated. So each dataset object stays
+// while the count and types match, its fields replaced by the new ones (a field the new
+// dataset lacks is removed: the chart shows exactly the new config).
+function keepDatasets(data, next) {
+  const old = data.datasets;
+  if (old.length !== next.length || old.some((d, k) => d.type !== next[k].type)) {
+    data.datasets = next;
+    return;
+  }
+  old.forEach((d, k) => {
+    for (const f of Object.keys(d)) if (!(f in next[k])) delete d[f];
+    Object.assign(d, next[k]);
+  });
 }
 
 // resized: the caller changed the size of the canvas's box.

@@ -170,6 +170,7 @@ window.hooklab = {
   exportObject: () => exportObject(app),
   chartData: (key) => chartOf(app, key)?.data.datasets.map((d) => d.data) ?? null,
   chartAnimation: (key) => chartOf(app, key)?.options.animation,
+  chart: (key) => chartOf(app, key), // the Chart.js object itself, for tests in the page
   lensData: () => (app.lensResult?.for === app.result ? app.lensResult.layers : null),
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },
