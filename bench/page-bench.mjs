@@ -11,8 +11,9 @@
 // included) is printed too, and where the time goes: the worker's reply (the engine),
 // the page after it (render, layout, paint), and what else the page asked the worker.
 // Two toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on) and `toggle_block0`
-// (ex4 at block 0): an engine that resumes an intervened run from the kept baseline can
-// reuse the baseline's first blocks for the first, not for the second.
+// (ex4 at block 0 while ex3 at block 0 stays on). The engine resumes an intervened run from
+// the kept baseline at the first block it touches: the first reuses blocks 0-8, the second
+// nothing (every one of its runs is a whole forward).
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
@@ -158,7 +159,7 @@ function summary(runs) {
 // The scenarios: the query each starts from (ex3 at block 9 stays on, ex4 is toggled).
 const SCENARIOS = [
   ['toggle', 'ex3=9,0.1'],
-  ['toggle_block0', 'ex3=9,0.1&ex4=0,10'],
+  ['toggle_block0', 'ex3=0,0.1&ex4=0,10'],
   ['with_lens', 'ex3=9,0.1&lens=1'],
 ];
 
