@@ -19,8 +19,10 @@ function record() {
       super(...a);
       const ids = new Set();
       const post = this.postMessage.bind(this);
+      // A patchTop sent while the Patching view is off screen is recorded as such.
+      const shown = (el) => { const r = el?.getBoundingClientRect(); return !!r && r.width > 0 && r.bottom > 0 && r.top < innerHeight; };
       this.postMessage = (msg, ...rest) => {
-        window.__sent.push(msg?.type);
+        window.__sent.push(msg?.type === 'patchTop' && !shown(document.getElementById('patch-section')) ? 'patchTop off screen' : msg?.type);
         if (msg?.type === 'run') ids.add(msg.id);
         return post(msg, ...rest);
       };
@@ -63,11 +65,15 @@ test('a toggle\'s reply leaves the kept baseline out; the page shows the engine\
   assert.ok(!near(ex.intervened.resid_std, base.resid_std), 'the intervention changes the run');
   assert.deepEqual(ex.baseline.top.map((t) => t.id), base.top.map((t) => t.id));
 
-  // No top-k for the pickers while the Patching view is off screen; scrolled to, it is filled.
-  assert.ok(!(await page.evaluate(() => window.__sent)).includes('patchTop'));
+  // No top-k for the pickers while the Patching view is off screen (it may have been on
+  // screen for a moment while the page loaded); scrolled to, it is filled, once.
+  const asked = (sent) => sent.filter((t) => t.startsWith('patchTop'));
+  const before = asked(await page.evaluate(() => window.__sent));
+  assert.ok(!before.includes('patchTop off screen'), JSON.stringify(before));
   await page.locator('#patch-section').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelectorAll('#patch-answer-pick option').length > 1);
-  assert.equal((await page.evaluate(() => window.__sent)).filter((t) => t === 'patchTop').length, 1);
+  const after = asked(await page.evaluate(() => window.__sent));
+  assert.ok(!after.includes('patchTop off screen') && after.length - before.length <= 1, JSON.stringify(after));
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -21,13 +21,10 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0, onScreen: false };
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
   // The pickers' top-k costs a forward per change of the interventions: asked only while
   // the view is on screen (else every exercise toggle would queue one behind its run).
-  new IntersectionObserver(([e]) => {
-    app.patch.onScreen = e.isIntersecting;
-    if (e.isIntersecting) refreshTop(app);
-  }).observe($('patch-section'));
+  new IntersectionObserver(([e]) => { if (e.isIntersecting) refreshTop(app); }).observe($('patch-section'));
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -130,9 +127,16 @@ function showFieldError(app, id, d) {
   el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+// Measured now, not the observer's last verdict: while the page loads, results drawn above
+// the view push it off screen before the observer says so.
+function onScreen(el) {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.bottom > 0 && r.top < innerHeight;
+}
+
 function refreshTop(app) {
   const P = app.patch;
-  if (!app.modelInfo || !P.onScreen) return;
+  if (!app.modelInfo || !onScreen($('patch-section'))) return;
   const { clean } = inputs(app);
   const interventions = interventionsOf(app.st);
   const key = JSON.stringify([app.loadedKey, clean, interventions]);
@@ -140,6 +144,7 @@ function refreshTop(app) {
   P.topKey = key;
   clearTimeout(P.topTimer);
   P.topTimer = setTimeout(async () => {
+    if (!onScreen($('patch-section'))) { P.topKey = null; return; } // moved away: asked again when back
     try {
       const r = await app.client.patchTop({ prompt: clean, interventions, topk: TOPK });
       if (P.topKey !== key) return;
