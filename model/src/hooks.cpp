@@ -57,6 +57,7 @@ std::string blocks_range(const Config& c) { return "0.." + std::to_string(c.n_la
 
 const HookInfo& hook_info(Hook h) { return kHooks[static_cast<int>(h)]; }
 bool hook_is_per_block(Hook h) { return hook_info(h).per_block; }
+bool hook_before_blocks(Hook h) { return static_cast<int>(h) < static_cast<int>(Hook::ResidPre); }
 const char* hook_short_name(Hook h) { return hook_info(h).name; }
 
 std::string hook_full_name(Hook h, int layer) {

@@ -21,7 +21,7 @@ namespace {
 // before the blocks touch all of them, hooks after them (ln_final, logits) none.
 int first_block_touched(Hook h, int layer, int n_layer) {
     if (hook_is_per_block(h)) return layer;
-    return static_cast<int>(h) < static_cast<int>(Hook::ResidPre) ? 0 : n_layer;
+    return hook_before_blocks(h) ? 0 : n_layer;
 }
 
 RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, RunState* keep) {
@@ -68,7 +68,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
         const RunResult& b = from->result;
         for (int h = 0; h < kHookCount; ++h) {
             const Hook hk = static_cast<Hook>(h);
-            const int upto = hook_is_per_block(hk) ? start : first_block_touched(hk, -1, L) == 0 ? 1 : 0;
+            const int upto = hook_is_per_block(hk) ? start : hook_before_blocks(hk) ? 1 : 0;
             std::copy(b.stats[h].begin(), b.stats[h].begin() + upto, r.stats[h].begin());
         }
         r.hidden_std.assign(b.hidden_std.begin(), b.hidden_std.begin() + start + 1);

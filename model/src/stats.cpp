@@ -7,32 +7,94 @@
 
 namespace hooklab {
 
-Stat stats_of(const HookView& v) {
-    const bool causal = v.hook == Hook::AttnScores;
-    const int T = causal ? v.shape[1] : 0;
-    auto visible = [&](size_t idx) { return !causal || static_cast<int>(idx % T) <= static_cast<int>((idx / T) % T); };
-    Stat s;
-    double sum = 0, sq = 0;
-    size_t n = 0;
-    s.min = std::numeric_limits<double>::infinity();
-    s.max = -s.min;
+namespace {
+
+// The entries a statistic counts, as runs of contiguous floats: the whole tensor, or for
+// attention scores each query row up to its own position (the rest is masked, -inf).
+template <class F>
+void for_counted(const HookView& v, F&& f) {
     const size_t N = v.numel();
-    for (size_t i = 0; i < N; ++i) {
-        if (!visible(i)) continue;
-        const double x = v.data[i];
-        if (!std::isfinite(x)) s.finite = false;
-        sum += x;
-        sq += x * x;
-        s.min = std::min(s.min, x);
-        s.max = std::max(s.max, x);
-        ++n;
+    if (v.hook != Hook::AttnScores) { f(v.data, N); return; }
+    const size_t T = static_cast<size_t>(v.shape[1]);
+    for (size_t r = 0; r * T < N; ++r) f(v.data + r * T, r % T + 1);
+}
+
+// Four independent partial sums per quantity: one serial double chain was the largest cost
+// a hooked run added to a bare forward (every hook's tensor, twice). The lanes are locals,
+// not the caller's arrays, so that the compiler can keep them in registers (the input is
+// also float and could alias them).
+struct Sums {
+    double sum[4] = {}, sq[4] = {};
+    float lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, hi[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+};
+
+void add_to(Sums& acc, const float* p, size_t len) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    float l0 = INFINITY, l1 = INFINITY, l2 = INFINITY, l3 = INFINITY;
+    float h0 = -INFINITY, h1 = -INFINITY, h2 = -INFINITY, h3 = -INFINITY;
+    // Comparisons that are false for NaN: NaN entries never become min or max.
+    auto lane = [](float x, double& s, double& q, float& l, float& h) {
+        s += x;
+        q += static_cast<double>(x) * x;
+        l = x < l ? x : l;
+        h = h < x ? x : h;
+    };
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        lane(p[i], s0, q0, l0, h0);
+        lane(p[i + 1], s1, q1, l1, h1);
+        lane(p[i + 2], s2, q2, l2, h2);
+        lane(p[i + 3], s3, q3, l3, h3);
     }
-    s.mean = sum / n;
+    for (; i < len; ++i) lane(p[i], s0, q0, l0, h0);
+    const double s[4] = {s0, s1, s2, s3}, q[4] = {q0, q1, q2, q3};
+    const float l[4] = {l0, l1, l2, l3}, h[4] = {h0, h1, h2, h3};
+    for (int k = 0; k < 4; ++k) {
+        acc.sum[k] += s[k];
+        acc.sq[k] += q[k];
+        acc.lo[k] = std::min(acc.lo[k], l[k]);
+        acc.hi[k] = std::max(acc.hi[k], h[k]);
+    }
+}
+
+double squared_deviations(const float* p, size_t len, double mean) {
+    double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    auto sq = [mean](float x) { const double d = x - mean; return d * d; };
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        d0 += sq(p[i]);
+        d1 += sq(p[i + 1]);
+        d2 += sq(p[i + 2]);
+        d3 += sq(p[i + 3]);
+    }
+    for (; i < len; ++i) d0 += sq(p[i]);
+    return (d0 + d1) + (d2 + d3);
+}
+
+}  // namespace
+
+Stat stats_of(const HookView& v) {
+    Sums acc;
+    size_t n = 0;
+    for_counted(v, [&](const float* p, size_t len) { add_to(acc, p, len); n += len; });
+    Stat s;
+    double total = 0, squares = 0;
+    s.min = INFINITY;
+    s.max = -INFINITY;
+    for (int k = 0; k < 4; ++k) {
+        total += acc.sum[k];
+        squares += acc.sq[k];
+        s.min = std::min(s.min, static_cast<double>(acc.lo[k]));
+        s.max = std::max(s.max, static_cast<double>(acc.hi[k]));
+    }
+    // A sum of floats cannot overflow a double, so it is finite exactly when every entry is
+    // (an inf or NaN entry makes it inf or NaN).
+    s.finite = std::isfinite(total);
+    s.mean = total / n;
     double dev = 0;
-    for (size_t i = 0; i < N; ++i)
-        if (visible(i)) dev += (v.data[i] - s.mean) * (v.data[i] - s.mean);
+    for_counted(v, [&](const float* p, size_t len) { dev += squared_deviations(p, len, s.mean); });
     s.std = n > 1 ? std::sqrt(dev / (n - 1)) : 0.0;
-    s.norm = std::sqrt(sq);
+    s.norm = std::sqrt(squares);
     return s;
 }
 

@@ -32,6 +32,9 @@ struct HookInfo {
 
 const HookInfo& hook_info(Hook h);
 bool hook_is_per_block(Hook h);
+// A hook that fires before the first block (hook_embed, hook_pos_embed): it can change
+// every block. The other non-block hooks fire after the last one.
+bool hook_before_blocks(Hook h);
 // "attn.hook_z" / "hook_embed"... : the name without "blocks.{i}."
 const char* hook_short_name(Hook h);
 // "blocks.3.attn.hook_z", or "hook_embed" for non-block hooks.
