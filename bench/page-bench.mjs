@@ -23,7 +23,7 @@
 // and by panel. Function names come from the build: for readable ones profile a page built
 // without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
 // after `bash web/build.sh`, then `--dist /tmp/plain`).
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3]
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,with_lens]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, all) => (x.startsWith('--') ? [...a, [x.slice(2), all[i + 1]]] : a), []));
 const MODEL = resolve(args.model ?? join(ROOT, 'build/ckpt/gpt2_small_shape'));
 const TOKENS = Number(args.tokens ?? 32), TOGGLES = Number(args.toggles ?? 9), PROFILE = Number(args.profile ?? 0);
+const ONLY = args.only?.split(',');
 const DISTS = (args.dist ?? join(ROOT, 'web/dist')).split(',').map((d) => resolve(d));
 const TEXT = 'The jury said that the city had been given a fine report on the handling of the election, and that the ' +
   'voters of the county were pleased with the way the work was done by the officials in charge of it all.';
@@ -193,7 +194,7 @@ async function measureAll(dists, prompt) {
   const pages = [];
   try {
     for (const d of dists) pages.push(await open(d));
-    for (const [name, query] of SCENARIOS) {
+    for (const [name, query] of SCENARIOS.filter(([n]) => !ONLY || ONLY.includes(n))) {
       for (const p of pages) await p.start(query, prompt);
       const runs = pages.map(() => []);
       for (let i = 0; i < TOGGLES + 1; i++) {
