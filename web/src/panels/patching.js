@@ -22,7 +22,7 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, progress: 0 };
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, progress: 0 };
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -125,23 +125,20 @@ function showFieldError(app, id, d) {
   el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-// What the pickers' top-k is computed from.
-const topKey = (app) => JSON.stringify([app.loadedKey, inputs(app).clean, interventionsOf(app.st)]);
-
 // The pickers' top-k costs a forward: asked only while the view is on screen (else every
 // exercise toggle would queue one behind its run), once per change of its inputs, after
 // they have stopped changing for 300 ms (typing) — lazy.js.
 function refreshTop(app) {
   if (!app.modelInfo) return;
-  const key = topKey(app);
   const { clean } = inputs(app), interventions = interventionsOf(app.st);
+  const key = JSON.stringify([app.loadedKey, clean, interventions]);
   whenVisible($('patch-section'), [key], async () => {
     const P = app.patch;
-    try {
-      const r = await app.client.patchTop({ prompt: clean, interventions, topk: TOPK });
-      if (topKey(app) !== key) return; // inputs changed meanwhile: their own request follows
-      P.top = r.top;
-    } catch { P.top = []; }
+    P.topKey = key;
+    let top;
+    try { top = (await app.client.patchTop({ prompt: clean, interventions, topk: TOPK })).top; } catch { top = []; }
+    if (P.topKey !== key) return; // a newer request was sent meanwhile: its reply counts
+    P.top = top;
     renderPicks(app);
   }, { settle: 300, request: true });
 }
