@@ -53,8 +53,8 @@ function attempt(el) {
     timers.delete(el);
     if (measuredOnScreen(el)) run(el, false);
     // Moved away while the observer still says on screen: its next answer may never come
-    // (back on screen within a frame), so look again; an observer's "off" stops this.
-    else if (onScreen.get(el) !== false) attempt(el);
+    // (back on screen within a frame), so look again until it does; its "off" stops this.
+    else if (observer && onScreen.get(el) !== false) attempt(el);
   }, job.settle));
 }
 
