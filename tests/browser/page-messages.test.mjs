@@ -66,8 +66,11 @@ test('a toggle\'s reply leaves the kept baseline out; the page shows the engine\
   assert.deepEqual(ex.baseline.top.map((t) => t.id), base.top.map((t) => t.id));
 
   // No top-k for the pickers while the Patching view is off screen (it may have been on
-  // screen for a moment while the page loaded); scrolled to, it is filled, once.
+  // screen for a moment while the page loaded), not even when something reads the page
+  // (its pending draws run: lazy.js); scrolled to, it is filled, once.
   const asked = (sent) => sent.filter((t) => t.startsWith('patchTop'));
+  await page.evaluate(() => window.hooklab.chartData('top'));
+  await page.waitForTimeout(400); // a top-k's settle delay
   const before = asked(await page.evaluate(() => window.__sent));
   assert.ok(!before.includes('patchTop off screen'), JSON.stringify(before));
   await page.locator('#patch-section').scrollIntoViewIfNeeded();

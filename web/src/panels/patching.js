@@ -7,6 +7,7 @@ import { $, downloadBlob, showTok } from '../dom.js';
 import { fmtNum } from '../i18n.js';
 import { interventionsOf } from '../state.js';
 import { syncUrl } from '../form.js';
+import { whenVisible } from '../lazy.js';
 import { describeError } from '../errors.js';
 import { describeInterventions } from '../export.js';
 import { tlPatchCode, tlDlaCode } from '../codegen.js';
@@ -21,10 +22,7 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, topTimer: 0, progress: 0 };
-  // The pickers' top-k costs a forward per change of the interventions: asked only while
-  // the view is on screen (else every exercise toggle would queue one behind its run).
-  new IntersectionObserver(([e]) => { if (e.isIntersecting) refreshTop(app); }).observe($('patch-section'));
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, progress: 0 };
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -127,31 +125,22 @@ function showFieldError(app, id, d) {
   el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-// Measured now, not the observer's last verdict: while the page loads, results drawn above
-// the view push it off screen before the observer says so.
-function onScreen(el) {
-  const r = el.getBoundingClientRect();
-  return r.width > 0 && r.bottom > 0 && r.top < innerHeight;
-}
-
+// The pickers' top-k costs a forward: asked only while the view is on screen (else every
+// exercise toggle would queue one behind its run), once per change of its inputs, after
+// they have stopped changing for 300 ms (typing) — lazy.js.
 function refreshTop(app) {
-  const P = app.patch;
-  if (!app.modelInfo || !onScreen($('patch-section'))) return;
-  const { clean } = inputs(app);
-  const interventions = interventionsOf(app.st);
+  if (!app.modelInfo) return;
+  const { clean } = inputs(app), interventions = interventionsOf(app.st);
   const key = JSON.stringify([app.loadedKey, clean, interventions]);
-  if (key === P.topKey) return;
-  P.topKey = key;
-  clearTimeout(P.topTimer);
-  P.topTimer = setTimeout(async () => {
-    if (!onScreen($('patch-section'))) { P.topKey = null; return; } // moved away: asked again when back
-    try {
-      const r = await app.client.patchTop({ prompt: clean, interventions, topk: TOPK });
-      if (P.topKey !== key) return;
-      P.top = r.top;
-    } catch { P.top = []; }
+  whenVisible($('patch-section'), [key], async () => {
+    const P = app.patch;
+    P.topKey = key;
+    let top;
+    try { top = (await app.client.patchTop({ prompt: clean, interventions, topk: TOPK })).top; } catch { top = []; }
+    if (P.topKey !== key) return; // a newer request was sent meanwhile: its reply counts
+    P.top = top;
     renderPicks(app);
-  }, 300);
+  }, { settle: 300, request: true });
 }
 
 function renderPicks(app) {
