@@ -255,3 +255,35 @@ test('a run updates the charts in place: each dataset keeps its Chart.js control
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('toggling an exercise does not move the page below the next-token chart, whose bars keep their thickness', async () => {
+  // On the default model, exercise 3 at block 9 lists 17 tokens (the union of both top-10
+  // lists) and exercises 3 and 4 together (x0.1 then x10) list 10.
+  const { page, errors } = await openPage(env, '?lang=en&ex3=9,0.1');
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const measure = () => page.evaluate(() => {
+    const next = document.querySelector('#top-section').nextElementSibling;
+    const c = window.hooklab.chart('top');
+    return {
+      box: document.querySelector('#fig-top .canvas-box').getBoundingClientRect().height,
+      below: next.getBoundingClientRect().top + scrollY,
+      rows: c.data.labels.length,
+      bars: c.data.datasets.flatMap((_, d) => c.getDatasetMeta(d).data.map((b) => Math.round(b.height))),
+    };
+  });
+  const states = [await measure()];
+  for (const on of [true, false]) {
+    await page.locator('#ex4-on').setChecked(on);
+    await waitForRun(page);
+    states.push(await measure());
+  }
+  assert.notEqual(states[0].rows, states[1].rows, 'the two states list different numbers of tokens');
+  for (const s of states.slice(1)) {
+    assert.equal(s.box, states[0].box, JSON.stringify(states));
+    assert.equal(s.below, states[0].below, JSON.stringify(states));
+  }
+  const thickness = new Set(states.flatMap((s) => s.bars));
+  assert.equal(thickness.size, 1, `bar thickness: ${[...thickness]}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -3,8 +3,12 @@ import { $, showTok, setText } from '../dom.js';
 import { whenVisible } from '../lazy.js';
 import { fmtNum } from '../i18n.js';
 import { finite } from '../analysis.js';
+import { interventionsOf } from '../state.js';
 import { figureShell, setFigureText, lazyTable, upsertChart, barConfig, BASE_STYLE, INT_STYLE } from '../charts.js';
 import { chartPng } from '../export.js';
+
+// A token's row, and each of its two bars (Chart.js's default 0.8 x 0.9 of the row, halved).
+const ROW_PX = 34, BAR_PX = 12;
 
 export function renderTop(app) {
   whenVisible($('top-section'), [app.result, app.st.lang], () => drawTop(app));
@@ -17,14 +21,18 @@ function drawTop(app) {
   const fig = figureShell($('fig-top'), { onPng: () => chartPng(app, 'top', 'hooklab-next-token.png') });
   const title = t('topTitle', { k });
   setFigureText(fig, { title, png: t('downloadPng'), table: t('dataTable') });
-  const box = fig.querySelector('.canvas-box'), height = `${Math.max(220, rows.length * 34 + 60)}px`;
+  // With interventions the chart lists the union of both top-k lists, k to 2k tokens: its
+  // box is sized for 2k so that toggling an exercise does not move the page below it (and
+  // Chart.js need not resize its canvas); bars keep one thickness however many there are.
+  const slots = interventionsOf(result.state).length ? 2 * k : k;
+  const box = fig.querySelector('.canvas-box'), height = `${Math.max(220, Math.max(slots, rows.length) * ROW_PX + 60)}px`;
   const resized = box.style.height !== height;
   if (resized) box.style.height = height;
   charts.top = upsertChart(charts.top, fig.querySelector('canvas'), barConfig({
     labels: rows.map((r) => showTok(r.token)),
     datasets: [
-      { label: t('baseline'), data: rows.map((r) => r.pBase), backgroundColor: BASE_STYLE.borderColor, borderColor: BASE_STYLE.borderColor },
-      { label: t('intervened'), data: rows.map((r) => r.pInt), backgroundColor: INT_STYLE.borderColor, borderColor: '#000', borderWidth: 1 },
+      { label: t('baseline'), data: rows.map((r) => r.pBase), backgroundColor: BASE_STYLE.borderColor, borderColor: BASE_STYLE.borderColor, maxBarThickness: BAR_PX },
+      { label: t('intervened'), data: rows.map((r) => r.pInt), backgroundColor: INT_STYLE.borderColor, borderColor: '#000', borderWidth: 1, maxBarThickness: BAR_PX },
     ],
     horizontal: true,
     xTitle: 'P',
