@@ -46,6 +46,15 @@ export async function openPage(env, query = '', { waitResult = true } = {}) {
   return { page, errors };
 }
 
+// The text of `selector` once it matches `re`, or as it is after `timeout` (for the
+// assertion to show). A panel off screen draws when it scrolls into view, a frame after
+// the click that scrolled it there.
+export async function textMatching(page, selector, re, timeout = 10000) {
+  await page.waitForFunction(([s, src, flags]) => new RegExp(src, flags).test(document.querySelector(s)?.textContent ?? ''),
+    [selector, re.source, re.flags], { timeout }).catch(() => {});
+  return page.locator(selector).textContent();
+}
+
 // Waits until the page has a result for its current state and is idle.
 export async function waitForRun(page, timeout = 60000) {
   await page.waitForFunction(() => window.hooklab?.ready && !document.body.classList.contains('busy'), null, { timeout });
