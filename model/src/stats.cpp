@@ -19,16 +19,16 @@ void for_counted(const HookView& v, F&& f) {
     for (size_t r = 0; r * T < N; ++r) f(v.data + r * T, r % T + 1);
 }
 
-// Four independent partial sums per quantity: one serial double chain was the largest cost
-// a hooked run added to a bare forward (every hook's tensor, twice). The lanes are locals,
-// not the caller's arrays, so that the compiler can keep them in registers (the input is
-// also float and could alias them).
+// Sum, sum of squares, min and max of a run of floats, each in four independent lanes:
+// one serial double chain was the largest cost a hooked run added to a bare forward (every
+// hook's tensor, twice). The lanes are locals, not the caller's fields, so that the
+// compiler can keep them in registers (the input is also float and could alias them).
 struct Sums {
-    double sum[4] = {}, sq[4] = {};
-    float lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, hi[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    double sum = 0, sq = 0;
+    float lo = INFINITY, hi = -INFINITY;
 };
 
-void add_to(Sums& acc, const float* p, size_t len) {
+Sums sums_of(const float* p, size_t len) {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
     float l0 = INFINITY, l1 = INFINITY, l2 = INFINITY, l3 = INFINITY;
     float h0 = -INFINITY, h1 = -INFINITY, h2 = -INFINITY, h3 = -INFINITY;
@@ -47,14 +47,8 @@ void add_to(Sums& acc, const float* p, size_t len) {
         lane(p[i + 3], s3, q3, l3, h3);
     }
     for (; i < len; ++i) lane(p[i], s0, q0, l0, h0);
-    const double s[4] = {s0, s1, s2, s3}, q[4] = {q0, q1, q2, q3};
-    const float l[4] = {l0, l1, l2, l3}, h[4] = {h0, h1, h2, h3};
-    for (int k = 0; k < 4; ++k) {
-        acc.sum[k] += s[k];
-        acc.sq[k] += q[k];
-        acc.lo[k] = std::min(acc.lo[k], l[k]);
-        acc.hi[k] = std::max(acc.hi[k], h[k]);
-    }
+    return {(s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3), std::min(std::min(l0, l1), std::min(l2, l3)),
+            std::max(std::max(h0, h1), std::max(h2, h3))};
 }
 
 double squared_deviations(const float* p, size_t len, double mean) {
@@ -76,17 +70,18 @@ double squared_deviations(const float* p, size_t len, double mean) {
 Stat stats_of(const HookView& v) {
     Sums acc;
     size_t n = 0;
-    for_counted(v, [&](const float* p, size_t len) { add_to(acc, p, len); n += len; });
+    for_counted(v, [&](const float* p, size_t len) {
+        const Sums part = sums_of(p, len);
+        acc.sum += part.sum;
+        acc.sq += part.sq;
+        acc.lo = std::min(acc.lo, part.lo);
+        acc.hi = std::max(acc.hi, part.hi);
+        n += len;
+    });
     Stat s;
-    double total = 0, squares = 0;
-    s.min = INFINITY;
-    s.max = -INFINITY;
-    for (int k = 0; k < 4; ++k) {
-        total += acc.sum[k];
-        squares += acc.sq[k];
-        s.min = std::min(s.min, static_cast<double>(acc.lo[k]));
-        s.max = std::max(s.max, static_cast<double>(acc.hi[k]));
-    }
+    const double total = acc.sum, squares = acc.sq;
+    s.min = acc.lo;
+    s.max = acc.hi;
     // A sum of floats cannot overflow a double, so it is finite exactly when every entry is
     // (an inf or NaN entry makes it inf or NaN).
     s.finite = std::isfinite(total);
