@@ -10,10 +10,12 @@
 // debounce) until the page is idle with every chart drawn; click -> charts (debounce
 // included) is printed too, and where the time goes: the worker's reply (the engine),
 // the page after it (render, layout, paint), and what else the page asked the worker.
-// Two toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on) and `toggle_block0`
-// (ex4 at block 0 while ex3 at block 0 stays on). The engine resumes an intervened run from
-// the kept baseline at the first block it touches: the first reuses blocks 0-8, the second
-// nothing (every one of its runs is a whole forward).
+// Three toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
+// (ex4 at block 0 while ex3 at block 0 stays on) and `toggle_whole` (ex4 at block 0 while
+// ex1 at block 0 stays on). The engine resumes an intervened run from the kept baseline at
+// the first block it touches; exercises 3 and 4 act on a block's output, which the next
+// block reads, so the first reuses blocks 0-9, the second block 0, and the third nothing:
+// ex1 acts inside block 0 (every one of its runs is a whole forward).
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
@@ -23,7 +25,7 @@
 // and by panel. Function names come from the build: for readable ones profile a page built
 // without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
 // after `bash web/build.sh`, then `--dist /tmp/plain`).
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,with_lens]
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_whole,with_lens]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +163,7 @@ function summary(runs) {
 const SCENARIOS = [
   ['toggle', 'ex3=9,0.1'],
   ['toggle_block0', 'ex3=0,0.1&ex4=0,10'],
+  ['toggle_whole', 'ex1=0.2&ex4=0,10'],
   ['with_lens', 'ex3=9,0.1&lens=1'],
 ];
 

@@ -138,7 +138,8 @@ std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& h
     return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits ? Logits::All : Logits::Last);
 }
 
-std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which) const {
+std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which,
+                                 bool fire_entry) const {
     const Config& c = config;
     const int C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp(), V = c.vocab_size;
     const int S = static_cast<int>(segs.size());
@@ -213,6 +214,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         for (size_t i = 0; i < RC; ++i) resid[i] = embed[i] + pos[i];
     } else {
         each_row([&](int s, int t, int r) { std::memcpy(row(resid, r), segs[s].from->resid(start, t), sizeof(float) * C); });
+        if (fire_entry) fire(Hook::ResidPost, start - 1, resid, {C});
     }
     auto save_rows = [&](std::vector<float>& buf, float* (RunState::*where)(int, int), int layer) {
         each_row([&](int s, int t, int r) {

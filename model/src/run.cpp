@@ -18,8 +18,11 @@ using nlohmann::json;
 namespace {
 
 // The first block whose computation a hook at (hook, layer) can see or change: hooks
-// before the blocks touch all of them, hooks after them (ln_final, logits) none.
+// before the blocks touch all of them, hooks after them (ln_final, logits) none. A block's
+// output is what the next block reads: a run resumed there fires that hook on entry
+// (forward's fire_entry), so block `layer` itself is not recomputed.
 int first_block_touched(Hook h, int layer, int n_layer) {
+    if (h == Hook::ResidPost) return layer + 1;
     if (hook_is_per_block(h)) return layer;
     return hook_before_blocks(h) ? 0 : n_layer;
 }
@@ -64,17 +67,18 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
         for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
     }
     if (start > 0) {
-        // Blocks [0, start) as the kept run computed them.
+        // Blocks [0, start) as the kept run computed them, but for block start-1's output:
+        // its hook fires again on entry, and pushes its stds and lens row.
         const RunResult& b = from->result;
         for (int h = 0; h < kHookCount; ++h) {
             const Hook hk = static_cast<Hook>(h);
             const int upto = hook_is_per_block(hk) ? start : hook_before_blocks(hk) ? 1 : 0;
             std::copy(b.stats[h].begin(), b.stats[h].begin() + upto, r.stats[h].begin());
         }
-        r.hidden_std.assign(b.hidden_std.begin(), b.hidden_std.begin() + start + 1);
-        r.resid_std.assign(b.resid_std.begin(), b.resid_std.begin() + start);
+        r.hidden_std.assign(b.hidden_std.begin(), b.hidden_std.begin() + start);
+        r.resid_std.assign(b.resid_std.begin(), b.resid_std.begin() + start - 1);
         if (opt.logit_lens)
-            for (int l = 0; l < start; ++l)
+            for (int l = 0; l < start - 1; ++l)
                 std::memcpy(&lens_rows[static_cast<size_t>(l) * C], from->state.resid(l + 1, T - 1), sizeof(float) * C);
     }
 
@@ -97,7 +101,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
                 r.captures.push_back({hook_full_name(v.hook, v.layer), v.shape, std::vector<float>(v.data, v.data + v.numel())});
     };
     if (start > 0) {
-        r.logits = m.gpt2.forward({Segment{&from->state, 0, nullptr}}, start, hook, Logits::Last);
+        r.logits = m.gpt2.forward({Segment{&from->state, 0, nullptr}}, start, hook, Logits::Last, true);
     } else {
         RunState s;
         s.tokens = r.tokens;

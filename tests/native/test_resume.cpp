@@ -50,6 +50,12 @@ TEST_CASE("a run resumed from the kept baseline is bit for bit the whole run", "
         {{{{"kind", "scale"}, {"hook", "logits"}, {"factor", 2}}}, {"blocks." + last + ".hook_resid_post"}},
         {{{{"kind", "zero"}, {"hook", "hook_pos_embed"}}}, {}},                                     // before them: no resume
         {{{{"kind", "scale_hidden"}, {"layer", 0}, {"factor", 10}}}, {}},
+        // A block's output: the run enters the next block, that hook fired on entry.
+        {{{{"kind", "scale_hidden"}, {"layer", 0}, {"factor", 0.1}}, {{"kind", "scale_hidden"}, {"layer", 0}, {"factor", 10}}}, {}},
+        {{{{"kind", "zero"}, {"hook", "blocks.3.hook_resid_post"}, {"positions", {0}}}}, {"blocks.3.hook_resid_post"}},
+        {{}, {"blocks.6.hook_resid_post"}},
+        {{{{"kind", "scale_hidden"}, {"layer", L - 1}, {"factor", 3}}}, {}},                        // the last block's
+        {{{{"kind", "scale_hidden"}, {"layer", 5}, {"factor", 2}}, {{"kind", "noise_even_neurons"}, {"layer", 5}, {"mean", 1}, {"seed", 2}}}, {}},
         {{{{"kind", "scale_hidden"}, {"layer", 4}, {"factor", 1e38}}}, {}},                        // goes non-finite
     };
     for (const std::string prompt : {std::string(kPrompt), std::string("Hello")}) {
@@ -68,15 +74,21 @@ TEST_CASE("a resumed run reads the kept state, and only a kept run of its own pr
     const Model& m = testing::mid_model();
     const RunOptions o = options(kPrompt, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}});
     const RunResult whole = run_model(m, o);
-    // Spoil the residual entering block 9: the resumed run must show it (proof that blocks
-    // 0..8 were not recomputed), and blocks before it keep the kept statistics.
+    // The intervention scales block 9's output: the run enters block 10, firing block 9's
+    // output hook on the kept residual. Spoil that residual: the resumed run must show it
+    // from block 9's output on (proof that blocks 0..9 were not recomputed), and every
+    // hook before it keeps the kept statistics.
     KeptRun spoiled = run_kept(m, options(kPrompt, {}));
     const int T = static_cast<int>(spoiled.result.tokens.size());
-    for (int t = 0; t < T; ++t) spoiled.state.resid(9, t)[0] += 100.0f;
+    for (int t = 0; t < T; ++t) spoiled.state.resid(10, t)[0] += 100.0f;
     const RunResult r = run_model(m, o, &spoiled);
     CHECK(r.logits != whole.logits);
     CHECK(r.resid_std[8] == whole.resid_std[8]);
+    const auto stat = [](const RunResult& x, Hook h, int l) { return x.stats[static_cast<int>(h)][l]; };
+    CHECK(stat(r, Hook::MlpOut, 9).std == stat(whole, Hook::MlpOut, 9).std);
+    CHECK(stat(r, Hook::ResidMid, 9).max == stat(whole, Hook::ResidMid, 9).max);
     CHECK(r.resid_std[9] != whole.resid_std[9]);
+    CHECK(stat(r, Hook::ResidPost, 9).max != stat(whole, Hook::ResidPost, 9).max);
     // A kept run of another prompt is not used.
     const KeptRun other = run_kept(m, options("Another prompt entirely", {}));
     same_run(m, o, whole, run_model(m, o, &other));

@@ -363,11 +363,13 @@ test('compare: KL and the top-k comparison computed in the engine, the baseline 
 });
 
 // The page's toggles: lab.compare resumes the intervened run from the kept baseline at
-// the first block it touches. It must be exactly the whole run (and the same at 2 threads).
+// the first block it touches (after a block whose output is all it touches). It must be exactly the whole run (and the same at 2 threads).
 test('compare: a run resumed from the kept baseline equals the whole run, bit for bit', async () => {
   const L = mid.config.n_layer;
   const cases = [
     [{ kind: 'scale_hidden', layer: 9, factor: 10 }],
+    // A block's output: the run enters the next block, that output's hook fired on entry.
+    [{ kind: 'scale_hidden', layer: 0, factor: 0.1 }, { kind: 'scale_hidden', layer: 0, factor: 10 }],
     [{ kind: 'scale_hidden', layer: 9, factor: 0.1 }, { kind: 'zero_head_k', layer: 6, head: 2 }],
     [{ kind: 'noise_even_neurons', layer: 3, mean: 10, std: 1, seed: 4 }],
     [{ kind: 'scale', hook: 'logits', factor: 2 }],
