@@ -1,6 +1,6 @@
-// A second, separate Embind module for benchmarks and kernel tests only (wasm/dist/
-// hooklab-bench.*): the GEMM kernels timed alone and checked exhaustively, kept out of
-// the engine's binding and of the package.
+// Embind functions for benchmarks and kernel tests only, linked into the same module but
+// kept out of the engine's binding (binding.cpp): the GEMM kernels timed alone and checked
+// exhaustively, and the checks the native tests share (tests/native/*_check.h).
 #include <emscripten/bind.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../tests/native/last_rows_check.h"
+#include "../tests/native/stats_check.h"
 #include "hooklab/config.h"
 #include "hooklab/error.h"
 #include "hooklab/gpt2.h"
@@ -78,6 +79,14 @@ std::string last_rows_check(const std::string& config_json, const emscripten::va
     }
 }
 
+// The statistics cases of tests/native/stats_check.h: JSON {cases, mismatch} ("" when none).
+std::string stats_check_json() {
+    const stats_check::Result r = stats_check::check();
+    std::string m;
+    for (char c : r.first_mismatch) m += c == '"' || c == '\\' ? ' ' : c;
+    return "{\"cases\":" + std::to_string(r.cases) + ",\"mismatch\":\"" + m + "\"}";
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(hooklab_bench) {
@@ -85,4 +94,5 @@ EMSCRIPTEN_BINDINGS(hooklab_bench) {
     emscripten::function("kernelSelfTest", &kernel_selftest);
     emscripten::function("kernel", &kernel);
     emscripten::function("lastRowsCheck", &last_rows_check);
+    emscripten::function("statsCheck", &stats_check_json);
 }

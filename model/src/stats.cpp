@@ -5,6 +5,10 @@
 #include <limits>
 #include <numeric>
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
 namespace hooklab {
 
 namespace {
@@ -28,41 +32,87 @@ struct Sums {
     float lo = INFINITY, hi = -INFINITY;
 };
 
+// One entry into one lane. Comparisons that are false for NaN: NaN entries never become
+// min or max.
+inline void lane(float x, double& s, double& q, float& l, float& h) {
+    s += x;
+    q += static_cast<double>(x) * x;
+    l = x < l ? x : l;
+    h = h < x ? x : h;
+}
+
 Sums sums_of(const float* p, size_t len) {
+    double s[4], q[4];
+    float l[4], h[4];
+    size_t i = 0;
+#ifdef __wasm_simd128__
+    // The same four lanes, two doubles to a vector: lane k still sums entries k, k + 4, ...
+    // in order, so the results are the scalar loop's to the bit. pmin/pmax are the scalar
+    // comparisons below (false for NaN).
+    v128_t s01 = wasm_f64x2_splat(0), s23 = s01, q01 = s01, q23 = s01;
+    v128_t lo = wasm_f32x4_splat(INFINITY), hi = wasm_f32x4_splat(-INFINITY);
+    for (; i + 4 <= len; i += 4) {
+        const v128_t x = wasm_v128_load(p + i);
+        const v128_t x01 = wasm_f64x2_promote_low_f32x4(x), x23 = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
+        s01 = wasm_f64x2_add(s01, x01);
+        s23 = wasm_f64x2_add(s23, x23);
+        q01 = wasm_f64x2_add(q01, wasm_f64x2_mul(x01, x01));
+        q23 = wasm_f64x2_add(q23, wasm_f64x2_mul(x23, x23));
+        lo = wasm_f32x4_pmin(lo, x);
+        hi = wasm_f32x4_pmax(hi, x);
+    }
+    wasm_v128_store(s, s01);
+    wasm_v128_store(s + 2, s23);
+    wasm_v128_store(q, q01);
+    wasm_v128_store(q + 2, q23);
+    wasm_v128_store(l, lo);
+    wasm_v128_store(h, hi);
+#else
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
     float l0 = INFINITY, l1 = INFINITY, l2 = INFINITY, l3 = INFINITY;
     float h0 = -INFINITY, h1 = -INFINITY, h2 = -INFINITY, h3 = -INFINITY;
-    // Comparisons that are false for NaN: NaN entries never become min or max.
-    auto lane = [](float x, double& s, double& q, float& l, float& h) {
-        s += x;
-        q += static_cast<double>(x) * x;
-        l = x < l ? x : l;
-        h = h < x ? x : h;
-    };
-    size_t i = 0;
     for (; i + 4 <= len; i += 4) {
         lane(p[i], s0, q0, l0, h0);
         lane(p[i + 1], s1, q1, l1, h1);
         lane(p[i + 2], s2, q2, l2, h2);
         lane(p[i + 3], s3, q3, l3, h3);
     }
-    for (; i < len; ++i) lane(p[i], s0, q0, l0, h0);
-    return {(s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3), std::min(std::min(l0, l1), std::min(l2, l3)),
-            std::max(std::max(h0, h1), std::max(h2, h3))};
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, q[0] = q0, q[1] = q1, q[2] = q2, q[3] = q3;
+    l[0] = l0, l[1] = l1, l[2] = l2, l[3] = l3, h[0] = h0, h[1] = h1, h[2] = h2, h[3] = h3;
+#endif
+    for (; i < len; ++i) lane(p[i], s[0], q[0], l[0], h[0]);
+    return {(s[0] + s[1]) + (s[2] + s[3]), (q[0] + q[1]) + (q[2] + q[3]), std::min(std::min(l[0], l[1]), std::min(l[2], l[3])),
+            std::max(std::max(h[0], h[1]), std::max(h[2], h[3]))};
 }
 
 double squared_deviations(const float* p, size_t len, double mean) {
-    double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-    auto sq = [mean](float x) { const double d = x - mean; return d * d; };
+    double d[4];
+    auto sq = [mean](float x) { const double e = x - mean; return e * e; };
     size_t i = 0;
+#ifdef __wasm_simd128__
+    const v128_t m = wasm_f64x2_splat(mean);
+    v128_t d01 = wasm_f64x2_splat(0), d23 = d01;
+    for (; i + 4 <= len; i += 4) {
+        const v128_t x = wasm_v128_load(p + i);
+        const v128_t e01 = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(x), m);
+        const v128_t e23 = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3)), m);
+        d01 = wasm_f64x2_add(d01, wasm_f64x2_mul(e01, e01));
+        d23 = wasm_f64x2_add(d23, wasm_f64x2_mul(e23, e23));
+    }
+    wasm_v128_store(d, d01);
+    wasm_v128_store(d + 2, d23);
+#else
+    double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
     for (; i + 4 <= len; i += 4) {
         d0 += sq(p[i]);
         d1 += sq(p[i + 1]);
         d2 += sq(p[i + 2]);
         d3 += sq(p[i + 3]);
     }
-    for (; i < len; ++i) d0 += sq(p[i]);
-    return (d0 + d1) + (d2 + d3);
+    d[0] = d0, d[1] = d1, d[2] = d2, d[3] = d3;
+#endif
+    for (; i < len; ++i) d[0] += sq(p[i]);
+    return (d[0] + d[1]) + (d[2] + d[3]);
 }
 
 }  // namespace

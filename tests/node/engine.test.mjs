@@ -135,6 +135,14 @@ test('the simd128 F16 widening is exact for all 65536 halves', async () => {
   assert.equal(M.kernelSelfTest(), 0);
 });
 
+// Hook statistics sum in simd128 vectors in wasm: the cases of tests/native/stats_check.h.
+test('the simd128 hook statistics equal a long-double reference (the native cases)', async () => {
+  const { loadModule } = await import('../../wasm/js/hooklab.js');
+  const r = JSON.parse((await loadModule()).statsCheck());
+  assert.equal(r.cases, 87);
+  assert.equal(r.mismatch, '');
+});
+
 test('tokenize, decode, config', () => {
   const ids = mid.tokenize(PROMPT);
   assert.ok(ids.length > 10 && ids.every(Number.isInteger));
@@ -363,7 +371,8 @@ test('compare: KL and the top-k comparison computed in the engine, the baseline 
 });
 
 // The page's toggles: lab.compare resumes the intervened run from the kept baseline at
-// the first block it touches (after a block whose output is all it touches). It must be exactly the whole run (and the same at 2 threads).
+// the first block it touches (the next one, where it touches only a block's output). It
+// must be exactly the whole run (and the same at 2 threads).
 test('compare: a run resumed from the kept baseline equals the whole run, bit for bit', async () => {
   const L = mid.config.n_layer;
   const cases = [
