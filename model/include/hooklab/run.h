@@ -65,7 +65,9 @@ struct KeptRun {
 // intervention or a capture touches are not recomputed. No hook changes anything there
 // and the forward is deterministic, so the run starts at that block from the kept
 // residual stream and takes the earlier hooks' statistics and logit-lens rows from the
-// kept run: bit for bit what a whole forward gives (tested).
+// kept run: bit for bit what a whole forward gives (tested). A block's output
+// (hook_resid_post) is the residual the next block reads: touched there, the run starts
+// at the next block and fires that hook first.
 RunResult run_model(const Model& m, const RunOptions& opt, const KeptRun* from = nullptr);
 // run_model for a run without interventions, keeping its state for later runs to resume from.
 KeptRun run_kept(const Model& m, const RunOptions& opt);
