@@ -132,7 +132,7 @@ function toggleOnce(page, prompt) {
     document.querySelector('#ex4-on').click();
     // Idle again after this toggle's run, then the end of the next frame, which paints what
     // the page drew: a task posted from its animation-frame callback runs after the frame's
-    // style, layout and paint (about 10 ms here), which are part of showing the charts.
+    // style, layout and paint (10-15 ms here), which are part of showing the charts.
     // Told by the page's own busy -> idle change (onIdle runs in the same task as the
     // page's drawing), not by a timer's poll, which came up to 4 ms late.
     await new Promise((res) => {
