@@ -3,6 +3,8 @@
 // exhaustively, and the checks the native tests share (tests/native/*_check.h).
 #include <emscripten/bind.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -72,19 +74,16 @@ std::string last_rows_check(const std::string& config_json, const emscripten::va
         const std::vector<uint8_t> data = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
         const hooklab::GPT2 g = hooklab::GPT2::from_safetensors(hooklab::parse_config(config_json), data.data(), data.size(), f16);
         const last_rows::Result r = last_rows::check(g);
-        return "{\"passes\":" + std::to_string(r.passes) + ",\"fewer\":" + std::to_string(r.fewer) + ",\"mismatch\":\"" +
-               r.first_mismatch + "\"}";
+        return nlohmann::json{{"passes", r.passes}, {"fewer", r.fewer}, {"mismatch", r.first_mismatch}}.dump();
     } catch (const std::exception& e) {
-        return std::string("{\"error\":\"") + e.what() + "\"}";
+        return nlohmann::json{{"error", e.what()}}.dump();
     }
 }
 
 // The statistics cases of tests/native/stats_check.h: JSON {cases, mismatch} ("" when none).
 std::string stats_check_json() {
     const stats_check::Result r = stats_check::check();
-    std::string m;
-    for (char c : r.first_mismatch) m += c == '"' || c == '\\' ? ' ' : c;
-    return "{\"cases\":" + std::to_string(r.cases) + ",\"mismatch\":\"" + m + "\"}";
+    return nlohmann::json{{"cases", r.cases}, {"mismatch", r.first_mismatch}}.dump();
 }
 
 }  // namespace

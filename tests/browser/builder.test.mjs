@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openPage, waitForRun, shot, nativeRun, close, REPO, NATIVE } from './helpers.mjs';
+import { launch, openPage, waitForRun, textMatching, shot, nativeRun, close, REPO, NATIVE } from './helpers.mjs';
 
 const MODEL_DIR = join(REPO, 'web/dist/models/default');
 let env;
@@ -84,7 +84,8 @@ test('builder: rows built with the controls give the CLI\'s numbers, in order af
   assert.notDeepEqual(ex2.intervened.resid_std, ex.intervened.resid_std);
   // The code panel shows the rows as hooks (written once it is on screen).
   await page.locator('#code-section').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => /blocks\[3\]\.attn\.c_proj, row_\d+, "pre"/.test(document.querySelector('#code').textContent), null, { timeout: 5000 });
+  const hfRow = /blocks\[3\]\.attn\.c_proj, row_\d+, "pre"/;
+  assert.match(await textMatching(page, '#code', hfRow, 5000), hfRow);
   await page.locator('#tab-tl').click();
   assert.match(await page.locator('#code').textContent(), /\("blocks\.3\.attn\.hook_z", row_\d+\)/);
   // Delete a row.

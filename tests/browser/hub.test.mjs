@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, waitForRun, shot, REPO } from './helpers.mjs';
+import { launch, waitForRun, textMatching, shot, REPO } from './helpers.mjs';
 import { startServer } from './server.mjs';
 import { startHub } from '../node/hub-server.mjs';
 import { HookLab } from '../../wasm/js/hooklab.js';
@@ -103,7 +103,7 @@ test('GPT-2 from the hub: download with progress, then from the cache, then clea
   await page.locator('input[name=model][value=gpt2]').check();
   await page.locator('#load-btn').waitFor({ state: 'visible' });
   await page.locator('#load-btn').click();
-  await page.waitForFunction(() => /downloaded/.test(document.querySelector('#model-info').textContent), null, { timeout: 60000 });
+  assert.match(await textMatching(page, '#model-info', /downloaded/, 60000), /downloaded/);
   await waitForRun(page);
   assert.ok(hits.length >= 4, `hub requests: ${hits.length}`);
   assert.match(await page.locator('#model-info').textContent(), /WebText/);
@@ -113,7 +113,7 @@ test('GPT-2 from the hub: download with progress, then from the cache, then clea
   // Second visit: straight from Cache Storage, no hub request.
   const before = hits.length;
   await page.goto(`${env.url}index.html?lang=en&model=gpt2`);
-  await page.waitForFunction(() => /loaded from cache/.test(document.querySelector('#model-info').textContent), null, { timeout: 60000 });
+  assert.match(await textMatching(page, '#model-info', /loaded from cache/, 60000), /loaded from cache/);
   await waitForRun(page);
   assert.equal(hits.length, before);
   await shot(page, '14-hub-from-cache');
