@@ -11,12 +11,15 @@
 // included) is printed too, and where the time goes: the worker's reply (the engine),
 // the page after it (its own work, then the next frame until it is painted), and what
 // else the page asked the worker.
-// Three toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
-// (ex4 at block 0 while ex3 at block 0 stays on) and `toggle_whole` (ex4 at block 0 while
-// ex1 at block 0 stays on). The engine resumes an intervened run from the kept baseline at
-// the first block it touches; exercises 3 and 4 act on a block's output, which the next
-// block reads, so the first reuses blocks 0-9, the second block 0, and the third nothing:
-// ex1 acts inside block 0 (every one of its runs is a whole forward).
+// Four toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
+// (ex4 at block 0 while ex3 at block 0 stays on), `toggle_whole` (ex4 at block 0 while
+// ex1 at block 0 stays on) and `toggle_ex1` (ex1 at block 9 while ex3 at 9 stays on). The
+// engine resumes an intervened run from the kept baseline at the first block it touches;
+// exercises 3 and 4 act on a block's output, which the next block reads, so the first
+// reuses blocks 0-9, the second block 0, and the third nothing: ex1 acts inside block 0
+// (every one of its runs is a whole forward). Exercise 1 also captures its block's
+// attention pattern, so its toggle changes the captures too: the baseline's pattern comes
+// from a baseline run resumed at that block.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
@@ -26,7 +29,7 @@
 // and by panel. Function names come from the build: for readable ones profile a page built
 // without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
 // after `bash web/build.sh`, then `--dist /tmp/plain`).
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_whole,with_lens]
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_whole,toggle_ex1,with_lens]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,12 +127,12 @@ async function main() {
 }
 
 // One toggle of #ex4-on in the page, timed; then the engine's bare forward in the same worker.
-function toggleOnce(page, prompt) {
-  return page.evaluate(async (p) => {
+function toggleOnce(page, prompt, box) {
+  return page.evaluate(async ([p, box]) => {
     const b = window.__bench;
     const nSent = b.sent.length;
     const t0 = performance.now();
-    document.querySelector('#ex4-on').click();
+    document.querySelector(box).click();
     // Idle again after this toggle's run, then the end of the next frame, which paints what
     // the page drew: a task posted from its animation-frame callback runs after the frame's
     // style, layout and paint (10-15 ms here), which are part of showing the charts.
@@ -163,7 +166,7 @@ function toggleOnce(page, prompt) {
     // Everything else the page asked the worker for during this toggle, in order.
     const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
     return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, render_ms: b.idleAt - rep.t - rep.cost, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
-  }, prompt);
+  }, [prompt, box]);
 }
 
 function summary(runs) {
@@ -183,11 +186,12 @@ function summary(runs) {
   };
 }
 
-// The scenarios: the query each starts from (ex3 at block 9 stays on, ex4 is toggled).
+// The scenarios: the query each starts from, and the exercise toggled (ex4 unless named).
 const SCENARIOS = [
   ['toggle', 'ex3=9,0.1'],
   ['toggle_block0', 'ex3=0,0.1&ex4=0,10'],
   ['toggle_whole', 'ex1=0.2&ex4=0,10'],
+  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on'],
   ['with_lens', 'ex3=9,0.1&lens=1'],
 ];
 
@@ -221,17 +225,17 @@ async function measureAll(dists, prompt) {
   const pages = [];
   try {
     for (const d of dists) pages.push(await open(d));
-    for (const [name, query] of SCENARIOS.filter(([n]) => !ONLY || ONLY.includes(n))) {
+    for (const [name, query, box = '#ex4-on'] of SCENARIOS.filter(([n]) => !ONLY || ONLY.includes(n))) {
       for (const p of pages) await p.start(query, prompt);
       const runs = pages.map(() => []);
       for (let i = 0; i < TOGGLES + 1; i++) {
         for (const [k, p] of pages.entries()) {
-          const r = await toggleOnce(p.page, prompt);
+          const r = await toggleOnce(p.page, prompt, box);
           if (i > 0) runs[k].push(r); // the first toggle warms the charts up
         }
       }
       pages.forEach((p, k) => { p.out[name] = summary(runs[k]); });
-      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt);
+      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt, box);
     }
     return pages.map((p) => p.out);
   } finally {
@@ -253,7 +257,7 @@ const kindOf = (name) => KINDS.find(([, re]) => re.test(name))?.[0] ?? 'other';
 // in web/src; a minified build keeps few of them).
 const PANELS = /^(render[A-Z]\w*|flushChart|upsertChart|applyLang|runNow|runLens|exportObject)$/;
 
-async function profileToggles(context, page, prompt) {
+async function profileToggles(context, page, prompt, box) {
   const cdp = await context.newCDPSession(page);
   const events = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
@@ -263,7 +267,7 @@ async function profileToggles(context, page, prompt) {
     traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] },
   });
   await page.evaluate(() => { window.__bench.profiling = true; });
-  for (let i = 0; i < PROFILE; i++) await toggleOnce(page, prompt);
+  for (let i = 0; i < PROFILE; i++) await toggleOnce(page, prompt, box);
   await page.evaluate(() => { window.__bench.profiling = false; });
   await cdp.send('Tracing.end');
   await done;

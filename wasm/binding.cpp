@@ -176,16 +176,30 @@ public:
     // {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase, topInt}]}}.
     // The baseline is kept for the next call with the same options, and an intervened run
     // resumes from it at the first block it touches (hooklab::run_model's `from`).
+    // Captures change nothing in a run, so a new capture list on the same prompt keeps the
+    // baseline: its tensors come from a baseline run resumed at the first block they need
+    // (exercise 1's toggle adds or drops one block's pattern: it recomputed the whole
+    // baseline).
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
             hooklab::RunOptions opt = parse_options(options, interventions);
             const std::vector<json> ivs = std::move(opt.interventions);
             opt.interventions.clear();
+            json rest = json::parse(options);
+            rest.erase("capture");
+            const std::string key = rest.dump();
             val out = val::object();
-            if (!baseline_ || baseline_key_ != options) {
+            if (!baseline_ || baseline_key_ != key) {
                 baseline_.reset();
                 baseline_ = std::make_unique<hooklab::KeptRun>(hooklab::run_kept(model(), opt));
-                baseline_key_ = options;
+                baseline_key_ = key;
+                baseline_capture_ = opt.capture;
+                out.set("baseline", result(baseline_->result, opt));
+            } else if (baseline_capture_ != opt.capture) {
+                std::vector<hooklab::Capture> caps;
+                if (!opt.capture.empty()) caps = hooklab::run_model(model(), opt, baseline_.get()).captures;
+                baseline_->result.captures = std::move(caps);
+                baseline_capture_ = opt.capture;
                 out.set("baseline", result(baseline_->result, opt));
             }
             const hooklab::RunResult* intervened = &baseline_->result;
@@ -464,7 +478,8 @@ private:
     std::unique_ptr<hooklab::Model> pending_, model_;
     std::unique_ptr<hooklab::Patcher> patcher_;
     std::unique_ptr<hooklab::KeptRun> baseline_;
-    std::string baseline_key_;
+    std::string baseline_key_;                // the options but the capture list
+    std::vector<std::string> baseline_capture_;  // what baseline_'s captures hold
     std::unique_ptr<hooklab::GeneratorGroup> generator_;
     std::vector<uint8_t> staging_;
 };

@@ -398,6 +398,24 @@ test('compare: a run resumed from the kept baseline equals the whole run, bit fo
   }
 });
 
+// Exercise 1's toggle adds or drops one block's attention pattern from the captures: the
+// kept baseline stays, and its tensors for the new list come from a resumed run.
+test('compare: a new capture list on the same prompt gives the baseline\'s tensors of a whole run', () => {
+  const ivs = [{ kind: 'zero_head_k', layer: 4, head: 1 }];
+  const lists = [['blocks.4.attn.hook_pattern'], [], ['blocks.2.hook_resid_post', 'blocks.6.attn.hook_pattern'], ['hook_embed'], []];
+  for (const capture of lists) {
+    const opts = { topk: 5, logits: true, capture };
+    const c = mid.compare(PROMPT, { ...opts, interventions: ivs });
+    assert.deepEqual(c.baseline, mid.run(PROMPT, opts), JSON.stringify(capture));
+    assert.deepEqual(c.intervened, mid.run(PROMPT, { ...opts, interventions: ivs }), JSON.stringify(capture));
+  }
+  // The same list again: the same baseline object, nothing recomputed or sent.
+  const again = mid.compare(PROMPT, { topk: 5, logits: true, capture: [], interventions: ivs });
+  assert.equal(again.baseline, mid.compare(PROMPT, { topk: 5, logits: true, capture: [] }).baseline);
+  assert.throws(() => mid.compare(PROMPT, { topk: 5, logits: true, capture: ['blocks.99.attn.hook_pattern'] }), /capture/);
+  assert.equal(mid.compare(PROMPT, { topk: 5, logits: true, capture: [] }).baseline, again.baseline);
+});
+
 test('the logit lens in one forward gives the numbers of runs with the later blocks zeroed', () => {
   const L = mid.config.n_layer;
   const ivs = [{ kind: 'noise_even_neurons', layer: 4, mean: 10, std: 1, seed: 7 }];
