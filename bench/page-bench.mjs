@@ -11,7 +11,7 @@
 // included) is printed too, and where the time goes: the worker's reply (the engine),
 // the page after it (its own work, then the next frame until it is painted), and what
 // else the page asked the worker.
-// Four toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
+// Toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
 // (ex4 at block 0 while ex3 at block 0 stays on), `toggle_whole` (ex4 at block 0 while
 // ex1 at block 0 stays on) and `toggle_ex1` (ex1 at block 9 while ex3 at 9 stays on). The
 // engine resumes an intervened run from the kept baseline at the first block it touches;
@@ -19,7 +19,7 @@
 // reuses blocks 0-9, the second block 0, and the third nothing: ex1 acts inside block 0
 // (every one of its runs is a whole forward). Exercise 1 also captures its block's
 // attention pattern, so its toggle changes the captures too: the baseline's pattern comes
-// from a baseline run resumed at that block.
+// from a baseline run resumed at that block. `with_lens` is `toggle` with the logit lens on.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.

@@ -174,32 +174,27 @@ public:
     // {baseline?: as run() (absent when the kept one was reused), intervened?: (absent
     // without interventions: the baseline is the intervened run), compare: JSON text of
     // {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase, topInt}]}}.
-    // The baseline is kept for the next call with the same options, and an intervened run
-    // resumes from it at the first block it touches (hooklab::run_model's `from`).
-    // Captures change nothing in a run, so a new capture list on the same prompt keeps the
-    // baseline: its tensors come from a baseline run resumed at the first block they need
-    // (exercise 1's toggle adds or drops one block's pattern: it recomputed the whole
-    // baseline).
+    // The baseline's forward is kept for the next calls on the same prompt, and an
+    // intervened run resumes from it at the first block it touches (hooklab::run_model's
+    // `from`). Other options on the same prompt (the captures, which exercise 1's toggle
+    // changes, the logit lens, topk) need no new baseline forward either: a baseline run
+    // resumed from the kept one gives them, computing only the blocks they need (at least
+    // the last one).
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
             hooklab::RunOptions opt = parse_options(options, interventions);
             const std::vector<json> ivs = std::move(opt.interventions);
             opt.interventions.clear();
-            json rest = json::parse(options);
-            rest.erase("capture");
-            const std::string key = rest.dump();
             val out = val::object();
-            if (!baseline_ || baseline_key_ != key) {
+            if (!baseline_ || baseline_prompt_ != opt.prompt) {
                 baseline_.reset();
                 baseline_ = std::make_unique<hooklab::KeptRun>(hooklab::run_kept(model(), opt));
-                baseline_key_ = key;
-                baseline_capture_ = opt.capture;
+                baseline_prompt_ = opt.prompt;
+                baseline_options_ = options;
                 out.set("baseline", result(baseline_->result, opt));
-            } else if (baseline_capture_ != opt.capture) {
-                std::vector<hooklab::Capture> caps;
-                if (!opt.capture.empty()) caps = hooklab::run_model(model(), opt, baseline_.get()).captures;
-                baseline_->result.captures = std::move(caps);
-                baseline_capture_ = opt.capture;
+            } else if (baseline_options_ != options) {
+                baseline_->result = hooklab::run_model(model(), opt, baseline_.get());
+                baseline_options_ = options;
                 out.set("baseline", result(baseline_->result, opt));
             }
             const hooklab::RunResult* intervened = &baseline_->result;
@@ -478,8 +473,7 @@ private:
     std::unique_ptr<hooklab::Model> pending_, model_;
     std::unique_ptr<hooklab::Patcher> patcher_;
     std::unique_ptr<hooklab::KeptRun> baseline_;
-    std::string baseline_key_;                // the options but the capture list
-    std::vector<std::string> baseline_capture_;  // what baseline_'s captures hold
+    std::string baseline_prompt_, baseline_options_;  // what baseline_ was run with
     std::unique_ptr<hooklab::GeneratorGroup> generator_;
     std::vector<uint8_t> staging_;
 };

@@ -398,22 +398,32 @@ test('compare: a run resumed from the kept baseline equals the whole run, bit fo
   }
 });
 
-// Exercise 1's toggle adds or drops one block's attention pattern from the captures: the
-// kept baseline stays, and its tensors for the new list come from a resumed run.
-test('compare: a new capture list on the same prompt gives the baseline\'s tensors of a whole run', () => {
+// Exercise 1's toggle adds or drops one block's attention pattern from the captures, the
+// lens switch adds the lens: the kept baseline forward stays, and a baseline run resumed
+// from it gives the new options' numbers, exactly those of a whole run.
+test('compare: other options on the same prompt give a whole run\'s baseline', () => {
   const ivs = [{ kind: 'zero_head_k', layer: 4, head: 1 }];
-  const lists = [['blocks.4.attn.hook_pattern'], [], ['blocks.2.hook_resid_post', 'blocks.6.attn.hook_pattern'], ['hook_embed'], []];
-  for (const capture of lists) {
-    const opts = { topk: 5, logits: true, capture };
+  const variants = [
+    { capture: ['blocks.4.attn.hook_pattern'] },
+    { capture: [] },
+    { capture: ['blocks.2.hook_resid_post', 'blocks.6.attn.hook_pattern'], logitLens: true },
+    { capture: ['hook_embed'], topk: 3 },
+    { logitLens: true },
+    {},
+  ];
+  for (const v of variants) {
+    const opts = { topk: 5, logits: true, ...v };
     const c = mid.compare(PROMPT, { ...opts, interventions: ivs });
-    assert.deepEqual(c.baseline, mid.run(PROMPT, opts), JSON.stringify(capture));
-    assert.deepEqual(c.intervened, mid.run(PROMPT, { ...opts, interventions: ivs }), JSON.stringify(capture));
+    assert.deepEqual(c.baseline, mid.run(PROMPT, opts), JSON.stringify(v));
+    assert.deepEqual(c.intervened, mid.run(PROMPT, { ...opts, interventions: ivs }), JSON.stringify(v));
   }
-  // The same list again: the same baseline object, nothing recomputed or sent.
-  const again = mid.compare(PROMPT, { topk: 5, logits: true, capture: [], interventions: ivs });
-  assert.equal(again.baseline, mid.compare(PROMPT, { topk: 5, logits: true, capture: [] }).baseline);
-  assert.throws(() => mid.compare(PROMPT, { topk: 5, logits: true, capture: ['blocks.99.attn.hook_pattern'] }), /capture/);
-  assert.equal(mid.compare(PROMPT, { topk: 5, logits: true, capture: [] }).baseline, again.baseline);
+  // The same options again: the same baseline object, nothing recomputed or sent. A bad
+  // capture name is an error that leaves the kept baseline as it was.
+  const same = { topk: 5, logits: true };
+  const kept = mid.compare(PROMPT, same).baseline;
+  assert.equal(mid.compare(PROMPT, { ...same, interventions: ivs }).baseline, kept);
+  assert.throws(() => mid.compare(PROMPT, { ...same, capture: ['blocks.99.attn.hook_pattern'] }), /capture/);
+  assert.equal(mid.compare(PROMPT, same).baseline, kept);
 });
 
 test('the logit lens in one forward gives the numbers of runs with the later blocks zeroed', () => {
