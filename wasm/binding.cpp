@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/compare.h"
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
 #include "hooklab/generate.h"
@@ -149,7 +150,7 @@ public:
             stream_.reset();
             std::vector<uint8_t>().swap(staging_);
             model_ = std::move(pending_);
-            baseline_.reset();
+            comparer_.clear();
             return val(true);
         });
     }
@@ -170,42 +171,22 @@ public:
         });
     }
 
-    // Baseline (no interventions) against intervened on one prompt, compared in the engine:
-    // {baseline?: as run() (absent when the kept one was reused), intervened?: (absent
-    // without interventions: the baseline is the intervened run), compare: JSON text of
-    // {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase, topInt}]}}.
-    // The baseline's forward is kept for the next calls on the same prompt, and an
-    // intervened run resumes from it at the first block it touches (hooklab::run_model's
-    // `from`). Other options on the same prompt (the captures, which exercise 1's toggle
-    // changes, the logit lens, topk) need no new baseline forward either: a baseline run
-    // resumed from the kept one gives them, computing only the blocks they need (at least
-    // the last one).
+    // Baseline (no interventions) against intervened on one prompt, compared in the engine
+    // (hooklab::Comparer: what it keeps and reuses): {baseline?: as run() (absent when the
+    // one last returned is still the one), intervened?: (absent without interventions: the
+    // baseline is the intervened run), reused: the intervened run was a kept one, compare:
+    // JSON text of {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase,
+    // topInt}]}}.
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            hooklab::RunOptions opt = parse_options(options, interventions);
-            const std::vector<json> ivs = std::move(opt.interventions);
-            opt.interventions.clear();
+            const hooklab::RunOptions opt = parse_options(options, interventions);
+            const hooklab::Comparer::Step s = comparer_.compare(model(), opt);
             val out = val::object();
-            if (!baseline_ || baseline_prompt_ != opt.prompt) {
-                baseline_.reset();
-                baseline_ = std::make_unique<hooklab::KeptRun>(hooklab::run_kept(model(), opt));
-                baseline_prompt_ = opt.prompt;
-                baseline_options_ = options;
-                out.set("baseline", result(baseline_->result, opt));
-            } else if (baseline_options_ != options) {
-                baseline_->result = hooklab::run_model(model(), opt, baseline_.get());
-                baseline_options_ = options;
-                out.set("baseline", result(baseline_->result, opt));
-            }
-            const hooklab::RunResult* intervened = &baseline_->result;
-            hooklab::RunResult own;
-            if (!ivs.empty()) {
-                opt.interventions = ivs;
-                own = hooklab::run_model(model(), opt, baseline_.get());
-                intervened = &own;
-                out.set("intervened", result(own, opt));
-            }
-            const hooklab::Comparison c = hooklab::compare_runs(baseline_->result, *intervened, opt.topk);
+            const bool new_baseline = s.baseline_id != sent_baseline_;
+            if (new_baseline) out.set("baseline", result(*s.baseline, opt));
+            if (s.intervened != s.baseline) out.set("intervened", result(*s.intervened, opt));
+            out.set("reused", s.reused);
+            const hooklab::Comparison& c = s.comparison;
             json top = json::array();
             for (const auto& t : c.top) {
                 const bool both = std::isfinite(t.p_base) && std::isfinite(t.p_int);
@@ -220,6 +201,9 @@ public:
                 j["lens"] = std::move(lens);
             }
             out.set("compare", hooklab::dump_json(j));
+            // Only now: a call that failed after a new baseline was made must not leave JS
+            // with the old one.
+            if (new_baseline) sent_baseline_ = s.baseline_id;
             return out;
         });
     }
@@ -411,7 +395,7 @@ public:
     double flops(int T, bool all_logits) { return model_ ? model_->gpt2.flops_per_forward(T, all_logits) : 0; }
     // The weights' bytes in memory (F32 or F16 as loaded), not the file's size.
     double weightBytes() { return model_ ? static_cast<double>(model_->gpt2.weights.bytes()) : 0; }
-    void dispose() { reset(); model_.reset(); baseline_.reset(); }
+    void dispose() { reset(); model_.reset(); comparer_.clear(); }
 
 private:
     // A JSON array of strings, each one intervention's JSON text.
@@ -472,8 +456,8 @@ private:
     std::unique_ptr<hooklab::SafeTensorsStream> stream_;
     std::unique_ptr<hooklab::Model> pending_, model_;
     std::unique_ptr<hooklab::Patcher> patcher_;
-    std::unique_ptr<hooklab::KeptRun> baseline_;
-    std::string baseline_prompt_, baseline_options_;  // what baseline_ was run with
+    hooklab::Comparer comparer_;
+    uint64_t sent_baseline_ = 0;  // the Comparer's baseline_id last returned to JS
     std::unique_ptr<hooklab::GeneratorGroup> generator_;
     std::vector<uint8_t> staging_;
 };

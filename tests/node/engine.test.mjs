@@ -426,6 +426,31 @@ test('compare: other options on the same prompt give a whole run\'s baseline', (
   assert.equal(mid.compare(PROMPT, same).baseline, kept);
 });
 
+// A toggle back to a state already seen: the engine's kept run, the numbers of a new one.
+test('compare: the latest intervened runs are kept and reused exactly', () => {
+  const a = [{ kind: 'scale_hidden', layer: 7, factor: 3 }], b = [{ kind: 'noise_even_neurons', layer: 2, mean: 10, std: 1, seed: 5 }];
+  const opts = { topk: 5, logits: true, capture: ['blocks.8.attn.hook_pattern'] };
+  const first = mid.compare(PROMPT, { ...opts, interventions: a });
+  assert.equal(first.reused, false);
+  assert.equal(mid.compare(PROMPT, { ...opts, interventions: b }).reused, false);
+  const again = mid.compare(PROMPT, { ...opts, interventions: a });
+  assert.equal(again.reused, true);
+  assert.deepEqual(again.intervened, mid.run(PROMPT, { ...opts, interventions: a }));
+  assert.deepEqual([again.kl, again.top], [first.kl, first.top]);
+  // Its arrays are its own: the page transfers them to another thread.
+  assert.notEqual(again.intervened.logits_last.buffer, first.intervened.logits_last.buffer);
+});
+
+// The engine made a new baseline, then the call failed: the next call must not leave the
+// caller with the previous prompt's baseline.
+test('compare: a call that fails on a new prompt leaves no stale baseline behind', () => {
+  mid.compare(PROMPT, { topk: 5, interventions: [{ kind: 'scale_hidden', layer: 9, factor: 2 }] });
+  const other = 'A different prompt';
+  assert.throws(() => mid.compare(other, { topk: 5, interventions: [{ kind: 'scale_hidden', layer: 99, factor: 2 }] }), /layer/);
+  const c = mid.compare(other, { topk: 5, interventions: [{ kind: 'scale_hidden', layer: 9, factor: 2 }] });
+  assert.deepEqual(c.baseline, mid.run(other, { topk: 5 }));
+});
+
 test('the logit lens in one forward gives the numbers of runs with the later blocks zeroed', () => {
   const L = mid.config.n_layer;
   const ivs = [{ kind: 'noise_even_neurons', layer: 4, mean: 10, std: 1, seed: 7 }];

@@ -213,6 +213,8 @@ export interface AttributeResult {
 export interface CompareResult {
   baseline: RunResult;
   intervened: RunResult;
+  /** The intervened run was one the engine kept from an earlier call (no forward). */
+  reused: boolean;
   kl: number | null;
   /** The baseline's top k, then the tokens that entered the intervened top k. */
   top: { id: number; token: string; pBase: number | null; pInt: number | null; delta: number | null }[];
@@ -298,8 +300,9 @@ export class HookLab {
   readonly config: ModelConfig;
   run(prompt: string, opts?: RunOptions): RunResult;
   /**
-   * Baseline (no interventions) against intervened, compared in the engine; the baseline is
-   * computed once per prompt and options. kl: KL(baseline || intervened) at the last position.
+   * Baseline (no interventions) against intervened, compared in the engine; the baseline's
+   * forward is computed once per prompt, and the latest intervened runs are kept.
+   * kl: KL(baseline || intervened) at the last position.
    */
   compare(prompt: string, opts?: RunOptions): CompareResult;
   /** The hook points in firing order, with shapes for a prompt of T tokens. */

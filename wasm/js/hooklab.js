@@ -426,7 +426,9 @@ export class HookLab {
    * the engine: {baseline, intervened, kl, top: [{id, token, pBase, pInt, delta}],
    * logit_lens?: [{layer, kl, topBase, topInt}]} where kl is KL(baseline || intervened)
    * at the last position (null when not defined) and each lens kl the same between the
-   * two readings after that block. The baseline is computed once per prompt and options.
+   * two readings after that block. The baseline's forward is computed once per prompt; the
+   * latest intervened runs are kept, and `reused` says this one was (no forward: a run is a
+   * function of the model, the prompt, the options and the interventions).
    * @param opts {interventions, topk, capture, logits, logitLens}
    */
   compare(prompt, opts = {}) {
@@ -434,7 +436,7 @@ export class HookLab {
     const r = unwrap(this._live().compare(options, ivs));
     if (r.baseline) this._baseline = assemble(r.baseline);
     const c = JSON.parse(r.compare);
-    const out = { baseline: this._baseline, intervened: r.intervened ? assemble(r.intervened) : this._baseline, kl: c.kl, top: c.top };
+    const out = { baseline: this._baseline, intervened: r.intervened ? assemble(r.intervened) : this._baseline, reused: r.reused, kl: c.kl, top: c.top };
     if (c.lens) out.logit_lens = c.lens;
     return out;
   }

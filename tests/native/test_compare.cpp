@@ -1,0 +1,105 @@
+// hooklab::Comparer, the page's comparisons: what it keeps and reuses must give exactly the
+// numbers of whole runs, and it keeps no more than its limits.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "helpers.h"
+#include "hooklab/compare.h"
+#include "hooklab/error.h"
+
+using nlohmann::json;
+using namespace hooklab;
+
+namespace {
+
+const char* kPrompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
+
+RunOptions opts(std::vector<json> ivs, std::vector<std::string> capture = {}, bool lens = false, const std::string& prompt = kPrompt) {
+    RunOptions o;
+    o.prompt = prompt;
+    o.topk = 5;
+    o.interventions = std::move(ivs);
+    o.capture = std::move(capture);
+    o.logit_lens = lens;
+    return o;
+}
+
+json scale(int layer, double factor) { return {{"kind", "scale_hidden"}, {"layer", layer}, {"factor", factor}}; }
+
+// The run JSON and the logits' bits of a whole run with these options.
+void same_as_whole(const Model& m, const RunOptions& o, const RunResult& got) {
+    INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << o.logit_lens);
+    const RunResult whole = run_model(m, o);
+    CHECK(dump_json(run_json(m, got, o)) == dump_json(run_json(m, whole, o)));
+    REQUIRE(got.logits.size() == whole.logits.size());
+    CHECK(std::memcmp(got.logits.data(), whole.logits.data(), sizeof(float) * whole.logits.size()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the comparer keeps the baseline's forward and the latest intervened runs", "[compare]") {
+    const Model& m = testing::mid_model();
+    Comparer c;
+    const std::vector<json> a = {scale(9, 10)}, b = {{{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}}};
+    Comparer::Step s = c.compare(m, opts(a));
+    CHECK_FALSE(s.reused);
+    const uint64_t first = s.baseline_id;
+    const double kl_a = s.comparison.kl;
+    same_as_whole(m, opts({}), *s.baseline);
+    same_as_whole(m, opts(a), *s.intervened);
+    s = c.compare(m, opts(b));
+    CHECK_FALSE(s.reused);
+    CHECK(s.baseline_id == first);
+    same_as_whole(m, opts(b), *s.intervened);
+    // Back to a: its kept run, the same comparison.
+    s = c.compare(m, opts(a));
+    CHECK(s.reused);
+    CHECK(s.comparison.kl == kl_a);
+    same_as_whole(m, opts(a), *s.intervened);
+    // No interventions: the baseline is the intervened run.
+    s = c.compare(m, opts({}));
+    CHECK(s.intervened == s.baseline);
+    CHECK(s.comparison.kl == 0);
+    // Other options on the same prompt (exercise 1's capture, the lens): a new baseline,
+    // resumed from the kept forward, equal to a whole run; runs kept for other options
+    // are not theirs.
+    const std::vector<std::string> pattern = {"blocks.4.attn.hook_pattern"};
+    s = c.compare(m, opts(a, pattern, true));
+    CHECK(s.baseline_id != first);
+    CHECK_FALSE(s.reused);
+    same_as_whole(m, opts({}, pattern, true), *s.baseline);
+    same_as_whole(m, opts(a, pattern, true), *s.intervened);
+    // A bad intervention is an error, and what is kept stays.
+    const uint64_t second = s.baseline_id;
+    CHECK_THROWS_AS(c.compare(m, opts({scale(99, 1)}, pattern, true)), Error);
+    s = c.compare(m, opts(a, pattern, true));
+    CHECK(s.reused);
+    CHECK(s.baseline_id == second);
+    // A new prompt: nothing kept is used.
+    s = c.compare(m, opts(a, {}, false, "Hello"));
+    CHECK_FALSE(s.reused);
+    CHECK(c.kept_runs() == 1);
+    CHECK(s.baseline_id != second);
+    same_as_whole(m, opts({}, {}, false, "Hello"), *s.baseline);
+    same_as_whole(m, opts(a, {}, false, "Hello"), *s.intervened);
+}
+
+TEST_CASE("the comparer keeps at most its limits of intervened runs, the newest always", "[compare]") {
+    const Model& m = testing::mid_model();
+    Comparer c(3);
+    for (int i = 1; i <= 5; ++i) c.compare(m, opts({scale(9, i)}));
+    CHECK(c.kept_runs() == 3);  // 5, 4, 3: the newest first
+    CHECK(c.compare(m, opts({scale(9, 5)})).reused);
+    CHECK(c.compare(m, opts({scale(9, 3)})).reused);
+    CHECK_FALSE(c.compare(m, opts({scale(9, 1)})).reused);  // dropped, now kept again
+    CHECK_FALSE(c.compare(m, opts({scale(9, 4)})).reused);  // the oldest of 3, 5, 4
+    CHECK(c.kept_runs() == 3);
+    // A byte limit below one run: only the newest stays.
+    Comparer tiny(8, 1);
+    tiny.compare(m, opts({scale(9, 2)}));
+    tiny.compare(m, opts({scale(9, 3)}));
+    CHECK(tiny.kept_runs() == 1);
+    CHECK_FALSE(tiny.compare(m, opts({scale(9, 2)})).reused);
+    CHECK(tiny.compare(m, opts({scale(9, 2)})).reused);
+}
