@@ -20,6 +20,9 @@
 // (every one of its runs is a whole forward). Exercise 1 also captures its block's
 // attention pattern, so its toggle changes the captures too: the baseline's pattern comes
 // from a baseline run resumed at that block. `with_lens` is `toggle` with the logit lens on.
+// Each toggle on is to a state not seen before (the exercise's field is given a new value
+// first, untimed), so the engine computes it; each toggle off returns to the state before,
+// which the engine has kept (lab.compare's `reused`). The two are reported apart.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
@@ -132,6 +135,7 @@ function toggleOnce(page, prompt, box) {
     const b = window.__bench;
     const nSent = b.sent.length;
     const t0 = performance.now();
+    const on = !document.querySelector(box).checked;
     document.querySelector(box).click();
     // Idle again after this toggle's run, then the end of the next frame, which paints what
     // the page drew: a task posted from its animation-frame callback runs after the frame's
@@ -165,7 +169,7 @@ function toggleOnce(page, prompt, box) {
     });
     // Everything else the page asked the worker for during this toggle, in order.
     const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
-    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, render_ms: b.idleAt - rep.t - rep.cost, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other };
+    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, render_ms: b.idleAt - rep.t - rep.cost, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other, on, reused: !!rep.value?.reused };
   }, [prompt, box]);
 }
 
@@ -182,18 +186,36 @@ function summary(runs) {
     // then the next frame (the wait for it, its style, layout and paint)
     page_render_ms_median: median(runs.map((r) => r.render_ms)), next_frame_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms - r.render_ms)),
     message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
+    reused_by_engine: `${runs.filter((r) => r.reused).length}/${runs.length}`,
     other_requests: [...new Set(runs.flatMap((r) => r.other))],
   };
 }
 
-// The scenarios: the query each starts from, and the exercise toggled (ex4 unless named).
+// The scenarios: the query each starts from, the exercise toggled, and the field given a
+// new value before each toggle on (untimed), so that each is a state not seen before.
+const EX4 = ['#ex4-on', '#ex4-factor', (i) => String(10 + i / 4)];
 const SCENARIOS = [
-  ['toggle', 'ex3=9,0.1'],
-  ['toggle_block0', 'ex3=0,0.1&ex4=0,10'],
-  ['toggle_whole', 'ex1=0.2&ex4=0,10'],
-  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on'],
-  ['with_lens', 'ex3=9,0.1&lens=1'],
+  ['toggle', 'ex3=9,0.1', ...EX4],
+  ['toggle_block0', 'ex3=0,0.1&ex4=0,10', ...EX4],
+  ['toggle_whole', 'ex1=0.2&ex4=0,10', ...EX4],
+  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on', '#ex1-head', (i) => String(i % 12)],
+  ['with_lens', 'ex3=9,0.1&lens=1', ...EX4],
 ];
+
+// Before a toggle on: the exercise's field set to a value not used yet (the page runs the
+// unchanged interventions; waited for, not timed).
+async function freshValue(page, box, field, value) {
+  const off = await page.evaluate(([b, f, v]) => {
+    if (document.querySelector(b).checked) return false;
+    const el = document.querySelector(f);
+    el.value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    return true;
+  }, [box, field, value]);
+  if (!off) return;
+  await page.waitForTimeout(350); // the page's input debounce
+  await page.waitForFunction(() => !document.body.classList.contains('busy'), null, { timeout: 600000 });
+}
 
 // The page as built, its default model replaced by the checkpoint under test, in its own
 // browser.
@@ -225,16 +247,20 @@ async function measureAll(dists, prompt) {
   const pages = [];
   try {
     for (const d of dists) pages.push(await open(d));
-    for (const [name, query, box = '#ex4-on'] of SCENARIOS.filter(([n]) => !ONLY || ONLY.includes(n))) {
+    for (const [name, query, box, field, value] of SCENARIOS.filter(([n]) => !ONLY || ONLY.includes(n))) {
       for (const p of pages) await p.start(query, prompt);
       const runs = pages.map(() => []);
       for (let i = 0; i < TOGGLES + 1; i++) {
         for (const [k, p] of pages.entries()) {
+          await freshValue(p.page, box, field, value(i));
           const r = await toggleOnce(p.page, prompt, box);
           if (i > 0) runs[k].push(r); // the first toggle warms the charts up
         }
       }
-      pages.forEach((p, k) => { p.out[name] = summary(runs[k]); });
+      pages.forEach((p, k) => {
+        const part = (on) => runs[k].filter((r) => r.on === on);
+        p.out[name] = { on_new_state: summary(part(true)), off_state_seen: summary(part(false)) };
+      });
       if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt, box);
     }
     return pages.map((p) => p.out);
