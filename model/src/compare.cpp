@@ -1,14 +1,13 @@
 #include "hooklab/compare.h"
 
-#include <iterator>
-
 namespace hooklab {
 
 namespace {
 
-// The options that decide a run besides its interventions, as text.
-std::string options_key(const RunOptions& o) {
-    return dump_json({{"prompt", o.prompt}, {"topk", o.topk}, {"logits", o.logits}, {"capture", o.capture}, {"logit_lens", o.logit_lens}});
+// What decides a run, as text: the prompt, the options, the interventions.
+std::string run_key(const RunOptions& o) {
+    return dump_json({{"prompt", o.prompt}, {"topk", o.topk}, {"logits", o.logits}, {"capture", o.capture},
+                      {"logit_lens", o.logit_lens}, {"interventions", o.interventions}});
 }
 
 }  // namespace
@@ -20,52 +19,59 @@ size_t result_bytes(const RunResult& r) {
     return n;
 }
 
+void Comparer::keep(std::string key, RunResult r) {
+    const size_t bytes = result_bytes(r);
+    recent_bytes_ += bytes;
+    recent_.push_front({std::move(key), std::move(r), bytes});
+    while (recent_.size() > 2 && (recent_.size() > max_runs_ || recent_bytes_ > max_bytes_)) {
+        recent_bytes_ -= recent_.back().bytes;
+        recent_.pop_back();
+    }
+}
+
+RunResult& Comparer::run(const Model& m, const RunOptions& o, bool& reused) {
+    const std::string key = run_key(o);
+    auto it = recent_.begin();
+    while (it != recent_.end() && it->key != key) ++it;
+    reused = it != recent_.end();
+    if (reused)
+        recent_.splice(recent_.begin(), recent_, it);
+    else
+        keep(key, run_model(m, o, kept_.get()));
+    return recent_.front().run;
+}
+
 Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
     RunOptions base = opt;
     base.interventions.clear();
-    const std::string key = options_key(base);
     Step s;
-    if (!baseline_ || prompt_ != opt.prompt) {
+    bool fresh = false;
+    if (!kept_ || kept_->result.prompt != opt.prompt) {
         clear();
-        baseline_ = std::make_unique<KeptRun>(run_kept(m, base));
-        prompt_ = opt.prompt;
-        options_ = key;
-        ++baseline_id_;
-    } else if (options_ != key) {
-        baseline_->result = run_model(m, base, baseline_.get());
-        options_ = key;
+        kept_ = std::make_unique<KeptRun>(run_kept(m, base));
+        keep(run_key(base), kept_->result);
+        fresh = true;
+    }
+    RunResult& baseline = run(m, base, s.baseline_reused);
+    s.baseline_reused = s.baseline_reused && !fresh;
+    const std::string key = run_key(base);
+    if (key != baseline_key_) {
+        baseline_key_ = key;
         ++baseline_id_;
     }
-    s.baseline = s.intervened = &baseline_->result;
+    s.baseline = s.intervened = &baseline;
     s.baseline_id = baseline_id_;
-    if (!opt.interventions.empty()) {
-        const std::string run_key = key + '\n' + dump_json(nlohmann::json(opt.interventions));
-        auto it = recent_.begin();
-        while (it != recent_.end() && it->first != run_key) ++it;
-        if (it != recent_.end()) {
-            recent_.splice(recent_.begin(), recent_, it);
-            s.reused = true;
-        } else {
-            RunResult r = run_model(m, opt, baseline_.get());
-            recent_bytes_ += result_bytes(r);
-            recent_.emplace_front(run_key, std::move(r));
-            while (recent_.size() > 1 && (recent_.size() > max_runs_ || recent_bytes_ > max_bytes_)) {
-                recent_bytes_ -= result_bytes(recent_.back().second);
-                recent_.pop_back();
-            }
-        }
-        s.intervened = &recent_.front().second;
-    }
-    s.comparison = compare_runs(baseline_->result, *s.intervened, opt.topk);
+    // The baseline stays in the two newest kept runs while the intervened run is added.
+    if (!opt.interventions.empty()) s.intervened = &run(m, opt, s.reused);
+    s.comparison = compare_runs(baseline, *s.intervened, opt.topk);
     return s;
 }
 
 void Comparer::clear() {
-    baseline_.reset();
-    prompt_.clear();
-    options_.clear();
+    kept_.reset();
     recent_.clear();
     recent_bytes_ = 0;
+    baseline_key_.clear();
 }
 
 }  // namespace hooklab

@@ -38,18 +38,20 @@ void same_as_whole(const Model& m, const RunOptions& o, const RunResult& got) {
 
 }  // namespace
 
-TEST_CASE("the comparer keeps the baseline's forward and the latest intervened runs", "[compare]") {
+TEST_CASE("the comparer keeps the baseline's forward and the latest runs", "[compare]") {
     const Model& m = testing::mid_model();
     Comparer c;
     const std::vector<json> a = {scale(9, 10)}, b = {{{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}}};
     Comparer::Step s = c.compare(m, opts(a));
     CHECK_FALSE(s.reused);
+    CHECK_FALSE(s.baseline_reused);
     const uint64_t first = s.baseline_id;
     const double kl_a = s.comparison.kl;
     same_as_whole(m, opts({}), *s.baseline);
     same_as_whole(m, opts(a), *s.intervened);
     s = c.compare(m, opts(b));
     CHECK_FALSE(s.reused);
+    CHECK(s.baseline_reused);
     CHECK(s.baseline_id == first);
     same_as_whole(m, opts(b), *s.intervened);
     // Back to a: its kept run, the same comparison.
@@ -67,39 +69,52 @@ TEST_CASE("the comparer keeps the baseline's forward and the latest intervened r
     const std::vector<std::string> pattern = {"blocks.4.attn.hook_pattern"};
     s = c.compare(m, opts(a, pattern, true));
     CHECK(s.baseline_id != first);
+    CHECK_FALSE(s.baseline_reused);
     CHECK_FALSE(s.reused);
     same_as_whole(m, opts({}, pattern, true), *s.baseline);
     same_as_whole(m, opts(a, pattern, true), *s.intervened);
+    // Back to the first options: their kept baseline and run, no forward.
+    s = c.compare(m, opts(a));
+    CHECK(s.reused);
+    CHECK(s.baseline_reused);
+    CHECK(s.baseline_id != first);  // another baseline than the last one returned
+    same_as_whole(m, opts({}), *s.baseline);
+    same_as_whole(m, opts(a), *s.intervened);
+    s = c.compare(m, opts(a, pattern, true));
+    CHECK(s.reused);
     // A bad intervention is an error, and what is kept stays.
     const uint64_t second = s.baseline_id;
     CHECK_THROWS_AS(c.compare(m, opts({scale(99, 1)}, pattern, true)), Error);
     s = c.compare(m, opts(a, pattern, true));
     CHECK(s.reused);
     CHECK(s.baseline_id == second);
-    // A new prompt: nothing kept is used.
+    // A new prompt: nothing kept is used, or kept (its baseline and run only).
     s = c.compare(m, opts(a, {}, false, "Hello"));
     CHECK_FALSE(s.reused);
-    CHECK(c.kept_runs() == 1);
+    CHECK_FALSE(s.baseline_reused);
+    CHECK(c.kept_runs() == 2);
     CHECK(s.baseline_id != second);
     same_as_whole(m, opts({}, {}, false, "Hello"), *s.baseline);
     same_as_whole(m, opts(a, {}, false, "Hello"), *s.intervened);
 }
 
-TEST_CASE("the comparer keeps at most its limits of intervened runs, the newest always", "[compare]") {
+TEST_CASE("the comparer keeps at most its limits of runs, this call's two always", "[compare]") {
     const Model& m = testing::mid_model();
-    Comparer c(3);
+    Comparer c(4);
     for (int i = 1; i <= 5; ++i) c.compare(m, opts({scale(9, i)}));
-    CHECK(c.kept_runs() == 3);  // 5, 4, 3: the newest first
+    CHECK(c.kept_runs() == 4);  // 5, the baseline, 4, 3: the newest first
     CHECK(c.compare(m, opts({scale(9, 5)})).reused);
     CHECK(c.compare(m, opts({scale(9, 3)})).reused);
     CHECK_FALSE(c.compare(m, opts({scale(9, 1)})).reused);  // dropped, now kept again
     CHECK_FALSE(c.compare(m, opts({scale(9, 4)})).reused);  // the oldest of 3, 5, 4
-    CHECK(c.kept_runs() == 3);
-    // A byte limit below one run: only the newest stays.
-    Comparer tiny(8, 1);
+    CHECK(c.kept_runs() == 4);
+    // A byte limit below one run: only this call's baseline and intervened run stay.
+    Comparer tiny(16, 1);
     tiny.compare(m, opts({scale(9, 2)}));
     tiny.compare(m, opts({scale(9, 3)}));
-    CHECK(tiny.kept_runs() == 1);
+    CHECK(tiny.kept_runs() == 2);
     CHECK_FALSE(tiny.compare(m, opts({scale(9, 2)})).reused);
-    CHECK(tiny.compare(m, opts({scale(9, 2)})).reused);
+    const Comparer::Step s = tiny.compare(m, opts({scale(9, 2)}));
+    CHECK(s.reused);
+    same_as_whole(m, opts({}), *s.baseline);
 }

@@ -12,28 +12,31 @@ namespace hooklab {
 
 // The page's comparisons of one prompt, baseline against intervened, at the cost the
 // toggles allow:
-//  - the baseline's forward is kept for the next calls on the same prompt; other options
-//    there (captures, which exercise 1's toggle changes, the logit lens, topk) are a
-//    baseline run resumed from it, computing only the blocks they need;
-//  - an intervened run resumes from it at the first block it touches (run_model's `from`);
-//  - the latest intervened runs are kept by their options and interventions, so that an
-//    exercise switched off and on again is shown without a forward. A run is a function of
-//    the model, the options and the interventions alone (noise too: its seed is one of
-//    them, 0 when not given), so a kept run is exactly what a new forward would give.
+//  - the baseline's forward is kept for the next calls on the same prompt, with the
+//    residual stream entering each of its blocks;
+//  - every other run on that prompt resumes from it at the first block it touches
+//    (run_model's `from`): an intervened run, or the baseline with other options
+//    (captures, which exercise 1's toggle changes, the logit lens, topk);
+//  - the latest runs, baselines and intervened ones, are kept by their options and
+//    interventions, so that an exercise switched off and on again is shown without a
+//    forward. A run is a function of the model, the prompt, the options and the
+//    interventions alone (noise too: its seed is one of them, 0 when not given), so a kept
+//    run is exactly what a new forward would give.
 class Comparer {
 public:
     struct Step {
-        const RunResult* baseline = nullptr;    // the kept baseline
-        uint64_t baseline_id = 0;               // changes whenever the baseline does
+        const RunResult* baseline = nullptr;    // the baseline with these options
+        uint64_t baseline_id = 0;               // changes whenever that baseline does
+        bool baseline_reused = false;           // the baseline was a kept run, not computed
         const RunResult* intervened = nullptr;  // == baseline when there are no interventions
         bool reused = false;                    // the intervened run was a kept one
         Comparison comparison;
     };
-    // At most max_runs intervened runs, max_bytes of their numbers (result_bytes) in all,
-    // are kept; the newest always is.
-    explicit Comparer(size_t max_runs = 8, size_t max_bytes = size_t{64} << 20) : max_runs_(max_runs), max_bytes_(max_bytes) {}
+    // At most max_runs runs, max_bytes of their numbers (result_bytes) in all, are kept;
+    // this call's two always are.
+    explicit Comparer(size_t max_runs = 16, size_t max_bytes = size_t{64} << 20) : max_runs_(max_runs), max_bytes_(max_bytes) {}
     // The pointers stay valid until the next call or clear(). Throws Error for bad input;
-    // a new prompt drops the old baseline first (its state can be large).
+    // a new prompt drops what was kept first (the state can be large).
     Step compare(const Model& m, const RunOptions& opt);
     // Forget everything (a new model).
     void clear();
@@ -41,12 +44,22 @@ public:
     size_t kept_runs() const { return recent_.size(); }
 
 private:
+    // The run for these options and interventions: a kept one, or one resumed from the
+    // kept forward, now the newest kept.
+    RunResult& run(const Model& m, const RunOptions& o, bool& reused);
+    void keep(std::string key, RunResult r);
+
     size_t max_runs_, max_bytes_;
-    uint64_t baseline_id_ = 0;
-    std::unique_ptr<KeptRun> baseline_;
-    std::string prompt_, options_;                         // what baseline_ was run with
-    std::list<std::pair<std::string, RunResult>> recent_;  // newest first
+    std::unique_ptr<KeptRun> kept_;                        // the baseline's forward
+    struct Kept {
+        std::string key;
+        RunResult run;
+        size_t bytes;  // when kept (a baseline's lens probabilities come later, uncounted)
+    };
+    std::list<Kept> recent_;                               // newest first
     size_t recent_bytes_ = 0;
+    std::string baseline_key_;                             // the baseline last returned
+    uint64_t baseline_id_ = 0;
 };
 
 // The bytes a run's numbers take in memory (what the kept runs are limited by).
