@@ -198,7 +198,7 @@ const SCENARIOS = [
   ['toggle', 'ex3=9,0.1', ...EX4],
   ['toggle_block0', 'ex3=0,0.1&ex4=0,10', ...EX4],
   ['toggle_whole', 'ex1=0.2&ex4=0,10', ...EX4],
-  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on', '#ex1-head', (i) => String(Math.floor(i / 2) % 12)],
+  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on', '#ex1-head', (i) => String((3 + Math.floor(i / 2)) % 12)],
   ['with_lens', 'ex3=9,0.1&lens=1', ...EX4],
 ];
 
