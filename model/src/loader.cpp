@@ -27,8 +27,9 @@ uint64_t activation_bytes(const Config& cfg, int T) {
     const uint64_t t = static_cast<uint64_t>(T), C = cfg.n_embd, H = cfg.n_head, V = cfg.vocab_size, L = cfg.n_layer;
     const uint64_t kept = kept_state_bytes(cfg, T);
     // embed, pos, resid, ln, q, k, v, z, attn_out, mlp_out (10 T C); qkv (3 T C); the MLP's
-    // pre and post (8 T C); scores and pattern (2 H T^2); logits; the lens' rows and logits.
-    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V)) + std::min(kept, kKeepLimitBytes);
+    // pre and post (8 T C); scores and pattern (2 H T^2); logits; the lens' rows and logits;
+    // the baseline's state and the latest runs, kept for toggles.
+    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V)) + std::min(kept, kKeepLimitBytes) + kKeptRunsBytes;
 }
 
 uint64_t memory_need(const Config& cfg, bool f16) { return weight_bytes(cfg, f16) + activation_bytes(cfg, cfg.n_positions); }

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "hooklab/loader.h"
 #include "hooklab/run.h"
 
 namespace hooklab {
@@ -34,7 +35,7 @@ public:
     };
     // At most max_runs runs, max_bytes of their numbers (result_bytes) in all, are kept;
     // this call's two always are.
-    explicit Comparer(size_t max_runs = 16, size_t max_bytes = size_t{64} << 20) : max_runs_(max_runs), max_bytes_(max_bytes) {}
+    explicit Comparer(size_t max_runs = 16, size_t max_bytes = kKeptRunsBytes) : max_runs_(max_runs), max_bytes_(max_bytes) {}
     // The pointers stay valid until the next call or clear(). Throws Error for bad input;
     // a new prompt drops what was kept first (the state can be large).
     Step compare(const Model& m, const RunOptions& opt);
