@@ -29,7 +29,7 @@ void Comparer::keep(std::string key, RunResult r) {
     }
 }
 
-RunResult& Comparer::run(const Model& m, const RunOptions& o, bool& reused) {
+Comparer::Kept& Comparer::run(const Model& m, const RunOptions& o, bool& reused) {
     const std::string key = run_key(o);
     auto it = recent_.begin();
     while (it != recent_.end() && it->key != key) ++it;
@@ -38,7 +38,7 @@ RunResult& Comparer::run(const Model& m, const RunOptions& o, bool& reused) {
         recent_.splice(recent_.begin(), recent_, it);
     else
         keep(key, run_model(m, o, kept_.get()));
-    return recent_.front().run;
+    return recent_.front();
 }
 
 Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
@@ -52,18 +52,22 @@ Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
         keep(run_key(base), kept_->result);
         fresh = true;
     }
-    RunResult& baseline = run(m, base, s.baseline_reused);
+    Kept& baseline = run(m, base, s.baseline_reused);
     s.baseline_reused = s.baseline_reused && !fresh;
     const std::string key = run_key(base);
     if (key != baseline_key_) {
         baseline_key_ = key;
         ++baseline_id_;
     }
-    s.baseline = s.intervened = &baseline;
+    s.baseline = s.intervened = &baseline.run;
     s.baseline_id = baseline_id_;
     // The baseline stays in the two newest kept runs while the intervened run is added.
-    if (!opt.interventions.empty()) s.intervened = &run(m, opt, s.reused);
-    s.comparison = compare_runs(baseline, *s.intervened, opt.topk);
+    if (!opt.interventions.empty()) s.intervened = &run(m, opt, s.reused).run;
+    s.comparison = compare_runs(baseline.run, *s.intervened, opt.topk);
+    // That may have added the baseline's lens probabilities: counted from now on.
+    const size_t bytes = result_bytes(baseline.run);
+    recent_bytes_ += bytes - baseline.bytes;
+    baseline.bytes = bytes;
     return s;
 }
 

@@ -45,18 +45,18 @@ public:
     size_t kept_runs() const { return recent_.size(); }
 
 private:
+    struct Kept {
+        std::string key;
+        RunResult run;
+        size_t bytes;  // result_bytes(run), as counted in recent_bytes_
+    };
     // The run for these options and interventions: a kept one, or one resumed from the
     // kept forward, now the newest kept.
-    RunResult& run(const Model& m, const RunOptions& o, bool& reused);
+    Kept& run(const Model& m, const RunOptions& o, bool& reused);
     void keep(std::string key, RunResult r);
 
     size_t max_runs_, max_bytes_;
     std::unique_ptr<KeptRun> kept_;                        // the baseline's forward
-    struct Kept {
-        std::string key;
-        RunResult run;
-        size_t bytes;  // when kept (a baseline's lens probabilities come later, uncounted)
-    };
     std::list<Kept> recent_;                               // newest first
     size_t recent_bytes_ = 0;
     std::string baseline_key_;                             // the baseline last returned
