@@ -19,15 +19,15 @@
 // reuses blocks 0-9, the second block 0, and the third nothing: ex1 acts inside block 0
 // (every one of its runs is a whole forward). Exercise 1 also captures its block's
 // attention pattern, so its toggle changes the captures too: the baseline's pattern comes
-// from a baseline run resumed at that block. `with_lens` is `toggle` with the logit lens on.
+// from a baseline run resumed at that block, or from the one the engine kept. `with_lens` is `toggle` with the logit lens on.
 // Each toggle on is to a state not seen before (the exercise's field is given a new value
 // first, untimed), so the engine computes it; each toggle off returns to the state before,
 // which the engine has kept (lab.compare's `reused`). The two are reported apart.
 // --dist takes a comma-separated list of built pages (e.g. one built from an older
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
-// --profile N records a Chromium trace of N more toggles per scenario (after the timed ones:
-// tracing slows the page) and prints, for the page's main thread between the worker's reply
+// --profile N records a Chromium trace of N more toggles per scenario (after the timed ones,
+// between states already seen: tracing slows the page) and prints, for the page's main thread between the worker's reply
 // and idle: time by kind (script, style, layout, paint, gc, ...), JS self time by function
 // and by panel. Function names come from the build: for readable ones profile a page built
 // without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
@@ -129,7 +129,8 @@ async function main() {
   console.log(JSON.stringify(out, null, 1));
 }
 
-// One toggle of #ex4-on in the page, timed; then the engine's bare forward in the same worker.
+// One toggle of the checkbox `box` in the page, timed; then the engine's bare forward in the
+// same worker.
 function toggleOnce(page, prompt, box) {
   return page.evaluate(async ([p, box]) => {
     const b = window.__bench;
