@@ -43,6 +43,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname } from 'node:path';
 import { HookLab } from '../wasm/js/hooklab.js';
+import { waitForRun } from '../tests/browser/helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, all) => (x.startsWith('--') ? [...a, [x.slice(2), all[i + 1]]] : a), []));
@@ -213,9 +214,7 @@ async function freshValue(page, box, field, value) {
     el.dispatchEvent(new Event('input', { bubbles: true }));
     return true;
   }, [box, field, value]);
-  if (!off) return;
-  await page.waitForTimeout(350); // the page's input debounce
-  await page.waitForFunction(() => !document.body.classList.contains('busy'), null, { timeout: 600000 });
+  if (off) await waitForRun(page, 600000); // after the page's input debounce
 }
 
 // The page as built, its default model replaced by the checkpoint under test, in its own
