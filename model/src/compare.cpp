@@ -29,8 +29,7 @@ void Comparer::keep(std::string key, RunResult r) {
     }
 }
 
-Comparer::Kept& Comparer::run(const Model& m, const RunOptions& o, bool& reused) {
-    const std::string key = run_key(o);
+Comparer::Kept& Comparer::run(const Model& m, const RunOptions& o, const std::string& key, bool& reused) {
     auto it = recent_.begin();
     while (it != recent_.end() && it->key != key) ++it;
     reused = it != recent_.end();
@@ -44,17 +43,17 @@ Comparer::Kept& Comparer::run(const Model& m, const RunOptions& o, bool& reused)
 Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
     RunOptions base = opt;
     base.interventions.clear();
+    const std::string key = run_key(base);
     Step s;
     bool fresh = false;
     if (!kept_ || kept_->result.prompt != opt.prompt) {
         clear();
         kept_ = std::make_unique<KeptRun>(run_kept(m, base));
-        keep(run_key(base), kept_->result);
+        keep(key, kept_->result);
         fresh = true;
     }
-    Kept& baseline = run(m, base, s.baseline_reused);
+    Kept& baseline = run(m, base, key, s.baseline_reused);
     s.baseline_reused = s.baseline_reused && !fresh;
-    const std::string key = run_key(base);
     if (key != baseline_key_) {
         baseline_key_ = key;
         ++baseline_id_;
@@ -62,7 +61,7 @@ Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
     s.baseline = s.intervened = &baseline.run;
     s.baseline_id = baseline_id_;
     // The baseline stays in the two newest kept runs while the intervened run is added.
-    if (!opt.interventions.empty()) s.intervened = &run(m, opt, s.reused).run;
+    if (!opt.interventions.empty()) s.intervened = &run(m, opt, run_key(opt), s.reused).run;
     s.comparison = compare_runs(baseline.run, *s.intervened, opt.topk);
     // That may have added the baseline's lens probabilities: counted from now on.
     const size_t bytes = result_bytes(baseline.run);

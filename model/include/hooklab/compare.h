@@ -50,9 +50,9 @@ private:
         RunResult run;
         size_t bytes;  // result_bytes(run), as counted in recent_bytes_
     };
-    // The run for these options and interventions: a kept one, or one resumed from the
-    // kept forward, now the newest kept.
-    Kept& run(const Model& m, const RunOptions& o, bool& reused);
+    // The run for these options and interventions (key: their run_key): a kept one, or one
+    // resumed from the kept forward, now the newest kept.
+    Kept& run(const Model& m, const RunOptions& o, const std::string& key, bool& reused);
     void keep(std::string key, RunResult r);
 
     size_t max_runs_, max_bytes_;
