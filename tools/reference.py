@@ -365,7 +365,11 @@ def engine_gaussian(seed, pos, feature):
     k = (np.asarray(pos).astype(u) << u(32)) | np.asarray(feature).astype(u)
     u1 = ((_splitmix64(seed, u(2) * k) >> u(11)).astype(np.float64) + 1.0) * 2.0 ** -53
     u2 = (_splitmix64(seed, u(2) * k + u(1)) >> u(11)).astype(np.float64) * 2.0 ** -53
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+    # The C library's log and cos, which the engine's std::log and std::cos are: numpy's
+    # own take CPU-dispatched SIMD paths (AVX-512 here) that differ in the last bit.
+    log = np.asarray(np.frompyfunc(math.log, 1, 1)(u1), dtype=np.float64)
+    cos = np.asarray(np.frompyfunc(math.cos, 1, 1)(6.283185307179586 * u2), dtype=np.float64)
+    return np.sqrt(-2.0 * log) * cos
 
 
 def attach_interventions(model, interventions):
