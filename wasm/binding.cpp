@@ -174,7 +174,8 @@ public:
     // Baseline (no interventions) against intervened on one prompt, compared in the engine
     // (hooklab::Comparer: what it keeps and reuses): {baseline?: as run() (absent when the
     // one last returned is still the one), intervened?: (absent without interventions: the
-    // baseline is the intervened run), reused: the intervened run was a kept one, compare:
+    // baseline is the intervened run), reused: the intervened run was a kept one, firstBlock:
+    // the first block it computed (the blocks before came from a kept forward), compare:
     // JSON text of {kl, top: [{id, token, pBase, pInt, delta}], lens?: [{layer, kl, topBase,
     // topInt}]}}.
     val compare(const std::string& options, const std::string& interventions) {
@@ -186,6 +187,7 @@ public:
             if (new_baseline) out.set("baseline", result(*s.baseline, opt));
             if (s.intervened != s.baseline) out.set("intervened", result(*s.intervened, opt));
             out.set("reused", s.reused);
+            out.set("firstBlock", s.first_block);
             const hooklab::Comparison& c = s.comparison;
             json top = json::array();
             for (const auto& t : c.top) {

@@ -19,24 +19,45 @@ size_t result_bytes(const RunResult& r) {
     return n;
 }
 
-void Comparer::keep(std::string key, RunResult r) {
-    const size_t bytes = result_bytes(r);
+void Comparer::keep(std::string key, KeptRun r) {
+    const size_t bytes = result_bytes(r.result) + r.state.bytes();
     recent_bytes_ += bytes;
     recent_.push_front({std::move(key), std::move(r), bytes});
-    while (recent_.size() > 2 && (recent_.size() > max_runs_ || recent_bytes_ > max_bytes_)) {
+    trim();
+}
+
+void Comparer::drop_state(Kept& k) {
+    const size_t bytes = k.run.state.bytes();
+    k.run.state = RunState();
+    k.bytes -= bytes;
+    recent_bytes_ -= bytes;
+}
+
+void Comparer::trim() {
+    auto drop_oldest_run = [&] {
         recent_bytes_ -= recent_.back().bytes;
         recent_.pop_back();
-    }
+    };
+    while (recent_.size() > 2 && recent_.size() > max_runs_) drop_oldest_run();
+    for (auto it = recent_.rbegin(); it != recent_.rend() && recent_bytes_ > max_bytes_; ++it) drop_state(*it);
+    while (recent_.size() > 2 && recent_bytes_ > max_bytes_) drop_oldest_run();
 }
 
 Comparer::Kept& Comparer::run(const Model& m, const RunOptions& o, const std::string& key, bool& reused) {
     auto it = recent_.begin();
     while (it != recent_.end() && it->key != key) ++it;
     reused = it != recent_.end();
-    if (reused)
+    if (reused) {
         recent_.splice(recent_.begin(), recent_, it);
-    else
-        keep(key, run_model(m, o, kept_.get()));
+        return recent_.front();
+    }
+    std::vector<const KeptRun*> from{kept_.get()};
+    for (const Kept& k : recent_)
+        if (k.run.state.capacity() > 0) from.push_back(&k.run);
+    // An intervened run keeps its forward for the next ones when its state takes at most
+    // half the limit (a baseline's would repeat kept_'s); older states make room after it,
+    // so that the one it resumed from was there (loader.h counts both).
+    keep(key, run_kept(m, o, from, o.interventions.empty() ? 0 : max_bytes_ / 2));
     return recent_.front();
 }
 
@@ -49,7 +70,7 @@ Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
     if (!kept_ || kept_->result.prompt != opt.prompt) {
         clear();
         kept_ = std::make_unique<KeptRun>(run_kept(m, base));
-        keep(key, kept_->result);
+        keep(key, KeptRun{kept_->result, RunState(), base.capture});
         fresh = true;
     }
     Kept& baseline = run(m, base, key, s.baseline_reused);
@@ -58,13 +79,18 @@ Comparer::Step Comparer::compare(const Model& m, const RunOptions& opt) {
         baseline_key_ = key;
         ++baseline_id_;
     }
-    s.baseline = s.intervened = &baseline.run;
+    s.baseline = s.intervened = &baseline.run.result;
     s.baseline_id = baseline_id_;
     // The baseline stays in the two newest kept runs while the intervened run is added.
-    if (!opt.interventions.empty()) s.intervened = &run(m, opt, run_key(opt), s.reused).run;
-    s.comparison = compare_runs(baseline.run, *s.intervened, opt.topk);
+    s.first_block = m.gpt2.config.n_layer;
+    if (!opt.interventions.empty()) {
+        const Kept& r = run(m, opt, run_key(opt), s.reused);
+        s.intervened = &r.run.result;
+        if (!s.reused) s.first_block = r.run.result.first_block;
+    }
+    s.comparison = compare_runs(baseline.run.result, *s.intervened, opt.topk);
     // That may have added the baseline's lens probabilities: counted from now on.
-    const size_t bytes = result_bytes(baseline.run);
+    const size_t bytes = result_bytes(baseline.run.result);
     recent_bytes_ += bytes - baseline.bytes;
     baseline.bytes = bytes;
     return s;

@@ -28,8 +28,10 @@ uint64_t activation_bytes(const Config& cfg, int T) {
     const uint64_t kept = kept_state_bytes(cfg, T);
     // embed, pos, resid, ln, q, k, v, z, attn_out, mlp_out (10 T C); qkv (3 T C); the MLP's
     // pre and post (8 T C); scores and pattern (2 H T^2); logits; the lens' rows and logits;
-    // the baseline's state and the latest runs, kept for toggles.
-    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V)) + std::min(kept, kKeepLimitBytes) + kKeptRunsBytes;
+    // the baseline's state and the latest runs, kept for toggles, and the state of the run
+    // being made before older ones make room (compare.cpp).
+    return 4 * (21 * t * C + 2 * H * t * t + V + L * (C + V)) + std::min(kept, kKeepLimitBytes) + kKeptRunsBytes +
+           kKeptRunsBytes / 2;
 }
 
 uint64_t memory_need(const Config& cfg, bool f16) { return weight_bytes(cfg, f16) + activation_bytes(cfg, cfg.n_positions); }

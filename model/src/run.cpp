@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
@@ -27,7 +28,41 @@ int first_block_touched(Hook h, int layer, int n_layer) {
     return hook_before_blocks(h) ? 0 : n_layer;
 }
 
-RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, RunState* keep) {
+// Each hook's interventions, in the order they apply, as applied.
+using AtHooks = std::map<std::pair<Hook, int>, std::vector<json>>;
+
+// The first block a run must compute when it resumes from `k`: the two runs agree on every
+// hook before it (0: on none). Where k made the same captures, it has those too.
+int resume_block(const Config& c, const AtHooks& mine, const RunOptions& opt, const std::vector<std::pair<Hook, int>>& wanted,
+                 const std::vector<int>& tokens, const KeptRun& k) {
+    const int L = c.n_layer;
+    if (k.result.tokens != tokens || !k.result.nonfinite.empty() || k.state.capacity() < static_cast<int>(tokens.size())) return 0;
+    AtHooks theirs;
+    for (const json& j : k.result.interventions) {
+        Hook h;
+        int layer;
+        parse_hook_name(j.at("hook").get<std::string>(), c, h, layer);
+        theirs[{h, layer}].push_back(j);
+    }
+    int start = L - 1;  // the forward runs at least the last block
+    auto differ = [&](const AtHooks& a, const AtHooks& b) {
+        for (const auto& [at, list] : a) {
+            const auto other = b.find(at);
+            if (other == b.end() || other->second != list) start = std::min(start, first_block_touched(at.first, at.second, L));
+        }
+    };
+    differ(mine, theirs);
+    differ(theirs, mine);
+    if (opt.capture != k.capture)
+        for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
+    // The run enters `start` by firing block start-1's output hook again, on the residual
+    // k's run left there: only where that run changed nothing.
+    while (start > 0 && theirs.count({Hook::ResidPost, start - 1})) --start;
+    return start;
+}
+
+RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from, RunState* keep,
+                   uint64_t max_state_bytes) {
     const Config& c = m.gpt2.config;
     const int V = c.vocab_size, C = c.n_embd, L = c.n_layer;
     if (opt.topk < 0 || opt.topk > V)
@@ -58,18 +93,27 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
     for (int h = 0; h < kHookCount; ++h) r.stats[h].resize(hook_is_per_block(static_cast<Hook>(h)) ? L : 1);
     std::vector<float> lens_rows(opt.logit_lens ? static_cast<size_t>(L) * C : 0);
 
-    // Where this run may start from the kept one: the first block anything here touches
-    // (the forward runs at least the last block).
+    // The kept run this one may start latest from, and where.
+    AtHooks mine;
+    for (const Intervention& iv : ivs) mine[{iv.hook, iv.layer}].push_back(iv.as_applied);
     int start = 0;
-    if (from && from->result.tokens == r.tokens && from->result.nonfinite.empty() && from->state.capacity() >= T) {
-        start = L - 1;
-        for (const Intervention& iv : ivs) start = std::min(start, first_block_touched(iv.hook, iv.layer, L));
-        for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
+    const KeptRun* src = nullptr;
+    for (const KeptRun* k : from) {
+        const int b = k ? resume_block(c, mine, opt, wanted, r.tokens, *k) : 0;
+        if (b > start) start = b, src = k;
     }
+    r.first_block = start;
     if (start > 0) {
         // Blocks [0, start) as the kept run computed them, but for block start-1's output:
         // its hook fires again on entry, and pushes its stds and lens row.
-        const RunResult& b = from->result;
+        const RunResult& b = src->result;
+        if (opt.capture == src->capture)
+            for (const Capture& cap : b.captures) {
+                Hook h;
+                int layer;
+                parse_hook_name(cap.name, c, h, layer);
+                if (first_block_touched(h, layer, L) < start) r.captures.push_back(cap);
+            }
         for (int h = 0; h < kHookCount; ++h) {
             const Hook hk = static_cast<Hook>(h);
             const int upto = hook_is_per_block(hk) ? start : hook_before_blocks(hk) ? 1 : 0;
@@ -79,7 +123,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
         r.resid_std.assign(b.resid_std.begin(), b.resid_std.begin() + start - 1);
         if (opt.logit_lens)
             for (int l = 0; l < start - 1; ++l)
-                std::memcpy(&lens_rows[static_cast<size_t>(l) * C], from->state.resid(l + 1, T - 1), sizeof(float) * C);
+                std::memcpy(&lens_rows[static_cast<size_t>(l) * C], src->state.resid(l + 1, T - 1), sizeof(float) * C);
     }
 
     auto hook = [&](HookView& v) {
@@ -100,12 +144,17 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
             if (w.first == v.hook && w.second == v.layer)
                 r.captures.push_back({hook_full_name(v.hook, v.layer), v.shape, std::vector<float>(v.data, v.data + v.numel())});
     };
-    if (start > 0) {
-        r.logits = m.gpt2.forward({Segment{&from->state, 0, nullptr}}, start, hook, Logits::Last, true);
+    if (keep && kept_state_bytes(c, T) > max_state_bytes) keep = nullptr;
+    if (start > 0 && keep) {
+        // This run's state: the kept one's blocks before `start`, its own from there.
+        *keep = src->state;
+        r.logits = m.gpt2.forward({Segment{keep, 0, keep}}, start, hook, Logits::Last, true);
+    } else if (start > 0) {
+        r.logits = m.gpt2.forward({Segment{&src->state, 0, nullptr}}, start, hook, Logits::Last, true);
     } else {
         RunState s;
         s.tokens = r.tokens;
-        r.logits = m.gpt2.forward({Segment{&s, 0, kept_state_bytes(c, T) <= kKeepLimitBytes ? keep : nullptr}}, 0, hook, Logits::Last);
+        r.logits = m.gpt2.forward({Segment{&s, 0, keep}}, 0, hook, Logits::Last);
     }
     r.hidden_std.back() = r.stats[static_cast<int>(Hook::LnFinal)][0].std;
     r.lse = log_sum_exp(r.logits.data(), V);
@@ -130,12 +179,14 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const KeptRun* from, R
 
 }  // namespace
 
-RunResult run_model(const Model& m, const RunOptions& opt, const KeptRun* from) { return run_impl(m, opt, from, nullptr); }
+RunResult run_model(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from) {
+    return run_impl(m, opt, from, nullptr, 0);
+}
 
-KeptRun run_kept(const Model& m, const RunOptions& opt) {
-    if (!opt.interventions.empty()) throw Error("run_kept: a kept run has no interventions");
+KeptRun run_kept(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from, uint64_t max_state_bytes) {
     KeptRun k;
-    k.result = run_impl(m, opt, nullptr, &k.state);
+    k.result = run_impl(m, opt, from, &k.state, max_state_bytes);
+    k.capture = opt.capture;
     return k;
 }
 

@@ -7,6 +7,7 @@
 #include "helpers.h"
 #include "hooklab/compare.h"
 #include "hooklab/error.h"
+#include "hooklab/loader.h"
 
 using nlohmann::json;
 using namespace hooklab;
@@ -117,4 +118,44 @@ TEST_CASE("the comparer keeps at most its limits of runs, this call's two always
     const Comparer::Step s = tiny.compare(m, opts({scale(9, 2)}));
     CHECK(s.reused);
     same_as_whole(m, opts({}), *s.baseline);
+}
+
+TEST_CASE("the comparer resumes from the intervened runs it kept, their states dropped first", "[compare]") {
+    const Model& m = testing::mid_model();
+    const int L = m.gpt2.config.n_layer;
+    const json ex1 = {{"kind", "zero_head_k"}, {"layer", 0}, {"head", 1}};
+    const std::vector<std::string> pattern0 = {"blocks.0.attn.hook_pattern"};
+    // Exercise 1 at block 0 on (its pattern captured): each of its runs starts at block 0,
+    // but exercise 4 toggled beside it resumes from exercise 1's own run.
+    Comparer c;
+    Comparer::Step s = c.compare(m, opts({ex1}, pattern0));
+    CHECK(s.first_block == 0);
+    s = c.compare(m, opts({ex1, scale(0, 10)}, pattern0));
+    CHECK(s.first_block == 1);
+    same_as_whole(m, opts({ex1, scale(0, 10)}, pattern0), *s.intervened);
+    s = c.compare(m, opts({ex1}, pattern0));
+    CHECK(s.reused);
+    CHECK(s.first_block == L);
+    s = c.compare(m, opts({ex1, scale(9, 10)}, pattern0));
+    CHECK(s.first_block == 10);
+    same_as_whole(m, opts({ex1, scale(9, 10)}, pattern0), *s.intervened);
+
+    // Limits. A state may take half the bytes at most: below that, none is kept.
+    const size_t state = kept_state_bytes(m.gpt2.config, static_cast<int>(s.baseline->tokens.size()));
+    REQUIRE(result_bytes(*s.intervened) < state / 2);
+    Comparer none(16, 2 * state - 1);
+    none.compare(m, opts({ex1}, pattern0));
+    CHECK(none.compare(m, opts({ex1, scale(0, 10)}, pattern0)).first_block == 0);
+    // Room for two states, not for them and three runs' numbers: the older state goes, the
+    // runs stay.
+    Comparer two(16, 2 * state);
+    two.compare(m, opts({ex1}, pattern0));
+    CHECK(two.compare(m, opts({ex1, scale(0, 10)}, pattern0)).first_block == 1);
+    CHECK(two.kept_runs() == 3);
+    CHECK(two.compare(m, opts({ex1}, pattern0)).reused);
+    // Exercise 1's run lost its state; the other one changed block 0's output: from block 0.
+    s = two.compare(m, opts({ex1, scale(9, 10)}, pattern0));
+    CHECK(s.first_block == 0);
+    CHECK(two.kept_runs() == 4);
+    same_as_whole(m, opts({ex1, scale(9, 10)}, pattern0), *s.intervened);
 }

@@ -1,4 +1,4 @@
-// A run resumed from a kept baseline (run_model's `from`: the page's toggles) must be bit
+// A run resumed from a kept run (run_model's `from`: the page's toggles) must be bit
 // for bit the whole run: the same JSON, the same logits, for interventions and captures
 // at every kind of place (before the blocks, in them, after them), with the logit lens.
 #include <catch2/catch.hpp>
@@ -30,6 +30,12 @@ void same_run(const Model& m, const RunOptions& o, const RunResult& whole, const
     CHECK(dump_json(run_json(m, resumed, o)) == dump_json(run_json(m, whole, o)));
     REQUIRE(resumed.logits.size() == whole.logits.size());
     CHECK(std::memcmp(resumed.logits.data(), whole.logits.data(), sizeof(float) * whole.logits.size()) == 0);
+    REQUIRE(resumed.captures.size() == whole.captures.size());
+    for (size_t i = 0; i < whole.captures.size(); ++i) {
+        CHECK(resumed.captures[i].name == whole.captures[i].name);
+        CHECK(resumed.captures[i].shape == whole.captures[i].shape);
+        CHECK(resumed.captures[i].data == whole.captures[i].data);
+    }
     REQUIRE(resumed.lens_logits.size() == whole.lens_logits.size());
     CHECK(std::memcmp(resumed.lens_logits.data(), whole.lens_logits.data(), sizeof(float) * whole.lens_logits.size()) == 0);
 }
@@ -65,7 +71,7 @@ TEST_CASE("a run resumed from the kept baseline is bit for bit the whole run", "
         same_run(m, options(prompt, {}), run_model(m, options(prompt, {})), kept.result);
         for (const auto& [ivs, capture] : cases) {
             const RunOptions o = options(prompt, ivs, capture);
-            same_run(m, o, run_model(m, o), run_model(m, o, &kept));
+            same_run(m, o, run_model(m, o), run_model(m, o, {&kept}));
         }
     }
 }
@@ -81,7 +87,7 @@ TEST_CASE("a resumed run reads the kept state, and only a kept run of its own pr
     KeptRun spoiled = run_kept(m, options(kPrompt, {}));
     const int T = static_cast<int>(spoiled.result.tokens.size());
     for (int t = 0; t < T; ++t) spoiled.state.resid(10, t)[0] += 100.0f;
-    const RunResult r = run_model(m, o, &spoiled);
+    const RunResult r = run_model(m, o, {&spoiled});
     CHECK(r.logits != whole.logits);
     CHECK(r.resid_std[8] == whole.resid_std[8]);
     const auto stat = [](const RunResult& x, Hook h, int l) { return x.stats[static_cast<int>(h)][l]; };
@@ -91,7 +97,62 @@ TEST_CASE("a resumed run reads the kept state, and only a kept run of its own pr
     CHECK(stat(r, Hook::ResidPost, 9).max != stat(whole, Hook::ResidPost, 9).max);
     // A kept run of another prompt is not used.
     const KeptRun other = run_kept(m, options("Another prompt entirely", {}));
-    same_run(m, o, whole, run_model(m, o, &other));
-    // Interventions are not kept.
-    CHECK_THROWS(run_kept(m, o));
+    same_run(m, o, whole, run_model(m, o, {&other}));
+}
+
+TEST_CASE("a run resumes from the kept intervened run it agrees with longest, bit for bit the whole run", "[resume]") {
+    const Model& m = testing::mid_model();
+    auto scale = [](int layer, double f) { return json{{"kind", "scale_hidden"}, {"layer", layer}, {"factor", f}}; };
+    auto zero_k = [](int layer, int head) { return json{{"kind", "zero_head_k"}, {"layer", layer}, {"head", head}}; };
+    const json noise = {{"kind", "noise_even_neurons"}, {"layer", 2}, {"mean", 10}, {"seed", 3}};
+    const json add3 = {{"kind", "add"}, {"hook", "blocks.3.hook_resid_pre"}, {"value", 1}};
+    const json twice3 = {{"kind", "scale"}, {"hook", "blocks.3.hook_resid_pre"}, {"factor", 2}};
+    const KeptRun base = run_kept(m, options(kPrompt, {}));
+    // Resumed from `from`, the run starts at block `first` and equals the whole run.
+    auto check = [&](const RunOptions& o, const std::vector<const KeptRun*>& from, int first) {
+        const RunResult r = run_model(m, o, from);
+        INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump());
+        CHECK(r.first_block == first);
+        same_run(m, o, run_model(m, o), r);
+    };
+    const std::vector<std::string> pattern0 = {"blocks.0.attn.hook_pattern"};
+
+    // Exercise 1 at block 0, its pattern captured: every run of it starts at block 0, but
+    // one that adds a scale of block 0's output resumes from it at block 1, with its capture.
+    const KeptRun ex1 = run_kept(m, options(kPrompt, {zero_k(0, 1)}, pattern0), {&base});
+    CHECK(ex1.result.first_block == 0);
+    CHECK(ex1.state.capacity() > 0);
+    check(options(kPrompt, {zero_k(0, 1), scale(0, 10)}, pattern0), {&base, &ex1}, 1);
+    check(options(kPrompt, {zero_k(0, 1), scale(9, 10)}, pattern0), {&base, &ex1}, 10);
+    check(options(kPrompt, {zero_k(0, 1), scale(9, 10)}), {&base, &ex1}, 10);  // without the kept run's capture
+    // Fewer interventions than the kept run: back to where they part.
+    const KeptRun two = run_kept(m, options(kPrompt, {zero_k(1, 2), scale(6, 10)}), {&base});
+    CHECK(two.result.first_block == 1);
+    check(options(kPrompt, {zero_k(1, 2)}), {&base, &two}, 6);
+    // A capture the kept run did not make starts the run at its block.
+    check(options(kPrompt, {zero_k(1, 2), scale(6, 10), zero_k(8, 0)}, {"blocks.1.hook_resid_post"}), {&base, &two}, 2);
+    // The kept run changed block 4's output: the run that parts from it at block 5 cannot
+    // enter there (that hook would act twice on the kept residual), so it starts at block 4.
+    const KeptRun out4 = run_kept(m, options(kPrompt, {zero_k(1, 2), scale(4, 10)}), {&base});
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 4);
+    // The baseline when it gives the later start.
+    check(options(kPrompt, {scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 5);
+    // The order of the interventions at one hook counts.
+    const KeptRun ordered = run_kept(m, options(kPrompt, {noise, add3, twice3}), {&base});
+    check(options(kPrompt, {noise, twice3, add3}), {&base, &ordered}, 3);
+    check(options(kPrompt, {noise, add3, twice3, scale(7, 0.1)}), {&base, &ordered}, 8);
+    // A kept run that was itself resumed keeps the blocks it took from the other, and its own.
+    const KeptRun chained = run_kept(m, options(kPrompt, {zero_k(0, 1), scale(3, 10)}, pattern0), {&base, &ex1});
+    CHECK(chained.result.first_block == 4);
+    check(options(kPrompt, {zero_k(0, 1), scale(3, 10), zero_k(8, 3)}, pattern0), {&chained}, 8);
+    check(options(kPrompt, {zero_k(0, 1), zero_k(2, 3)}, pattern0), {&chained}, 2);
+    // Not from a run that went non-finite, nor one of another prompt, nor a state not kept.
+    const KeptRun inf = run_kept(m, options(kPrompt, {zero_k(1, 2), scale(4, 1e38)}), {&base});
+    CHECK_FALSE(inf.result.nonfinite.empty());
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 1e38), scale(9, 2)}), {&inf}, 0);
+    const KeptRun other = run_kept(m, options("Another prompt entirely", {zero_k(1, 2)}));
+    check(options(kPrompt, {zero_k(1, 2), scale(9, 2)}), {&other}, 0);
+    const KeptRun small = run_kept(m, options(kPrompt, {zero_k(1, 2)}), {&base}, 1);
+    CHECK(small.state.capacity() == 0);
+    check(options(kPrompt, {zero_k(1, 2), scale(9, 2)}), {&small, &base}, 1);
 }

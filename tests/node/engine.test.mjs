@@ -441,6 +441,30 @@ test('compare: the latest intervened runs are kept and reused exactly', () => {
   assert.notEqual(again.intervened.logits_last.buffer, first.intervened.logits_last.buffer);
 });
 
+// With exercise 1 on, every run starts inside its block; a toggle of exercise 4 beside it
+// resumes from exercise 1's own kept run, with the numbers of a whole run.
+test('compare: a toggle beside an intervention resumes from that intervention\'s kept run', async () => {
+  const L = mid.config.n_layer;
+  const ex1 = { kind: 'zero_head_k', layer: 0, head: 1 };
+  const opts = { topk: 5, logits: true, logitLens: true, capture: ['blocks.0.attn.hook_pattern'] };
+  const mt = await HookLab.load(join(CKPT, 'mid'), { threads: 2 });
+  try {
+    for (const lab of [mid, mt]) {
+      assert.equal(lab.compare(PROMPT, { ...opts, interventions: [ex1] }).firstBlock, 0);
+      for (const [ivs, first] of [[[ex1, { kind: 'scale_hidden', layer: 0, factor: 10 }], 1], [[ex1, { kind: 'scale_hidden', layer: 9, factor: 10 }], 10]]) {
+        const c = lab.compare(PROMPT, { ...opts, interventions: ivs });
+        assert.equal(c.firstBlock, first, `${lab.threads} threads ${JSON.stringify(ivs)}`);
+        assert.deepEqual(c.intervened, mid.run(PROMPT, { ...opts, interventions: ivs }));
+      }
+      const back = lab.compare(PROMPT, { ...opts, interventions: [ex1] });
+      assert.equal(back.reused, true);
+      assert.equal(back.firstBlock, L);
+    }
+  } finally {
+    mt.dispose();
+  }
+});
+
 // The engine made a new baseline, then the call failed: the next call must not leave the
 // caller with the previous prompt's baseline.
 test('compare: a call that fails on a new prompt leaves no stale baseline behind', () => {

@@ -427,8 +427,10 @@ export class HookLab {
    * logit_lens?: [{layer, kl, topBase, topInt}]} where kl is KL(baseline || intervened)
    * at the last position (null when not defined) and each lens kl the same between the
    * two readings after that block. The baseline's forward is computed once per prompt; the
-   * latest intervened runs are kept, and `reused` says this one was (no forward: a run is a
-   * function of the model, the prompt, the options and the interventions).
+   * latest runs (intervened, and baselines with other options) are kept, and `reused` says
+   * this one was (no forward: a run is a function of the model, the prompt, the options and
+   * the interventions). A new run resumes from the kept forward it agrees with longest:
+   * `firstBlock` is the first block it computed (n_layer when none).
    * @param opts {interventions, topk, capture, logits, logitLens}
    */
   compare(prompt, opts = {}) {
@@ -436,7 +438,7 @@ export class HookLab {
     const r = unwrap(this._live().compare(options, ivs));
     if (r.baseline) this._baseline = assemble(r.baseline);
     const c = JSON.parse(r.compare);
-    const out = { baseline: this._baseline, intervened: r.intervened ? assemble(r.intervened) : this._baseline, reused: r.reused, kl: c.kl, top: c.top };
+    const out = { baseline: this._baseline, intervened: r.intervened ? assemble(r.intervened) : this._baseline, reused: r.reused, firstBlock: r.firstBlock, kl: c.kl, top: c.top };
     if (c.lens) out.logit_lens = c.lens;
     return out;
   }

@@ -115,7 +115,7 @@ async function runPair(msg, id) {
   // the reply carries only the intervened run. Without interventions the two are one.
   const keep = r.baseline === sentBaseline;
   sentBaseline = r.baseline;
-  const value = { baseline: keep ? null : r.baseline, intervened: r.intervened === r.baseline ? null : r.intervened, reused: r.reused, compare: { kl: r.kl, top: r.top } };
+  const value = { baseline: keep ? null : r.baseline, intervened: r.intervened === r.baseline ? null : r.intervened, reused: r.reused, firstBlock: r.firstBlock, compare: { kl: r.kl, top: r.top } };
   if (r.logit_lens) value.lens = r.logit_lens;
   return value;
 }

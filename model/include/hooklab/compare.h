@@ -14,10 +14,13 @@ namespace hooklab {
 // The page's comparisons of one prompt, baseline against intervened, at the cost the
 // toggles allow:
 //  - the baseline's forward is kept for the next calls on the same prompt, with the
-//    residual stream entering each of its blocks;
-//  - every other run on that prompt resumes from it at the first block it touches
+//    residual stream entering each of its blocks, and so are the forwards of the latest
+//    intervened runs while their states fit (half of max_bytes at most each);
+//  - every other run on that prompt resumes from the kept forward it agrees with longest
 //    (run_model's `from`): an intervened run, or the baseline with other options
-//    (captures, which exercise 1's toggle changes, the logit lens, topk);
+//    (captures, which exercise 1's toggle changes, the logit lens, topk). So with exercise
+//    1 on, which makes every run start at its block, a toggle of exercise 4 resumes from
+//    exercise 1's own run at exercise 4's block;
 //  - the latest runs, baselines and intervened ones, are kept by their options and
 //    interventions, so that an exercise switched off and on again is shown without a
 //    forward. A run is a function of the model, the prompt, the options and the
@@ -31,10 +34,12 @@ public:
         bool baseline_reused = false;           // the baseline was a kept run, not computed
         const RunResult* intervened = nullptr;  // == baseline when there are no interventions
         bool reused = false;                    // the intervened run was a kept one
+        int first_block = 0;                    // the first block it computed (n_layer when reused)
         Comparison comparison;
     };
-    // At most max_runs runs, max_bytes of their numbers (result_bytes) in all, are kept;
-    // this call's two always are.
+    // At most max_runs runs, max_bytes of their numbers (result_bytes) and intervened
+    // runs' states in all, are kept; the states go first, and this call's two runs always
+    // stay.
     explicit Comparer(size_t max_runs = 16, size_t max_bytes = kKeptRunsBytes) : max_runs_(max_runs), max_bytes_(max_bytes) {}
     // The pointers stay valid until the next call or clear(). Throws Error for bad input;
     // a new prompt drops what was kept first (the state can be large).
@@ -47,13 +52,16 @@ public:
 private:
     struct Kept {
         std::string key;
-        RunResult run;
-        size_t bytes;  // result_bytes(run), as counted in recent_bytes_
+        KeptRun run;   // its state only for an intervened run, and not always
+        size_t bytes;  // result_bytes(run.result) and its state's, as counted in recent_bytes_
     };
     // The run for these options and interventions (key: their run_key): a kept one, or one
-    // resumed from the kept forward, now the newest kept.
+    // resumed from a kept forward, now the newest kept.
     Kept& run(const Model& m, const RunOptions& o, const std::string& key, bool& reused);
-    void keep(std::string key, RunResult r);
+    void keep(std::string key, KeptRun r);
+    void drop_state(Kept& k);
+    // The oldest states, then the oldest runs, until the limits hold.
+    void trim();
 
     size_t max_runs_, max_bytes_;
     std::unique_ptr<KeptRun> kept_;                        // the baseline's forward

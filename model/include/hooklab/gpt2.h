@@ -61,6 +61,7 @@ public:
     // Room for `positions` positions, keeping what is held.
     void reserve(const Config& c, int positions);
     int capacity() const { return capacity_; }
+    size_t bytes() const { return arena_.size() * sizeof(float); }
     float* k(int layer, int pos) { return slot(layer * 3 + 0, pos); }
     float* v(int layer, int pos) { return slot(layer * 3 + 1, pos); }
     // layer == n_layer: the final residual (the arena's last slot).

@@ -14,15 +14,16 @@ uint64_t weight_bytes(const Config& cfg, bool f16_weights);
 // The most memory the state of a run kept for resuming (run.h's KeptRun) may take; runs
 // on longer prompts are not kept.
 constexpr uint64_t kKeepLimitBytes = uint64_t(128) << 20;
-// The most memory the numbers of the latest runs kept for toggles (compare.h's Comparer)
-// may take.
+// The most memory the latest runs kept for toggles (compare.h's Comparer) may take: their
+// numbers and the states of intervened ones (each at most half of it).
 constexpr uint64_t kKeptRunsBytes = uint64_t(32) << 20;
 // Bytes of a kept run's state on T tokens (a RunState: the keys, values and residuals of
 // every block, and the final residual).
 uint64_t kept_state_bytes(const Config& cfg, int T);
 // Bytes of activations a run on T tokens allocates (the forward's buffers, the last
 // position's logits and the logit lens' rows), plus what is kept for toggles: the state of
-// the baseline (a shorter prompt's may take up to kKeepLimitBytes) and the latest runs.
+// the baseline (a shorter prompt's may take up to kKeepLimitBytes), the latest runs, and
+// the state of the run being made.
 uint64_t activation_bytes(const Config& cfg, int T);
 // What the engine needs for this model: its weights plus a run at full context. The one
 // size limit: a loader refuses a model whose need exceeds the memory it has.

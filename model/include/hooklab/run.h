@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/loader.h"
 #include "hooklab/model.h"
 #include "hooklab/stats.h"
 
@@ -50,27 +51,32 @@ struct RunResult {
     std::vector<LensLayer> lens;
     std::vector<nlohmann::json> interventions;  // as applied, normalised
     std::string nonfinite;                   // the first hook that went non-finite, or ""
+    int first_block = 0;                     // the first block computed: a resumed run starts later
 };
 
-// A run without interventions, kept with what its forward left behind (the residual
-// stream entering every block), so that runs on the same prompt can resume from it.
+// A run kept with what its forward left behind (the residual stream entering every
+// block), so that later runs on the same prompt can resume from it.
 struct KeptRun {
     RunResult result;
-    RunState state;  // holds no positions when the prompt is too long to keep (loader.h's kKeepLimitBytes)
+    RunState state;                    // holds no positions when not kept (too long a prompt)
+    std::vector<std::string> capture;  // the captures it was asked for (result.captures)
 };
 
 // Tokenizes, validates everything, runs one forward. Throws Error before any work for
 // any bad input.
-// With `from` (a kept run of the same prompt): blocks before the first one that an
-// intervention or a capture touches are not recomputed. No hook changes anything there
-// and the forward is deterministic, so the run starts at that block from the kept
-// residual stream and takes the earlier hooks' statistics and logit-lens rows from the
-// kept run: bit for bit what a whole forward gives (tested). A block's output
-// (hook_resid_post) is the residual the next block reads: touched there, the run starts
-// at the next block and fires that hook first.
-RunResult run_model(const Model& m, const RunOptions& opt, const KeptRun* from = nullptr);
-// run_model for a run without interventions, keeping its state for later runs to resume from.
-KeptRun run_kept(const Model& m, const RunOptions& opt);
+// With `from` (kept runs): the run resumes from the one of its prompt that it agrees with
+// longest. Blocks before the first one where the two differ (in an intervention, or in a
+// capture the kept run did not make) are not recomputed: the forward is deterministic, so
+// the run starts at that block from the kept residual stream and takes the earlier hooks'
+// statistics, captures and logit-lens rows from the kept run, bit for bit what a whole
+// forward gives (tested). A block's output (hook_resid_post) is the residual the next
+// block reads: a run that differs first there starts at the next block and fires that hook
+// first, on the kept residual; so only where the kept run did not change it.
+RunResult run_model(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {});
+// run_model, keeping its state for later runs to resume from when it takes at most
+// max_state_bytes (kept_state_bytes).
+KeptRun run_kept(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {},
+                 uint64_t max_state_bytes = kKeepLimitBytes);
 
 // Baseline against intervened, at the last position: what the page shows.
 struct TopCompare { int id = 0; double p_base = 0, p_int = 0; };  // NaN: not a number there
