@@ -12,14 +12,18 @@
 // the page after it (its own work, then the next frame until it is painted), and what
 // else the page asked the worker.
 // Toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
-// (ex4 at block 0 while ex3 at block 0 stays on), `toggle_whole` (ex4 at block 0 while
-// ex1 at block 0 stays on) and `toggle_ex1` (ex1 at block 9 while ex3 at 9 stays on). The
-// engine resumes an intervened run from the kept baseline at the first block it touches;
-// exercises 3 and 4 act on a block's output, which the next block reads, so the first
-// reuses blocks 0-9, the second block 0, and the third nothing: ex1 acts inside block 0
-// (every one of its runs is a whole forward). Exercise 1 also captures its block's
-// attention pattern, so its toggle changes the captures too: the baseline's pattern comes
-// from a baseline run resumed at that block, or from the one the engine kept. `with_lens` is `toggle` with the logit lens on.
+// (ex4 at block 0 while ex3 at block 0 stays on), `toggle_beside_ex1` (ex4 at block 0
+// while ex1 at block 0 stays on), `toggle_whole` (ex1 at block 0, a new head each time,
+// while ex4 at block 0 stays on) and `toggle_ex1` (ex1 at block 9 while ex3 at 9 stays
+// on). The engine resumes a new run from the kept forward it agrees with longest (the
+// baseline's, or an intervened run's), at the first block where they differ; exercises 3
+// and 4 act on a block's output, which the next block reads. So the first reuses blocks
+// 0-9, the second block 0, the third exercise 1's own run up to block 0, and the fourth
+// nothing: ex1 acts inside block 0 (every new state is a whole forward). Exercise 1 also
+// captures its block's attention pattern, so its toggle changes the captures too: the
+// baseline's pattern comes from a baseline run resumed at that block, or from the one the
+// engine kept. `with_lens` is `toggle` with the logit lens on. `first_blocks` lists the
+// first block the engine computed.
 // Each toggle on is to a state not seen before (the exercise's field is given a new value
 // first, untimed), so the engine computes it; each toggle off returns to the state before,
 // which the engine has kept (lab.compare's `reused`). The two are reported apart.
@@ -32,7 +36,7 @@
 // and by panel. Function names come from the build: for readable ones profile a page built
 // without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
 // after `bash web/build.sh`, then `--dist /tmp/plain`).
-//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_whole,toggle_ex1,with_lens]
+//   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_beside_ex1,toggle_whole,toggle_ex1,with_lens]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,7 +175,7 @@ function toggleOnce(page, prompt, box) {
     });
     // Everything else the page asked the worker for during this toggle, in order.
     const other = b.sent.slice(nSent).filter((m) => m.type !== 'run' && m.type !== 'forward').map((m) => m.type);
-    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, render_ms: b.idleAt - rep.t - rep.cost, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other, on, reused: !!rep.value?.reused };
+    return { click_ms: t1 - t0 - rep.cost, request_ms: t1 - req.t - rep.cost, worker_ms: rep.t - req.t, render_ms: b.idleAt - rep.t - rep.cost, bytes: rep.bytes, lens: !!rep.value?.lens, forward_ms: fwd.ms[0], other, on, reused: !!rep.value?.reused, first_block: rep.value?.firstBlock };
   }, [prompt, box]);
 }
 
@@ -189,6 +193,8 @@ function summary(runs) {
     page_render_ms_median: median(runs.map((r) => r.render_ms)), next_frame_ms_median: median(runs.map((r) => r.request_ms - r.worker_ms - r.render_ms)),
     message_bytes: Math.max(...runs.map((r) => r.bytes)), lens_in_reply: runs.every((r) => r.lens),
     reused_by_engine: `${runs.filter((r) => r.reused).length}/${runs.length}`,
+    // the first block the engine computed (n_layer: none, the run was kept)
+    first_blocks: [...new Set(runs.map((r) => r.first_block))],
     other_requests: [...new Set(runs.flatMap((r) => r.other))],
   };
 }
@@ -196,11 +202,13 @@ function summary(runs) {
 // The scenarios: the query each starts from, the exercise toggled, and the field given a
 // new value before each toggle on (untimed), so that each is a state not seen before.
 const EX4 = ['#ex4-on', '#ex4-factor', (i) => String(10 + i / 4)];
+const EX1 = ['#ex1-on', '#ex1-head', (i) => String((3 + Math.floor(i / 2)) % 12)];
 const SCENARIOS = [
   ['toggle', 'ex3=9,0.1', ...EX4],
   ['toggle_block0', 'ex3=0,0.1&ex4=0,10', ...EX4],
-  ['toggle_whole', 'ex1=0.2&ex4=0,10', ...EX4],
-  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', '#ex1-on', '#ex1-head', (i) => String((3 + Math.floor(i / 2)) % 12)],
+  ['toggle_beside_ex1', 'ex1=0.2&ex4=0,10', ...EX4],
+  ['toggle_whole', 'ex4=0,10&ex1=0.2', ...EX1],
+  ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', ...EX1],
   ['with_lens', 'ex3=9,0.1&lens=1', ...EX4],
 ];
 
