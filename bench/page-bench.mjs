@@ -12,13 +12,13 @@
 // the page after it (its own work, then the next frame until it is painted), and what
 // else the page asked the worker.
 // Toggles: `toggle` at block 9 (ex4 at 9 while ex3 at 9 stays on), `toggle_block0`
-// (ex4 at block 0 while ex3 at block 0 stays on), `toggle_beside_ex1` (ex4 at block 0
+// (ex4 at block 0 while ex3 at block 0 stays on), `toggle_beside_ex1` (ex4 at block 9
 // while ex1 at block 0 stays on), `toggle_whole` (ex1 at block 0, a new head each time,
 // while ex4 at block 0 stays on) and `toggle_ex1` (ex1 at block 9 while ex3 at 9 stays
 // on). The engine resumes a new run from the kept forward it agrees with longest (the
 // baseline's, or an intervened run's), at the first block where they differ; exercises 3
 // and 4 act on a block's output, which the next block reads. So the first reuses blocks
-// 0-9, the second block 0, the third exercise 1's own run up to block 0, and the fourth
+// 0-9, the second block 0, the third blocks 0-9 of exercise 1's own run, and the fourth
 // nothing: ex1 acts inside block 0 (every new state is a whole forward). Exercise 1 also
 // captures its block's attention pattern, so its toggle changes the captures too: the
 // baseline's pattern comes from a baseline run resumed at that block, or from the one the
@@ -206,7 +206,7 @@ const EX1 = ['#ex1-on', '#ex1-head', (i) => String((3 + Math.floor(i / 2)) % 12)
 const SCENARIOS = [
   ['toggle', 'ex3=9,0.1', ...EX4],
   ['toggle_block0', 'ex3=0,0.1&ex4=0,10', ...EX4],
-  ['toggle_beside_ex1', 'ex1=0.2&ex4=0,10', ...EX4],
+  ['toggle_beside_ex1', 'ex1=0.2&ex4=9,10', ...EX4],
   ['toggle_whole', 'ex4=0,10&ex1=0.2', ...EX1],
   ['toggle_ex1', 'ex3=9,0.1&ex1=9.2', ...EX1],
   ['with_lens', 'ex3=9,0.1&lens=1', ...EX4],
