@@ -154,5 +154,13 @@ TEST_CASE("a run resumes from the kept intervened run it agrees with longest, bi
     check(options(kPrompt, {zero_k(1, 2), scale(9, 2)}), {&other}, 0);
     const KeptRun small = run_kept(m, options(kPrompt, {zero_k(1, 2)}), {&base}, 1);
     CHECK(small.state.capacity() == 0);
+    // A run whose interventions all act past the middle block keeps no state; one acting
+    // there does, wherever it started.
+    const int L = m.gpt2.config.n_layer;
+    CHECK(run_kept(m, options(kPrompt, {zero_k(L / 2 + 1, 2)}), {&base}).state.capacity() == 0);
+    CHECK(run_kept(m, options(kPrompt, {zero_k(L / 2, 2)}), {&base}).state.capacity() > 0);
+    const KeptRun late = run_kept(m, options(kPrompt, {zero_k(1, 2)}), {&base, &two});
+    CHECK(late.result.first_block == 6);
+    CHECK(late.state.capacity() > 0);
     check(options(kPrompt, {zero_k(1, 2), scale(9, 2)}), {&small, &base}, 1);
 }

@@ -74,7 +74,8 @@ struct KeptRun {
 // first, on the kept residual; so only where the kept run did not change it.
 RunResult run_model(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {});
 // run_model, keeping its state for later runs to resume from when it takes at most
-// max_state_bytes (kept_state_bytes).
+// max_state_bytes (kept_state_bytes) and an intervention acts at or before the middle block
+// (n_layer / 2), or there is none.
 KeptRun run_kept(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {},
                  uint64_t max_state_bytes = kKeepLimitBytes);
 
