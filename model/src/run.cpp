@@ -31,12 +31,18 @@ int first_block_touched(Hook h, int layer, int n_layer) {
 // Each hook's interventions, in the order they apply, as applied.
 using AtHooks = std::map<std::pair<Hook, int>, std::vector<json>>;
 
-// The first block a run must compute when it resumes from `k`: the two runs agree on every
-// hook before it (0: on none). Where k made the same captures, it has those too.
-int resume_block(const Config& c, const AtHooks& mine, const RunOptions& opt, const std::vector<std::pair<Hook, int>>& wanted,
-                 const std::vector<int>& tokens, const KeptRun& k) {
+// Where a run resumed from a kept one starts.
+struct Resume {
+    int block = 0;         // the first block computed: the two runs agree on every hook before it
+    size_t on_entry = 0;   // of this run's interventions at block-1's output, those k applied already
+};
+
+// Where a run starts when it resumes from `k` (block 0: no sooner than a whole run). Where k
+// made the same captures, it has those too.
+Resume resume_from(const Config& c, const AtHooks& mine, const RunOptions& opt, const std::vector<std::pair<Hook, int>>& wanted,
+                   const std::vector<int>& tokens, const KeptRun& k) {
     const int L = c.n_layer;
-    if (k.result.tokens != tokens || !k.result.nonfinite.empty() || k.state.capacity() < static_cast<int>(tokens.size())) return 0;
+    if (k.result.tokens != tokens || !k.result.nonfinite.empty() || k.state.capacity() < static_cast<int>(tokens.size())) return {};
     AtHooks theirs;
     for (const json& j : k.result.interventions) {
         Hook h;
@@ -56,9 +62,17 @@ int resume_block(const Config& c, const AtHooks& mine, const RunOptions& opt, co
     if (opt.capture != k.capture)
         for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
     // The run enters `start` by firing block start-1's output hook again, on the residual
-    // k's run left there: only where that run changed nothing.
-    while (start > 0 && theirs.count({Hook::ResidPost, start - 1})) --start;
-    return start;
+    // k's run left there: only where k's interventions there are the first of this run's
+    // (those are applied already; the rest apply on entry).
+    const std::vector<json> none;
+    for (; start > 0; --start) {
+        const auto t = theirs.find({Hook::ResidPost, start - 1});
+        if (t == theirs.end()) return {start, 0};
+        const auto n = mine.find({Hook::ResidPost, start - 1});
+        const std::vector<json>& m = n == mine.end() ? none : n->second;
+        if (t->second.size() <= m.size() && std::equal(t->second.begin(), t->second.end(), m.begin())) return {start, t->second.size()};
+    }
+    return {};
 }
 
 RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from, RunState* keep,
@@ -96,13 +110,24 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     // The kept run this one may start latest from, and where.
     AtHooks mine;
     for (const Intervention& iv : ivs) mine[{iv.hook, iv.layer}].push_back(iv.as_applied);
-    int start = 0;
+    Resume at;
     const KeptRun* src = nullptr;
     for (const KeptRun* k : from) {
-        const int b = k ? resume_block(c, mine, opt, wanted, r.tokens, *k) : 0;
-        if (b > start) start = b, src = k;
+        const Resume b = k ? resume_from(c, mine, opt, wanted, r.tokens, *k) : Resume{};
+        if (b.block > at.block) at = b, src = k;
     }
+    const int start = at.block;
     r.first_block = start;
+    // On entry, block start-1's output hook applies only what the kept run did not.
+    std::vector<Intervention> entry_ivs;
+    size_t skip = at.on_entry;
+    for (const Intervention& iv : ivs) {
+        if (iv.hook == Hook::ResidPost && iv.layer == start - 1 && skip > 0) {
+            --skip;
+            continue;
+        }
+        entry_ivs.push_back(iv);
+    }
     if (start > 0) {
         // Blocks [0, start) as the kept run computed them, but for block start-1's output:
         // its hook fires again on entry, and pushes its stds and lens row.
@@ -127,7 +152,8 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     }
 
     auto hook = [&](HookView& v) {
-        apply_interventions(ivs, v);
+        // A resumed pass fires block start-1's output hook once, on entry.
+        apply_interventions(start > 0 && v.hook == Hook::ResidPost && v.layer == start - 1 ? entry_ivs : ivs, v);
         const Stat s = stats_of(v);
         r.stats[static_cast<int>(v.hook)][std::max(v.layer, 0)] = s;
         if (!s.finite && r.nonfinite.empty()) r.nonfinite = hook_full_name(v.hook, v.layer);

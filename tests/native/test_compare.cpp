@@ -139,6 +139,12 @@ TEST_CASE("the comparer resumes from the intervened runs it kept, their states d
     s = c.compare(m, opts({ex1, scale(9, 10)}, pattern0));
     CHECK(s.first_block == 10);
     same_as_whole(m, opts({ex1, scale(9, 10)}, pattern0), *s.intervened);
+    // The page's exercises 3 and 4 both scale block 9's output: with exercise 1 on, exercise
+    // 4's toggle enters block 10 from the run with exercises 1 and 3, applying only its own.
+    c.compare(m, opts({ex1, scale(9, 0.1)}, pattern0));
+    s = c.compare(m, opts({ex1, scale(9, 0.1), scale(9, 10)}, pattern0));
+    CHECK(s.first_block == 10);
+    same_as_whole(m, opts({ex1, scale(9, 0.1), scale(9, 10)}, pattern0), *s.intervened);
 
     // Limits. A state may take half the bytes at most: below that, none is kept.
     const size_t state = kept_state_bytes(m.gpt2.config, static_cast<int>(s.baseline->tokens.size()));

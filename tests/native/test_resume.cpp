@@ -131,10 +131,15 @@ TEST_CASE("a run resumes from the kept intervened run it agrees with longest, bi
     check(options(kPrompt, {zero_k(1, 2)}), {&base, &two}, 6);
     // A capture the kept run did not make starts the run at its block.
     check(options(kPrompt, {zero_k(1, 2), scale(6, 10), zero_k(8, 0)}, {"blocks.1.hook_resid_post"}), {&base, &two}, 2);
-    // The kept run changed block 4's output: the run that parts from it at block 5 cannot
-    // enter there (that hook would act twice on the kept residual), so it starts at block 4.
+    // The kept run changed block 4's output. A run that parts from it at block 5 enters there,
+    // firing block 4's output hook again on the kept residual: with only its interventions
+    // that the kept run did not apply, which must come after the kept run's; else it starts
+    // at block 4.
     const KeptRun out4 = run_kept(m, options(kPrompt, {zero_k(1, 2), scale(4, 10)}), {&base});
-    check(options(kPrompt, {zero_k(1, 2), scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 4);
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 5);
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 10), scale(4, 3), zero_k(5, 1)}), {&base, &out4}, 5);
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 3), scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 4);
+    check(options(kPrompt, {zero_k(1, 2), scale(4, 3), zero_k(5, 1)}), {&base, &out4}, 4);
     // The baseline when it gives the later start.
     check(options(kPrompt, {scale(4, 10), zero_k(5, 1)}), {&base, &out4}, 5);
     // The order of the interventions at one hook counts.

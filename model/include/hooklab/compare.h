@@ -15,8 +15,8 @@ namespace hooklab {
 // toggles allow:
 //  - the baseline's forward is kept for the next calls on the same prompt, with the
 //    residual stream entering each of its blocks, and so are the forwards of the latest
-//    intervened runs with an intervention at or before the middle block, while their states fit
-//    (half of max_bytes at most each);
+//    intervened runs with an intervention at or before the middle block, while their
+//    states fit (half of max_bytes at most each);
 //  - every other run on that prompt resumes from the kept forward it agrees with longest
 //    (run_model's `from`): an intervened run, or the baseline with other options
 //    (captures, which exercise 1's toggle changes, the logit lens, topk). So with exercise

@@ -114,8 +114,8 @@ public:
     // per segment, its last position (Last), or nothing (None).
     // fire_entry (start_layer > 0): the residual read back is block start_layer-1's output,
     // and its hook (hook_resid_post) fires on it first, so an intervention there acts as in
-    // a whole pass. Only for a state whose run did not change that output (no intervention
-    // there): the hook would act on it twice.
+    // a whole pass. The residual is as the state's run left it: where that run changed it,
+    // the hook must not apply those changes again.
     std::vector<float> forward(const std::vector<Segment>& segments, int start_layer, const HookFn& hook,
                                Logits logits, bool fire_entry = false) const;
 

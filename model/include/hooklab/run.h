@@ -71,7 +71,8 @@ struct KeptRun {
 // statistics, captures and logit-lens rows from the kept run, bit for bit what a whole
 // forward gives (tested). A block's output (hook_resid_post) is the residual the next
 // block reads: a run that differs first there starts at the next block and fires that hook
-// first, on the kept residual; so only where the kept run did not change it.
+// first, on the kept residual, with only those of its interventions there that the kept run
+// did not apply (the kept run's must be the first of them; else it starts a block earlier).
 RunResult run_model(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {});
 // run_model, keeping its state for later runs to resume from when it takes at most
 // max_state_bytes (kept_state_bytes) and an intervention acts at or before the middle block
