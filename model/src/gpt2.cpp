@@ -119,10 +119,10 @@ float gelu_new(float x) {
     return 0.5f * x * (1.0f + t);
 }
 
-void RunState::reserve(const Config& c, int positions) {
-    const bool same = C_ == c.n_embd && n_layer_ == c.n_layer;
+void RunState::reserve(const Config& c, int positions, bool keys_values) {
+    const bool same = C_ == c.n_embd && n_layer_ == c.n_layer && kv_ == keys_values;
     if (positions <= capacity_ && same) return;
-    const int slots = c.n_layer * 3 + 1, keep = same ? capacity_ : 0;
+    const int slots = keys_values ? c.n_layer * 3 + 1 : c.n_layer + 1, keep = same ? capacity_ : 0;
     std::vector<float> arena(static_cast<size_t>(slots) * positions * c.n_embd);
     for (int s = 0; s < slots && keep > 0; ++s)
         std::memcpy(&arena[static_cast<size_t>(s) * positions * c.n_embd], slot(s, 0), sizeof(float) * keep * c.n_embd);
@@ -130,6 +130,7 @@ void RunState::reserve(const Config& c, int positions) {
     n_layer_ = c.n_layer;
     C_ = c.n_embd;
     capacity_ = positions;
+    kv_ = keys_values;
 }
 
 std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
@@ -159,11 +160,14 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         if (g.first < 0 || g.first >= T) throw Error("forward: first position " + std::to_string(g.first) + " is out of range");
         if (g.save) {
             // Room doubles, so that appending one token at a time copies little.
-            if (g.save->capacity() < T) g.save->reserve(c, std::min(c.n_positions, std::max(T, 2 * g.save->capacity())));
+            if (g.save->capacity() < T)
+                g.save->reserve(c, std::min(c.n_positions, std::max(T, 2 * g.save->capacity())), g.save->holds_keys_values());
             if (g.save != g.from) g.save->tokens = g.from->tokens;
         }
         if ((g.first > 0 || start > 0) && g.from->capacity() < T)
             throw Error("forward: the run state holds fewer positions than the pass resumes from");
+        if (g.first > 0 && !g.from->holds_keys_values())
+            throw Error("forward: a pass from position " + std::to_string(g.first) + " needs a run state with keys and values");
         Ts[s] = T;
         firsts[s] = g.first;
         row0[s + 1] = row0[s] + (T - g.first);
@@ -216,9 +220,9 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         each_row([&](int s, int t, int r) { std::memcpy(row(resid, r), segs[s].from->resid(start, t), sizeof(float) * C); });
         if (fire_entry) fire(Hook::ResidPost, start - 1, resid, {C});
     }
-    auto save_rows = [&](std::vector<float>& buf, float* (RunState::*where)(int, int), int layer) {
+    auto save_rows = [&](std::vector<float>& buf, float* (RunState::*where)(int, int), int layer, bool kv = false) {
         each_row([&](int s, int t, int r) {
-            if (segs[s].save) std::memcpy((segs[s].save->*where)(layer, t), row(buf, r), sizeof(float) * C);
+            if (segs[s].save && (!kv || segs[s].save->holds_keys_values())) std::memcpy((segs[s].save->*where)(layer, t), row(buf, r), sizeof(float) * C);
         });
     };
 
@@ -336,8 +340,8 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         fire(Hook::Q, l, q, {H, D});
         fire(Hook::K, l, k, {H, D});
         fire(Hook::V, l, v, {H, D});
-        save_rows(k, &RunState::k, l);
-        save_rows(v, &RunState::v, l);
+        save_rows(k, &RunState::k, l, true);
+        save_rows(v, &RunState::v, l, true);
 
         for (int s = 0; s < S; ++s)
             for (int j = 0; j < Ts[s]; ++j) {

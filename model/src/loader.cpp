@@ -20,7 +20,7 @@ uint64_t weight_bytes(const Config& cfg, bool f16) {
 }
 
 uint64_t kept_state_bytes(const Config& cfg, int T) {
-    return (3 * static_cast<uint64_t>(cfg.n_layer) + 1) * static_cast<uint64_t>(T) * cfg.n_embd * sizeof(float);
+    return (static_cast<uint64_t>(cfg.n_layer) + 1) * static_cast<uint64_t>(T) * cfg.n_embd * sizeof(float);
 }
 
 uint64_t activation_bytes(const Config& cfg, int T) {

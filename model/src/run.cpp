@@ -177,6 +177,8 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     int departs = L;  // the first block where this run can differ from the baseline
     for (const Intervention& iv : ivs) departs = std::min(departs, first_block_touched(iv.hook, iv.layer, L));
     if (keep && (kept_state_bytes(c, T) > max_state_bytes || (!ivs.empty() && departs > L / 2))) keep = nullptr;
+    // Every resume here recomputes all positions from its block, so residuals are enough.
+    if (keep && start == 0) keep->reserve(c, T, false);
     if (start > 0 && keep) {
         // This run's state: the kept one's blocks before `start`, its own from there.
         *keep = src->state;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "helpers.h"
+#include "hooklab/loader.h"
 #include "hooklab/run.h"
 
 using nlohmann::json;
@@ -67,6 +68,9 @@ TEST_CASE("a run resumed from the kept baseline is bit for bit the whole run", "
     for (const std::string prompt : {std::string(kPrompt), std::string("Hello")}) {
         const KeptRun kept = run_kept(m, options(prompt, {}));
         CHECK(kept.state.capacity() > 0);
+        // Every resume recomputes all positions from its block: residuals only are kept.
+        CHECK_FALSE(kept.state.holds_keys_values());
+        CHECK(kept.state.bytes() == kept_state_bytes(m.gpt2.config, static_cast<int>(kept.result.tokens.size())));
         // The kept run itself is the plain baseline.
         same_run(m, options(prompt, {}), run_model(m, options(prompt, {})), kept.result);
         for (const auto& [ivs, capture] : cases) {
@@ -168,4 +172,26 @@ TEST_CASE("a run resumes from the kept intervened run it agrees with longest, bi
     CHECK(late.result.first_block == 6);
     CHECK(late.state.capacity() > 0);
     check(options(kPrompt, {zero_k(1, 2), scale(9, 2)}), {&small, &base}, 1);
+}
+
+TEST_CASE("a state of residuals only holds the full state's residuals, and no pass from a later position", "[resume]") {
+    const Model& m = testing::mid_model();
+    const GPT2& g = m.gpt2;
+    const int L = g.config.n_layer;
+    RunState full, resid;
+    full.tokens = resid.tokens = m.tokenizer.encode(kPrompt);
+    const int T = static_cast<int>(full.tokens.size());
+    resid.reserve(g.config, T, false);
+    g.forward({{&full, 0, &full}}, 0, nullptr, Logits::None);
+    g.forward({{&resid, 0, &resid}}, 0, nullptr, Logits::None);
+    CHECK(full.holds_keys_values());
+    CHECK_FALSE(resid.holds_keys_values());
+    CHECK(resid.bytes() * (3 * L + 1) == full.bytes() * (L + 1));
+    for (int l = 0; l <= L; ++l)
+        for (int t = 0; t < T; ++t) CHECK(std::memcmp(resid.resid(l, t), full.resid(l, t), sizeof(float) * g.config.n_embd) == 0);
+    // From block 5 at every position it serves as well as the full state.
+    CHECK(g.forward({{&resid, 0, nullptr}}, 5, nullptr, Logits::Last) == g.forward({{&full, 0, nullptr}}, 5, nullptr, Logits::Last));
+    // A pass from position 3 attends to the keys and values before it: refused, not read.
+    CHECK_THROWS_WITH(g.forward({{&resid, 3, nullptr}}, 0, nullptr, Logits::Last), Catch::Contains("needs a run state with keys and values"));
+    CHECK_NOTHROW(g.forward({{&full, 3, nullptr}}, 0, nullptr, Logits::Last));
 }

@@ -54,18 +54,22 @@ using HookFn = std::function<void(HookView&)>;
 // the key and value of every position and the residual stream entering the block
 // (before its hook_resid_pre fires), and the final residual (after the last block,
 // before ln_f). One arena, laid out [n_layer * 3 + 1][capacity][C].
+// A state of residuals only ([n_layer + 1][capacity][C], a third of the memory) serves a
+// pass that recomputes every position from some block on: keys and values are read only
+// for positions before a pass's first one.
 class RunState {
 public:
     std::vector<int> tokens;
 
-    // Room for `positions` positions, keeping what is held.
-    void reserve(const Config& c, int positions);
+    // Room for `positions` positions, keeping what is held (when the layout stays).
+    void reserve(const Config& c, int positions, bool keys_values = true);
     int capacity() const { return capacity_; }
+    bool holds_keys_values() const { return kv_; }
     size_t bytes() const { return arena_.size() * sizeof(float); }
     float* k(int layer, int pos) { return slot(layer * 3 + 0, pos); }
     float* v(int layer, int pos) { return slot(layer * 3 + 1, pos); }
     // layer == n_layer: the final residual (the arena's last slot).
-    float* resid(int layer, int pos) { return slot(layer == n_layer_ ? layer * 3 : layer * 3 + 2, pos); }
+    float* resid(int layer, int pos) { return slot(!kv_ ? layer : layer == n_layer_ ? layer * 3 : layer * 3 + 2, pos); }
     const float* k(int layer, int pos) const { return const_cast<RunState*>(this)->k(layer, pos); }
     const float* v(int layer, int pos) const { return const_cast<RunState*>(this)->v(layer, pos); }
     const float* resid(int layer, int pos) const { return const_cast<RunState*>(this)->resid(layer, pos); }
@@ -73,6 +77,7 @@ public:
 private:
     float* slot(int s, int pos) { return arena_.data() + (static_cast<size_t>(s) * capacity_ + pos) * C_; }
     int n_layer_ = 0, C_ = 0, capacity_ = 0;
+    bool kv_ = true;
     std::vector<float> arena_;
 };
 

@@ -17,8 +17,8 @@ constexpr uint64_t kKeepLimitBytes = uint64_t(128) << 20;
 // The most memory the latest runs kept for toggles (compare.h's Comparer) may take: their
 // numbers and the states of intervened ones (each at most half of it).
 constexpr uint64_t kKeptRunsBytes = uint64_t(32) << 20;
-// Bytes of a kept run's state on T tokens (a RunState: the keys, values and residuals of
-// every block, and the final residual).
+// Bytes of a kept run's state on T tokens (a RunState of residuals only: the residual
+// entering every block, and the final one).
 uint64_t kept_state_bytes(const Config& cfg, int T);
 // Bytes of activations a run on T tokens allocates (the forward's buffers, the last
 // position's logits and the logit lens' rows), plus what is kept for toggles: the state of
