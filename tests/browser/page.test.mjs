@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, mkdtempSync, truncateSync, rmSync } from '
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { launch, openPage, waitForRun, shot, nativeRun, close, REPO, textMatching } from './helpers.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const MODEL_DIR = join(REPO, 'web/dist/models/default');
 const cfg = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8'));
@@ -177,7 +178,7 @@ test('language: from the browser, switchable, in the URL', async () => {
 test('errors are readable and the page stays usable', async () => {
   const { page, errors } = await openPage(env, '?lang=en');
   // A malformed model: a truncated model.safetensors.
-  const dir = mkdtempSync(join(tmpdir(), 'hooklab-bad-'));
+  const dir = tempDir('hooklab-bad-');
   for (const f of ['config.json', 'vocab.json', 'merges.txt']) writeFileSync(join(dir, f), readFileSync(join(MODEL_DIR, f)));
   writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(MODEL_DIR, 'model.safetensors')).subarray(0, 5000));
   await page.locator('input[name=model][value=local]').check();

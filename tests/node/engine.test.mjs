@@ -4,13 +4,14 @@
 // model too large for wasm memory) is a clear JS Error that leaves the engine usable.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, copyFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { HookLab, HookLabError, transferables } from '../../wasm/js/hooklab.js';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NATIVE = join(ROOT, 'build/hooklab');
@@ -164,7 +165,7 @@ test('an out-of-range intervention is a clear Error and the engine stays usable'
 });
 
 function brokenCopy(mutate) {
-  const dir = mkdtempSync(join(tmpdir(), 'hooklab-broken-'));
+  const dir = tempDir('hooklab-broken-');
   for (const f of ['config.json', 'vocab.json', 'merges.txt', 'model.safetensors']) copyFileSync(join(CKPT, 'tiny_f32', f), join(dir, f));
   mutate(dir);
   return dir;

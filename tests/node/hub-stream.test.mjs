@@ -4,8 +4,7 @@
 // two cache adapters (Cache Storage, imitated here; a folder).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { HookLab, HookLabError, folderCache } from '../../wasm/js/hooklab.js';
 import { MODEL_FILES } from '../../wasm/js/models.js';
 import { startHub } from './hub-server.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REPO = 'test-org/tiny-gpt2';
@@ -20,7 +20,7 @@ const PROMPT = 'Hello there';
 let src, expected;
 
 before(async () => {
-  src = mkdtempSync(join(tmpdir(), 'hub-src-'));
+  src = tempDir('hub-src-');
   execFileSync('/usr/bin/python3', [join(ROOT, 'tools/make_checkpoint.py'), '--out', src, '--n-layer', '2', '--n-head', '4',
     '--n-embd', '32', '--n-positions', '64', '--vocab-size', '1024', '--dtype', 'F32', '--no-prefix', '--mask-buffers', '--seed', '9']);
   const lab = await HookLab.load(src);
@@ -118,7 +118,7 @@ test('Cache Storage: the first load fills it as it streams (through drops), the 
 
 test('a folder cache: an interrupted download left there is resumed, checked and kept', async () => {
   await withHub({}, async (hub, base) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hub-folder-'));
+    const dir = tempDir('hub-folder-');
     writeFileSync(join(dir, 'model.safetensors.incomplete'), readFileSync(join(src, 'model.safetensors')).subarray(0, 4321));
     const lab = await HookLab.load(base, { cache: folderCache(dir) });
     sameRun(lab);
@@ -131,7 +131,7 @@ test('a folder cache: an interrupted download left there is resumed, checked and
 
 test('a folder cache whose partial file is not the hub\'s: a wrong sha256, nothing kept', async () => {
   await withHub({}, async (hub, base) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hub-folder-'));
+    const dir = tempDir('hub-folder-');
     const bad = Buffer.from(readFileSync(join(src, 'model.safetensors')).subarray(0, 4321));
     bad[4300] ^= 1;  // in a tensor's data, which the engine cannot tell is wrong
     writeFileSync(join(dir, 'model.safetensors.incomplete'), bad);

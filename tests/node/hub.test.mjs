@@ -3,8 +3,7 @@
 // dropped connection and across runs, the sha256 check, clear errors.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { fetchModel } from '../../wasm/js/download.js';
 import { MODEL_FILES } from '../../wasm/js/models.js';
 import { startHub } from './hub-server.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let src;
 
 before(() => {
-  src = mkdtempSync(join(tmpdir(), 'hub-src-'));
+  src = tempDir('hub-src-');
   execFileSync('/usr/bin/python3', [join(ROOT, 'tools/make_checkpoint.py'), '--out', src, '--n-layer', '2', '--n-head', '4',
     '--n-embd', '32', '--n-positions', '64', '--vocab-size', '1024', '--dtype', 'F32', '--no-prefix', '--mask-buffers', '--seed', '9']);
 });
@@ -29,7 +29,7 @@ function sameFiles(dir) {
 test('downloads through the redirect, resumes after a dropped connection, reports one progress number', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src }, { dropAfterBytes: 10000 });
   try {
-    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const out = tempDir('hub-out-');
     const progress = [];
     const r = await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base, onProgress: (p) => progress.push(p) });
     sameFiles(out);
@@ -52,7 +52,7 @@ test('downloads through the redirect, resumes after a dropped connection, report
 test('an interrupted download left by an earlier run is resumed', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src });
   try {
-    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const out = tempDir('hub-out-');
     const whole = readFileSync(join(src, 'model.safetensors'));
     writeFileSync(join(out, 'model.safetensors.incomplete'), whole.subarray(0, 4321));
     const r = await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base });
@@ -68,7 +68,7 @@ test('an interrupted download left by an earlier run is resumed', async () => {
 test('a sha256 mismatch is refused and the bad file removed', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src }, { wrongSha: true });
   try {
-    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const out = tempDir('hub-out-');
     await assert.rejects(fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base }), /sha256 .* does not match/);
     assert.ok(!existsSync(join(out, 'model.safetensors')));
     assert.ok(!existsSync(join(out, 'model.safetensors.incomplete')));
@@ -80,7 +80,7 @@ test('a sha256 mismatch is refused and the bad file removed', async () => {
 test('a server that ignores Range still gives a correct file', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src }, { ignoreRange: true });
   try {
-    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const out = tempDir('hub-out-');
     writeFileSync(join(out, 'model.safetensors.incomplete'), Buffer.from('garbage'));
     await fetchModel('test-org/tiny-gpt2', out, { endpoint: hub.base });
     sameFiles(out);
@@ -92,7 +92,7 @@ test('a server that ignores Range still gives a correct file', async () => {
 test('unknown repos and names are clear errors', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src });
   try {
-    const out = mkdtempSync(join(tmpdir(), 'hub-out-'));
+    const out = tempDir('hub-out-');
     await assert.rejects(fetchModel('test-org/missing', out, { endpoint: hub.base }), /not found \(HTTP 404\)/);
     await assert.rejects(fetchModel('not a name', out, { endpoint: hub.base }), /not a model name/);
   } finally {
@@ -104,7 +104,7 @@ test('unknown repos and names are clear errors', async () => {
 test('CLI: `hooklab fetch` then `hooklab run --model <name>` uses the cached copy', async () => {
   const hub = await startHub({ 'test-org/tiny-gpt2': src }, { dropAfterBytes: 5000 });
   try {
-    const cache = mkdtempSync(join(tmpdir(), 'hub-cache-'));
+    const cache = tempDir('hub-cache-');
     const env = { ...process.env, HOOKLAB_CACHE: cache };
     const cli = join(ROOT, 'wasm/js/cli.js');
     const run = (args) => new Promise((resolve) => {

@@ -4,26 +4,26 @@
 // imitation of the hub serving a test checkpoint).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CKPT = join(ROOT, 'build/ckpt/mid');
 const HUB_URL = 'https://huggingface.co/openai-community/gpt2/resolve/main/';
 
 test('npm pack installs offline into an empty folder; the API, npx hooklab and README\'s example work', async () => {
-  const packDir = mkdtempSync(join(tmpdir(), 'hooklab-pack-'));
+  const packDir = tempDir('hooklab-pack-');
   execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' });
   const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz')));
   const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' });
   for (const f of ['package/wasm/dist/hooklab.wasm', 'package/wasm/js/hooklab.js', 'package/wasm/js/cli.js']) assert.match(listing, new RegExp(f));
   assert.doesNotMatch(listing, /hooklab-bench|model\.safetensors|tests\//, 'only the engine travels');
 
-  const app = mkdtempSync(join(tmpdir(), 'hooklab-app-'));
+  const app = tempDir('hooklab-app-');
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }));
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', tarball], { cwd: app, encoding: 'utf8' });
   assert.ok(existsSync(join(app, 'node_modules/gpt2-hooklab/wasm/dist/hooklab.wasm')));
