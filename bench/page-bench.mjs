@@ -31,11 +31,16 @@
 // commit), each in its own browser, their toggles interleaved, for a before/after on
 // this machine.
 // --profile N records a Chromium trace of N more toggles per scenario (after the timed ones,
-// between states already seen: tracing slows the page) and prints, for the page's main thread between the worker's reply
-// and idle: time by kind (script, style, layout, paint, gc, ...), JS self time by function
-// and by panel. Function names come from the build: for readable ones profile a page built
-// without minifying (`node_modules/.bin/vite build web --minify false --outDir /tmp/plain`
-// after `bash web/build.sh`, then `--dist /tmp/plain`).
+// as they are: a new value before each toggle on; tracing slows the page) and prints, per
+// toggle: for the page's main thread between the worker's reply and idle, time by kind
+// (script, style, layout, paint, gc, ...), JS self time by function and by panel; for the
+// engine's worker between the page's run requests and their replies (`worker`), self time by
+// function, wasm included. Function names come from the build: for readable ones profile a
+// page built without minifying (`node_modules/.bin/vite build web --minify false --outDir
+// /tmp/plain` after `bash web/build.sh`, then `--dist /tmp/plain`), and for the wasm's, an
+// engine linked with `--profiling-funcs` (a build folder configured with
+// `-DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs`, its hooklab.{mjs,wasm} copied over the page's
+// engine/dist/).
 //   node bench/page-bench.mjs [--model build/ckpt/gpt2_small_shape] [--tokens 32] [--toggles 9] [--dist web/dist,...] [--profile 3] [--only toggle,toggle_block0,toggle_beside_ex1,toggle_whole,toggle_ex1,with_lens]
 import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -113,6 +118,7 @@ function instrument() {
       });
     }
     postMessage(msg, ...rest) {
+      if (window.__bench.profiling && msg?.type === 'run') performance.mark('bench-request'); // the worker's window (--profile)
       window.__bench.sent.push({ t: performance.now(), type: msg?.type, id: msg?.id });
       return super.postMessage(msg, ...rest);
     }
@@ -269,7 +275,7 @@ async function measureAll(dists, prompt) {
         const part = (on) => runs[k].filter((r) => r.on === on);
         p.out[name] = { on_new_state: summary(part(true)), off_state_seen: summary(part(false)) };
       });
-      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt, box);
+      if (PROFILE > 0) for (const p of pages) p.out[name].profile = await profileToggles(p.context, p.page, prompt, [box, field, value]);
     }
     return pages.map((p) => p.out);
   } finally {
@@ -291,7 +297,7 @@ const kindOf = (name) => KINDS.find(([, re]) => re.test(name))?.[0] ?? 'other';
 // in web/src; a minified build keeps few of them).
 const PANELS = /^(render[A-Z]\w*|flushChart|upsertChart|applyLang|runNow|runLens|exportObject)$/;
 
-async function profileToggles(context, page, prompt, box) {
+async function profileToggles(context, page, prompt, [box, field, value]) {
   const cdp = await context.newCDPSession(page);
   const events = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
@@ -301,7 +307,10 @@ async function profileToggles(context, page, prompt, box) {
     traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] },
   });
   await page.evaluate(() => { window.__bench.profiling = true; });
-  for (let i = 0; i < PROFILE; i++) await toggleOnce(page, prompt, box);
+  for (let i = 0; i < PROFILE; i++) {
+    await freshValue(page, box, field, value(TOGGLES + 1 + i));
+    await toggleOnce(page, prompt, box);
+  }
   await page.evaluate(() => { window.__bench.profiling = false; });
   await cdp.send('Tracing.end');
   await done;
@@ -310,7 +319,7 @@ async function profileToggles(context, page, prompt, box) {
 }
 
 function summarizeTrace(events, n) {
-  const marks = events.filter((e) => e.name === 'bench-reply' || e.name === 'bench-idle').sort((a, b) => a.ts - b.ts);
+  const marks = events.filter((e) => e.name === 'bench-request' || e.name === 'bench-reply' || e.name === 'bench-idle').sort((a, b) => a.ts - b.ts);
   if (!marks.length) return { error: 'no bench marks in the trace' };
   const { pid } = marks[0];
   const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.args?.name === 'CrRendererMain')?.tid;
@@ -368,11 +377,47 @@ function summarizeTrace(events, n) {
   }
   const top = (o, k) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).slice(0, k).map(([x, v]) => [x, ms(v)]));
   return {
+    worker: workerProfile(events, pid, marks, ms, top),
     toggles: windows.length,
     after_reply_ms: ms(windowUs), main_thread_busy_ms: ms(busy),
     by_kind_ms: top(byKind, 10), by_event_ms: top(byEvent, 12),
     js_by_panel_ms: top(byPanel, 16), js_self_by_function_ms: top(byFn, 20),
   };
+}
+
+// The engine's worker between each run request and its reply: JS and wasm self time by
+// function (wasm names need a build that keeps them: link with --profiling-funcs). The worker
+// is the one with the most samples in those windows.
+function workerProfile(events, pid, marks, ms, top) {
+  const windows = [];
+  for (let k = 0; k < marks.length; k++) if (marks[k].name === 'bench-request' && marks[k + 1]?.name === 'bench-reply') windows.push([marks[k].ts, marks[k + 1].ts]);
+  if (!windows.length) return { error: 'no request/reply marks in the trace' };
+  const inWin = (t0, t1) => windows.reduce((a, [a0, a1]) => a + Math.max(0, Math.min(t1, a1) - Math.max(t0, a0)), 0);
+  const workers = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && /Worker/.test(e.args?.name ?? '')).map((e) => e.tid));
+  const byProfile = new Map();
+  for (const e of events.filter((x) => x.pid === pid && (x.name === 'Profile' || x.name === 'ProfileChunk')).sort((a, b) => a.ts - b.ts)) {
+    if (e.name === 'Profile') {
+      if (workers.has(e.tid)) byProfile.set(e.id, { nodes: new Map(), t: e.args.data.startTime, byFn: {}, busy: 0 });
+      continue;
+    }
+    const p = byProfile.get(e.id);
+    if (!p) continue;
+    const { cpuProfile = {}, timeDeltas = [] } = e.args.data;
+    for (const nd of cpuProfile.nodes ?? []) p.nodes.set(nd.id, nd);
+    (cpuProfile.samples ?? []).forEach((id, k) => {
+      const dt = timeDeltas[k] ?? 0;
+      p.t += dt;
+      const w = inWin(p.t - dt, p.t);
+      const cf = p.nodes.get(id)?.callFrame;
+      if (w <= 0 || !cf) return;
+      const fn = cf.functionName || '(anonymous)';
+      p.byFn[fn] = (p.byFn[fn] ?? 0) + w;
+      if (fn !== '(idle)') p.busy += w;
+    });
+  }
+  const best = [...byProfile.values()].sort((a, b) => b.busy - a.busy)[0];
+  if (!best) return { error: 'no worker profile in the trace' };
+  return { requests: windows.length, request_to_reply_ms: ms(windows.reduce((a, [a0, a1]) => a + a1 - a0, 0)), busy_ms: ms(best.busy), self_by_function_ms: top(best.byFn, 25) };
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
