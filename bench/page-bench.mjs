@@ -351,30 +351,15 @@ function summarizeTrace(events, n) {
   const windowUs = windows.reduce((a, [a0, a1]) => a + a1 - a0, 0);
 
   // JS samples of the main thread: self time by function, and by panel.
-  const profiles = new Map(); // id -> {nodes, t}
   const byFn = {}, byPanel = {};
-  // The main thread's profile: its Profile event is on that thread, its chunks may not be.
-  for (const e of events.filter((x) => x.pid === pid && ((x.name === 'Profile' && x.tid === main) || x.name === 'ProfileChunk')).sort((a, b) => a.ts - b.ts)) {
-    if (e.name === 'Profile') { profiles.set(e.id, { nodes: new Map(), t: e.args.data.startTime }); continue; }
-    const p = profiles.get(e.id);
-    if (!p) continue;
-    const { cpuProfile = {}, timeDeltas = [] } = e.args.data;
-    for (const nd of cpuProfile.nodes ?? []) p.nodes.set(nd.id, nd);
-    (cpuProfile.samples ?? []).forEach((id, k) => {
-      const dt = timeDeltas[k] ?? 0;
-      p.t += dt;
-      const w = inWin(p.t - dt, p.t);
-      if (w <= 0) return;
-      const leaf = p.nodes.get(id);
-      if (!leaf) return;
-      const cf = leaf.callFrame;
-      const fn = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${cf.url.split('/').pop()}:${cf.lineNumber + 1}` : ''}`;
-      byFn[fn] = (byFn[fn] ?? 0) + w;
-      let panel = '(none)';
-      for (let nd = leaf; nd; nd = p.nodes.get(nd.parent)) if (PANELS.test(nd.callFrame.functionName)) { panel = nd.callFrame.functionName; break; }
-      if (cf.functionName !== '(idle)') byPanel[panel] = (byPanel[panel] ?? 0) + w;
-    });
-  }
+  eachSample(events, pid, (e) => e.tid === main, inWin, (p, leaf, w) => {
+    const cf = leaf.callFrame;
+    const fn = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${cf.url.split('/').pop()}:${cf.lineNumber + 1}` : ''}`;
+    byFn[fn] = (byFn[fn] ?? 0) + w;
+    let panel = '(none)';
+    for (let nd = leaf; nd; nd = p.nodes.get(nd.parent)) if (PANELS.test(nd.callFrame.functionName)) { panel = nd.callFrame.functionName; break; }
+    if (cf.functionName !== '(idle)') byPanel[panel] = (byPanel[panel] ?? 0) + w;
+  });
   const top = (o, k) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).slice(0, k).map(([x, v]) => [x, ms(v)]));
   return {
     worker: workerProfile(events, pid, marks, ms, top),
@@ -383,6 +368,30 @@ function summarizeTrace(events, n) {
     by_kind_ms: top(byKind, 10), by_event_ms: top(byEvent, 12),
     js_by_panel_ms: top(byPanel, 16), js_self_by_function_ms: top(byFn, 20),
   };
+}
+
+// Every sample of the trace's CPU profiles that `wanted` (given a profile's start event)
+// accepts: f(profile, its leaf node, the sample's time inside the windows, by inWin). A
+// profile's chunks may come on other threads than its start.
+function eachSample(events, pid, wanted, inWin, f) {
+  const profiles = new Map(); // id -> {nodes, t}
+  for (const e of events.filter((x) => x.pid === pid && (x.name === 'Profile' || x.name === 'ProfileChunk')).sort((a, b) => a.ts - b.ts)) {
+    if (e.name === 'Profile') {
+      if (wanted(e)) profiles.set(e.id, { nodes: new Map(), t: e.args.data.startTime });
+      continue;
+    }
+    const p = profiles.get(e.id);
+    if (!p) continue;
+    const { cpuProfile = {}, timeDeltas = [] } = e.args.data;
+    for (const nd of cpuProfile.nodes ?? []) p.nodes.set(nd.id, nd);
+    (cpuProfile.samples ?? []).forEach((id, k) => {
+      const dt = timeDeltas[k] ?? 0;
+      p.t += dt;
+      const w = inWin(p.t - dt, p.t);
+      const leaf = p.nodes.get(id);
+      if (w > 0 && leaf) f(p, leaf, w);
+    });
+  }
 }
 
 // The engine's worker between each run request and its reply: JS and wasm self time by
@@ -395,26 +404,13 @@ function workerProfile(events, pid, marks, ms, top) {
   const inWin = (t0, t1) => windows.reduce((a, [a0, a1]) => a + Math.max(0, Math.min(t1, a1) - Math.max(t0, a0)), 0);
   const workers = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && /Worker/.test(e.args?.name ?? '')).map((e) => e.tid));
   const byProfile = new Map();
-  for (const e of events.filter((x) => x.pid === pid && (x.name === 'Profile' || x.name === 'ProfileChunk')).sort((a, b) => a.ts - b.ts)) {
-    if (e.name === 'Profile') {
-      if (workers.has(e.tid)) byProfile.set(e.id, { nodes: new Map(), t: e.args.data.startTime, byFn: {}, busy: 0 });
-      continue;
-    }
-    const p = byProfile.get(e.id);
-    if (!p) continue;
-    const { cpuProfile = {}, timeDeltas = [] } = e.args.data;
-    for (const nd of cpuProfile.nodes ?? []) p.nodes.set(nd.id, nd);
-    (cpuProfile.samples ?? []).forEach((id, k) => {
-      const dt = timeDeltas[k] ?? 0;
-      p.t += dt;
-      const w = inWin(p.t - dt, p.t);
-      const cf = p.nodes.get(id)?.callFrame;
-      if (w <= 0 || !cf) return;
-      const fn = cf.functionName || '(anonymous)';
-      p.byFn[fn] = (p.byFn[fn] ?? 0) + w;
-      if (fn !== '(idle)') p.busy += w;
-    });
-  }
+  eachSample(events, pid, (e) => workers.has(e.tid), inWin, (p, node, w) => {
+    if (!byProfile.has(p)) byProfile.set(p, { byFn: {}, busy: 0 });
+    const t = byProfile.get(p);
+    const fn = node.callFrame.functionName || '(anonymous)';
+    t.byFn[fn] = (t.byFn[fn] ?? 0) + w;
+    if (fn !== '(idle)') t.busy += w;
+  });
   const best = [...byProfile.values()].sort((a, b) => b.busy - a.busy)[0];
   if (!best) return { error: 'no worker profile in the trace' };
   return { requests: windows.length, request_to_reply_ms: ms(windows.reduce((a, [a0, a1]) => a + a1 - a0, 0)), busy_ms: ms(best.busy), self_by_function_ms: top(best.byFn, 25) };
