@@ -140,12 +140,17 @@ std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& h
 }
 
 std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which,
-                                 bool fire_entry) const {
+                                 bool fire_entry, int end) const {
     const Config& c = config;
     const int C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp(), V = c.vocab_size;
     const int S = static_cast<int>(segs.size());
     if (S < 1) throw Error("forward: no sequence to run");
     if (start < 0 || start >= c.n_layer) throw Error("forward: start block " + std::to_string(start) + " is out of range");
+    if (end < 0) end = c.n_layer;
+    const bool partial = end < c.n_layer;
+    const bool saving = std::any_of(segs.begin(), segs.end(), [](const Segment& g) { return g.save != nullptr; });
+    if (end < start || end > c.n_layer || (partial && (which != Logits::None || saving)))
+        throw Error("forward: a pass that stops at block " + std::to_string(end) + " computes no logits and saves no state");
 
     // Segment s owns rows [row0[s], row0[s] + rows) of every [rows, .] buffer, and
     // [sc0[s], sc0[s + 1]) of the attention buffers ([H, rows, T] each).
@@ -242,8 +247,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     // beside them the rows the kernels need to give those the very bits of the full pass
     // (gemm_exact_rows). Empty: every row.
     std::vector<int> kept;
-    const bool saves = std::any_of(segs.begin(), segs.end(), [](const Segment& g) { return g.save != nullptr; });
-    if (!hook && which == Logits::Last && !saves) {
+    if (!hook && which == Logits::Last && !saving) {
         for (int s = 0; s < S; ++s) kept.push_back(row0[s + 1] - 1);
         const BlockWeights& wl = weights.blocks.back();
         for (size_t before = 0; before != kept.size();) {
@@ -320,7 +324,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
     };
 
     int rows_out = R;  // rows of resid after the last block: R, or kept.size()
-    for (int l = start; l < c.n_layer; ++l) {
+    for (int l = start; l < end; ++l) {
         const BlockWeights& w = weights.blocks[l];
         save_rows(resid, &RunState::resid, l);
         fire(Hook::ResidPre, l, resid, {C});
@@ -395,6 +399,7 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
         for (size_t i = 0; i < RbC; ++i) resid[i] += mlp_out[i];
         fire(Hook::ResidPost, l, resid, {C});
     }
+    if (partial) return {};
     save_rows(resid, &RunState::resid, c.n_layer);
     // Where row r of the pass is in resid now (with kept rows: moved to the front).
     auto out_row = [&](int r) {

@@ -35,6 +35,7 @@ using AtHooks = std::map<std::pair<Hook, int>, std::vector<json>>;
 struct Resume {
     int block = 0;         // the first block computed: the two runs agree on every hook before it
     size_t on_entry = 0;   // of this run's interventions at block-1's output, those k applied already
+    bool same = false;     // the same interventions everywhere: the runs differ at most in captures
 };
 
 // Where a run starts when it resumes from `k` (block 0: no sooner than a whole run). Where k
@@ -59,6 +60,7 @@ Resume resume_from(const Config& c, const AtHooks& mine, const RunOptions& opt, 
     };
     differ(mine, theirs);
     differ(theirs, mine);
+    const bool same = mine == theirs;
     if (opt.capture != k.capture)
         for (const auto& w : wanted) start = std::min(start, first_block_touched(w.first, w.second, L));
     // The run enters `start` by firing block start-1's output hook again, on the residual
@@ -67,12 +69,12 @@ Resume resume_from(const Config& c, const AtHooks& mine, const RunOptions& opt, 
     const std::vector<json> none;
     for (; start > 0; --start) {
         const auto t = theirs.find({Hook::ResidPost, start - 1});
-        if (t == theirs.end()) return {start, 0};
+        if (t == theirs.end()) return {start, 0, same};
         const auto n = mine.find({Hook::ResidPost, start - 1});
         const std::vector<json>& m = n == mine.end() ? none : n->second;
-        if (t->second.size() <= m.size() && std::equal(t->second.begin(), t->second.end(), m.begin())) return {start, t->second.size()};
+        if (t->second.size() <= m.size() && std::equal(t->second.begin(), t->second.end(), m.begin())) return {start, t->second.size(), same};
     }
-    return {};
+    return {0, 0, same};
 }
 
 RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from, RunState* keep,
@@ -114,10 +116,25 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     const KeptRun* src = nullptr;
     for (const KeptRun* k : from) {
         const Resume b = k ? resume_from(c, mine, opt, wanted, r.tokens, *k) : Resume{};
-        if (b.block > at.block) at = b, src = k;
+        if (b.block > at.block || (b.block == at.block && b.same && !at.same)) at = b, src = k;
     }
     const int start = at.block;
-    r.first_block = start;
+    // A run that differs from the kept one only in its captures (the page's per-position
+    // hook, exercise 1's pattern) or options (the lens, top-k) stops after the last block its
+    // captures need, and takes the rest from the kept run: nothing after can differ.
+    int end = L;
+    if (src && at.same) {
+        end = start;
+        for (const auto& [h, layer] : wanted) {
+            const int after = h == Hook::ResidPost && layer == start - 1 ? start  // fired on entry
+                              : hook_is_per_block(h)                     ? layer + 1
+                              : hook_before_blocks(h)                    ? 0
+                                                                         : L;
+            end = std::max(end, after);
+        }
+    }
+    r.first_block = end == start ? L : start;
+    r.end_block = end;
     // On entry, block start-1's output hook applies only what the kept run did not.
     std::vector<Intervention> entry_ivs;
     size_t skip = at.on_entry;
@@ -178,8 +195,26 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     for (const Intervention& iv : ivs) departs = std::min(departs, first_block_touched(iv.hook, iv.layer, L));
     if (keep && (kept_state_bytes(c, T) > max_state_bytes || (!ivs.empty() && departs > L / 2))) keep = nullptr;
     // Every resume here recomputes all positions from its block, so residuals are enough.
-    if (keep && start == 0) keep->reserve(c, T, false);
-    if (start > 0 && keep) {
+    if (keep && start == 0 && end == L) keep->reserve(c, T, false);
+    if (end < L) {
+        // Blocks [start, end) for the captures, then the rest as the kept run has it.
+        RunState s;
+        s.tokens = r.tokens;
+        m.gpt2.forward({Segment{start > 0 ? &src->state : &s, 0, nullptr}}, start, hook, Logits::None, start > 0, end);
+        const RunResult& b = src->result;
+        for (int h = 0; h < kHookCount; ++h) {
+            const Hook hk = static_cast<Hook>(h);
+            if (hook_is_per_block(hk)) std::copy(b.stats[h].begin() + end, b.stats[h].end(), r.stats[h].begin() + end);
+            else if (!hook_before_blocks(hk)) r.stats[h] = b.stats[h];
+        }
+        r.hidden_std.insert(r.hidden_std.end(), b.hidden_std.begin() + r.hidden_std.size(), b.hidden_std.end());
+        r.resid_std.insert(r.resid_std.end(), b.resid_std.begin() + r.resid_std.size(), b.resid_std.end());
+        if (opt.logit_lens)
+            for (int l = end; l < L - 1; ++l)
+                std::memcpy(&lens_rows[static_cast<size_t>(l) * C], src->state.resid(l + 1, T - 1), sizeof(float) * C);
+        r.logits = b.logits;
+        if (keep) *keep = src->state;  // the same forward
+    } else if (start > 0 && keep) {
         // This run's state: the kept one's blocks before `start`, its own from there.
         *keep = src->state;
         r.logits = m.gpt2.forward({Segment{keep, 0, keep}}, start, hook, Logits::Last, true);

@@ -195,3 +195,49 @@ TEST_CASE("a state of residuals only holds the full state's residuals, and no pa
     CHECK_THROWS_WITH(g.forward({{&resid, 3, nullptr}}, 0, nullptr, Logits::Last), Catch::Contains("needs a run state with keys and values"));
     CHECK_NOTHROW(g.forward({{&full, 3, nullptr}}, 0, nullptr, Logits::Last));
 }
+
+TEST_CASE("a run that differs from a kept one only in captures or options stops after its captures", "[resume]") {
+    const Model& m = testing::mid_model();
+    const int L = m.gpt2.config.n_layer;
+    const json zero_k = {{"kind", "zero_head_k"}, {"layer", 1}, {"head", 2}};
+    const KeptRun base = run_kept(m, options(kPrompt, {}));
+    const KeptRun ex1 = run_kept(m, options(kPrompt, {zero_k}));
+    // The captures (and options) of each run, and the blocks [first, end) it computes;
+    // first = n_layer when it computes none (only a hook fired on entry, or nothing).
+    struct Case { std::vector<json> ivs; std::vector<std::string> capture; int first, end; };
+    const std::vector<Case> cases = {
+        {{}, {"blocks.3.hook_resid_post"}, L, 4},                                 // fired on entry to block 4
+        {{}, {"blocks.5.attn.hook_pattern"}, 5, 6},
+        {{}, {"blocks.0.attn.hook_pattern"}, 0, 1},
+        {{}, {"hook_embed"}, L, 0},                                               // the embeddings only
+        {{}, {"blocks.2.mlp.hook_post", "blocks.7.hook_resid_pre"}, 2, 8},
+        {{}, {}, L, L - 1},                                                       // only top-k and the lens differ
+        {{}, {"ln_final.hook_normalized"}, L - 1, L},                             // after the blocks: no stop
+        {{zero_k}, {"blocks.1.attn.hook_pattern"}, 1, 2},                         // from the intervened run
+        {{zero_k}, {"blocks.6.hook_resid_mid", "logits"}, 6, L},                 // a capture after the blocks: no stop
+    };
+    for (const Case& k : cases) {
+        for (const bool lens : {false, true}) {
+            RunOptions o = options(kPrompt, k.ivs, k.capture);
+            o.logit_lens = lens;
+            o.topk = 7;
+            INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << lens);
+            const RunResult r = run_model(m, o, {&base, &ex1});
+            CHECK(r.first_block == k.first);
+            CHECK(r.end_block == k.end);
+            same_run(m, o, run_model(m, o), r);
+        }
+    }
+    // The blocks after the captures are the kept run's: its numbers there, not recomputed.
+    KeptRun spoiled = run_kept(m, options(kPrompt, {}));
+    spoiled.result.logits[0] += 1.0f;
+    spoiled.result.stats[static_cast<int>(Hook::MlpOut)][L - 1].std += 1.0;
+    const RunOptions o = options(kPrompt, {}, {"blocks.5.attn.hook_pattern"});
+    const RunResult r = run_model(m, o, {&spoiled});
+    CHECK(r.logits[0] == spoiled.result.logits[0]);
+    CHECK(r.stats[static_cast<int>(Hook::MlpOut)][L - 1].std == spoiled.result.stats[static_cast<int>(Hook::MlpOut)][L - 1].std);
+    CHECK(r.stats[static_cast<int>(Hook::MlpOut)][5].std == base.result.stats[static_cast<int>(Hook::MlpOut)][5].std);
+    // A kept run with other interventions is no source for the rest.
+    const RunResult other = run_model(m, options(kPrompt, {}, {"blocks.5.attn.hook_pattern"}), {&ex1});
+    CHECK(other.end_block == L);
+}

@@ -66,6 +66,7 @@ public:
     int capacity() const { return capacity_; }
     bool holds_keys_values() const { return kv_; }
     size_t bytes() const { return arena_.size() * sizeof(float); }
+    // k and v exist only in a state with keys and values (forward checks before reading them).
     float* k(int layer, int pos) { return slot(layer * 3 + 0, pos); }
     float* v(int layer, int pos) { return slot(layer * 3 + 1, pos); }
     // layer == n_layer: the final residual (the arena's last slot).
@@ -121,8 +122,10 @@ public:
     // and its hook (hook_resid_post) fires on it first, so an intervention there acts as in
     // a whole pass. The residual is as the state's run left it: where that run changed it,
     // the hook must not apply those changes again.
+    // end_layer (with Logits::None, no state saved): the pass stops before that block, for a
+    // caller that wants only the hooks of blocks [start_layer, end_layer) (and the entry's).
     std::vector<float> forward(const std::vector<Segment>& segments, int start_layer, const HookFn& hook,
-                               Logits logits, bool fire_entry = false) const;
+                               Logits logits, bool fire_entry = false, int end_layer = -1) const;
 
     double flops_per_forward(int T, bool all_logits) const;
     // The exact work of computing positions [first, T) through `blocks` blocks and

@@ -52,6 +52,9 @@ struct RunResult {
     std::vector<nlohmann::json> interventions;  // as applied, normalised
     std::string nonfinite;                   // the first hook that went non-finite, or ""
     int first_block = 0;                     // the first block computed: a resumed run starts later
+                                             // (n_layer: none, all taken from a kept run)
+    int end_block = 0;                       // one past the last block computed: before n_layer
+                                             // when the rest was a kept run's (only captures differ)
 };
 
 // A run kept with what its forward left behind (the residual stream entering every
