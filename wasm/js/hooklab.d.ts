@@ -215,7 +215,7 @@ export interface CompareResult {
   intervened: RunResult;
   /** The intervened run was one the engine kept from an earlier call (no forward). */
   reused: boolean;
-  /** The first block the intervened run computed: the blocks before came from a forward the engine kept (the baseline's, or an intervened run's that agrees with it there). n_layer when reused or without interventions. */
+  /** The first block the intervened run computed: the blocks before came from a forward the engine kept (the baseline's, or an intervened run's that agrees with it there). n_layer when reused, without interventions, or when it computed none (only its captures or options differ from a kept run's). */
   firstBlock: number;
   kl: number | null;
   /** The baseline's top k, then the tokens that entered the intervened top k. */
