@@ -125,13 +125,8 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     int end = L;
     if (src && at.same) {
         end = start;
-        for (const auto& [h, layer] : wanted) {
-            const int after = h == Hook::ResidPost && layer == start - 1 ? start  // fired on entry
-                              : hook_is_per_block(h)                     ? layer + 1
-                              : hook_before_blocks(h)                    ? 0
-                                                                         : L;
-            end = std::max(end, after);
-        }
+        // One past the block where each capture fires (block start-1's output: on entry, so start).
+        for (const auto& [h, layer] : wanted) end = std::max(end, hook_is_per_block(h) ? layer + 1 : hook_before_blocks(h) ? 0 : L);
     }
     r.first_block = end == start ? L : start;
     r.end_block = end;
