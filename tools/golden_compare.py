@@ -1,21 +1,64 @@
-"""Compare a regenerated golden with the committed one, as numbers.
+"""Float tolerances derived from the arithmetic, and the comparison of two goldens as numbers.
 
-PyTorch's float32 results depend on the CPU's vector path (AVX-512 vs AVX2 change the
-summation order inside its GEMMs), so the same script gives goldens that differ in the
-last bits from one machine to the next. Text comparison calls those stale; this module
-compares structure, strings and integers exactly and floats within RTOL of each value's
-scale, so a golden from another CPU passes and a golden that is really stale (a changed
-reference, prompt or checkpoint) still fails.
+Every golden carries a "tolerance" record, written by tools/make_goldens.py from `derive()` below.
+The same record is what the C++ and node tests read when they compare the engine with a golden,
+so the one derivation here serves every cross-machine and cross-library comparison.
 
-A float's scale is the largest magnitude among the numbers it is naturally read against:
-- in a list of floats (a per-layer curve, the logits), the largest |x| of the list;
-- in a statistics record {"mean", "std", "min", "max", ...}, at each layer, the largest of
-  |mean|, |std|, |min|, |max| at that layer (a mean close to 0 is a difference of large
-  terms, so its error is relative to the activations' size, not to itself);
-- in a list of records (the top-k), per field, the largest |x| of that field.
+The derivation (float32 throughout; u = 2^-24, the unit roundoff):
+- Two correct float32 implementations of the same network differ only in the order of their sums
+  (a GEMM's blocking, a vector width). A sum of K products rounded in some order has an error that
+  behaves like a random walk of K roundings, each at most u of the running sum: standard deviation
+  about u*sqrt(K) of the sum's scale. Along the network a value depends on a chain of such sums; per
+  block: the two LayerNorms' sums (2d), c_attn (d), q.k (d_head), the softmax's sum and pattern.v
+  (2T), c_proj (d), c_fc (d) and the MLP's c_proj (4d); then ln_f (d) and the unembedding (d). The
+  chain's N roundings give u*sqrt(N); we allow Z = 6 standard deviations (a test compares ~1e4-1e5
+  values; a 6-sigma Gaussian tail is ~2e-9 per value).
+- The softmax turns a relative error e in its scores (largest magnitude S) into an absolute error of
+  about 2*S*e*p in each probability p, so everything downstream of attention carries a factor
+  A = 1 + 2*S. S is the run's largest finite pre-softmax score (`score_scale`).
+  => activation_rel = Z * u * sqrt(N) * A: relative to the scale a value is read against.
+- A logit is an activation of scale L (the run's largest |logit|, `logit_scale`): absolute error
+  logit_abs = activation_rel * L. A probability p = exp(z - lse) moves by a factor exp(dz + dlse), so
+  its error relative to itself is 2 * logit_abs. A logit difference (answer - wrong) errs by at most
+  2 * logit_abs.
+- Patching's normalized value n = (LD_patched - LD_corrupted) / D with D = LD_clean - LD_corrupted:
+  its numerator and denominator each err by up to 4 * logit_abs, so n errs by up to
+  4 * logit_abs * (1 + |n|) / |D|: the error grows as the denominator shrinks.
+- Direct logit attribution's components are pieces of the logit difference: 2 * logit_abs each.
+- Head scores average attention probabilities (scale 1): activation_rel, absolute.
+
+Integers (ids, counts, shapes), strings, booleans and nulls compare exactly.
 """
+import math
 
-RTOL = 2e-6
+U = 2.0 ** -24
+Z = 6.0
+
+
+def roundings(n_layer, n_embd, n_head, n_tokens):
+    """N: the float32 roundings along the longest chain of sums that a logit depends on."""
+    d, dh, T = n_embd, n_embd // n_head, n_tokens
+    per_block = 2 * d + d + dh + 2 * T + d + d + 4 * d
+    return n_layer * per_block + 2 * d
+
+
+def derive(model, n_tokens, score_scale, logit_scale):
+    """The tolerance record of a golden (see the module's docstring)."""
+    n = roundings(model["n_layer"], model["n_embd"], model["n_head"], n_tokens)
+    amp = 1.0 + 2.0 * score_scale
+    rel = Z * U * math.sqrt(n) * amp
+    return {"activation_rel": rel, "logit_abs": rel * logit_scale, "roundings": n,
+            "score_scale": score_scale, "logit_scale": logit_scale, "z": Z}
+
+
+def scales_of(stats):
+    """(score_scale, logit_scale) of a run from its statistics record."""
+    sc = stats["attn.hook_attn_scores"]
+    s = max(max(abs(a), abs(b)) for a, b in zip(sc["min"], sc["max"]))
+    lg = stats["logits"]
+    return s, max(abs(lg["min"][-1]), abs(lg["max"][-1]))
+
+
 _STAT_KEYS = ("mean", "std", "min", "max")
 
 
@@ -27,80 +70,115 @@ def _num_scale(values):
     return max((abs(v) for v in values if _is_num(v)), default=0.0)
 
 
-def _pairs(old, new, path, scale):
-    """Walks both trees in step. Yields ("leaf", path, a, b, scale) for every pair of
-    scalars and ("shape", path, message) where the structure differs."""
+class _Leaf:
+    """A pair of scalars and the absolute tolerance the quantity allows (None: exact)."""
+    __slots__ = ("path", "a", "b", "tol")
+
+    def __init__(self, path, a, b, tol):
+        self.path, self.a, self.b, self.tol = path, a, b, tol
+
+
+def _walk(old, new, path, tol, rule):
+    """Walks both trees in step, yielding _Leaf pairs and (path, message) for structure changes.
+    `rule(key, value_old, context)` gives a leaf's absolute tolerance."""
     if isinstance(old, dict) and isinstance(new, dict):
         if set(old) != set(new):
-            yield ("shape", path, "keys %s vs %s" % (sorted(old), sorted(new)))
+            yield (path, "keys %s vs %s" % (sorted(old), sorted(new)))
             return
-        per_index = None
-        if all(isinstance(old.get(k), list) for k in _STAT_KEYS):
-            per_index = [_num_scale(vals) for vals in zip(*[old[k] for k in _STAT_KEYS])]
+        t = old.get("tolerance", tol) if isinstance(old.get("tolerance"), dict) else tol
+        is_stats = all(isinstance(old.get(k), list) for k in _STAT_KEYS)
+        row = [_num_scale(v) for v in zip(*[old[k] for k in _STAT_KEYS])] if is_stats else None
         for k in old:
-            if per_index is not None and k in _STAT_KEYS:
-                if not isinstance(new[k], list) or len(new[k]) != len(old[k]):
-                    yield ("shape", "%s.%s" % (path, k), "a different length")
+            p = "%s.%s" % (path, k)
+            if k == "tolerance":
+                continue  # derived from the values themselves: compared through them
+            if is_stats and isinstance(old[k], list) and isinstance(new[k], list):
+                if len(old[k]) != len(new[k]):
+                    yield (p, "a different length")
                     continue
                 for i, (a, b) in enumerate(zip(old[k], new[k])):
-                    yield from _pairs(a, b, "%s.%s[%d]" % (path, k, i), per_index[i] if i < len(per_index) else 0.0)
-            else:
-                yield from _pairs(old[k], new[k], "%s.%s" % (path, k), 0.0)
+                    scale = row[i] if k in _STAT_KEYS else max(abs(a), abs(b)) if _is_num(a) and _is_num(b) else 0
+                    yield _Leaf("%s[%d]" % (p, i), a, b, None if t is None else t["activation_rel"] * scale)
+                continue
+            yield from _walk(old[k], new[k], p, t, lambda a, b, k=k, ctx=old: _rule(k, a, b, ctx, t))
         return
     if isinstance(old, list) and isinstance(new, list):
         if len(old) != len(new):
-            yield ("shape", path, "length %d vs %d" % (len(old), len(new)))
+            yield (path, "length %d vs %d" % (len(old), len(new)))
             return
-        if old and all(isinstance(x, dict) for x in old + new):
-            col_scale = {k: _num_scale(x.get(k) for x in old) for x in old for k in x}
-            for i, (a, b) in enumerate(zip(old, new)):
-                if set(a) != set(b):
-                    yield ("shape", "%s[%d]" % (path, i), "keys %s vs %s" % (sorted(a), sorted(b)))
-                    continue
-                for k in a:
-                    yield from _pairs(a[k], b[k], "%s[%d].%s" % (path, i, k), col_scale[k])
-            return
-        s = max(scale, _num_scale(old))
+        flat = [x for x in old if _is_num(x)]
+        list_scale = _num_scale(flat) if len(flat) == len(old) else None
         for i, (a, b) in enumerate(zip(old, new)):
-            yield from _pairs(a, b, "%s[%d]" % (path, i), s)
+            if list_scale is not None:
+                r = rule(a, b)
+                yield _Leaf("%s[%d]" % (path, i), a, b, r if not callable(r) else r(list_scale))
+            else:
+                yield from _walk(a, b, "%s[%d]" % (path, i), tol, rule)
         return
-    yield ("leaf", path, old, new, scale)
+    r = rule(old, new) if tol is not None else None
+    yield _Leaf(path, old, new, r(max(abs(old), abs(new)) if _is_num(old) and _is_num(new) else 0) if callable(r) else r)
 
 
-def _deviation(a, b, scale):
-    """|a-b| relative to the value's scale; None where the values must be equal exactly
-    (strings, booleans, nulls, integers: ids, counts, shapes) and are not."""
+def _rule(key, a, b, ctx, t):
+    """The absolute tolerance of a value under `key`, or a function of the list's scale."""
+    if t is None:
+        return None
+    la, rel = t["logit_abs"], t["activation_rel"]
+    if key == "prob":
+        return lambda s: 2 * la * max(abs(a), abs(b)) if _is_num(a) and _is_num(b) else 0
+    if key in ("logit", "logits_last"):
+        return la
+    if key in ("logit_diff", "clean_logit_diff", "corrupted_logit_diff", "value"):
+        return 2 * la
+    if key == "normalized":
+        D = abs(ctx["clean_logit_diff"] - ctx["corrupted_logit_diff"])
+        return lambda s: 4 * la * (1 + max(abs(a), abs(b))) / max(D, 1e-300) if _is_num(a) else 0
+    if key in ("induction", "previous_token", "first_token"):
+        return rel
+    return lambda s: rel * s  # a curve, a list of activations: relative to the list's largest value
+
+
+def _leaves(old, new):
+    tol = old.get("tolerance") if isinstance(old, dict) and isinstance(old.get("tolerance"), dict) else None
+    for item in _walk(old, new, "$", tol, lambda a, b: (lambda s: tol["activation_rel"] * s) if tol else None):
+        yield item
+
+
+def _deviation(leaf):
+    """|a-b| as a fraction of the tolerance; None where the values must be equal and are not."""
+    a, b, tol = leaf.a, leaf.b, leaf.tol
     if a == b and type(a) is type(b):
         return 0.0
-    if not (_is_num(a) and _is_num(b)) or (isinstance(a, int) and isinstance(b, int)):
+    if not (_is_num(a) and _is_num(b)) or (isinstance(a, int) and isinstance(b, int)) or tol is None:
         return None
-    return abs(a - b) / max(abs(a), abs(b), scale, 1e-300)
+    if isinstance(a, float) and isinstance(b, float) and (math.isnan(a) or math.isnan(b)):
+        return None
+    return abs(a - b) / tol if tol > 0 else math.inf
 
 
-def differences(old, new, rtol=RTOL, limit=5):
-    """The first `limit` differences between two parsed goldens, as readable lines."""
+def differences(old, new, limit=5):
+    """The first `limit` differences beyond tolerance between two parsed goldens, as readable lines."""
     out = []
-    for item in _pairs(old, new, "$", 0.0):
-        if item[0] == "shape":
-            out.append("%s: %s" % (item[1], item[2]))
+    for item in _leaves(old, new):
+        if isinstance(item, tuple):
+            out.append("%s: %s" % item)
         else:
-            _, path, a, b, scale = item
-            d = _deviation(a, b, scale)
+            d = _deviation(item)
             if d is None:
-                out.append("%s: %r vs %r" % (path, a, b))
-            elif d > rtol:
-                out.append("%s: %r vs %r (%.2g of its scale; tolerance %.1g)" % (path, a, b, d, rtol))
+                out.append("%s: %r vs %r" % (item.path, item.a, item.b))
+            elif d > 1:
+                out.append("%s: %r vs %r (%.2g times its tolerance %.2g)" % (item.path, item.a, item.b, d, item.tol))
         if len(out) >= limit:
             break
     return out
 
 
 def max_deviation(old, new):
-    """(largest relative deviation of a float, its path): how close two machines' goldens are."""
+    """(largest deviation of a float as a fraction of its tolerance, its path)."""
     worst = (0.0, "$")
-    for item in _pairs(old, new, "$", 0.0):
-        if item[0] == "leaf":
-            d = _deviation(*item[2:])
+    for item in _leaves(old, new):
+        if not isinstance(item, tuple):
+            d = _deviation(item)
             if d is not None and d > worst[0]:
-                worst = (d, item[1])
+                worst = (d, item.path)
     return worst

@@ -162,17 +162,30 @@ def tokenizer_cases():
     return cases, report
 
 
-def build(names, ckpt_root, golden_dir):
+def run_scales(d, model, enc, runs):
+    """(tolerance's model record, largest score scale, largest logit scale) over reference runs
+    given as (tokens, interventions)."""
+    S = L = 0.0
+    for tokens, ivs in runs:
+        rep = reference.run(d, tokens=tokens, interventions=ivs, topk=1, model=model, encoder=enc)
+        s, l = golden_compare.scales_of(rep["stats"])
+        S, L = max(S, s), max(L, l)
+    return rep["model"], S, L
+
+
+def build(names, ckpt_root, golden_dir, cases=None):
     """Makes the checkpoints; returns the list of (golden path, content) pairs."""
     outputs = []
     for name in names:
         spec = dict(CHECKPOINTS[name])
         d = os.path.join(ckpt_root, name)
         t0 = time.time()
-        make_checkpoint.make_checkpoint(d, vocab_from="auto", **spec)
+        ensure_checkpoint(name, d)
         model = reference.load_model(d)
         enc = reference.load_encoder(d)
         for case, ivs in cases_for(name).items():
+            if cases and case not in cases:
+                continue
             rep = reference.run(d, PROMPT, ivs, TOPK + 1, logits=spec["vocab_size"] <= MAX_LOGITS_VOCAB,
                                 model=model, encoder=enc)
             # seeds are chosen so the top-k order (and the k/k+1 boundary) is not a near-tie
@@ -183,6 +196,8 @@ def build(names, ckpt_root, golden_dir):
             rep["top"] = rep["top"][:TOPK]
             obj = {"prompt": PROMPT}
             obj.update(rep)
+            obj["tolerance"] = golden_compare.derive(rep["model"], len(rep["tokens"]),
+                                                     *golden_compare.scales_of(rep["stats"]))
             outputs.append((os.path.join(golden_dir, "%s__%s.json" % (name, case)), dump_golden(obj)))
         print("%-18s %d tokens, %.1fs" % (name, len(rep["tokens"]), time.time() - t0), file=sys.stderr)
     return outputs
@@ -234,28 +249,36 @@ def patching_goldens(names, ckpt_root, golden_dir):
             rep = reference.attribute(model, clean, a, w, ivs["attribute"] if with_iv else [])
             rep["interventions"] = ivs["attribute"] if with_iv else []
             dla.append(rep)
+        cfg, S, L = run_scales(d, model, enc, [(t, iv) for t in (clean, corrupted)
+                                               for iv in ([], ivs["patch"], ivs["attribute"])])
         obj = {"clean": PATCH_CLEAN, "corrupted": PATCH_CORRUPTED, "answer": answer, "wrong": wrong,
-               "patch": cases, "attribute": dla}
+               "patch": cases, "attribute": dla, "tolerance": golden_compare.derive(cfg, len(clean), S, L)}
         outputs.append((os.path.join(golden_dir, "%s__patching.json" % name), dump_golden(obj)))
         print("%-18s patching goldens, %d tokens, %.1fs" % (name, len(clean), time.time() - t0), file=sys.stderr)
     return outputs
 
 
-def write_checkpoints(ckpt_root):
-    """The test fixture: deterministic checkpoints, skipped when a stamp shows they are current."""
+def ensure_checkpoint(name, d):
+    """Writes checkpoint `name` into d unless a stamp shows it is current (same spec, same generator:
+    numpy's seeded draws, which no CPU setting changes)."""
     import hashlib
     gen = hashlib.sha256(open(make_checkpoint.__file__, "rb").read()).hexdigest()
-    for name, spec in CHECKPOINTS.items():
-        d = os.path.join(ckpt_root, name)
-        stamp = json.dumps({"spec": spec, "generator": gen}, sort_keys=True)
-        stamp_path = os.path.join(d, ".stamp")
-        if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
-            continue
-        t0 = time.time()
-        make_checkpoint.make_checkpoint(d, vocab_from="auto", **dict(spec))
-        with open(stamp_path, "w") as f:
-            f.write(stamp)
-        print("%-18s written in %.1fs" % (name, time.time() - t0), file=sys.stderr)
+    spec = CHECKPOINTS[name]
+    stamp = json.dumps({"spec": spec, "generator": gen}, sort_keys=True)
+    stamp_path = os.path.join(d, ".stamp")
+    if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
+        return
+    t0 = time.time()
+    make_checkpoint.make_checkpoint(d, vocab_from="auto", **dict(spec))
+    with open(stamp_path, "w") as f:
+        f.write(stamp)
+    print("%-18s written in %.1fs" % (name, time.time() - t0), file=sys.stderr)
+
+
+def write_checkpoints(ckpt_root):
+    """The test fixture: deterministic checkpoints, skipped when a stamp shows they are current."""
+    for name in CHECKPOINTS:
+        ensure_checkpoint(name, os.path.join(ckpt_root, name))
     return 0
 
 
@@ -285,6 +308,8 @@ def heads_goldens(ckpt_root, golden_dir):
         got = reference.head_scores(d, prompt=case.get("prompt"), repeat=case.get("repeat"),
                                     seed=int(case["seed"]) if "seed" in case else None,
                                     interventions=case["interventions"], model=model, encoder=enc)
+        cfg, S, L = run_scales(d, model, enc, [(got["tokens"], case["interventions"])])
+        got["tolerance"] = golden_compare.derive(cfg, len(got["tokens"]), S, L)
         lines.append("    " + json.dumps(dict(case, **got)))
     draws = ["    " + json.dumps({"repeat": R, "seed": seed, "vocab_size": V, "eos": eos,
                                   "tokens": reference.repeat_tokens(R, int(seed), V, eos)})
@@ -294,13 +319,69 @@ def heads_goldens(ckpt_root, golden_dir):
     return [(os.path.join(golden_dir, "heads__mid.json"), text)]
 
 
+# Forced CPU paths for --emulate-cpus: PyTorch's float32 bits depend on the vector kernels that
+# OpenBLAS (GEMMs) and ATen (elementwise ops, reductions) pick at run time, and both can be forced.
+# One setting per OpenBLAS kernel family that x86-64 machines pick (SSE3, AVX2, AVX-512, AVX-512
+# with the Sapphire Rapids kernels), each with both of ATen's portable paths, and the unforced one.
+CPU_SETTINGS = [{}] + [dict(OPENBLAS_CORETYPE=core, ATEN_CPU_CAPABILITY=aten)
+                       for core in ("Prescott", "Haswell", "SkylakeX", "SapphireRapids")
+                       for aten in ("default", "avx2")]
+
+
+def openblas_core():
+    """The OpenBLAS kernel family this process uses (after OPENBLAS_CORETYPE), or '?'."""
+    import ctypes
+    for lib in ("libopenblas.so.0", "libopenblasp-r0.3.21.so", "libblas.so.3"):
+        try:
+            f = ctypes.CDLL(lib).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return "?"
+
+
+def emulate_cpus(argv, jobs=2):
+    """Runs --check under every CPU_SETTINGS entry (two at a time); each must pass. Prints, per
+    setting, the kernels in use and the worst deviation as a fraction of its tolerance."""
+    import concurrent.futures as cf
+    base = [a for a in argv if a != "--emulate-cpus"]
+
+    def one(setting):
+        env = dict(os.environ, OMP_NUM_THREADS="1", **setting)
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--check", "--quiet"] + base,
+                           env=env, capture_output=True, text=True)
+        return setting, r
+
+    bad = 0
+    with cf.ThreadPoolExecutor(jobs) as ex:
+        for setting, r in ex.map(one, CPU_SETTINGS):
+            label = " ".join("%s=%s" % kv for kv in setting.items()) or "(this CPU, unforced)"
+            summary = [line for line in r.stderr.splitlines() if line.startswith(("kernels:", "worst:"))]
+            ok = r.returncode == 0
+            bad += not ok
+            print("%-55s %s  %s" % (label, "pass" if ok else "FAIL", "; ".join(summary)), file=sys.stderr)
+            if not ok:
+                print("\n".join("    " + x for x in r.stderr.splitlines() if not x.startswith("tokenizer:")),
+                      file=sys.stderr)
+    print("emulated CPUs: %d of %d settings pass" % (len(CPU_SETTINGS) - bad, len(CPU_SETTINGS)), file=sys.stderr)
+    return 1 if bad else 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--with-small", action="store_true", help="also the ~500 MB gpt2_small_shape checkpoint")
+    ap.add_argument("--case", action="append", default=[], metavar="CASE",
+                    help="only this case of each checkpoint (repeatable): "
+                         "--check --only gpt2_small_shape --case clean checks one case of the 500 MB checkpoint")
     ap.add_argument("--only", action="append", choices=sorted(CHECKPOINTS), help="only this checkpoint (repeatable)")
     ap.add_argument("--ckpt-dir", default=os.path.join(ROOT, "build", "ckpt"))
     ap.add_argument("--golden-dir", default=os.path.join(ROOT, "tests", "golden"))
     ap.add_argument("--check", action="store_true", help="regenerate in memory and compare as numbers (golden_compare.py); write no goldens")
+    ap.add_argument("--emulate-cpus", action="store_true",
+                    help="with --check: run the check under every forced CPU setting (CPU_SETTINGS) as well")
+    ap.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--checkpoints-only", action="store_true",
                     help="only (re)write the checkpoints the committed goldens were computed on, all of them "
                          "including gpt2_small_shape; one whose spec and generator are unchanged is kept")
@@ -308,9 +389,14 @@ def main(argv=None):
     torch.set_num_threads(1)
     if a.checkpoints_only:
         return write_checkpoints(a.ckpt_dir)
+    if a.emulate_cpus:
+        if not a.check:
+            ap.error("--emulate-cpus goes with --check")
+        # the unforced run writes any missing checkpoint first, so the parallel runs only read them
+        return emulate_cpus(argv)
     t0 = time.time()
     names = a.only or [n for n in CHECKPOINTS if a.with_small or n not in SMALL]
-    outputs = build(names, a.ckpt_dir, a.golden_dir)
+    outputs = build(names, a.ckpt_dir, a.golden_dir, cases=a.case)
     if "mid" in names:
         outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
     outputs += patching_goldens(names, a.ckpt_dir, a.golden_dir)
@@ -318,8 +404,10 @@ def main(argv=None):
     outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
                     "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))
     for line in report:
-        print(line, file=sys.stderr)
+        if not a.quiet:
+            print(line, file=sys.stderr)
     bad = 0
+    worst_all = (0.0, "-")
     os.makedirs(a.golden_dir, exist_ok=True)
     for path, text in outputs:
         if a.check:
@@ -332,15 +420,21 @@ def main(argv=None):
             old, new = json.loads(open(path).read()), json.loads(text)
             diffs = golden_compare.differences(old, new)
             worst, where = golden_compare.max_deviation(old, new)
+            worst_all = max(worst_all, (worst, "%s %s" % (rel, where)))
             if diffs:
                 bad += 1
                 print("DIFFERS: %s\n  %s" % (rel, "\n  ".join(diffs)), file=sys.stderr)
-            elif worst > 0:
-                print("same within tolerance: %s (largest deviation %.2g of scale, at %s)" % (rel, worst, where),
+            elif worst > 0 and not a.quiet:
+                print("same within tolerance: %s (worst deviation %.3f of its tolerance, at %s)" % (rel, worst, where),
                       file=sys.stderr)
         else:
             with open(path, "w") as f:
                 f.write(text)
+    if a.check:
+        print("kernels: OpenBLAS %s, ATen %s" % (openblas_core(), torch.backends.cpu.get_cpu_capability()
+                                                 if hasattr(torch.backends, "cpu") else
+                                                 os.environ.get("ATEN_CPU_CAPABILITY", "unforced")), file=sys.stderr)
+        print("worst: %.3f of its tolerance (%s)" % worst_all, file=sys.stderr)
     print("%s %d files in %.1fs" % ("checked" if a.check else "wrote", len(outputs), time.time() - t0),
           file=sys.stderr)
     return 1 if bad else 0

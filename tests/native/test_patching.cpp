@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "helpers.h"
+#include "tolerance.h"
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
 #include "hooklab/patching.h"
@@ -39,6 +40,22 @@ void check_close(const json& got, const json& want, double rel, double floor, co
     }
 }
 
+// |a - b| <= tol(b) element-wise over nested arrays (the golden's derived tolerance).
+template <class Tol>
+void check_abs(const json& got, const json& want, const Tol& tol, const std::string& what) {
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        if (want[i].is_array()) {
+            check_abs(got[i], want[i], tol, what + "[" + std::to_string(i) + "]");
+            continue;
+        }
+        REQUIRE(got[i].is_number());
+        const double a = got[i].get<double>(), b = want[i].get<double>();
+        INFO(what << "[" << i << "]: engine " << a << " vs " << b << ", tolerance " << tol(b));
+        CHECK(std::abs(a - b) <= tol(b));
+    }
+}
+
 PatchOptions options_from(const json& golden, const json& c) {
     PatchOptions o;
     o.clean = golden["clean"];
@@ -53,6 +70,7 @@ PatchOptions options_from(const json& golden, const json& c) {
 void compare_with_reference(const std::string& name, bool f16) {
     const Model m = load_model_dir(testing::ckpt(name), f16);
     const json golden = testing::read_json(testing::source("tests/golden/" + name + "__patching.json"));
+    const testing::GoldenTolerance tol(golden.at("tolerance"));
     REQUIRE(golden["patch"].size() == 8);
     for (const json& c : golden["patch"]) {
         INFO(name << (f16 ? " (F16)" : "") << ", hook " << c["hook"] << ", interventions " << c["interventions"].dump());
@@ -61,11 +79,11 @@ void compare_with_reference(const std::string& name, bool f16) {
         CHECK(got["corrupted_tokens"] == c["corrupted_tokens"]);
         CHECK(got["answer_id"] == c["answer_id"]);
         CHECK(got["by"] == c["by"]);
-        const double spread = std::abs(c["clean_logit_diff"].get<double>() - c["corrupted_logit_diff"].get<double>());
-        check_close(json::array({got["clean_logit_diff"], got["corrupted_logit_diff"]}),
-                    json::array({c["clean_logit_diff"], c["corrupted_logit_diff"]}), 1e-4, spread, "clean/corrupted");
-        check_close(got["logit_diff"], c["logit_diff"], 1e-4, spread, "logit_diff");
-        check_close(got["normalized"], c["normalized"], 1e-4, 1.0, "normalized");
+        const double D = c["clean_logit_diff"].get<double>() - c["corrupted_logit_diff"].get<double>();
+        check_abs(json::array({got["clean_logit_diff"], got["corrupted_logit_diff"]}),
+                  json::array({c["clean_logit_diff"], c["corrupted_logit_diff"]}), [&](double) { return tol.logit_diff(); }, "clean/corrupted");
+        check_abs(got["logit_diff"], c["logit_diff"], [&](double) { return tol.logit_diff(); }, "logit_diff");
+        check_abs(got["normalized"], c["normalized"], [&](double n) { return tol.normalized(n, D); }, "normalized");
     }
     REQUIRE(golden["attribute"].size() == 2);
     for (const json& c : golden["attribute"]) {
@@ -83,8 +101,8 @@ void compare_with_reference(const std::string& name, bool f16) {
             gv.push_back(got["components"][i]["value"]);
             wv.push_back(c["components"][i]["value"]);
         }
-        check_close(gv, wv, 1e-4, max_abs(wv), "components");
-        check_close(json::array({got["logit_diff"]}), json::array({c["logit_diff"]}), 1e-4, max_abs(wv), "logit_diff");
+        check_abs(gv, wv, [&](double) { return tol.logit_diff(); }, "components");
+        check_abs(json::array({got["logit_diff"]}), json::array({c["logit_diff"]}), [&](double) { return tol.logit_diff(); }, "logit_diff");
         double sum = 0;
         for (const auto& x : got["components"]) sum += x["value"].get<double>();
         INFO("sum of components " << sum << " vs logit diff " << got["logit_diff"]);
