@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "helpers.h"
 #include "hooklab/error.h"
@@ -132,6 +134,52 @@ TEST_CASE("zeroing head 2's Key makes its pattern uniform over the prefix", "[in
     REQUIRE(general["hidden_std"] == r["hidden_std"]);
 }
 
+TEST_CASE("zero_head_k zeroes exactly head h's Key columns of the fused QKV, nothing else", "[interventions]") {
+    // A zeroed Query gives a uniform pattern too, so the pattern alone cannot tell K from
+    // Q: look at the QKV tensor itself. hook_qkv is [T, 3 C] laid out [Q | K | V], each C
+    // wide, head h at columns h*d_head..(h+1)*d_head within its third. The intervened run
+    // and the baseline agree on everything before the hook (same build, same machine), so
+    // every column but head h's K must be the very same bits.
+    const Config& c = testing::mid_model().gpt2.config;
+    const int C = c.n_embd, dh = c.d_head();
+    auto bits = [](const json& x) {
+        const float f = x.get<float>();
+        uint32_t b;
+        std::memcpy(&b, &f, 4);
+        return b;
+    };
+    for (const auto& [layer, head] : {std::pair<int, int>{0, 0}, {9, 2}, {c.n_layer - 1, c.n_head - 1}}) {
+        const std::string hook = "blocks." + std::to_string(layer) + ".attn.hook_qkv";
+        const json base = run_with({}, {hook});
+        const json iv = run_with({{{"kind", "zero_head_k"}, {"layer", layer}, {"head", head}}}, {hook});
+        const auto& a = base["captures"][hook];
+        const auto& b = iv["captures"][hook];
+        REQUIRE(a["shape"] == b["shape"]);
+        REQUIRE(a["shape"].size() == 2);
+        const int T = a["shape"][0], W = a["shape"][1];
+        REQUIRE(W == 3 * C);
+        REQUIRE(T > 1);
+        const int k0 = C + head * dh, k1 = k0 + dh;  // head h's Key columns
+        int zeroed = 0, same = 0, base_nonzero = 0;
+        for (int t = 0; t < T; ++t)
+            for (int j = 0; j < W; ++j) {
+                const size_t i = static_cast<size_t>(t) * W + j;
+                const uint32_t x = bits(a["data"][i]), y = bits(b["data"][i]);
+                if (j >= k0 && j < k1) {
+                    zeroed += y == 0u;  // +0.0f
+                    base_nonzero += (x & 0x7fffffffu) != 0u;
+                } else {
+                    same += x == y;
+                }
+            }
+        INFO("layer " << layer << " head " << head);
+        CHECK(zeroed == T * dh);
+        CHECK(same == T * (W - dh));
+        // The baseline's slice was not zero already (else the check above proves nothing).
+        CHECK(base_nonzero == T * dh);
+    }
+}
+
 TEST_CASE("interventions compose in order and each hook sees earlier changes", "[interventions]") {
     // add 1 then scale by 2 on the same hook = 2x + 2; reversed = 2x + 1.
     const std::string hook = "blocks.4.hook_resid_post";
@@ -139,9 +187,11 @@ TEST_CASE("interventions compose in order and each hook sees earlier changes", "
     const json a = run_with({{{"kind", "add"}, {"hook", hook}, {"value", 1}}, {{"kind", "scale"}, {"hook", hook}, {"factor", 2}}}, {hook});
     const json b = run_with({{{"kind", "scale"}, {"hook", hook}, {"factor", 2}}, {{"kind", "add"}, {"hook", hook}, {"value", 1}}}, {hook});
     const auto& x = base["captures"][hook]["data"];
+    // One build, one machine, the same float32 operations in the same order: exact.
     for (size_t i = 0; i < x.size(); i += 97) {
-        CHECK(a["captures"][hook]["data"][i].get<double>() == Approx(2 * x[i].get<double>() + 2).margin(1e-5));
-        CHECK(b["captures"][hook]["data"][i].get<double>() == Approx(2 * x[i].get<double>() + 1).margin(1e-5));
+        const float xi = x[i].get<float>();
+        CHECK(a["captures"][hook]["data"][i].get<float>() == (xi + 1.0f) * 2.0f);
+        CHECK(b["captures"][hook]["data"][i].get<float>() == xi * 2.0f + 1.0f);
     }
     // Downstream of the change, the next block's input is the changed tensor.
     CHECK(a["stats"]["hook_resid_pre"]["mean"][5].get<double>() == Approx(a["stats"]["hook_resid_post"]["mean"][4].get<double>()));

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "hooklab/parallel.h"
 #include "hooklab/patching.h"
 #include "hooklab/run.h"
+#include "hooklab/safetensors.h"
 
 using namespace hooklab;
 
@@ -96,13 +98,46 @@ TEST_CASE("gemm gives identical bits with 1, 2 and 3 threads", "[parallel]") {
                 INFO("T=" << s.T << " in=" << s.in << " out=" << s.out << " transposed=" << transposed << " f16=" << f16);
                 CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * 4) == 0);
                 CHECK(std::memcmp(y[0].data(), y[2].data(), y[0].size() * 4) == 0);
-                // And it is the product: one output checked against a double sum.
-                const int t = s.T - 1, n = s.out - 1;
-                double ref = bias[n];
-                for (int k = 0; k < s.in; ++k)
-                    ref += static_cast<double>(x[static_cast<size_t>(t) * s.in + k]) *
-                           (transposed ? w[static_cast<size_t>(n) * s.in + k] : w[static_cast<size_t>(k) * s.out + n]);
-                CHECK(y[0][static_cast<size_t>(t) * s.out + n] == Approx(ref).epsilon(f16 ? 2e-2 : 1e-4).margin(f16 ? 0.2 : 1e-3));
+                // And it is the product, every output: against a double sum over the very
+                // weights the kernel holds (F16: rounded by the packer's f32_to_f16), so no
+                // F16 slack, only the float32 arithmetic. y = fl(x.w) + bias in float32 is
+                // a sum of n = in + 1 terms (in products and the bias), each product and each
+                // addition rounded once, in whatever order and blocking the kernel takes (an
+                // FMA only rounds less): |y - exact| <= gamma_n * (|bias| + sum_k |x_k w_k|),
+                // gamma_n = n u / (1 - n u) ~ n u, u = 2^-24 (Higham, Accuracy and Stability
+                // of Numerical Algorithms, ch. 3): the worst case, computed for each element.
+                // The reference's products are exact in double (24 x 24 bits) and its sum's
+                // error is 2^29 times smaller than the bound.
+                std::vector<double> wr(w.size());
+                for (size_t i = 0; i < w.size(); ++i) wr[i] = f16 ? f16_to_f32(f32_to_f16(w[i])) : w[i];
+                const double u = std::ldexp(1.0, -24), n_terms = s.in + 1.0;
+                const double gamma = n_terms * u / (1 - n_terms * u);
+                std::vector<double> ref(s.out), mag(s.out);
+                size_t bad = 0;
+                std::string first_bad;
+                for (int t = 0; t < s.T; ++t) {
+                    const float* xt = &x[static_cast<size_t>(t) * s.in];
+                    for (int n = 0; n < s.out; ++n) { ref[n] = bias[n]; mag[n] = std::abs(bias[n]); }
+                    if (transposed) {  // w is [out, in]
+                        for (int n = 0; n < s.out; ++n) {
+                            const double* wn = &wr[static_cast<size_t>(n) * s.in];
+                            for (int k = 0; k < s.in; ++k) { ref[n] += xt[k] * wn[k]; mag[n] += std::abs(xt[k] * wn[k]); }
+                        }
+                    } else {  // w is [in, out]
+                        for (int k = 0; k < s.in; ++k) {
+                            const double* wk = &wr[static_cast<size_t>(k) * s.out];
+                            for (int n = 0; n < s.out; ++n) { ref[n] += xt[k] * wk[n]; mag[n] += std::abs(xt[k] * wk[n]); }
+                        }
+                    }
+                    for (int n = 0; n < s.out; ++n) {
+                        const double got = y[0][static_cast<size_t>(t) * s.out + n], err = std::abs(got - ref[n]);
+                        if (!(err <= gamma * mag[n]) && bad++ == 0)
+                            first_bad = "y[" + std::to_string(t) + "][" + std::to_string(n) + "] = " + std::to_string(got) +
+                                        ", exact " + std::to_string(ref[n]) + ", bound " + std::to_string(gamma * mag[n]);
+                    }
+                }
+                INFO(first_bad);
+                CHECK(bad == 0);
             }
         }
     }
