@@ -20,7 +20,28 @@ for name, s in d["stats"].items():
     want = n_layer if name not in ("hook_embed", "hook_pos_embed", "ln_final.hook_normalized", "logits") else 1
     assert all(len(s[f]) == want for f in ("mean", "std", "min", "max", "norm")), name
 assert len(d["interventions"]) == int(sys.argv[2])
-assert abs(sum(t["prob"] for t in d["top"]) - 1) < 1 and d["top"][0]["prob"] >= d["top"][-1]["prob"]
+top = d["top"]
+assert len(top) == 5, len(top)  # --topk 5
+probs, logits = [t["prob"] for t in top], [t["logit"] for t in top]
+assert all(isinstance(x, float) for x in probs + logits), top  # null would mean non-finite
+assert all(0 < p <= 1 for p in probs), probs
+assert all(a >= b for a, b in zip(probs, probs[1:])), probs
+assert all(a >= b for a, b in zip(logits, logits[1:])), logits
+# k of the V probabilities of one distribution: at most 1 (1e-6 for the rounding of the sum).
+assert sum(probs) <= 1 + 1e-6, sum(probs)
+# prob_i = exp(logit_i - lse) with one lse for all, so prob_i / prob_0 = exp(logit_i - logit_0):
+# lse cancels. The logits are float32 values, printed exactly, and the difference of two of
+# like size is exact in double. Tolerance as if the softmax were done in float32 (the engine
+# does it in double, so a right answer is far inside it), u = 2^-24: x_i = logit_i - lse is
+# rounded with error <= |x_i| u, and exp() adds about one ulp, so prob_i is off by a relative
+# (|x_i| + 1) u at most (to first order), with |x_i| = -log(prob_i). The ratio takes both
+# probs' errors, plus 2 u of slack (the division, exp's ulp being a little over u): with
+# these probs (~1e-2) about 1e-6 relative, where a wrong logit or lse is off by far more.
+u = 2.0 ** -24
+for i in range(1, len(top)):
+    ratio, want = probs[i] / probs[0], math.exp(logits[i] - logits[0])
+    tol = (-math.log(probs[i]) - math.log(probs[0]) + 4) * u
+    assert abs(ratio - want) <= tol * want, (i, ratio, want, tol)
 PY
 }
 
