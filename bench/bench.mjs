@@ -12,8 +12,12 @@
 //
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
-// Timings: min and median of --iters forwards after one warm-up. GFLOP/s counts the
-// same work for every engine (the engine's flops_per_forward: the GEMMs, QK^T and PV).
+// Timings: min and median of --iters forwards after one warm-up, the wasm engine and
+// onnxruntime-web at the same boundary: from the JS call until the logits are in a JS
+// Float32Array (the native engine: its CLI's timer around GPT2::forward, which returns
+// them in a std::vector). GFLOP/s and % of peak count the work each engine does (the
+// GEMMs, QK^T and PV; see forwardWork): on the last-position path the engines skip
+// different parts, and ORT's attention multiplies the whole T x T square.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -62,11 +66,31 @@ async function childWasm(a) {
   if (lab.threads !== a.threads) throw new Error(`asked for ${a.threads} threads, got ${lab.threads}`);
   const ids = JSON.parse(a.ids);
   const out = { load_ms, kernel: lab.kernel, weight_mb: lab.weightBytes / 2 ** 20 };
+  // Timed as ORT's session.run is: from the JS call until the logits are in a Float32Array
+  // of their own in JS. The bare forward's binding (lab.forwardMs) times the C++ forward
+  // and drops its logits, so the copy that lab.run makes of them (wasm/binding.cpp's f32:
+  // a new Float32Array from a view of the wasm heap) is made here of as many floats, from
+  // the heap, inside the timer. The C++ forward's own time is kept too (engine).
+  const V = lab.config.vocab_size;
+  const forward = (all) => {
+    const n = (all ? ids.length : 1) * V;
+    const t0 = performance.now();
+    const inner = lab.forwardMs(ids, all);
+    const heap = lab._M.HEAPU8;  // read after the call: a growing memory replaces it
+    const logits = new Float32Array(new Float32Array(heap.buffer, heap.byteOffset, n));
+    const ms = performance.now() - t0;
+    if (logits.length !== n) throw new Error(`logits copy: ${logits.length} floats, expected ${n}`);
+    return [ms, inner];
+  };
   for (const all of [true, false]) {
-    lab.forwardMs(ids, all);  // warm-up
-    const ms = [];
-    for (let i = 0; i < a.iters; ++i) ms.push(lab.forwardMs(ids, all));
-    out[all ? 'all' : 'last'] = summarise(ms);
+    forward(all);  // warm-up
+    const ms = [], inner = [];
+    for (let i = 0; i < a.iters; ++i) {
+      const [m, e] = forward(all);
+      ms.push(m);
+      inner.push(e);
+    }
+    out[all ? 'all' : 'last'] = { ...summarise(ms), engine: summarise(inner), js_ms_median: summarise(ms.map((m, i) => m - inner[i])).ms_median };
   }
   out.wasm_memory_mb = lab.memoryBytes / 2 ** 20;
   out.peak_rss_mb = peakRssMB();
@@ -321,6 +345,71 @@ async function childOrt(a) {
   return out;
 }
 
+// ---------------------------------------------------------------- work counted (issue #23)
+// FLOPs of one forward as each engine does it: 2 x the multiply-adds of the GEMMs (c_attn,
+// attn c_proj, c_fc, mlp c_proj, lm_head) and of QK^T and PV; layernorm, softmax and GELU
+// are not counted. `kept`: the last block's rows the engine computes past its keys and
+// values (null: every row); `square`: attention as whole T x T products, masked after
+// (ORT's export), rather than each row over the keys it sees.
+function forwardWork(cfg, T, path, { kept = null, square = false } = {}) {
+  const C = cfg.n_embd, M = 4 * C, V = cfg.vocab_size, L = cfg.n_layer;  // M: hooklab::Config::d_mlp
+  const after = 2 * (C * C + C * M + M * C);     // a row's attn c_proj, c_fc and mlp c_proj
+  const row = 2 * C * 3 * C + after;              // ... and its c_attn
+  const attn = (i) => 2 * 2 * C * (square ? T : i + 1);  // QK^T and PV of position i, every head
+  let block = 0, lastBlock = 0;
+  const keep = new Set(kept ?? []);
+  for (let i = 0; i < T; ++i) {
+    block += row + attn(i);
+    lastBlock += 2 * C * 3 * C + (kept && !keep.has(i) ? 0 : after + attn(i));
+  }
+  return (L - 1) * block + lastBlock + 2 * C * V * (path === 'all' ? T : 1);
+}
+
+// The rows of the last block a bare forward with last-position logits computes past the
+// keys and values (model/src/gpt2.cpp, `kept`): the last row, widened by gemm_exact_rows
+// of attn c_proj, c_fc and mlp c_proj until nothing changes, so that the last row gets the
+// very bits of the full pass. gemm_exact_rows, as the kernel the engine reports:
+//   simd128-RxN (model/src/kernels_wasm.cpp): whole R-row tiles; with F16 weights, T >= R
+//     and only a short last tile kept, the tile before it too;
+//   eigen (model/src/kernels.cpp): the rows asked for with F32 weights and T <= 4, else all.
+// null when every row is computed.
+function keptRows(kernel, f16, T) {
+  const all = Array.from({ length: T }, (_, r) => r);
+  let exact;
+  const tile = /^simd128-(\d+)x\d+$/.exec(kernel);
+  if (kernel === 'eigen') exact = (rows) => (!f16 && T <= 4 ? rows : all);
+  else if (tile) {
+    const R = Number(tile[1]), tiles = Math.ceil(T / R);
+    exact = (rows) => {
+      const keep = new Array(tiles).fill(false);
+      for (const r of rows) keep[Math.floor(r / R)] = true;
+      if (f16 && T >= R && keep.filter(Boolean).length === 1 && keep[tiles - 1] && T % R) keep[tiles - 2] = true;
+      return all.filter((r) => keep[Math.floor(r / R)]);
+    };
+  } else throw new Error(`bench: which rows kernel "${kernel}" computes in the last block is not known here (keptRows)`);
+  let kept = [T - 1];
+  for (let before = 0; before !== kept.length;) {
+    before = kept.length;
+    for (let m = 0; m < 3; ++m) kept = exact(kept);
+  }
+  return kept.length === T ? null : kept;
+}
+
+// One table row's work on `path`: {flops, what} (what: the work in words).
+function rowWork(r, cfg, T, path) {
+  const rows = (n) => `${n} row${n === 1 ? '' : 's'}`;
+  const head = path === 'all' ? rows(T) : rows(1);
+  if (r.engine === 'onnxruntime-web')
+    return { flops: forwardWork(cfg, T, path, { square: true }),
+      what: `every block on all ${rows(T)}, attention as whole ${T}x${T} QK^T and PV (masked after); lm_head on ${head}` };
+  const kept = path === 'last' ? keptRows(r.kernel, r.f16, T) : null;
+  const span = (k) => (k.length > 1 && k.at(-1) - k[0] === k.length - 1 ? `${k[0]}-${k.at(-1)}` : k.join(','));
+  return { flops: forwardWork(cfg, T, path, { kept }),
+    what: kept ? `blocks 0-${cfg.n_layer - 2} on all ${rows(T)}; in block ${cfg.n_layer - 1} c_attn on all ${rows(T)}, attention ` +
+      `(causal) and attn c_proj, c_fc, mlp c_proj on the ${rows(kept.length)} it keeps (${span(kept)}); lm_head on ${head}`
+      : `every block on all ${rows(T)}, attention causal (each position over the keys it sees); lm_head on ${head}` };
+}
+
 // ---------------------------------------------------------------- parent
 
 // Every one-thread engine runs on the same CPU (taskset): on this VM the two vCPUs differ
@@ -382,7 +471,16 @@ async function main() {
   let prompt = probe.decode(ids);
   ids = probe.tokenize(prompt);
   const cfg = probe.config;
+  // The engine's own count (flops_per_forward: every row of every block, attention as T^2/2
+  // keys): forwardWork must agree with it but for the attention's exact key count, else
+  // the two have drifted apart (a changed d_mlp, say).
   const flops = { all: probe.flopsPerForward(ids.length, true), last: probe.flopsPerForward(ids.length, false) };
+  for (const path of ['all', 'last']) {
+    const T = ids.length, C = cfg.n_embd;
+    const expect = forwardWork(cfg, T, path) - cfg.n_layer * 2 * C * T * (T + 1) + cfg.n_layer * 2 * C * T * T;
+    if (Math.abs(expect - flops[path]) > 1e-9 * flops[path])
+      throw new Error(`bench: forwardWork (${expect}) and the engine's flops_per_forward (${flops[path]}) disagree`);
+  }
   probe.dispose();
   a.idsList = ids;
   const T = ids.length;
@@ -417,13 +515,20 @@ async function main() {
     for (const path of ['all', 'last'])
       merged[path] = { ms_min: Math.min(...all.map((r) => r[path].ms_min)), ms_median: median(all.map((r) => r[path].ms_median)),
         rounds_median: all.map((r) => r[path].ms_median) };
+    for (const path of ['all', 'last'])
+      if (r0[path].engine) {
+        merged[path].engine_ms_median = median(all.map((r) => r[path].engine.ms_median));
+        merged[path].js_ms_median = median(all.map((r) => r[path].js_ms_median));
+      }
     for (const k of ['load_ms', 'peak_rss_mb', 'wasm_memory_mb']) if (r0[k] !== undefined) merged[k] = median(all.map((r) => r[k]));
+    // The work this row's engine does, for its GFLOP/s and % of peak.
+    merged.work = Object.fromEntries(['all', 'last'].map((path) => [path, rowWork(r0, cfg, T, path)]));
     return merged;
   });
   // Per-round ratio of row r to row `ref` on one path, medianed over the rounds.
   const ratio = (r, ref, path) => median(r[path].rounds_median.map((ms, k) => ms / ref[path].rounds_median[k]));
 
-  const gf = (ms, path) => flops[path] / (ms * 1e6);
+  const gf = (r, ms, path) => r.work[path].flops / (ms * 1e6);
   // The reference rows of a row: ORT at the same thread count, native with the same
   // weights at the same thread count (else one thread).
   const find = (engine, f16, threads) => rows.find((x) => x.engine === engine && x.f16 === f16 && x.threads === threads);
@@ -431,18 +536,32 @@ async function main() {
   const nativeOf = (r) => find('native', r.f16, r.threads) ?? find('native', r.f16, 1);
   console.log(`model: ${a.model} (${cfg.n_layer} layers x ${cfg.n_head} heads, C=${cfg.n_embd}, V=${cfg.vocab_size}), prompt ${T} tokens, ` +
     `${a.iters} timed runs after a warm-up, ${a.rounds} rounds, ${CORES} CPUs${HAVE_TASKSET ? ` (1 thread on CPU ${CPU}, t threads on CPUs ${cpus(THREADS.at(-1))} and below)` : ''}; ` +
-    `${(flops.all / 1e9).toFixed(2)} GFLOP per forward (all logits), ${(flops.last / 1e9).toFixed(2)} (last only)`);
+    `the engine's flops_per_forward: ${(flops.all / 1e9).toFixed(2)} GFLOP (all logits), ${(flops.last / 1e9).toFixed(2)} (last only), ` +
+    'every row of every block; GFLOP/s below counts the work each engine does');
   for (const path of ['all', 'last']) {
     console.log(`\n${path === 'all' ? 'Full logits at all positions' : 'Natural path: logits at the last position only'}`);
-    const head = ['engine', 'weights', 'threads', 'kernel', 'ms min', 'ms median', 'GFLOP/s', '% peak', 'vs 1 thr (min)', 'vs ORT', 'vs ORT (min)',
+    // What each engine's GFLOP (and so its GFLOP/s and % peak) counts on this path.
+    console.log('  work counted (2 x the multiply-adds of the GEMMs, QK^T and PV; not layernorm, softmax, GELU):');
+    const works = new Map();
+    for (const r of rows) {
+      const key = `${r.work[path].flops}|${r.work[path].what}`;
+      if (!works.has(key)) works.set(key, { ...r.work[path], who: new Set() });
+      works.get(key).who.add(`${r.engine}${r.engine === 'onnxruntime-web' ? '' : ` ${r.f16 ? 'F16' : 'F32'}`}`);
+    }
+    for (const w of works.values()) console.log(`    ${[...w.who].join(', ')}: ${(w.flops / 1e9).toFixed(3)} GFLOP: ${w.what}`);
+    console.log('  timed: wasm (node) and onnxruntime-web from the JS call until the logits are in a JS Float32Array ' +
+      '(wasm: lab.forwardMs, then its logits\' size copied out of the wasm heap as lab.run copies them; ORT: session.run to ' +
+      'its output tensor); native: its CLI\'s timer around GPT2::forward (logits returned in a std::vector, no JS)');
+    const head = ['engine', 'weights', 'threads', 'kernel', 'ms min', 'ms median', 'JS+copy ms', 'GFLOP', 'GFLOP/s', '% peak', 'vs 1 thr (min)', 'vs ORT', 'vs ORT (min)',
       'vs native', 'vs native (min)', 'load ms', 'peak RSS MB', 'wasm mem MB'];
     const table = [head];
     for (const r of rows) {
       const nat = nativeOf(r), ortRow = ortOf(r), one = find(r.engine, r.f16, 1);
       table.push([r.engine, r.f16 ? 'F16' : 'F32', r.threads, r.kernel, r[path].ms_min.toFixed(1), r[path].ms_median.toFixed(1),
-        gf(r[path].ms_median, path).toFixed(1),
+        r[path].js_ms_median !== undefined ? r[path].js_ms_median.toFixed(2) : '-',
+        (r.work[path].flops / 1e9).toFixed(2), gf(r, r[path].ms_median, path).toFixed(1),
         // The best run against the peak of as many cores (wasm only: the peak is simd128's).
-        r.engine === 'wasm (node)' ? (100 * gf(r[path].ms_min, path) / (peak * r.threads)).toFixed(0) + ' %' : '-',
+        r.engine === 'wasm (node)' ? (100 * gf(r, r[path].ms_min, path) / (peak * r.threads)).toFixed(0) + ' %' : '-',
         (one[path].ms_min / r[path].ms_min).toFixed(2) + 'x',
         ortRow ? (1 / ratio(r, ortRow, path)).toFixed(2) + 'x' : '-',
         ortRow ? (ortRow[path].ms_min / r[path].ms_min).toFixed(2) + 'x' : '-',
@@ -464,15 +583,17 @@ async function main() {
     });
     console.log(`  ${g.name.padEnd(12)} [${g.in} x ${g.out}]`.padEnd(34) + cells.join('   '));
   }
-  console.log('\nms median: median of the rounds\' medians; vs ORT: ORT median / this median (higher is faster; ORT at the same thread' +
+  console.log('\nms median: median of the rounds\' medians (wasm and ORT timed from the JS call to the logits in a JS Float32Array;' +
+    ' JS+copy ms: of the wasm median, the part outside the C++ forward, median over runs and rounds); GFLOP: the work this' +
+    ' engine does on this path (listed above each table), GFLOP/s: that over ms median; vs ORT: ORT median / this median (higher is faster; ORT at the same thread' +
     ' count), vs native: this median / native median (lower is closer), each taken within a round, median over the rounds; (min): the' +
     ' same ratio of the best runs of all rounds; vs 1 thr: the same engine and weights on one thread, best runs. Noise only ever adds' +
-    ' time, so the (min) ratios are the steadier ones on a shared machine. % peak: the best run\'s GFLOP/s over the simd128 peak times' +
-    ' the threads.');
+    ' time, so the (min) ratios are the steadier ones on a shared machine. The ratios are of times only, whatever work each engine' +
+    ' does. % peak: the best run\'s GFLOP/s (its own work) over the simd128 peak times the threads.');
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
   const patchingThreads = process.env.BENCH_PATCH_THREADS === '1' ? patchThreadsBench(a) : null;
   const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation }, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops_per_forward: flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -1,7 +1,12 @@
 """Exports a HuggingFace-layout GPT-2 checkpoint to ONNX (F32) for the ONNX Runtime Web
 comparison in bench/bench.mjs: tools/reference.py's PyTorch GPT-2 (the HF module structure),
 input_ids [1, T] (T dynamic) -> logits [1, T, V], or [1, 1, V] with --last-only (the
-engine's natural path: logits at the last position only)."""
+engine's natural path: logits at the last position only).
+
+The work either export does, as bench/bench.mjs counts it for ORT's GFLOP/s: every block on
+all T positions, attention as whole T x T matmuls (QK^T and PV, the causal mask applied to the
+scores in between); --last-only slices after the final layer norm, so it saves only lm_head's
+other T - 1 rows (the wasm engine also skips most of the last block's rows there)."""
 import argparse
 import os
 import sys
