@@ -28,6 +28,7 @@
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
 #include "hooklab/generate.h"
+#include "hooklab/intervention.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
 #include "hooklab/patching.h"
@@ -69,25 +70,97 @@ val f32(const std::vector<float>& v) {
     return val::global("Float32Array").new_(val(emscripten::typed_memory_view(v.size(), v.data())));
 }
 
-// options: {"prompt", "topk", "logits", "capture": [...], "logit_lens"}; interventions:
-// a JSON array of strings, each one intervention's JSON text (parsed here, as natively,
-// so 64-bit seeds stay exact).
-hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions) {
-    hooklab::RunOptions opt;
-    const json o = json::parse(options);
-    opt.prompt = o.at("prompt").get<std::string>();
-    if (o.contains("topk")) opt.topk = o["topk"].get<int>();
-    if (o.contains("logits")) opt.logits = o["logits"].get<bool>();
-    if (o.contains("capture")) opt.capture = o["capture"].get<std::vector<std::string>>();
-    if (o.contains("logit_lens")) opt.logit_lens = o["logit_lens"].get<bool>();
-    for (const auto& text : json::parse(interventions)) {
+// ---- strict options (issue #28). The JSON keys each entry point reads from its options
+// text: the one table here. Any other key is an Error naming it (hooklab::check_keys: did you
+// mean, and this list), never ignored. The JS API (wasm/js/hooklab.js, OPTION_KEYS) checks its
+// callers' objects and sends only these; this guards JSON text that reaches the binding from
+// anywhere else. Interventions are checked by the engine (hooklab::parse_intervention).
+const std::vector<std::string> kRunKeys = {"prompt", "topk", "logits", "capture", "logit_lens"};
+const std::vector<std::pair<std::string, std::vector<std::string>>> kOptionKeys = {
+    {"run", kRunKeys},
+    {"runJSON", kRunKeys},
+    {"compare", kRunKeys},
+    {"heads", {"prompt", "repeat", "seed", "pattern"}},
+    {"patchBegin", {"clean", "corrupted", "answer", "wrong", "hook", "by"}},
+    {"attribute", {"prompt", "answer", "wrong"}},
+};
+
+// Entry point fn's options text as a JSON object with only the keys of its row.
+json options_json(const std::string& text, const std::string& fn) {
+    json o;
+    try {
+        o = json::parse(text);
+    } catch (const json::exception&) {
+        throw hooklab::Error(fn + ": the options are not valid JSON");
+    }
+    if (!o.is_object()) throw hooklab::Error(fn + ": the options must be a JSON object");
+    for (const auto& [name, keys] : kOptionKeys)
+        if (name == fn) hooklab::check_keys(o, keys, fn, fn);
+    return o;
+}
+
+// Typed fields, each a clear Error when missing (required) or of the wrong type.
+std::string string_field(const json& o, const char* key, const std::string& fn, bool required = true) {
+    if (!o.contains(key)) {
+        if (required) throw hooklab::Error(fn + ": \"" + key + "\" is required");
+        return std::string();
+    }
+    if (!o[key].is_string()) throw hooklab::Error(fn + ": \"" + key + "\" must be a string");
+    return o[key].get<std::string>();
+}
+bool bool_field(const json& o, const char* key, const std::string& fn) {
+    if (!o[key].is_boolean()) throw hooklab::Error(fn + ": \"" + key + "\" must be true or false");
+    return o[key].get<bool>();
+}
+
+// A JSON array of strings, each one intervention's JSON text (parsed here, as natively, so
+// 64-bit seeds stay exact).
+std::vector<json> intervention_list(const json& texts) {
+    if (!texts.is_array()) throw hooklab::Error("interventions: expected an array of JSON texts");
+    std::vector<json> out;
+    for (const auto& text : texts) {
+        if (!text.is_string()) throw hooklab::Error("interventions: expected an array of JSON texts");
         const std::string t = text.get<std::string>();
         try {
-            opt.interventions.push_back(json::parse(t));
+            out.push_back(json::parse(t));
         } catch (const json::exception&) {
             throw hooklab::Error("intervention is not valid JSON: " + t);
         }
     }
+    return out;
+}
+std::vector<json> parse_interventions(const std::string& texts) {
+    json j;
+    try {
+        j = json::parse(texts);
+    } catch (const json::exception&) {
+        throw hooklab::Error("interventions: not valid JSON");
+    }
+    return intervention_list(j);
+}
+
+// options: {"prompt", "topk", "logits", "capture": [...], "logit_lens"} (fn: run, runJSON
+// or compare); interventions: see parse_interventions.
+hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions, const std::string& fn) {
+    hooklab::RunOptions opt;
+    const json o = options_json(options, fn);
+    opt.prompt = string_field(o, "prompt", fn);
+    if (o.contains("topk")) {
+        if (!o["topk"].is_number_integer() || o["topk"].get<int64_t>() < 0 || o["topk"].get<int64_t>() > (1 << 30))
+            throw hooklab::Error("topk must be a non-negative integer");
+        opt.topk = o["topk"].get<int>();
+    }
+    if (o.contains("logits")) opt.logits = bool_field(o, "logits", fn);
+    if (o.contains("capture")) {
+        const json& c = o["capture"];
+        if (!c.is_array()) throw hooklab::Error("capture: expected hook names");
+        for (const json& h : c) {
+            if (!h.is_string()) throw hooklab::Error("capture: expected hook names");
+            opt.capture.push_back(h.get<std::string>());
+        }
+    }
+    if (o.contains("logit_lens")) opt.logit_lens = bool_field(o, "logit_lens", fn);
+    opt.interventions = parse_interventions(interventions);
     return opt;
 }
 
@@ -158,7 +231,7 @@ public:
     // The run JSON as text, exactly what the native CLI prints.
     val runJSON(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            return val(hooklab::dump_json(hooklab::run(model(), parse_options(options, interventions)), indent));
+            return val(hooklab::dump_json(hooklab::run(model(), parse_options(options, interventions, "runJSON")), indent));
         });
     }
 
@@ -166,7 +239,7 @@ public:
     // captures: [{name, shape, data: Float32Array}]}.
     val run(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            const hooklab::RunOptions opt = parse_options(options, interventions);
+            const hooklab::RunOptions opt = parse_options(options, interventions, "run");
             return result(hooklab::run_model(model(), opt), opt);
         });
     }
@@ -180,7 +253,7 @@ public:
     // topInt}]}}.
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            const hooklab::RunOptions opt = parse_options(options, interventions);
+            const hooklab::RunOptions opt = parse_options(options, interventions, "compare");
             const hooklab::Comparer::Step s = comparer_.compare(model(), opt);
             val out = val::object();
             const bool new_baseline = s.baseline_id != sent_baseline_;
@@ -216,25 +289,18 @@ public:
         return guard([&] {
             const hooklab::Model& m = model();
             hooklab::HeadsOptions opt;
-            const nlohmann::json o = nlohmann::json::parse(options);
-            if (o.contains("prompt")) opt.prompt = o["prompt"].get<std::string>();
+            const json o = options_json(options, "heads");
+            if (o.contains("prompt")) opt.prompt = string_field(o, "prompt", "heads");
             if (o.contains("repeat")) {
                 if (!o["repeat"].is_number_integer()) throw hooklab::Error("heads: repeat must be a positive integer, got " + o["repeat"].dump());
                 opt.repeat = o["repeat"].get<long long>();
             }
-            if (o.contains("seed")) opt.seed = hooklab::parse_seed(o["seed"].get<std::string>());
+            if (o.contains("seed")) opt.seed = hooklab::parse_seed(string_field(o, "seed", "heads"));
             if (o.contains("pattern")) {
                 if (!o["pattern"].is_number_integer()) throw hooklab::Error("heads: pattern must be a block number, got " + o["pattern"].dump());
                 opt.pattern_layer = o["pattern"].get<int>();
             }
-            for (const auto& text : nlohmann::json::parse(interventions)) {
-                const std::string t = text.get<std::string>();
-                try {
-                    opt.interventions.push_back(nlohmann::json::parse(t));
-                } catch (const nlohmann::json::exception&) {
-                    throw hooklab::Error("intervention is not valid JSON: " + t);
-                }
-            }
+            opt.interventions = parse_interventions(interventions);
             return val(hooklab::dump_json(hooklab::heads(m, opt), indent));
         });
     }
@@ -246,11 +312,22 @@ public:
     // ids: JSON array. Returns the text (invalid UTF-8 shown as U+FFFD).
     val decode(const std::string& ids_json) {
         return guard([&] {
-            const auto ids = json::parse(ids_json).get<std::vector<int>>();
             const hooklab::Model& m = model();
-            for (int id : ids)
+            json list;
+            try {
+                list = json::parse(ids_json);
+            } catch (const json::exception&) {
+                throw hooklab::Error("decode: the token ids are not valid JSON");
+            }
+            if (!list.is_array()) throw hooklab::Error("decode: expected an array of token ids");
+            std::vector<int> ids;
+            for (const json& v : list) {
+                if (!v.is_number_integer()) throw hooklab::Error("decode: token ids are integers, got " + v.dump());
+                const int64_t id = v.get<int64_t>();
                 if (id < 0 || id >= m.tokenizer.vocab_size())
                     throw hooklab::Error("token id " + std::to_string(id) + " is outside the vocabulary");
+                ids.push_back(static_cast<int>(id));
+            }
             return val(hooklab::utf8_lossy(m.tokenizer.decode(ids)));
         });
     }
@@ -291,14 +368,14 @@ public:
     val patchBegin(const std::string& options, const std::string& interventions) {
         return guard([&] {
             patcher_.reset();
-            const nlohmann::json o = nlohmann::json::parse(options);
+            const json o = options_json(options, "patchBegin");
             hooklab::PatchOptions p;
-            p.clean = o.at("clean").get<std::string>();
-            p.corrupted = o.at("corrupted").get<std::string>();
-            p.answer = o.at("answer").get<std::string>();
-            p.wrong = o.at("wrong").get<std::string>();
-            p.hook = o.value("hook", std::string("resid_pre"));
-            p.by = o.value("by", std::string());
+            p.clean = string_field(o, "clean", "patch");
+            p.corrupted = string_field(o, "corrupted", "patch");
+            p.answer = string_field(o, "answer", "patch");
+            p.wrong = string_field(o, "wrong", "patch");
+            p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
+            p.by = string_field(o, "by", "patch", false);
             p.interventions = parse_interventions(interventions);
             patcher_ = std::make_unique<hooklab::Patcher>(model(), p);
             return val(hooklab::dump_json(patcher_->header()));
@@ -327,11 +404,11 @@ public:
     // options: {"prompt", "answer", "wrong"}.
     val attribute(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            const nlohmann::json o = nlohmann::json::parse(options);
+            const json o = options_json(options, "attribute");
             hooklab::AttributeOptions a;
-            a.prompt = o.at("prompt").get<std::string>();
-            a.answer = o.at("answer").get<std::string>();
-            a.wrong = o.at("wrong").get<std::string>();
+            a.prompt = string_field(o, "prompt", "attribute");
+            a.answer = string_field(o, "answer", "attribute");
+            a.wrong = string_field(o, "wrong", "attribute");
             a.interventions = parse_interventions(interventions);
             return val(hooklab::dump_json(hooklab::attribute(model(), a), indent));
         });
@@ -362,7 +439,14 @@ public:
                 throw hooklab::Error("seed must be an integer in [0, 2^64), got \"" + seed + "\"");
             g.sampler.seed = s;
             std::vector<hooklab::GenerateOptions> all;
-            for (const auto& texts : nlohmann::json::parse(variants)) {
+            json list;
+            try {
+                list = json::parse(variants);
+            } catch (const json::exception&) {
+                throw hooklab::Error("generate: the variants are not valid JSON");
+            }
+            if (!list.is_array()) throw hooklab::Error("generate: expected an array of variants");
+            for (const auto& texts : list) {
                 g.interventions = intervention_list(texts);
                 all.push_back(g);
             }
@@ -400,23 +484,6 @@ public:
     void dispose() { reset(); model_.reset(); comparer_.clear(); }
 
 private:
-    // A JSON array of strings, each one intervention's JSON text.
-    static std::vector<nlohmann::json> parse_interventions(const std::string& texts) {
-        return intervention_list(nlohmann::json::parse(texts));
-    }
-    static std::vector<nlohmann::json> intervention_list(const nlohmann::json& texts) {
-        std::vector<nlohmann::json> out;
-        for (const auto& text : texts) {
-            const std::string t = text.get<std::string>();
-            try {
-                out.push_back(nlohmann::json::parse(t));
-            } catch (const nlohmann::json::exception&) {
-                throw hooklab::Error("intervention is not valid JSON: " + t);
-            }
-        }
-        return out;
-    }
-
     const hooklab::Model& model() const {
         if (!model_) throw hooklab::Error("no model is loaded");
         return *model_;

@@ -1,5 +1,6 @@
 // hooklab: the native command line. One JSON object on stdout, or one line on stderr
 // and a non-zero exit; never half a result.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -7,8 +8,11 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hooklab/error.h"
+#include "hooklab/intervention.h"
 #include "hooklab/heads.h"
 #include "hooklab/generate.h"
 #include "hooklab/patching.h"
@@ -20,17 +24,65 @@ namespace {
 const char* kUsage =
     "usage:\n"
     "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n"
-    "  hooklab tokenize --model DIR --text TEXT\n"
+    "  hooklab tokenize --model DIR --text TEXT [--f16]\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
     "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
     "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
-    "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty]\n"
+    "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n"
     "    --compare: the baseline (no interventions) and the intervened generation together\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
     "  --threads N: threads in the engine's pool (default: the hardware's, at most 8)\n";
+
+// The flags each command takes (issue #28): any other flag, a typo or one of another
+// command ("run --top-k", "generate --topk"), is an error, never silently ignored. The node
+// CLI (wasm/js/cli.js, FLAGS) has the same table and the same messages, byte for byte.
+const std::vector<std::pair<std::string, std::vector<std::string>>> kFlags = {
+    {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--capture", "--f16", "--pretty", "--threads"}},
+    {"tokenize", {"--model", "--text", "--f16"}},
+    {"heads", {"--model", "--prompt", "--repeat", "--seed", "--intervene", "--pattern", "--f16", "--pretty"}},
+    {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--intervene", "--f16", "--pretty",
+               "--threads"}},
+    {"attribute", {"--model", "--prompt", "--answer", "--wrong", "--intervene", "--f16", "--pretty", "--threads"}},
+    {"generate", {"--model", "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--intervene",
+                  "--compare", "--f16", "--pretty", "--threads"}},
+    {"bench", {"--model", "--prompt", "--iters", "--all-logits", "--f16", "--threads"}},
+};
+
+const std::vector<std::string>* flags_of(const std::string& cmd) {
+    for (const auto& [c, flags] : kFlags)
+        if (c == cmd) return &flags;
+    return nullptr;
+}
+
+// Throws unless `a` is one of cmd's flags: "unknown option A for hooklab CMD (did you mean
+// --X? | an option of hooklab C); CMD takes ... (see hooklab --help)".
+void check_flag(const std::string& cmd, const std::string& a) {
+    const std::vector<std::string>& mine = *flags_of(cmd);
+    if (std::find(mine.begin(), mine.end(), a) != mine.end()) return;
+    std::string msg = "unknown option " + a + " for hooklab " + cmd;
+    std::vector<std::string> names;
+    for (const std::string& f : mine) names.push_back(f.substr(2));
+    const size_t start = a.find_first_not_of('-');
+    const std::string near = start == std::string::npos || start == 0 ? "" : hooklab::closest_key(a.substr(start), names);
+    std::string others;
+    for (const auto& [c, flags] : kFlags)
+        if (c != cmd && std::find(flags.begin(), flags.end(), a) != flags.end()) others += (others.empty() ? "" : ", ") + c;
+    // Another command's flag is named as such, unless it is one of cmd's up to case, '_', '-'.
+    auto folded = [](std::string s) {
+        std::string o;
+        for (char ch : s)
+            if (ch != '-' && ch != '_') o += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        return o;
+    };
+    if (!near.empty() && (others.empty() || folded(near) == folded(a))) msg += " (did you mean --" + near + "?)";
+    else if (!others.empty()) msg += " (an option of hooklab " + others + ")";
+    std::string list;
+    for (const std::string& f : mine) list += (list.empty() ? "" : ", ") + f;
+    throw hooklab::Error(msg + "; " + cmd + " takes " + list + " (see hooklab --help)");
+}
 
 // One --intervene value: the intervention as JSON (checked further by the engine).
 nlohmann::json intervention_arg(const std::string& v) {
@@ -53,6 +105,7 @@ int heads_main(int argc, char** argv) {
             if (i + 1 >= argc) throw hooklab::Error("option " + a + " needs a value");
             return argv[++i];
         };
+        check_flag("heads", a);
         if (a == "--model") model_dir = value();
         else if (a == "--prompt") opt.prompt = value();
         else if (a == "--repeat") {
@@ -88,6 +141,7 @@ int run_main(int argc, char** argv) {
         std::fputs(kUsage, stdout);
         return 0;
     }
+    if (!flags_of(cmd)) throw hooklab::Error("unknown command \"" + cmd + "\" (see hooklab --help)");
     if (cmd == "heads") return heads_main(argc, argv);
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
@@ -125,6 +179,7 @@ int run_main(int argc, char** argv) {
                 throw hooklab::Error("option " + a + " needs an integer in [0, 2^64), got \"" + v + "\"");
             return static_cast<uint64_t>(x);
         };
+        check_flag(cmd, a);
         if (a == "--model") model_dir = value();
         else if (a == "--prompt" || a == "--text") { prompt = value(); have_prompt = true; }
         else if (a == "--intervene") opt.interventions.push_back(intervention_arg(value()));

@@ -75,6 +75,98 @@ json Selector::to_json() const {
     return nullptr;
 }
 
+// ---------------------------------------------------------------- strict keys
+
+namespace {
+
+std::string lower(const std::string& s) {
+    std::string o = s;
+    for (char& ch : o)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return o;
+}
+
+// Lower case without '_' and '-': "max_new_tokens", "MaxNewTokens" and "maxNewTokens" agree.
+std::string folded(const std::string& s) {
+    std::string o;
+    for (char ch : lower(s))
+        if (ch != '_' && ch != '-') o += ch;
+    return o;
+}
+
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+// neighbouring characters ("facotr") each count one.
+size_t typo_distance(const std::string& a, const std::string& b) {
+    const size_t n = a.size(), m = b.size();
+    std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+    for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+    for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+    for (size_t i = 1; i <= n; ++i)
+        for (size_t j = 1; j <= m; ++j) {
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[n][m];
+}
+
+// A key as JSON text: quoted and escaped, so the message stays one printable line.
+std::string json_text(const std::string& key) { return json(key).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string joined(const std::vector<std::string>& keys) {
+    std::string o;
+    for (const std::string& k : keys) o += (o.empty() ? "" : ", ") + k;
+    return o;
+}
+
+}  // namespace
+
+std::string closest_key(const std::string& key, const std::vector<std::string>& candidates) {
+    // Keys longer than any option are no typo of one (and the distance is quadratic).
+    if (key.size() > 64) return "";
+    const std::string f = folded(key);
+    if (!f.empty())
+        for (const std::string& c : candidates)
+            if (folded(c) == f) return c;
+    // The fewest edits; on a tie the longer common start ("sed": "seed", not "std").
+    std::string best;
+    size_t best_d = 3, best_p = 0;  // at most 2 edits
+    for (const std::string& c : candidates) {
+        const std::string a = lower(key), b = lower(c);
+        const size_t d = typo_distance(a, b);
+        size_t p = 0;
+        while (p < a.size() && p < b.size() && a[p] == b[p]) ++p;
+        if (d < key.size() && (d < best_d || (d == best_d && p > best_p))) { best_d = d; best_p = p; best = c; }
+    }
+    return best;
+}
+
+void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& where, const std::string& what) {
+    if (!obj.is_object()) return;
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+        std::string msg = where + ": unknown key " + json_text(it.key());
+        const std::string s = closest_key(it.key(), allowed);
+        if (!s.empty()) msg += " (did you mean " + json_text(s) + "?)";
+        throw Error(msg + "; " + what + " takes " + joined(allowed));
+    }
+}
+
+InterventionKeys intervention_keys(const std::string& kind) {
+    // Input keys, then the keys the engine's report ("as applied") adds for that kind: the
+    // exercises' fixed hook point (and fixed features for the first two). The general kinds
+    // report nothing their input does not take ("layer" is folded into "hook").
+    if (kind == "zero_head_k") return {{"kind", "layer", "head", "positions"}, {"hook", "features"}};
+    if (kind == "noise_even_neurons") return {{"kind", "layer", "mean", "std", "seed", "positions"}, {"hook", "features"}};
+    if (kind == "scale_hidden") return {{"kind", "layer", "factor", "positions", "features"}, {"hook"}};
+    std::vector<std::string> keys = {"kind", "hook", "layer"};
+    if (kind == "scale") keys.push_back("factor");
+    else if (kind == "add" || kind == "set") keys.push_back("value");
+    else if (kind == "noise") keys.insert(keys.end(), {"mean", "std", "seed"});
+    else if (kind != "zero") return {};
+    keys.insert(keys.end(), {"positions", "heads", "features"});
+    return {keys, {}};
+}
+
 // ---------------------------------------------------------------- parsing
 
 namespace {
@@ -111,6 +203,25 @@ Intervention parse_intervention(const json& j, const Config& c) {
     if (!j.is_object()) throw Error("intervention must be a JSON object, got " + j.dump());
     if (!j.contains("kind") || !j["kind"].is_string()) throw Error("intervention: \"kind\" (a string) is required");
     const std::string kind = j["kind"].get<std::string>();
+    const InterventionKeys keys = intervention_keys(kind);
+    if (keys.input.empty())
+        throw Error("intervention: unknown kind " + json_text(kind) +
+                    " (zero_head_k, noise_even_neurons, scale_hidden, zero, scale, add, set, noise)");
+    // Strict keys (issue #28): a key the kind does not read is a typo, never ignored
+    // ({"kind":"zero","head":3} would otherwise zero every head).
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& k = it.key();
+        const auto in = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), k) != v.end(); };
+        if (in(keys.input) || in(keys.echoed)) continue;
+        std::vector<std::string> all = keys.input;
+        all.insert(all.end(), keys.echoed.begin(), keys.echoed.end());
+        std::string msg = "intervention " + json_text(kind) + ": unknown key " + json_text(k);
+        const std::string s = closest_key(k, all);
+        if (!s.empty()) msg += " (did you mean " + json_text(s) + "?)";
+        msg += "; " + kind + " takes " + joined(keys.input);
+        if (!keys.echoed.empty()) msg += " (and " + joined(keys.echoed) + ", as the engine reports it)";
+        throw Error(msg);
+    }
     Intervention iv;
     json applied = {{"kind", kind}};
 
@@ -153,12 +264,17 @@ Intervention parse_intervention(const json& j, const Config& c) {
     } else if (kind == "zero" || kind == "scale" || kind == "add" || kind == "set" || kind == "noise") {
         if (!j.contains("hook") || !j["hook"].is_string()) throw Error("intervention: \"hook\" (a hook point name) is required");
         std::string name = j["hook"].get<std::string>();
-        if (j.contains("layer") && name.rfind("blocks.", 0) != 0) name = "blocks." + std::to_string(integer(j, "layer")) + "." + name;
+        const bool full = name.rfind("blocks.", 0) == 0;
+        if (j.contains("layer") && !full) name = "blocks." + std::to_string(integer(j, "layer")) + "." + name;
         try {
             parse_hook_name(name, c, iv.hook, iv.layer);
         } catch (const Error& e) {
             throw Error(std::string("intervention: ") + e.what());
         }
+        // "layer" beside a full name: it must say the same block (it used to be ignored).
+        if (j.contains("layer") && full && integer(j, "layer") != iv.layer)
+            throw Error("intervention: \"layer\" " + j["layer"].dump() + " disagrees with the hook " + json_text(name) +
+                        " (block " + std::to_string(iv.layer) + "); give the block once");
         iv.op = kind == "zero" ? Intervention::Zero : kind == "scale" ? Intervention::Scale
               : kind == "add" ? Intervention::Add : kind == "set" ? Intervention::Set : Intervention::Noise;
         if (iv.op == Intervention::Scale) iv.factor = number(j, "factor", 1.0, true);
@@ -168,9 +284,6 @@ Intervention parse_intervention(const json& j, const Config& c) {
         if (iv.op == Intervention::Scale) applied["factor"] = iv.factor;
         if (iv.op == Intervention::Add || iv.op == Intervention::Set) applied["value"] = iv.value;
         if (iv.op == Intervention::Noise) { applied["mean"] = iv.mean; applied["std"] = iv.std; }
-    } else {
-        throw Error("intervention: unknown kind \"" + kind +
-                    "\" (zero_head_k, noise_even_neurons, scale_hidden, zero, scale, add, set, noise)");
     }
     if (iv.op == Intervention::Noise) {
         if (iv.std < 0) throw Error("intervention: \"std\" must be >= 0");
@@ -190,8 +303,25 @@ Intervention parse_intervention(const json& j, const Config& c) {
         iv.heads.validate(c.n_head, "heads");
     }
     if (j.contains("features")) {
-        if (kind == "zero_head_k" || kind == "noise_even_neurons") throw Error("intervention: " + kind + " fixes its own features");
-        iv.features = Selector::parse(j["features"], "features");
+        const Selector given = Selector::parse(j["features"], "features");
+        // The first two exercises fix their features; their report names them, and that report
+        // parses again (a round trip), so exactly those features are accepted.
+        if ((kind == "zero_head_k" || kind == "noise_even_neurons") && given.to_json() != iv.features.to_json())
+            throw Error("intervention: " + kind + " fixes its own features (" + iv.features.to_json().dump() + " at layer " +
+                        std::to_string(iv.layer) + "), got " + j["features"].dump() +
+                        "; for other features use the general form, e.g. {\"kind\":\"" +
+                        (kind == "zero_head_k" ? "zero\",\"hook\":\"blocks." + std::to_string(iv.layer) + ".attn.hook_qkv\""
+                                               : "noise\",\"hook\":\"blocks." + std::to_string(iv.layer) + ".mlp.hook_post\"") +
+                        ",\"features\":...}");
+        iv.features = given;
+    }
+    // The exercises' own hook point, reported back as "hook": accepted again only as it is.
+    if (j.contains("hook") && (kind == "zero_head_k" || kind == "noise_even_neurons" || kind == "scale_hidden")) {
+        const std::string own = hook_full_name(iv.hook, iv.layer);
+        if (!j["hook"].is_string() || j["hook"].get<std::string>() != own)
+            throw Error("intervention: " + kind + " acts on its own hook point, \"" + own + "\" at layer " + std::to_string(iv.layer) +
+                        ", got \"hook\": " + j["hook"].dump() + "; leave \"hook\" out, or use the general form " +
+                        "{\"kind\":\"zero\"|\"scale\"|\"add\"|\"set\"|\"noise\",\"hook\":...}");
     }
     // Features of attention patterns are key positions: checked once the prompt is known.
     if (info.dims[info.feat_axis] != Dim::Key) iv.features.validate(hook_feature_count(iv.hook, c, 0), "features");

@@ -22,7 +22,7 @@ if (!existsSync(new URL('../dist/hooklab.mjs', import.meta.url)) || !existsSync(
   process.stderr.write('hooklab: the WebAssembly engine is not built yet (wasm/dist/hooklab.{mjs,wasm} missing): run "npm run build:wasm" first\n');
   process.exit(1);
 }
-const { HookLab, HookLabError, loadModule } = await import('./hooklab.js');
+const { HookLab, HookLabError, loadModule, closestKey } = await import('./hooklab.js');
 
 const THREADS_USAGE = '  --threads N: threads in the engine\'s pool (default: the hardware\'s, at most 8)\n';
 
@@ -32,15 +32,48 @@ function threadsValue(flag, v) {
   return parseInt(v, 10);
 }
 
+// The flags each command takes (issue #28): any other flag, a typo or one of another
+// command ("run --top-k", "generate --topk"), is an error, never silently ignored. The same
+// table and messages, byte for byte, as the native CLI's (model/cli/hooklab.cpp, kFlags).
+const FLAGS = {
+  run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--capture', '--f16', '--pretty', '--threads'],
+  tokenize: ['--model', '--text', '--f16'],
+  heads: ['--model', '--prompt', '--repeat', '--seed', '--intervene', '--pattern', '--f16', '--pretty'],
+  patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--intervene', '--f16', '--pretty', '--threads'],
+  attribute: ['--model', '--prompt', '--answer', '--wrong', '--intervene', '--f16', '--pretty', '--threads'],
+  generate: ['--model', '--prompt', '--max-new-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--intervene',
+    '--compare', '--f16', '--pretty', '--threads'],
+  bench: ['--model', '--prompt', '--iters', '--all-logits', '--f16', '--threads'],
+};
+// fetch is the node CLI's own (not in FLAGS, whose hints must match the native CLI's).
+const FETCH_FLAGS = ['--out', '--endpoint'];
+
+// Throws unless `a` is one of cmd's flags: "unknown option A for hooklab CMD (did you mean
+// --X? | an option of hooklab C); CMD takes ... (see hooklab --help)".
+function checkFlag(cmd, a, mine = FLAGS[cmd]) {
+  if (mine.includes(a)) return;
+  let msg = `unknown option ${a} for hooklab ${cmd}`;
+  const start = a.search(/[^-]/);
+  const near = start > 0 ? closestKey(a.slice(start), mine.map((f) => f.slice(2))) : '';
+  const others = Object.keys(FLAGS).filter((c) => c !== cmd && FLAGS[c].includes(a));
+  // Another command's flag is named as such, unless it is one of cmd's up to case, '_', '-'.
+  const folded = (x) => x.replace(/[-_]/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  if (near && (!others.length || folded(near) === folded(a))) msg += ` (did you mean --${near}?)`;
+  else if (others.length) msg += ` (an option of hooklab ${others.join(', ')})`;
+  throw new CliError(`${msg}; ${cmd} takes ${mine.join(', ')} (see hooklab --help)`);
+}
+
 const USAGE =
   'usage:\n' +
   '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
-  '  hooklab tokenize --model DIR --text TEXT\n' +
+  '  hooklab tokenize --model DIR --text TEXT [--f16]\n' +
   '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
   '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
+  '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
+  '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
   'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n' +
@@ -59,6 +92,7 @@ async function main(argv) {
   if (cmd === 'heads') return headsCommand(argv.slice(1));
   if (cmd === 'patch' || cmd === 'attribute') return patchCommand(cmd, argv.slice(1));
   if (cmd === 'generate') return generateCommand(argv.slice(1));
+  if (!FLAGS[cmd]) throw new CliError(`unknown command "${cmd}" (see hooklab --help)`);
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10, threads;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
   let M = null;  // the wasm module, for JSON checks exactly as the engine parses
@@ -73,6 +107,7 @@ async function main(argv) {
       if (v === '' || v.length > 9 || !/^[0-9]+$/.test(v)) throw new CliError(`option ${a} needs a non-negative integer, got "${v}"`);
       return parseInt(v, 10);
     };
+    checkFlag(cmd, a);
     if (a === '--model') modelDir = value();
     else if (a === '--prompt' || a === '--text') { prompt = value(); havePrompt = true; }
     else if (a === '--intervene') {
@@ -146,6 +181,7 @@ async function headsCommand(args) {
       if (i + 1 >= args.length) throw new CliError(`option ${a} needs a value`);
       return args[++i];
     };
+    checkFlag('heads', a);
     if (a === '--model') modelDir = value();
     else if (a === '--prompt') opt.prompt = value();
     else if (a === '--repeat') {
@@ -185,7 +221,7 @@ async function fetchCommand(args) {
     };
     if (a === '--out') out = value();
     else if (a === '--endpoint') endpoint = value();
-    else if (a.startsWith('-')) throw new CliError(`unknown option ${a} (see hooklab --help)`);
+    else if (a.startsWith('-')) checkFlag('fetch', a, FETCH_FLAGS);
     else if (!name) name = a;
     else throw new CliError(`unexpected argument ${a}`);
   }
@@ -242,6 +278,7 @@ async function patchCommand(cmd, args) {
       return args[++i];
     };
     if (a === '--help' || a === '-h') { process.stdout.write(PATCH_USAGE); return; }
+    checkFlag(cmd, a);
     if (a === '--model') modelDir = value();
     else if (flags[a]) o[flags[a]] = value();
     else if (a === '--intervene') {
@@ -252,7 +289,7 @@ async function patchCommand(cmd, args) {
     else if (a === '--f16') f16 = true;
     else if (a === '--pretty') pretty = true;
     else if (a === '--threads') threads = threadsValue(a, value());
-    else throw new CliError(`unknown option ${a} (see hooklab ${cmd} --help)`);
+    else throw new CliError(`unknown option ${a} (see hooklab ${cmd} --help)`);  // unreachable: checkFlag
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (cmd === 'patch') {
@@ -277,12 +314,13 @@ async function patchCommand(cmd, args) {
 const GENERATE_USAGE =
   'usage:\n' +
   '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
-  '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty]\n' +
-  '    --compare: the baseline (no interventions) and the intervened generation together\n';
+  '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
+  '    --compare: the baseline (no interventions) and the intervened generation together\n' +
+  THREADS_USAGE;
 
 async function generateCommand(args) {
   const o = { interventions: [] };
-  let modelDir = '', prompt, f16 = false, pretty = false, compare = false;
+  let modelDir = '', prompt, f16 = false, pretty = false, compare = false, threads;
   for (let i = 0; i < args.length; ++i) {
     const a = args[i];
     const value = () => {
@@ -302,6 +340,7 @@ async function generateCommand(args) {
       return x;
     };
     if (a === '--help' || a === '-h') { process.stdout.write(GENERATE_USAGE); return; }
+    checkFlag('generate', a);
     if (a === '--model') modelDir = value();
     else if (a === '--prompt') prompt = value();
     else if (a === '--max-new-tokens') o.maxNewTokens = intValue();
@@ -321,13 +360,14 @@ async function generateCommand(args) {
     else if (a === '--compare') compare = true;
     else if (a === '--f16') f16 = true;
     else if (a === '--pretty') pretty = true;
-    else throw new CliError(`unknown option ${a} (see hooklab generate --help)`);
+    else if (a === '--threads') threads = threadsValue(a, value());
+    else throw new CliError(`unknown option ${a} (see hooklab generate --help)`);  // unreachable: checkFlag
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (prompt === undefined) throw new CliError('--prompt is required');
   if (o.maxNewTokens === undefined) throw new CliError('--max-new-tokens N is required');
   if (o.maxNewTokens < 1) throw new CliError('--max-new-tokens must be at least 1');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
   try {
     const out = compare ? await lab.generateCompare(prompt, o) : await lab.generate(prompt, o);
     process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');

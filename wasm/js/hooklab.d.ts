@@ -19,6 +19,8 @@ export interface LoadOptions {
    * (kept only when the load succeeds). A Cache Storage cache, or a cache adapter.
    */
   cache?: Cache | CacheAdapter;
+  /** Threads in the engine's pool, 1 to 256 (default: the hardware's, at most 8; 1 where the page is not cross-origin isolated). */
+  threads?: number;
 }
 
 /** A file of a URL source: its URL, and what describe() learnt (NaN / null when unknown). */
@@ -53,24 +55,30 @@ export function folderCache(dir: string): CacheAdapter;
 /** Which indices along an axis: "all" | "even" | "odd" | {range:[a,b]} | [i, j, ...]. */
 export type Selector = 'all' | 'even' | 'odd' | { range: [number, number] } | number[];
 
+/**
+ * One intervention (README, "Interventions"). The engine refuses any key its kind does not take
+ * (a typo such as `head` for `heads` is an error naming it, with a "did you mean"). The
+ * exercises' optional `hook` and `features` are those the engine reports back (`interventions`
+ * of a result): a reported intervention may be passed in again, and only with those values.
+ */
 export type Intervention =
-  | { kind: 'zero_head_k'; layer: number; head: number }
-  | { kind: 'noise_even_neurons'; layer: number; mean?: number; std?: number; seed?: number }
-  | { kind: 'scale_hidden'; layer: number; factor: number }
-  | {
-      kind: 'zero' | 'scale' | 'add' | 'set' | 'noise';
-      hook: string;
-      positions?: Selector;
-      heads?: Selector;
-      features?: Selector;
-      factor?: number;
-      value?: number;
-      mean?: number;
-      std?: number;
-      seed?: number;
-      [key: string]: unknown;
-    }
-  | Record<string, unknown>;
+  | { kind: 'zero_head_k'; layer: number; head: number; positions?: Selector; hook?: string; features?: Selector }
+  | { kind: 'noise_even_neurons'; layer: number; mean?: number; std?: number; seed?: number; positions?: Selector; hook?: string; features?: Selector }
+  | { kind: 'scale_hidden'; layer: number; factor: number; positions?: Selector; features?: Selector; hook?: string }
+  | (GeneralIntervention & { kind: 'zero' })
+  | (GeneralIntervention & { kind: 'scale'; factor: number })
+  | (GeneralIntervention & { kind: 'add' | 'set'; value: number })
+  | (GeneralIntervention & { kind: 'noise'; mean?: number; std?: number; seed?: number });
+
+/** The general form's common keys: a hook point (with `layer` when the name leaves out "blocks.L.") and the selectors. */
+export interface GeneralIntervention {
+  hook: string;
+  layer?: number;
+  positions?: Selector;
+  /** Only on hooks with a head axis (q, k, v, z, attention scores and patterns). */
+  heads?: Selector;
+  features?: Selector;
+}
 
 export interface RunOptions {
   /** Objects, or their JSON text (text keeps 64-bit seeds exact). */
@@ -115,8 +123,11 @@ export interface RunResult {
   captures?: Record<string, { shape: number[]; data: Float32Array }>;
   /** With logitLens: per block, the reading's top tokens and KL(final output || reading) in nats. */
   logit_lens?: { layer: number; top: TokenProb[]; kl: number | null }[];
-  /** The interventions in their normalised form. */
-  interventions: Record<string, unknown>[];
+  /**
+   * The interventions in their normalised form (each kind's keys, the exercises' hook and
+   * features added); they may be passed in again. A noise seed above 2^53 loses digits here.
+   */
+  interventions: Intervention[];
   /** The first hook where a non-finite value appeared, or null. */
   nonfinite: string | null;
 }
@@ -144,7 +155,7 @@ export interface HeadsResult {
   previous_token: (number | null)[][];
   /** Mean over i of A[i][0]. */
   first_token: (number | null)[][];
-  interventions: Record<string, unknown>[];
+  interventions: Intervention[];
   /** With opts.pattern: that block's hook_pattern, [head, query, key] row-major. */
   pattern?: { layer: number; shape: [number, number, number]; data: (number | null)[] };
 }
@@ -187,7 +198,7 @@ export interface PatchResult {
   forwards: number;
   ms: number;
   n_layer: number;
-  interventions: Record<string, unknown>[];
+  interventions: Intervention[];
 }
 
 export interface AttributeOptions {
@@ -208,7 +219,7 @@ export interface AttributeResult {
   logit_diff: number | null;
   /** embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias: they sum to logit_diff. */
   components: { name: string; value: number | null }[];
-  interventions: Record<string, unknown>[];
+  interventions: Intervention[];
 }
 export interface CompareResult {
   baseline: RunResult;
@@ -278,7 +289,7 @@ export interface GenerateResult {
   tokens_per_s: number;
   /** False when an intervention can change earlier positions as the sequence grows: every step recomputes it. */
   kv_cache: boolean;
-  interventions: Record<string, unknown>[];
+  interventions: Intervention[];
 }
 
 /** generateCompare's options: generate's, with onToken told which continuation a token is for. */
@@ -292,6 +303,27 @@ export interface GenerateCompareResult {
   baseline: GenerateResult;
   intervened: GenerateResult;
 }
+
+/**
+ * The option keys each entry point takes (one table, wasm/js/hooklab.js); any other key is a
+ * HookLabError naming it, with a "did you mean" and this list. The option interfaces here list
+ * exactly these keys.
+ */
+export const OPTION_KEYS: {
+  readonly load: readonly (keyof LoadOptions)[];
+  readonly run: readonly (keyof RunOptions)[];
+  readonly runJSON: readonly (keyof RunOptions)[];
+  readonly compare: readonly (keyof RunOptions)[];
+  readonly heads: readonly (keyof HeadsOptions)[];
+  readonly headsJSON: readonly (keyof HeadsOptions)[];
+  readonly patch: readonly (keyof PatchOptions)[];
+  readonly attribute: readonly (keyof AttributeOptions)[];
+  readonly generate: readonly (keyof GenerateOptions)[];
+  readonly generateCompare: readonly (keyof GenerateCompareOptions)[];
+};
+
+/** "Did you mean": the candidate equal to key up to case, '_' and '-', else the closest within 2 edits; '' when none. */
+export function closestKey(key: string, candidates: readonly string[]): string;
 
 /** An engine error; the message is the engine's, meant to be shown as it is. */
 export class HookLabError extends Error {}

@@ -263,6 +263,90 @@ async function openSource(source, opts) {
   throw new HookLabError('HookLab.load: source must be a folder path (node), a base URL, or the four files');
 }
 
+// ---------------------------------------------------------------- strict options (issue #28)
+
+const RUN_KEYS = ['interventions', 'topk', 'capture', 'logits', 'logitLens'];
+const HEADS_KEYS = ['prompt', 'repeat', 'seed', 'interventions', 'pattern'];
+const GENERATE_KEYS = ['maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'interventions', 'onToken', 'signal'];
+/**
+ * The one table of the options each entry point takes. Any other key is a HookLabError that
+ * names it, with a "did you mean" and this list: a typo ({interventon: [...]}) must never run
+ * the baseline without a word. hooklab.d.ts's option interfaces list exactly these keys
+ * (tests/node/strict-inputs.test.mjs checks it); the engine checks the interventions' own
+ * keys, and wasm/binding.cpp the JSON these options become.
+ */
+export const OPTION_KEYS = Object.freeze({
+  load: Object.freeze(['onProgress', 'f16', 'fetchOptions', 'cache', 'threads']),
+  run: Object.freeze(RUN_KEYS),
+  runJSON: Object.freeze(RUN_KEYS),
+  compare: Object.freeze(RUN_KEYS),
+  heads: Object.freeze(HEADS_KEYS),
+  headsJSON: Object.freeze(HEADS_KEYS),
+  patch: Object.freeze(['clean', 'corrupted', 'answer', 'wrong', 'hook', 'by', 'interventions', 'onProgress', 'signal']),
+  attribute: Object.freeze(['prompt', 'answer', 'wrong', 'interventions']),
+  generate: Object.freeze(GENERATE_KEYS),
+  generateCompare: Object.freeze(GENERATE_KEYS),
+});
+
+const lower = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+const folded = (s) => lower(s).replace(/[-_]/g, '');
+
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+// neighbouring characters each count one.
+function typoDistance(a, b) {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; ++j) d[0][j] = j;
+  for (let i = 1; i <= a.length; ++i)
+    for (let j = 1; j <= b.length; ++j) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] !== b[j - 1] ? 1 : 0));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
+}
+
+/**
+ * Did you mean: the candidate equal to `key` up to case, '_' and '-' ("max_new_tokens" for
+ * "maxNewTokens"), else the one fewest edits away when that is at most 2 and fewer than key's
+ * length (on a tie the one sharing the longest start with key); '' when none is close. The
+ * engine's rule (hooklab::closest_key) too.
+ */
+export function closestKey(key, candidates) {
+  key = String(key);
+  if (key.length > 64) return '';
+  const f = folded(key);
+  if (f) for (const c of candidates) if (folded(c) === f) return c;
+  // The fewest edits; on a tie the longer common start ("sed": "seed", not "std").
+  let best = '', bestD = 3, bestP = 0;
+  for (const c of candidates) {
+    const a = lower(key), b = lower(c);
+    const d = typoDistance(a, b);
+    let p = 0;
+    while (p < a.length && p < b.length && a[p] === b[p]) ++p;
+    if (d < key.length && (d < bestD || (d === bestD && p > bestP))) { best = c; bestD = d; bestP = p; }
+  }
+  return best;
+}
+
+const kindOf = (x) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : `a ${typeof x}`);
+
+// The options of entry point `fn` (undefined: none), refused unless a plain object whose
+// every key is in OPTION_KEYS[fn].
+function checkOptions(fn, opts) {
+  const keys = OPTION_KEYS[fn];
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    const hint = Array.isArray(opts) && keys.includes('interventions') ? ' (interventions go in {interventions: [...]})' : '';
+    throw new HookLabError(`${fn}: the options must be an object {${keys.join(', ')}}, got ${kindOf(opts)}${hint}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (keys.includes(k)) continue;
+    const near = closestKey(k, keys);
+    throw new HookLabError(`${fn}: unknown option ${JSON.stringify(k)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ` +
+      `${fn} takes ${keys.join(', ')}`);
+  }
+  return opts;
+}
+
 // ---------------------------------------------------------------- patching helpers
 
 // The string options of patch() / attribute(), each required. A token may be given as an
@@ -278,10 +362,19 @@ function patchOptions(opts, names) {
   return o;
 }
 
-// Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact).
+// Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact); the
+// engine parses it and refuses unknown keys (hooklab::parse_intervention).
+function interventionList(ivs = []) {
+  if (!Array.isArray(ivs)) throw new HookLabError(`interventions: expected an array, got ${kindOf(ivs)}`);
+  return ivs.map((iv, i) => {
+    if (typeof iv === 'string') return iv;
+    if (iv === null || typeof iv !== 'object' || Array.isArray(iv))
+      throw new HookLabError(`interventions[${i}]: expected an intervention object or its JSON text, got ${kindOf(iv)}`);
+    return JSON.stringify(iv);
+  });
+}
 function interventionTexts(ivs = []) {
-  if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
-  return JSON.stringify(ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv))));
+  return JSON.stringify(interventionList(ivs));
 }
 
 // A macrotask turn, so that events (an abort) run between generation steps; not
@@ -309,6 +402,7 @@ export class HookLab {
    *   threads: how many (default: the hardware's, at most 8; one where the page is not cross-origin isolated)}
    */
   static async load(source, opts = {}) {
+    opts = checkOptions('load', opts);
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
     const build = await selectBuild(opts.threads);
     const src = await openSource(source, opts);
@@ -382,8 +476,9 @@ export class HookLab {
   }
 
   // The engine's options text and the interventions' texts for one run.
-  _request(prompt, opts) {
-    if (typeof prompt !== 'string') throw new HookLabError('run: the prompt must be a string');
+  _request(prompt, opts, fn = 'run') {
+    opts = checkOptions(fn, opts);
+    if (typeof prompt !== 'string') throw new HookLabError(`${fn}: the prompt must be a string`);
     const o = { prompt };
     if (opts.topk !== undefined) {
       if (!Number.isInteger(opts.topk) || opts.topk < 0) throw new HookLabError('topk must be a non-negative integer');
@@ -396,17 +491,13 @@ export class HookLab {
       o.capture = c;
     }
     if (opts.logitLens !== undefined) o.logit_lens = !!opts.logitLens;
-    const ivs = opts.interventions ?? [];
-    if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
-    // Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact).
-    const texts = ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv)));
-    return [JSON.stringify(o), JSON.stringify(texts)];
+    return [JSON.stringify(o), interventionTexts(opts.interventions ?? [])];
   }
 
   /** The run JSON as text, exactly as the native CLI prints it (indent -1: compact). */
   runJSON(prompt, opts = {}, indent = -1) {
     const engine = this._live();
-    return unwrap(engine.runJSON(...this._request(prompt, opts), indent));
+    return unwrap(engine.runJSON(...this._request(prompt, opts, 'runJSON'), indent));
   }
 
   /**
@@ -434,7 +525,7 @@ export class HookLab {
    * @param opts {interventions, topk, capture, logits, logitLens}
    */
   compare(prompt, opts = {}) {
-    const [options, ivs] = this._request(prompt, opts);
+    const [options, ivs] = this._request(prompt, opts, 'compare');
     const r = unwrap(this._live().compare(options, ivs));
     if (r.baseline) this._baseline = assemble(r.baseline);
     const c = JSON.parse(r.compare);
@@ -456,8 +547,13 @@ export class HookLab {
    * @param opts {prompt} or {repeat, seed}, and {interventions}; see heads().
    */
   headsJSON(opts = {}, indent = -1) {
+    return this._heads(opts, indent, 'headsJSON');
+  }
+
+  _heads(opts, indent, fn) {
     const engine = this._live();
-    if (opts === null || typeof opts !== 'object') throw new HookLabError('heads: expected {prompt} or {repeat, seed}');
+    if (opts === null || typeof opts !== 'object') throw new HookLabError(`${fn}: expected {prompt} or {repeat, seed}`);
+    checkOptions(fn, opts);
     const o = {};
     if (opts.prompt !== undefined) {
       if (typeof opts.prompt !== 'string') throw new HookLabError('heads: the prompt must be a string');
@@ -477,10 +573,7 @@ export class HookLab {
       if (!Number.isSafeInteger(opts.pattern)) throw new HookLabError(`heads: pattern must be a block number, got ${opts.pattern}`);
       o.pattern = opts.pattern;
     }
-    const ivs = opts.interventions ?? [];
-    if (!Array.isArray(ivs)) throw new HookLabError('interventions: expected an array');
-    const texts = ivs.map((iv) => (typeof iv === 'string' ? iv : JSON.stringify(iv)));
-    return unwrap(engine.heads(JSON.stringify(o), JSON.stringify(texts), indent));
+    return unwrap(engine.heads(JSON.stringify(o), interventionTexts(opts.interventions ?? []), indent));
   }
 
   /**
@@ -491,17 +584,23 @@ export class HookLab {
    *   {pattern: L} to also get block L's scored patterns as result.pattern {layer, shape [H,T,T], data}
    */
   heads(opts = {}) {
-    return JSON.parse(this.headsJSON(opts));
+    return JSON.parse(this._heads(opts, -1, 'heads'));
   }
 
   /** Token ids of `text` (GPT-2 byte-level BPE). */
   tokenize(text) {
-    return JSON.parse(unwrap(this._live().tokenize(String(text))));
+    if (typeof text !== 'string') throw new HookLabError(`tokenize: the text must be a string, got ${kindOf(text)}`);
+    return JSON.parse(unwrap(this._live().tokenize(text)));
   }
 
   /** Text of token ids (invalid UTF-8 shown as U+FFFD). */
   decode(ids) {
-    return unwrap(this._live().decode(JSON.stringify(Array.from(ids, Number))));
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number')
+      throw new HookLabError(`decode: expected an array of token ids, got ${kindOf(ids)}`);
+    const list = Array.from(ids, Number);
+    const bad = list.findIndex((id) => !Number.isSafeInteger(id));
+    if (bad >= 0) throw new HookLabError(`decode: token ids are integers, got ${String(ids[bad])} at index ${bad}`);
+    return unwrap(this._live().decode(JSON.stringify(list)));
   }
 
   // ---------------------------------------------------------------- patching and attribution
@@ -515,6 +614,7 @@ export class HookLab {
    */
   async patch(opts = {}) {
     const engine = this._live();
+    opts = checkOptions('patch', opts);
     const { signal } = opts;
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
     const o = patchOptions(opts, ['clean', 'corrupted', 'answer', 'wrong']);
@@ -545,6 +645,7 @@ export class HookLab {
    * @returns the native CLI's attribute JSON
    */
   attribute(opts = {}) {
+    opts = checkOptions('attribute', opts);
     const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
     return JSON.parse(unwrap(this._live().attribute(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
   }
@@ -559,6 +660,7 @@ export class HookLab {
    * @returns the native CLI's generate JSON
    */
   async generate(prompt, opts = {}) {
+    opts = checkOptions('generate', opts);
     const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
     const [r] = await this._generate(prompt, opts, [opts.interventions], (steps, index) => onToken({ ...steps[0], index }));
     return r;
@@ -573,6 +675,7 @@ export class HookLab {
    * @returns the native CLI's generate --compare JSON: {baseline, intervened}
    */
   async generateCompare(prompt, opts = {}) {
+    opts = checkOptions('generateCompare', opts);
     const onToken = typeof opts.onToken === 'function' ? opts.onToken : () => {};
     const which = ['baseline', 'intervened'];
     const [baseline, intervened] = await this._generate(prompt, opts, [[], opts.interventions], (steps, index) =>
