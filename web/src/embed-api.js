@@ -7,8 +7,12 @@
 //     (values are strings, numbers, booleans or null; null/false switches an exercise off)
 //   {type: 'hooklab:get-state', id?}   → {type: 'hooklab:state', state: {...}, id?}
 //   {type: 'hooklab:get-result', id?}  → {type: 'hooklab:result', result: <export JSON> | null, id?}
-// Outbound, to the allowed parent origins: 'hooklab:state' on every change, 'hooklab:result'
-// after every run (a summary, no id), 'hooklab:error' for a refused message (to a known origin only).
+// Outbound, to the parent window's own origin when it is allowed (never a guess: a
+// postMessage whose target origin is not the recipient's makes the browser log an error):
+// 'hooklab:state' on every change, 'hooklab:result' after every run (a summary, no id),
+// 'hooklab:error' for a refused message (to a known origin only), and for a set-state
+// value the lab cannot use (which field, what it expects; the message's other fields
+// are applied).
 // A refused origin is named in the console with the file to edit: otherwise a course page on
 // another origin sees nothing happen and has no way to tell why.
 
@@ -49,6 +53,27 @@ function parentOrigin() {
   return null;
 }
 
+// What each set-state field takes, for the hooklab:error that refuses a value.
+export const EXPECTS = {
+  model: 'one of "default", "gpt2", "gpt2-medium", "local"',
+  lang: '"en" or "vi"',
+  prompt: 'a text',
+  ex1: '"L.H" (block and head, e.g. "9.2"), or null to switch exercise 1 off',
+  ex2: '"L,mean,std,seed" (block, mean, std ≥ 0, whole-number seed, e.g. "9,10,1,0"), or null to switch exercise 2 off',
+  ex3: '"L,factor" (block and factor, e.g. "9,0.1"), or null to switch exercise 3 off',
+  ex4: '"L,factor" (block and factor, e.g. "9,10"), or null to switch exercise 4 off',
+  view: '"both", "resid" or "hf"',
+  scale: '"linear" or "log"',
+  topk: 'a whole number from 1 to 50',
+  predict: 'true or false',
+  lens: 'true or false',
+};
+
+/** The hooklab:error text for refused set-state values: [{key, value, reason?}]. */
+export function fieldErrorText(bad) {
+  return bad.map(({ key, value, reason }) => `${key}: ${JSON.stringify(value)} cannot be used${reason ? ` (${reason})` : ''}; expected ${EXPECTS[key] ?? 'a valid value'}`).join('; ');
+}
+
 export function initEmbedApi({ getState, setState, getExport }) {
   const self = location.origin;
   const allowed = new Set([self]);
@@ -61,18 +86,27 @@ export function initEmbedApi({ getState, setState, getExport }) {
   };
   // Everything waits for the allow-list: a message sent before it is known would be lost
   // (outbound, the first hooklab-state) or refused (inbound, an early set-state).
+  // The parent's origin: from the browser at load, else learnt from its first allowed message.
+  let parentAt = null;
   const ready = fetch(new URL(ORIGINS_FILE, location.href))
     .then((r) => (r.ok ? r.json() : {}))
     .then((j) => { for (const o of j.allowedOrigins || []) if (typeof o === 'string') allowed.add(o); })
     .catch(() => {})
     .then(() => {
       const po = parent && parentOrigin();
-      if (po && po !== 'null' && !allowed.has(po)) warn(po);
+      if (po && po !== 'null') {
+        parentAt = po;
+        if (!allowed.has(po)) warn(po);
+      }
     });
+  // Only to the parent's own origin, and only when it is allowed. Where the browser does not
+  // tell the parent's origin (no ancestorOrigins, no referrer) and no message has come from
+  // it yet, each allowed origin is tried: only the parent's own receives it.
   const toParent = (msg) => {
     if (!parent) return;
     ready.then(() => {
-      for (const o of allowed) {
+      const targets = parentAt ? (allowed.has(parentAt) ? [parentAt] : []) : [...allowed];
+      for (const o of targets) {
         try { parent.postMessage(msg, o); } catch { /* wrong origin: dropped */ }
       }
     });
@@ -84,6 +118,7 @@ export function initEmbedApi({ getState, setState, getExport }) {
       if (isOurs) warn(ev.origin); // nothing goes back to an unknown origin
       return;
     }
+    if (parent && ev.source === parent && !parentAt) parentAt = ev.origin;
     // Our own outbound messages (a top-level page hears itself): never answered.
     if (['hooklab:state', 'hooklab:result', 'hooklab:error'].includes(ev.data?.type)) return;
     const err = validMessage(ev.data);
@@ -93,7 +128,11 @@ export function initEmbedApi({ getState, setState, getExport }) {
       if (isOurs) reply({ type: 'hooklab:error', error: err });
       return;
     }
-    if (ev.data.type === 'hooklab:set-state') setState(ev.data.state);
+    if (ev.data.type === 'hooklab:set-state') {
+      // Values the lab cannot use are not applied: said, with what each field expects.
+      const bad = setState(ev.data.state) ?? [];
+      if (bad.length) reply({ type: 'hooklab:error', error: fieldErrorText(bad), fields: bad.map(({ key, value }) => ({ key, value, expected: EXPECTS[key] ?? null })) });
+    }
     if (ev.data.type === 'hooklab:get-result') return reply({ type: 'hooklab:result', result: getExport() });
     reply({ type: 'hooklab:state', state: Object.fromEntries(paramsOf(getState())) });
   }

@@ -12,6 +12,7 @@
 
 import { FILES, MODEL_FILES } from '../../wasm/js/models.js';
 import { headsForPage } from './panels/heads-worker.js';
+import { patchInputErrors } from './panels/patch-data.js';
 import { createGenerateHandlers } from './panels/generate-worker.js';
 
 const CACHE = 'hooklab-models-v1';
@@ -197,6 +198,12 @@ const handlers = {
     const ms = [];
     for (let i = 0; i < (msg.iters ?? 1); i++) ms.push(lab.forwardMs(ids, false));
     return { tokens: ids.length, ms };
+  },
+  // The Patching form checked as it is typed: the sweep's input errors, without a forward.
+  async patchCheck(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    const c = labInfo.config;
+    return { errors: patchInputErrors(msg.opts, { tokenize: (s) => lab.tokenize(s), tokenString: (id) => lab.decode([id]), vocabSize: c.vocab_size, ctx: c.n_positions }) };
   },
   async tokenize(msg) {
     if (!lab) throw new Error('no model is loaded yet');

@@ -94,3 +94,25 @@ export function drawHeatmap(canvas, matrix, labels, { title } = {}) {
   ctx.fillText('1', bx + 12, top + 8);
   ctx.fillText('0', bx + 12, top + cell * T);
 }
+
+// A small attention map without token labels (the heads grid's thumbnails, where labels
+// would be a few pixels tall): cells only, the causal future hatched, a thin frame.
+// Returns its geometry {pad, cell, W} for mapping the pointer back to a cell.
+export function drawThumb(canvas, matrix, { size = 200 } = {}) {
+  const T = matrix.length, pad = 2;
+  const cell = Math.max(3, Math.floor(size / Math.max(T, 1)));
+  const W = 2 * pad + cell * T;
+  const ctx = canvasSetup(canvas, W, W, { aspect: true });
+  for (let q = 0; q < T; q++) {
+    for (let k = 0; k < T; k++) {
+      const x = pad + k * cell, y = pad + q * cell, v = matrix[q][k];
+      if (k > q) ctx.fillStyle = '#e6e6e6';
+      else if (typeof v !== 'number' || !Number.isFinite(v)) ctx.fillStyle = '#D55E00';
+      else ctx.fillStyle = ramp(v);
+      ctx.fillRect(x, y, cell, cell);
+    }
+  }
+  ctx.strokeStyle = '#888';
+  ctx.strokeRect(pad - 0.5, pad - 0.5, cell * T + 1, cell * T + 1);
+  return { pad, cell, W };
+}

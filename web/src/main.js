@@ -2,8 +2,9 @@
 // Panels live in panels/, runs in run.js, model choice in model.js, exports in export.js.
 import './style.css';
 import { EngineClient } from './worker-api.js';
-import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf } from './state.js';
+import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf, invalidForModel } from './state.js';
 import { createApp, setLang } from './store.js';
+import { makeT } from './i18n.js';
 import { $ } from './dom.js';
 import { initEmbedApi } from './embed-api.js';
 import { matchFiles } from './local-files.js';
@@ -28,6 +29,7 @@ const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
   new EngineClient(new URL('./', location.href).href));
 app.refused = refused.map((r) => `${r.key}=${r.value}`);
+app.linkedLocal = app.st.model === 'local'; // opened from a link that named local files (model.js)
 app.embed = initEmbedApi({ getState: () => app.st, setState: (patch) => applyPatch(patch), getExport: () => exportObject(app) });
 app.embed.setParamsOf(stateToParams);
 
@@ -50,17 +52,47 @@ function applyLang() {
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
   flushLazy();
   app.genPanel?.setLang(app.st.lang);
+  showControls(app.controlsShown);
 }
 
-// A state change from the host page (postMessage).
+// ?embed=1: the controls fold away (results first, a chart on the first screen); the
+// header's button unfolds them. Without embed=1 the fold has no effect (style.css).
+function showControls(show) {
+  app.controlsShown = !!show;
+  $('controls').classList.toggle('folded', !app.controlsShown);
+  $('controls-toggle').setAttribute('aria-expanded', String(app.controlsShown));
+  $('controls-toggle').textContent = app.t(app.controlsShown ? 'controlsHide' : 'controlsShow');
+}
+
+// A state change from the host page (postMessage). A value the page cannot use (or a block
+// the loaded model does not have) is not applied: returned as [{key, value, reason?}] for
+// embed-api.js to answer with a hooklab:error naming the field; the other fields apply.
 function applyPatch(patch) {
-  const q = stateToParams(app.st);
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null || v === false) q.delete(k);
-    else q.set(k, String(v));
+  const build = (p) => {
+    const q = stateToParams(app.st);
+    for (const [k, v] of Object.entries(p)) {
+      if (v === null || v === false) q.delete(k);
+      else q.set(k, String(v));
+    }
+    return q;
+  };
+  const good = { ...patch }, bad = [];
+  const drop = (k, reason) => { bad.push({ key: k, value: good[k], ...(reason ? { reason } : {}) }); delete good[k]; };
+  for (const k of ['predict', 'lens']) if (typeof good[k] === 'string' && !['1', '0', 'true', 'false'].includes(good[k])) drop(k);
+  const refused = [];
+  stateFromParams(build(good), app.st.lang, refused);
+  for (const r of refused) if (r.key in good) drop(r.key);
+  let next = stateFromParams(build(good), app.st.lang);
+  if (app.modelInfo && next.model === app.loadedKey) {
+    const en = makeT('en');
+    for (const { id, key, vars } of invalidForModel(next, app.modelInfo.config)) {
+      const [k, p] = id.split('-');
+      if (k in good) drop(k, `${p === 'layer' ? 'block' : p}: ${en(key, vars)}`);
+    }
+    next = stateFromParams(build(good), app.st.lang);
   }
   const prevModel = app.st.model, prevLang = app.st.lang;
-  app.st = stateFromParams(q, app.st.lang);
+  app.st = next;
   app.fieldErrors = {};
   if (app.st.lang !== prevLang) setLang(app, app.st.lang);
   writeControls(app);
@@ -68,6 +100,7 @@ function applyPatch(patch) {
   syncUrl(app);
   if (app.st.model !== prevModel) selectModel(app, app.st.model);
   else schedule(app, 0);
+  return bad;
 }
 
 function takeFiles(list) {
@@ -82,7 +115,8 @@ function bind() {
   const onInput = () => { readControls(app); updateExerciseHelp(app); syncUrl(app); schedule(app); };
   const redraw = () => { readControls(app); syncUrl(app); renderAll(app); };
   $('lang').addEventListener('change', () => { setLang(app, $('lang').value); applyLang(); syncUrl(app); });
-  for (const el of document.querySelectorAll('input[name=model]')) el.addEventListener('change', () => { if (el.checked) selectModel(app, el.value); });
+  $('controls-toggle').addEventListener('click', () => showControls(!app.controlsShown));
+  for (const el of document.querySelectorAll('input[name=model]')) el.addEventListener('change', () => { if (el.checked) { app.linkedLocal = false; selectModel(app, el.value); } });
   $('load-btn').addEventListener('click', () => loadHub(app, app.st.model));
   $('clear-cache').addEventListener('click', async () => {
     try {

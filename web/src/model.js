@@ -116,11 +116,14 @@ export function renderEmptyState(app) {
   const waiting = app.loadedKey !== want && app.loading !== want && (MODELS[want]?.kind === 'hub' || want === 'local');
   const card = $('empty-state');
   card.hidden = !waiting;
+  document.body.classList.toggle('awaiting-model', waiting); // the embed unfolds its controls for the card
   $('result-body').classList.toggle('no-model', !app.modelInfo);
   if (!waiting) return;
   if (!app.modelInfo) setStatus(app, 'emptyTitle');
   const hub = MODELS[want]?.kind === 'hub';
-  $('empty-text').textContent = hub ? t('emptyHub', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : t('localNeeded');
+  // "This link uses local files" only where a link named them; a reader who just chose
+  // "Local files…" is asked for the files.
+  $('empty-text').textContent = hub ? t('emptyHub', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : t(app.linkedLocal ? 'localNeeded' : 'localChoose');
   $('load-btn').hidden = !hub;
   $('load-btn').textContent = hub ? t('loadSize', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : '';
   $('empty-files').hidden = hub;

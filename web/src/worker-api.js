@@ -88,6 +88,11 @@ export class EngineClient {
     return this.#request('tokenize', { text });
   }
 
+  // The Patching form's input errors, as the engine words them: {errors: [message]}.
+  patchCheck(opts) {
+    return this.#request('patchCheck', { opts });
+  }
+
   // The engine's hook table for a prompt of T tokens: [{name, per_block, dims, shape, axes}].
   hooks(T = 1) {
     return this.#request('hooks', { T });

@@ -172,9 +172,11 @@ export function readBuilder(app) {
 export function bindBuilder(app, onChange) {
   app.builderChange = onChange;
   const redraw = () => { renderBuilder(app); readBuilder(app); onChange(); };
+  // A new row is neutral (scale by 1): adding it changes no run until the learner sets it.
+  // It starts as a copy of the last row's hook and selectors, or block 0's hook_resid_post.
   $('iv-add').addEventListener('click', () => {
     const last = app.st.iv[app.st.iv.length - 1];
-    app.st.iv.push(last ? { ...structuredClone(last), on: true } : defaultRow());
+    app.st.iv.push({ ...(last ? structuredClone(last) : defaultRow()), on: true, kind: 'scale', factor: 1 });
     redraw();
     document.getElementById(`iv-${app.st.iv.length - 1}-hook`)?.focus();
   });

@@ -1,8 +1,11 @@
-// Every head's attention pattern for one block, baseline and intervened side by side,
-// tokens as axis labels (heatmap.js), each head's scores in its caption, and each
-// pattern's numbers in a data table.
+// Every head's attention pattern for one block, baseline and intervened side by side, as
+// thumbnails without token labels (heatmap.js drawThumb: labels would be unreadable at this
+// size); the tokens and weight of the cell under the pointer in a line below (and the
+// tooltip), each head's scores in its caption, and each pattern's numbers with the tokens
+// in a data table.
 import { renderTable } from '../charts.js';
-import { drawHeatmap } from '../heatmap.js';
+import { drawThumb } from '../heatmap.js';
+import { showTok } from '../dom.js';
 import { SCORE_KEYS, patternsOf } from './heads-data.js';
 
 /**
@@ -16,7 +19,10 @@ export function renderHeadGrid(container, { layer, tokens, baseline, intervened,
   container.replaceChildren();
   const h2 = document.createElement('h3');
   h2.textContent = t('headsGridTitle', { l: layer });
-  container.append(h2);
+  const hint = document.createElement('p');
+  hint.className = 'caption';
+  hint.textContent = t('headsThumbHint');
+  container.append(h2, hint);
   const pb = patternsOf(baseline), pi = intervened ? patternsOf(intervened) : null;
   const grid = document.createElement('div');
   grid.className = 'heads-grid';
@@ -29,14 +35,31 @@ export function renderHeadGrid(container, { layer, tokens, baseline, intervened,
     const fig = document.createElement('figure');
     fig.className = 'heat-fig';
     const head = t('headsHead', { h });
+    const title = document.createElement('p');
+    title.className = 'thumb-title';
+    title.textContent = pi ? `${head}: ${t('baseline')} | ${t('intervened')}` : head;
+    const readout = document.createElement('p');
+    readout.className = 'pmap-readout';
+    readout.setAttribute('aria-live', 'polite');
+    fig.append(title);
     for (const [m, label] of [[mb, t('baseline')], [pi?.[h], t('intervened')]]) {
       if (!m) continue;
       const canvas = document.createElement('canvas');
       canvas.setAttribute('role', 'img');
       canvas.setAttribute('aria-label', `${t('headsGridTitle', { l: layer })}, ${head} — ${label}`);
-      drawHeatmap(canvas, m, tokens, { title: `${head} — ${label}` });
+      const g = drawThumb(canvas, m);
+      canvas.addEventListener('mousemove', (ev) => {
+        const r = canvas.getBoundingClientRect();
+        const s = r.width ? g.W / r.width : 1;
+        const k = Math.floor(((ev.clientX - r.left) * s - g.pad) / g.cell), q = Math.floor(((ev.clientY - r.top) * s - g.pad) / g.cell);
+        if (q < 0 || k < 0 || q >= m.length || k > q) return;
+        const text = `${head} — ${label}: ${t('headsCellReadout', { q, qt: showTok(tokens[q]), k, kt: showTok(tokens[k]), v: show(m[q][k]) })}`;
+        readout.textContent = text;
+        canvas.title = text;
+      });
       fig.append(canvas);
     }
+    fig.append(readout);
     const cap = document.createElement('figcaption');
     if (scores) {
       cap.textContent = SCORE_KEYS.map((k) => {

@@ -5,11 +5,19 @@
 // and kept, so closing and reopening on the same state asks nothing again.
 import { $ } from '../dom.js';
 import { fmtNum } from '../i18n.js';
-import { interventionsOf, stateToParams } from '../state.js';
+import { interventionsOf, stateToParams, MODELS } from '../state.js';
 import { describeError } from '../errors.js';
 import { showFieldError } from '../form.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { renderHeadGrid } from './heads-grid.js';
+import { displayName } from './model-info.js';
+import { modelIdentity, knownHeadsFor, knownForScore, headsNote } from './known-heads.js';
+
+/** The known-heads table's entry for the loaded model (known-heads.js), or null. */
+export function loadedModelHeads(app) {
+  const repo = (key) => (MODELS[key]?.kind === 'hub' ? MODELS[key].repo : undefined);
+  return knownHeadsFor(modelIdentity(app.modelInfo, repo));
+}
 
 // The R and seed fields, checked against the model's context: {r, seed} or errors by field.
 function readRepeat(app) {
@@ -68,11 +76,13 @@ export function renderHeads(app) {
   Object.assign(req, { interventions, pattern: block });
   const key = JSON.stringify([result.model, req]);
   const fmt = (x) => fmtNum(x, app.st.lang);
+  const entry = loadedModelHeads(app);
   const draw = () => {
     const hs = app.headsResult.value;
     $('heads-status').textContent = h.repeat ? t('headsRepeatNote', { r: h.r, s: h.seed }) : '';
+    $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: hs.baseline, score: h.score, t, fmt: (x) => fmtNum(x, app.st.lang, 2) });
     renderHeadsOverview($('heads-overview'), {
-      ...hs, score: h.score, t, fmt,
+      ...hs, score: h.score, t, fmt, known: knownForScore(entry, h.score),
       onPick: ({ layer }) => { app.st.heads.block = layer; writeHeadsControls(app); app.headsChange?.(); },
     });
     renderHeadGrid($('heads-grid'), { layer: block, tokens: hs.baseline.token_strings, baseline: hs.baseline.pattern, intervened: hs.intervened?.pattern ?? null, scores: hs, t, fmt });
@@ -81,6 +91,7 @@ export function renderHeads(app) {
   if (app.headsAsked === key) return;
   app.headsAsked = key;
   $('heads-status').textContent = t('headsRunning');
+  $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: null, score: h.score, t, fmt });
   app.client.heads(req).then((value) => {
     if (app.headsAsked !== key) return; // a newer request
     app.headsResult = { key, value };

@@ -14,7 +14,9 @@ import { tlPatchCode, tlDlaCode } from '../codegen.js';
 import { barConfig, upsertChart, renderTable, OI } from '../charts.js';
 import { displayName } from './model-info.js';
 import { renderDivergingMap } from './patch-heatmap.js';
-import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField } from './patch-data.js';
+import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField, diffWarning, SMALL_DIFF, SMALL_SHARE } from './patch-data.js';
+import { loadedModelHeads } from './heads.js';
+import { patchZNote } from './known-heads.js';
 
 const TEXT_FIELDS = [['clean', 'patch-clean'], ['corrupted', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']];
 const TOPK = 10;
@@ -22,13 +24,15 @@ const TOPK = 10;
 const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, status: null, top: null, topKey: null, progress: 0 };
+  // live: the form's input errors found as it is typed (checkInputs), by field.
+  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, live: {}, checkKey: null, status: null, top: null, topKey: null, progress: 0 };
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
       app.st.patch[field] = v === defaultPair(app.st.model)[field] ? null : v;
       const f = field === 'clean' || field === 'corrupted' ? 'prompts' : field;
       delete app.patch.errors[f];
+      delete app.patch.live[f]; // until the check of the new text answers
       syncUrl(app);
       renderPatching(app);
     });
@@ -125,6 +129,31 @@ function showFieldError(app, id, d) {
   el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+// The form checked as it is typed (two tokens for the answer, prompts of different lengths,
+// …): the worker tokenizes, no forward; once per change of the texts, 250 ms after typing
+// stops. Its errors replace the last Run's for the same fields.
+function checkInputs(app) {
+  const P = app.patch;
+  if (!app.modelInfo) return;
+  const ex = inputs(app);
+  const key = JSON.stringify([app.loadedKey, ex]);
+  if (P.checkKey === key) return;
+  P.checkKey = key;
+  clearTimeout(P.checkTimer);
+  P.checkTimer = setTimeout(async () => {
+    let errors;
+    try { ({ errors } = await app.client.patchCheck(ex)); } catch { P.checkKey = null; return; }
+    if (P.checkKey !== key) return; // the form changed meanwhile: its own check follows
+    P.live = {};
+    for (const m of errors) {
+      const d = describeError(m);
+      P.live[errorField(d) ?? 'general'] ??= d;
+    }
+    for (const f of ['prompts', 'answer', 'wrong']) delete P.errors[f];
+    renderPatching(app);
+  }, 250);
+}
+
 // The pickers' top-k costs a forward: asked only while the view is on screen (else every
 // exercise toggle would queue one behind its run), once per change of its inputs, after
 // they have stopped changing for 300 ms (typing) — lazy.js.
@@ -167,12 +196,18 @@ export function renderPatching(app) {
   const note = $('patch-model-note');
   note.hidden = st.model !== 'default';
   note.textContent = st.model === 'default' ? t('patchEmbeddedNote', { name: app.defaultName }) : '';
-  showFieldError(app, 'patch-prompts-err', P.errors.prompts);
-  showFieldError(app, 'patch-answer-err', P.errors.answer);
-  showFieldError(app, 'patch-wrong-err', P.errors.wrong);
+  // By head: what to look for on the loaded model (known-heads.js).
+  const look = st.patch.hook === 'z' && app.modelInfo ? patchZNote({ entry: loadedModelHeads(app), name: displayName(app), t }) : null;
+  $('patch-look').hidden = !look;
+  $('patch-look').textContent = look ?? '';
+  checkInputs(app);
+  const err = (f) => P.errors[f] ?? P.live[f];
+  showFieldError(app, 'patch-prompts-err', err('prompts'));
+  showFieldError(app, 'patch-answer-err', err('answer'));
+  showFieldError(app, 'patch-wrong-err', err('wrong'));
   showFieldError(app, 'patch-dla-err', P.errors.dla);
   showFieldError(app, 'patch-general-err', P.errors.general);
-  for (const [f, id] of [['prompts', 'patch-clean'], ['prompts', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']]) $(id).setAttribute('aria-invalid', String(!!P.errors[f]));
+  for (const [f, id] of [['prompts', 'patch-clean'], ['prompts', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']]) $(id).setAttribute('aria-invalid', String(!!err(f)));
   $('patch-status').textContent = !P.job && P.status ? t(P.status.key, P.status.vars) : '';
   renderProgress(app);
   renderPicks(app);
@@ -185,12 +220,30 @@ export function renderPatching(app) {
   $('patch-summary').textContent = r
     ? t('patchSummary', { c: fmtNum(r.sweep.clean_logit_diff, st.lang), k: fmtNum(r.sweep.corrupted_logit_diff, st.lang), f: fmtNum(r.sweep.forwards, st.lang, 2), ms: Math.round(r.sweep.ms) })
     : t('patchNone');
+  renderDiffWarning(app, r);
+  // Results of another form (texts, hook or interventions changed since the sweep): dimmed until Run.
+  const stale = !!r && JSON.stringify([r.ex, r.interventions]) !== JSON.stringify([{ ...cur, hook: st.patch.hook }, interventionsOf(st)]);
+  for (const id of ['patch-summary', 'patch-warn', 'fig-patch', 'patch-dla']) $(id).classList.toggle('stale', stale);
+  $('patch-stale').hidden = !stale;
+  $('patch-stale').textContent = stale ? t('patchStale') : '';
   if (r) renderSweep(app, r, fmt);
   const d = P.dla && P.dla.model === app.loadedKey ? P.dla : null;
   $('patch-dla').hidden = !d && !P.errors.dla;
   $('fig-dla-layers').hidden = $('fig-dla-heads').hidden = !d;
   if (d) renderDla(app, d, fmt);
   renderPatchCode(app);
+}
+
+// The normalised metric assumes D = clean − corrupted > 0 and divides by it: a warning when
+// D is not positive or small (the rule: patch-data.js diffWarning, stated in the caption).
+function renderDiffWarning(app, r) {
+  const { t, st } = app;
+  const w = r ? diffWarning(r.sweep.clean_logit_diff, r.sweep.corrupted_logit_diff) : null;
+  const box = $('patch-warn');
+  box.hidden = !w;
+  if (!w) { box.textContent = ''; return; }
+  const vars = { c: fmtNum(r.sweep.clean_logit_diff, st.lang), k: fmtNum(r.sweep.corrupted_logit_diff, st.lang), d: fmtNum(w.d, st.lang) };
+  box.textContent = [w.reversed ? t('patchWarnReversed', vars) : '', w.small ? t('patchWarnSmall', vars) : ''].filter(Boolean).join(' ');
 }
 
 function renderSweep(app, r, fmt) {
@@ -210,7 +263,7 @@ function renderSweep(app, r, fmt) {
     rowHead: t('patchRowHead'),
     readout: (l, c, v) => t('patchReadout', { l, col: colText(cols[c]), v: fmt(v) }),
     hint: t('patchReadoutHint'),
-    caption: t('patchScale', { m: fmtNum(max, st.lang, 2) }),
+    caption: `${t('patchScale', { m: fmtNum(max, st.lang, 2) })} ${t('patchRule', { abs: fmtNum(SMALL_DIFF, st.lang), pct: Math.round(SMALL_SHARE * 100) })}`,
     dataTable: t('dataTable'),
     tableCaption: title,
     fmt,
