@@ -55,11 +55,11 @@ TEST_CASE("the forward fires every hook with the table's shape, in the table's o
     CHECK(fired == want);
 }
 
-TEST_CASE("README's hook table lists exactly the table's hook points", "[hooks]") {
-    const std::string readme = testing::read_file(testing::source("README.md"));
-    const size_t start = readme.find("### Hook points");
+TEST_CASE("docs/engine.md's hook table lists exactly the table's hook points", "[hooks]") {
+    const std::string readme = testing::read_file(testing::source("docs/engine.md"));
+    const size_t start = readme.find("## Hook points");
     REQUIRE(start != std::string::npos);
-    const size_t end = readme.find("\n### ", start + 1);
+    const size_t end = readme.find("\n## ", start + 1);
     std::istringstream section(readme.substr(start, end - start));
     // First column of each row: `full name` then shorthands relative to its parent,
     // e.g. `blocks.{i}.attn.hook_q` / `hook_k`.

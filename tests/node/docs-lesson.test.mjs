@@ -8,7 +8,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md', 'web/README.md', 'wasm/README.md', 'docs/lesson.md', 'docs/hardening.md', 'checkpoints/default/MODEL_CARD.md'];
+const DOCS = ['README.md', 'web/README.md', 'wasm/README.md', 'docs/lesson.md', 'docs/hardening.md', 'docs/engine.md',
+  'docs/testing.md', 'bench/RESULTS.md', 'checkpoints/default/MODEL_CARD.md'];
 
 test('relative links in the docs resolve to files of the repository', () => {
   for (const doc of DOCS.filter((d) => existsSync(join(REPO, d)))) {

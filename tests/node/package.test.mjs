@@ -36,7 +36,7 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
 
   // README's example, with only the hub URL replaced.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const example = readme.slice(readme.indexOf('## From node')).match(/```js\n([\s\S]*?)```/)[1];
+  const example = readme.slice(readme.indexOf('## From JavaScript')).match(/```js\n([\s\S]*?)```/)[1];
   assert.ok(example.includes(HUB_URL) && example.includes("from 'gpt2-hooklab'"));
   const server = createServer((req, res) => {
     const f = join(CKPT, decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/model\//, ''));
