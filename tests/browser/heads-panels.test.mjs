@@ -78,12 +78,12 @@ test('overview: block x head grids, strongest heads, a 144-row table, click pick
   assert.equal(await ov.locator('canvas').count(), 2);
   const box = await ov.locator('canvas').first().boundingBox();
   assert.ok(box.width > 12 * 22 && box.height > 12 * 22, JSON.stringify(box));
-  assert.match(await ov.locator('figcaption').first().textContent(), /^Highest: \d+\.\d+ \(/);
+  assert.match(await ov.locator('figcaption').first().textContent(), /^Highest: L\d+H\d+ \(/);
   const rows = ov.locator('table tbody tr');
   assert.equal(await rows.count(), 144);
   // Row 9.2: the zeroed key's head, baseline → intervened as the engine gave them.
   const cells = await rows.nth(9 * 12 + 2).locator('th, td').allTextContents();
-  assert.deepEqual(cells, ['9.2', hs.baseline.first_token[9][2].toFixed(3), hs.intervened.first_token[9][2].toFixed(3),
+  assert.deepEqual(cells, ['L9H2', hs.baseline.first_token[9][2].toFixed(3), hs.intervened.first_token[9][2].toFixed(3),
     (hs.intervened.first_token[9][2] - hs.baseline.first_token[9][2]).toFixed(3)]);
   // Block 3, head 5 of the intervened grid (22-px cells after a 34 x 40 margin).
   await ov.locator('canvas').nth(1).click({ position: { x: 34 + 5 * 22 + 11, y: 40 + 3 * 22 + 11 } });
@@ -156,7 +156,7 @@ test('page: a closed heads panel asks the worker nothing; opening it shows the e
     assert.equal(rows.length, base.induction.length * base.induction[0].length);
     const num = (s) => { const x = Number(s.replace(/,/g, '').replace('\u2212', '-')); return Number.isFinite(x) ? x : null; };
     for (const [bh, b, i] of rows) {
-      const [l, h] = bh.split('.').map(Number);
+      const [l, h] = bh.match(/^L(\d+)H(\d+)$/).slice(1).map(Number);
       for (const [shown, want] of [[num(b), base.induction[l][h]], [num(i), int.induction[l][h]]]) {
         if (want === null) assert.equal(shown, null, bh);
         else assert.ok(Math.abs(shown - want) <= 1e-3, `${bh}: ${shown} vs ${want}`);

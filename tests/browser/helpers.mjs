@@ -5,7 +5,9 @@ import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { startServer, hasWasmEngine, REPO, NATIVE } from './server.mjs';
+import { derivedTolerance, maxAbs } from '../tolerance.mjs';
 
 export const SHOTS = join(REPO, 'test-results');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -74,6 +76,30 @@ export function nativeRun(modelDir, prompt, interventions = [], { topk = 10, cap
   for (const c of capture) args.push('--capture', c);
   if (logits) args.push('--logits');
   return JSON.parse(execFileSync(NATIVE, args, { maxBuffer: 1 << 30 }).toString());
+}
+
+// The page's numbers (the wasm engine in Chromium) against native CLI runs: two builds of one
+// engine whose sums differ in order (Eigen natively, simd128 kernels in wasm). No golden: the
+// tolerance is derived (tests/tolerance.mjs, tools/golden_compare.py's formula) from the model,
+// the token count and the native runs' own scales (several when a result depends on several).
+export function nativeTolerance(...runs) {
+  return derivedTolerance(runs[0].model, runs[0].tokens.length, ...runs.map((r) => r.stats));
+}
+
+// A curve (resid_std, hidden_std) within the tolerance: activation_rel times its largest value.
+export function assertCurve(got, want, tol, what) {
+  assert.equal(got.length, want.length, `${what}: length`);
+  const bound = tol.activation(maxAbs(want));
+  got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) <= bound, `${what}[${i}]: page ${x} vs native ${want[i]}, tolerance ${bound}`));
+}
+
+// A number as the page shows it (English format: thousands commas, U+2212 minus) and half a
+// unit of its last shown digit (its display rounding, a hair wider for the decimal's binary
+// representation): [value, half].
+export function shownNumber(text) {
+  const t = String(text).trim().replace(/,/g, '').replace('\u2212', '-');
+  const m = t.match(/^[-+]?\d*(?:\.(\d*))?(?:e([-+]?\d+))?$/i);
+  return [Number(t), m ? 0.5 * 10 ** (Number(m[2] ?? 0) - (m[1] ?? '').length) * (1 + 1e-12) : NaN];
 }
 
 export function close(a, b, rel = 1e-4) {

@@ -1,13 +1,13 @@
 // The Patching view (issue #11, page) in Chromium on the real WebAssembly engine and the
 // embedded model: a sweep whose heat-map data table equals the native CLI's `hooklab patch`
-// (within 1e-4), a cancelled sweep, the z and attribution maps, export, URL state, the engine
+// (within the tolerance derived from the arithmetic, tests/tolerance.mjs), a cancelled sweep, the z and attribution maps, export, URL state, the engine
 // errors next to their fields, and the layout at 1400 and 390 px.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openPage, waitForRun, shot, close, REPO, NATIVE } from './helpers.mjs';
+import { launch, openPage, waitForRun, shot, nativeRun, nativeTolerance, shownNumber, REPO, NATIVE } from './helpers.mjs';
 import { EMBEDDED_PAIR } from '../../web/src/panels/patch-data.js';
 
 const MODEL = join(REPO, 'checkpoints/default');
@@ -22,21 +22,39 @@ function nativeAttribute({ clean, answer, wrong }) {
   return JSON.parse(execFileSync(NATIVE, ['attribute', '--model', MODEL, '--prompt', clean, '--answer', answer, '--wrong', wrong]).toString());
 }
 
-// The data table of a heat-map figure: {cols, rows: [[numbers]]} (English number format).
+// The data table of a heat-map figure: {cols, rows: [[shown text]]} (English number format).
 async function readTable(page, figId) {
   return page.evaluate((id) => {
     const table = document.querySelector(`#${id} table`);
     const cols = [...table.querySelectorAll('thead th')].map((th) => th.textContent).slice(1);
-    const rows = [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace(/,/g, '').replace('−', '-'))));
+    const rows = [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
     return { cols, rows };
   }, figId);
 }
 
-function assertMatrix(got, want, what) {
+// The page (the wasm engine in Chromium) against the native CLI: two builds of one engine whose
+// sums differ in order. The tolerance is derived (tests/tolerance.mjs, as tools/make_goldens.py
+// does for the patching goldens) from the model, the prompts' token count and the largest scales
+// of the native runs of the clean and corrupted prompts with the sweep's interventions.
+function patchTolerance({ clean, corrupted }, interventions = []) {
+  return nativeTolerance(...[clean, corrupted].map((p) => nativeRun(MODEL, p, interventions, { topk: 1, logits: false })));
+}
+
+// Per value: a logit difference (or an attribution component) within 2 logit_abs, a normalized
+// value n within 4 logit_abs (1 + |n|) / |D| (D: the native clean - corrupted logit difference).
+const logitDiffTol = (tol) => () => tol.logitDiff();
+const normalizedTol = (tol, native) => (n) => tol.normalized(n, native.clean_logit_diff - native.corrupted_logit_diff);
+
+// got: the shown texts of a table (each within its tolerance plus its display rounding) or numbers.
+function assertMatrix(got, want, tolOf, what) {
   assert.equal(got.length, want.length, `${what}: rows`);
   want.forEach((row, l) => {
     assert.equal(got[l].length, row.length, `${what}: block ${l} columns`);
-    row.forEach((w, i) => assert.ok(close(got[l][i], w, 1e-4), `${what}[${l}][${i}]: page ${got[l][i]} vs native ${w}`));
+    row.forEach((w, i) => {
+      const [v, half] = typeof got[l][i] === 'string' ? shownNumber(got[l][i]) : [got[l][i], 0];
+      const tol = tolOf(w) + half;
+      assert.ok(Math.abs(v - w) <= tol, `${what}[${l}][${i}]: page ${got[l][i]} vs native ${w}, tolerance ${tol}`);
+    });
   });
 }
 
@@ -56,19 +74,24 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   await page.locator('#patch-run').click();
   await page.locator('#fig-patch table').waitFor({ state: 'attached', timeout: 60000 });
   const native = nativePatch(EMBEDDED_PAIR, 'resid_pre');
+  const tol = patchTolerance(EMBEDDED_PAIR);
   let t = await readTable(page, 'fig-patch');
   assert.equal(t.cols.length, native.clean_tokens.length);
   assert.match(t.cols[6], /6 " they" ← " he"/);
-  assertMatrix(t.rows, native.normalized, 'resid_pre normalized');
+  // (b) page (wasm) vs native CLI: tolerance derived from the native runs' scales.
+  assertMatrix(t.rows, native.normalized, normalizedTol(tol, native), 'resid_pre normalized');
   await page.locator('#patch-metric').selectOption('logit_diff');
-  assertMatrix((await readTable(page, 'fig-patch')).rows, native.logit_diff, 'resid_pre logit_diff');
+  // (b) page (wasm) vs native CLI: a logit difference.
+  assertMatrix((await readTable(page, 'fig-patch')).rows, native.logit_diff, logitDiffTol(tol), 'resid_pre logit_diff');
   assert.equal(new URL(page.url()).searchParams.get('pmetric'), 'logit_diff');
   await page.locator('#patch-metric').selectOption('normalized');
 
   // The value on keyboard focus: the cursor starts at the last block's last position.
   await page.locator('#fig-patch canvas').focus();
   const focused = (await page.locator('#fig-patch .pmap-readout').textContent()).match(/^Block 11, 6 " they" ← " he": (\S+)$/);
-  assert.ok(focused && close(Number(focused[1]), native.normalized[11][6], 1e-4), focused?.[0]);
+  assert.ok(focused, 'the readout');
+  // (b) page (wasm) vs native CLI: a normalized value, plus the readout's rounding.
+  assertMatrix([[focused[1]]], [[native.normalized[11][6]]], normalizedTol(tol, native), focused[0]);
   await page.keyboard.press('ArrowLeft');
   assert.match(await page.locator('#fig-patch .pmap-readout').textContent(), /^Block 11, 5 ",":/);
 
@@ -76,11 +99,14 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   const attr = nativeAttribute(EMBEDDED_PAIR);
   const heads = (await readTable(page, 'fig-dla-heads')).rows;
   const byName = Object.fromEntries(attr.components.map((c) => [c.name, c.value]));
-  assertMatrix(heads, heads.map((row, l) => row.map((_, h) => byName[`blocks.${l}.attn.head.${h}`])), 'attribution heads');
+  // (b) page (wasm) vs native CLI: attribution components, 2 logit_abs each (the clean run's scales).
+  const attrTol = nativeTolerance(nativeRun(MODEL, EMBEDDED_PAIR.clean, [], { topk: 1, logits: false }));
+  assertMatrix(heads, heads.map((row, l) => row.map((_, h) => byName[`blocks.${l}.attn.head.${h}`])), logitDiffTol(attrTol), 'attribution heads');
   const sum = (await page.locator('#fig-dla-layers .fig-cap').textContent()).match(/^The (\d+) components sum to (-?[\d.]+); the logit difference is (-?[\d.]+)\.$/);
   assert.ok(sum, 'the attribution caption');
   assert.equal(Number(sum[1]), attr.components.length);
-  assert.ok(close(Number(sum[2]), attr.logit_diff, 1e-4) && close(Number(sum[3]), attr.logit_diff, 1e-4), sum[0]);
+  // (b) page (wasm) vs native CLI: the page's sum of components and its logit difference, 2 logit_abs plus the caption's rounding.
+  assertMatrix([[sum[2], sum[3]]], [[attr.logit_diff, attr.logit_diff]], logitDiffTol(attrTol), sum[0]);
 
   // Export names the experiment.
   const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#patch-export-json').click()]);
@@ -91,7 +117,8 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   assert.match(exp.model.name, /HookLab-Brown/);
   assert.deepEqual(exp.interventions, []);
   assert.ok(exp.date);
-  assertMatrix(exp.sweep.normalized, native.normalized, 'export');
+  // (b) page (wasm) vs native CLI: the exported numbers, no display rounding.
+  assertMatrix(exp.sweep.normalized, native.normalized, normalizedTol(tol, native), 'export');
   assert.equal(exp.attribution.components.length, attr.components.length);
   await shot(page, 'patching-1400');
 
@@ -118,7 +145,9 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   await page.waitForFunction(() => /block × head/.test(document.querySelector('#fig-patch .fig-title')?.textContent), null, { timeout: 60000 });
   t = await readTable(page, 'fig-patch');
   assert.equal(t.cols[0], 'head 0');
-  assertMatrix(t.rows, nativePatch(EMBEDDED_PAIR, 'z').normalized, 'z normalized');
+  const nz = nativePatch(EMBEDDED_PAIR, 'z');
+  // (b) page (wasm) vs native CLI: tolerance derived from the native runs' scales.
+  assertMatrix(t.rows, nz.normalized, normalizedTol(tol, nz), 'z normalized');
   const u = new URL(page.url()).searchParams;
   assert.equal(u.get('phook'), 'z');
   assert.equal(u.get('pclean'), null, 'the default pair is not written into the URL');
@@ -152,8 +181,9 @@ test('engine errors are shown next to their fields, in the page language', async
   await page.locator('#patch-dla-err').waitFor({ state: 'visible', timeout: 60000 });
   assert.match(await page.locator('#patch-dla-err').textContent(), /not defined with an intervention on the residual stream \(blocks\.9\.hook_resid_post\)/);
   await page.locator('#fig-patch table').waitFor({ state: 'attached' });
-  assertMatrix((await readTable(page, 'fig-patch')).rows,
-    nativePatch(EMBEDDED_PAIR, 'resid_pre', [{ kind: 'scale_hidden', layer: 9, factor: 0.1 }]).normalized, 'with ex3');
+  const ex3 = [{ kind: 'scale_hidden', layer: 9, factor: 0.1 }], n3 = nativePatch(EMBEDDED_PAIR, 'resid_pre', ex3);
+  // (b) page (wasm) vs native CLI: tolerance derived from the native runs' scales, with the intervention.
+  assertMatrix((await readTable(page, 'fig-patch')).rows, n3.normalized, normalizedTol(patchTolerance(EMBEDDED_PAIR, ex3), n3), 'with ex3');
   assert.match(await page.locator('#patch-ivs').textContent(), /block 9 output × 0\.1/);
   assert.match(await page.locator('#patch-code').textContent(), /model\.add_hook\("blocks\.9\.hook_resid_post", scale_0, is_permanent=True\)/);
   // Vietnamese.

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { HookLab, HookLabError } from '../../wasm/js/hooklab.js';
+import { derivedTolerance, goldenTolerance } from '../tolerance.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NATIVE = join(ROOT, 'build/hooklab');
@@ -28,11 +29,35 @@ function close(got, want, rel, floor, what) {
   assert.ok(Math.abs(got - want) <= rel * Math.max(Math.abs(want), floor), `${what}: wasm ${got} vs ${want}`);
 }
 
-const maxAbs = (a) => Math.max(...a.flat(2).map(Math.abs));
+// |a - b| <= tolOf(b), over nested arrays: the quantity's tolerance (tests/tolerance.mjs) at
+// the reference value b, as tests/native/test_patching.cpp's check_abs.
+function within(got, want, tolOf, what) {
+  if (Array.isArray(want)) {
+    assert.equal(got.length, want.length, `${what}: length`);
+    want.forEach((w, i) => within(got[i], w, tolOf, `${what}[${i}]`));
+    return;
+  }
+  const tol = tolOf(want);
+  assert.ok(Math.abs(got - want) <= tol, `${what}: wasm ${got} vs ${want}, tolerance ${tol}`);
+}
+
+// The tolerances of a patch or attribute JSON's floats, by key (tools/golden_compare.py's rules):
+// logit differences and attribution components 2 logit_abs, normalized values by their
+// denominator D = clean - corrupted logit difference.
+function floatRules(tol, D) {
+  return {
+    clean_logit_diff: () => tol.logitDiff(),
+    corrupted_logit_diff: () => tol.logitDiff(),
+    logit_diff: () => tol.logitDiff(),
+    components: () => tol.logitDiff(),
+    normalized: (n) => tol.normalized(n, D),
+  };
+}
 
 async function compareWithReference(name, f16) {
   const lab = await HookLab.load(join(CKPT, name), { f16 });
   const g = golden(name);
+  const tol = goldenTolerance(g.tolerance);
   assert.equal(g.patch.length, 8);
   try {
     for (const c of g.patch) {
@@ -41,17 +66,17 @@ async function compareWithReference(name, f16) {
         hook: c.hook, interventions: c.interventions });
       assert.deepEqual(got.clean_tokens, c.clean_tokens);
       assert.equal(got.by, c.by);
-      const spread = Math.abs(c.clean_logit_diff - c.corrupted_logit_diff);
-      close([got.clean_logit_diff, got.corrupted_logit_diff], [c.clean_logit_diff, c.corrupted_logit_diff], 1e-4, spread, what);
-      close(got.logit_diff, c.logit_diff, 1e-4, spread, `${what} logit_diff`);
-      close(got.normalized, c.normalized, 1e-4, 1, `${what} normalized`);
+      // (a) wasm vs the PyTorch reference: the golden's own tolerance record.
+      const rule = floatRules(tol, c.clean_logit_diff - c.corrupted_logit_diff);
+      for (const k of ['clean_logit_diff', 'corrupted_logit_diff', 'logit_diff', 'normalized']) within(got[k], c[k], rule[k], `${what} ${k}`);
     }
     for (const c of g.attribute) {
       const what = `${name}${f16 ? ' F16' : ''} attribution ${JSON.stringify(c.interventions)}`;
       const got = lab.attribute({ prompt: g.clean, answer: g.answer, wrong: g.wrong, interventions: c.interventions });
       assert.deepEqual(got.components.map((x) => x.name), c.components.map((x) => x.name));
-      const want = c.components.map((x) => x.value);
-      close(got.components.map((x) => x.value), want, 1e-4, maxAbs(want), what);
+      // (a) wasm vs the PyTorch reference: the golden's own tolerance record.
+      within(got.components.map((x) => x.value), c.components.map((x) => x.value), () => tol.logitDiff(), what);
+      within(got.logit_diff, c.logit_diff, () => tol.logitDiff(), `${what} logit_diff`);
       const sum = got.components.reduce((a, x) => a + x.value, 0);
       close(sum, got.logit_diff, 1e-5, 0, `${what}: sum of components vs logit diff`);
     }
@@ -111,28 +136,33 @@ test('bad input: different lengths, a token that splits, residual-stream interve
   }
 });
 
+// The node CLI against the native CLI: two builds of one engine whose sums differ in order. The
+// tolerance is derived (tests/tolerance.mjs, as tools/make_goldens.py does for the patching
+// goldens) from the model, the prompt's token count and the largest scales of the native runs
+// of the prompts the command runs (clean and corrupted, with its interventions).
 test('the node CLI prints the native CLI\'s patch and attribute JSON', () => {
   const g = golden('tiny_f32');
+  const model = join(CKPT, 'tiny_f32');
   const iv = JSON.stringify(g.patch[7].interventions[0]);
   const cases = [
-    ['patch', '--model', join(CKPT, 'tiny_f32'), '--clean', g.clean, '--corrupted', g.corrupted, '--answer', g.answer,
-      '--wrong', g.wrong, '--hook', 'z', '--intervene', iv],
-    ['attribute', '--model', join(CKPT, 'tiny_f32'), '--prompt', g.clean, '--answer', g.answer, '--wrong', g.wrong],
+    [['patch', '--model', model, '--clean', g.clean, '--corrupted', g.corrupted, '--answer', g.answer,
+      '--wrong', g.wrong, '--hook', 'z', '--intervene', iv], [g.clean, g.corrupted], [iv]],
+    [['attribute', '--model', model, '--prompt', g.clean, '--answer', g.answer, '--wrong', g.wrong], [g.clean], []],
   ];
-  for (const args of cases) {
+  for (const [args, prompts, ivs] of cases) {
     const js = JSON.parse(execFileSync('node', [CLI, ...args], { encoding: 'utf8' }));
     const nat = JSON.parse(execFileSync(NATIVE, args, { encoding: 'utf8' }));
     assert.deepEqual(Object.keys(js), Object.keys(nat));
-    // The metric's own scale is the floor (normalised values: 1).
-    const scale = nat.components ? maxAbs(nat.components.map((x) => x.value)) : Math.abs(nat.clean_logit_diff - nat.corrupted_logit_diff);
+    const runs = prompts.map((p) => JSON.parse(execFileSync(NATIVE, ['run', '--model', model, '--prompt', p, ...ivs.flatMap((x) => ['--intervene', x])], { encoding: 'utf8' })));
+    const tol = derivedTolerance(runs[0].model, runs[0].tokens.length, ...runs.map((r) => r.stats));
+    const rule = floatRules(tol, nat.clean_logit_diff - nat.corrupted_logit_diff);
     for (const k of Object.keys(nat)) {
       if (k === 'ms') continue;
-      if (k === 'components') close(js[k].map((x) => x.value), nat[k].map((x) => x.value), 1e-5, scale, k);
-      else if (k.endsWith('_id') || k.endsWith('tokens')) assert.deepEqual(js[k], nat[k], k);
-      // normalized divides a logit difference by (clean - corrupted), small on this random
-      // tiny model: the two engines' float32 summation orders differ by up to ~2e-5 there.
-      else if (k === 'normalized') close(js[k], nat[k], 1e-4, 1, k);
-      else if (typeof nat[k] === 'number' || Array.isArray(nat[k]) && typeof nat[k].flat(2)[0] === 'number') close(js[k], nat[k], 1e-5, scale, k);
+      // (b) wasm vs native: tolerance derived from the native runs' scales.
+      if (k === 'components') within(js[k].map((x) => x.value), nat[k].map((x) => x.value), rule[k], k);
+      else if (k in rule) within(js[k], nat[k], rule[k], k);
+      // Ids, tokens, counts (forwards: the work in full-forward equivalents, the same formula
+      // in both builds), names: exact.
       else assert.deepEqual(js[k], nat[k], k);
     }
   }
