@@ -2,17 +2,10 @@
 // hooklab (node): the native CLI's commands, flags and JSON, on the WebAssembly engine.
 // One JSON object on stdout, or one line on stderr and exit status 1; never half a result.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-import { fetchModel } from './download.js';
+import { fetchModel, modelCacheDir } from './download.js';
 import { MODEL_FILES, repoOf } from './models.js';
-
-// Where `fetch` puts a hub model and `run --model NAME` finds it.
-function cacheDir(name) {
-  const root = process.env.HOOKLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'hooklab');
-  return join(root, repoOf(name).replace('/', '--'));
-}
 
 const isComplete = (dir) => MODEL_FILES.every((f) => existsSync(join(dir, f)));
 
@@ -128,7 +121,7 @@ async function main(argv) {
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (!havePrompt) throw new CliError(cmd === 'tokenize' ? '--text is required' : '--prompt is required');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
 
   let out;
   if (cmd === 'run') {
@@ -157,7 +150,7 @@ async function main(argv) {
 }
 
 // A folder, or the name of a hub model fetched before.
-function resolveModel(name) {
+async function resolveModel(name) {
   if (existsSync(name)) return name;
   let repo;
   try {
@@ -165,7 +158,7 @@ function resolveModel(name) {
   } catch {
     return name;  // the loader says the folder is missing
   }
-  const dir = cacheDir(name);
+  const dir = await modelCacheDir(name);
   if (!isComplete(dir)) throw new CliError(`no folder "${name}" and ${repo} is not downloaded yet: run "npx hooklab fetch ${name}" first`);
   return dir;
 }
@@ -205,7 +198,7 @@ async function headsCommand(args) {
     else throw new CliError(`unknown option ${a} (see hooklab --help)`);
   }
   if (!modelDir) throw new CliError('--model DIR is required');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16 });
+  const lab = await HookLab.load(await resolveModel(modelDir), { f16 });
   const out = lab.headsJSON(opt, pretty ? 2 : -1);
   lab.dispose();
   process.stdout.write(out + '\n');
@@ -232,7 +225,7 @@ async function fetchCommand(args) {
   } catch (e) {
     throw new CliError(e.message);
   }
-  out ||= cacheDir(name);
+  out ||= await modelCacheDir(name);
   // One progress bar across all four files, on stderr (stdout keeps the JSON result).
   let last = -1;
   const bar = (p) => {
@@ -299,7 +292,7 @@ async function patchCommand(cmd, args) {
     throw new CliError('--prompt is required');
   }
   if (o.answer === undefined || o.wrong === undefined) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
   const onProgress = ({ done, total }) => {
     if (process.stderr.isTTY) process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
   };
@@ -367,7 +360,7 @@ async function generateCommand(args) {
   if (prompt === undefined) throw new CliError('--prompt is required');
   if (o.maxNewTokens === undefined) throw new CliError('--max-new-tokens N is required');
   if (o.maxNewTokens < 1) throw new CliError('--max-new-tokens must be at least 1');
-  const lab = await HookLab.load(resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
   try {
     const out = compare ? await lab.generateCompare(prompt, o) : await lab.generate(prompt, o);
     process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');

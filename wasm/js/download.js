@@ -328,6 +328,17 @@ export function folderCache(dir) {
 // ---------------------------------------------------------------- a hub model into a folder
 
 /**
+ * Node: the folder where a hub model is kept ($HOOKLAB_CACHE, else $XDG_CACHE_HOME/hooklab, else
+ * ~/.cache/hooklab; then org--name): what `hooklab fetch` fills and a name resolves to.
+ */
+export async function modelCacheDir(name) {
+  const { homedir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = process.env.HOOKLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'hooklab');
+  return join(root, repoOf(name).replace('/', '--'));
+}
+
+/**
  * fetchModel('gpt2', '/tmp/gpt2', {onProgress, endpoint, revision, fetchImpl, retries})
  * resolves to {dir, repo, files: [{file, size, sha256, resumed, cached}]}: the four files
  * in the folder, each checked against the hub's sha256; one progress number across them.

@@ -10,6 +10,8 @@ export type FourFiles =
 export interface LoadOptions {
   /** One number in [0, 1] across all four files. */
   onProgress?: (fraction: number) => void;
+  /** Node, a hub model named and not yet in the cache folder: the download's progress in [0, 1]. */
+  onDownload?: (fraction: number) => void;
   /** Keep the weights as IEEE half in memory (half the memory; stats change by <= 1e-3). */
   f16?: boolean;
   /** Passed to fetch() for URL sources. */

@@ -256,8 +256,38 @@ function buffersSource(src) {
   };
 }
 
+// Node: a source that is no folder may name a model: "default" (the embedded model this
+// package ships, checkpoints/default) or a hub model ("gpt2", "org/name"), kept in the cache
+// folder that `hooklab fetch` fills and downloaded into it first when missing (one download
+// for every later load, resumed if interrupted, each file's sha256 checked).
+async function resolveNamedModel(source, opts) {
+  const fs = await import('node:fs');
+  if (fs.existsSync(source)) return source;
+  if (source === 'default') {
+    const { fileURLToPath } = await import('node:url');
+    return fileURLToPath(new URL('../../checkpoints/default/', import.meta.url));
+  }
+  const { modelCacheDir, fetchModel } = await import('./download.js');
+  const { repoOf, MODEL_FILES } = await import('./models.js');
+  try {
+    repoOf(source);
+  } catch {
+    return source;  // neither a folder nor a name: the loader says the folder is missing
+  }
+  const dir = await modelCacheDir(source);
+  const path = await import('node:path');
+  if (!MODEL_FILES.every((f) => fs.existsSync(path.join(dir, f)))) {
+    try {
+      await fetchModel(source, dir, { onProgress: (p) => opts.onDownload?.(p) });
+    } catch (e) {
+      throw new HookLabError(`HookLab.load("${source}"): no such folder, and downloading ${repoOf(source)} into ${dir} failed: ${e.message}`);
+    }
+  }
+  return dir;
+}
+
 async function openSource(source, opts) {
-  if (typeof source === 'string' && IS_NODE && !isUrlString(source)) return folderSource(source);
+  if (typeof source === 'string' && IS_NODE && !isUrlString(source)) return folderSource(await resolveNamedModel(source, opts));
   if (typeof source === 'string' || source instanceof URL) return urlSource(String(source), opts.fetchOptions, opts.cache);
   if (source && typeof source === 'object') return buffersSource(source);
   throw new HookLabError('HookLab.load: source must be a folder path (node), a base URL, or the four files');
@@ -276,7 +306,7 @@ const GENERATE_KEYS = ['maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'i
  * keys, and wasm/binding.cpp the JSON these options become.
  */
 export const OPTION_KEYS = Object.freeze({
-  load: Object.freeze(['onProgress', 'f16', 'fetchOptions', 'cache', 'threads']),
+  load: Object.freeze(['onProgress', 'onDownload', 'f16', 'fetchOptions', 'cache', 'threads']),
   run: Object.freeze(RUN_KEYS),
   runJSON: Object.freeze(RUN_KEYS),
   compare: Object.freeze(RUN_KEYS),
