@@ -26,6 +26,26 @@ The derivation (float32 throughout; u = 2^-24, the unit roundoff):
   4 * logit_abs * (1 + |n|) / |D|: the error grows as the denominator shrinks.
 - Direct logit attribution's components are pieces of the logit difference: 2 * logit_abs each.
 - Head scores average attention probabilities (scale 1): activation_rel, absolute.
+- A gradient dLD/d(activation) (the gradients goldens) is a sum over the paths from the activation to
+  the logit difference of products of the forward's local derivatives. It carries the forward's
+  roundings (through the activations those derivatives are read at: LayerNorm's statistics, the
+  softmax's probabilities, GELU's input, q, k, v) and those of the backward's own sums: per block the
+  transposed GEMMs (MLP c_proj d, c_fc 4d, attention c_proj d, c_attn 3d), two reductions in each
+  LayerNorm (4d), dz.v (d_head), and the sums over T of the softmax, dv, and dq / dk (3T); then
+  ln_f's two (2d): gradient_roundings = N + n_layer * (13d + d_head + 3T) + 2d, amplified by the
+  softmax as the forward is. => gradient_rel = Z * u * sqrt(gradient_roundings) * A, relative to the
+  largest |gradient| of that hook (a hook's gradient is read against its own scale, as an
+  activation's statistics are).
+- Sums of products of values and gradients inherit both errors, each (a bound of Z standard
+  deviations) relative to its hook's largest value. Over a sum the errors of its terms add as a
+  random walk, so a sum of x_i * g_i errs by up to eps_x * ||g||_2 + eps_g * ||x||_2: absolute bounds
+  computed from the values themselves and stored in the record. input_x_gradient[p] =
+  sum_d x[p, d] g[p, d] (x = hook_embed + hook_pos_embed, exact to a rounding):
+  input_x_gradient_abs = gradient_rel * max|g| * max_p ||x[p]||_2. An attribution-patching estimate
+  LD_corrupted + sum over a slice of (clean - corrupted) * g: LD's 2 * logit_abs plus
+  activation_rel * (max|clean| + max|corrupted|) * ||g||_2 + gradient_rel * max|g| * ||clean - corrupted||_2
+  over the slice, the largest over the slices: estimate_abs. Its normalized value
+  n = (E - LD_corrupted) / D errs by (estimate_abs + 2 * logit_abs + 4 * logit_abs * |n|) / |D|.
 
 Integers (ids, counts, shapes), strings, booleans and nulls compare exactly.
 """
@@ -49,6 +69,21 @@ def derive(model, n_tokens, score_scale, logit_scale):
     rel = Z * U * math.sqrt(n) * amp
     return {"activation_rel": rel, "logit_abs": rel * logit_scale, "roundings": n,
             "score_scale": score_scale, "logit_scale": logit_scale, "z": Z}
+
+
+def backward_roundings(n_layer, n_embd, n_head, n_tokens):
+    """The float32 roundings a gradient adds to the forward's N along the backward (see the docstring)."""
+    d, dh, T = n_embd, n_embd // n_head, n_tokens
+    return n_layer * (13 * d + dh + 3 * T) + 2 * d
+
+
+def derive_gradient(model, n_tokens, score_scale, logit_scale):
+    """The tolerance record of a gradients golden: derive()'s, plus gradient_rel (see the docstring)."""
+    rec = derive(model, n_tokens, score_scale, logit_scale)
+    n = rec["roundings"] + backward_roundings(model["n_layer"], model["n_embd"], model["n_head"], n_tokens)
+    rec["gradient_roundings"] = n
+    rec["gradient_rel"] = Z * U * math.sqrt(n) * (1.0 + 2.0 * score_scale)
+    return rec
 
 
 def scales_of(stats):
@@ -124,6 +159,16 @@ def _rule(key, a, b, ctx, t):
     if t is None:
         return None
     la, rel = t["logit_abs"], t["activation_rel"]
+    if key == "gradient":  # a hook's gradient (gradients goldens): relative to its largest value
+        return lambda s: t["gradient_rel"] * s
+    if key == "input_x_gradient":
+        return t["input_x_gradient_abs"]
+    if key == "logit_diff" and "estimate_abs" in t:  # attribution patching's estimates
+        return t["estimate_abs"]
+    if key == "normalized" and "estimate_abs" in t:
+        D = abs(ctx["clean_logit_diff"] - ctx["corrupted_logit_diff"])
+        return lambda s: ((t["estimate_abs"] + 2 * la + 4 * la * max(abs(a), abs(b))) / max(D, 1e-300)
+                          if _is_num(a) else 0)
     if key == "prob":
         return lambda s: 2 * la * max(abs(a), abs(b)) if _is_num(a) and _is_num(b) else 0
     if key in ("logit", "logits_last"):

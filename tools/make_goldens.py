@@ -258,6 +258,100 @@ def patching_goldens(names, ckpt_root, golden_dir):
     return outputs
 
 
+# Gradients of the logit difference with respect to activations and attribution patching
+# (issue #26): PyTorch autograd in the reference, on the patching goldens' IOI pair; one hook of
+# every family, with and without interventions, and attribution patching for the 4 families.
+GRADIENT_FAMILIES = ("hook_resid_pre", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+                     "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid",
+                     "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post")
+GRADIENT_DIGITS = 7  # the gradients' significant digits in the golden (far below their tolerance)
+
+
+def gradient_interventions(name):
+    """zero_head_k at block L, scale_hidden and a noise (a constant: its gradient is 0) at L - 1."""
+    L = 1 if name.startswith("tiny") else 9
+    return [{"kind": "zero_head_k", "layer": L, "head": 2},
+            {"kind": "scale_hidden", "layer": L - 1, "factor": 0.5},
+            {"kind": "noise_even_neurons", "layer": L - 1, "mean": 1.0, "std": 1.0, "seed": 1}]
+
+
+def gradient_hooks(name):
+    """The block families at block L - 1, where every intervention acts on them or after them."""
+    K = (1 if name.startswith("tiny") else 9) - 1
+    return ["blocks.%d.%s" % (K, f) for f in GRADIENT_FAMILIES] + ["ln_final.hook_normalized", "hook_embed"]
+
+
+def _abs_max(t):
+    return float(t.abs().max()) if t.numel() else 0.0
+
+
+def gradient_case(cfg, model, d, enc, tokens, a, w, hooks, ivs):
+    """One gradients case: the reference's gradients and input x gradient, and its tolerance record
+    (golden_compare.derive_gradient and the bound of input_x_gradient, from this run's values)."""
+    rep = reference.gradients(model, tokens, a, w, hooks, ivs)
+    for g in rep["gradients"].values():
+        g["gradient"] = [float("%.*g" % (GRADIENT_DIGITS, x)) for x in g["gradient"]]
+    _, S, L = run_scales(d, model, enc, [(tokens, ivs)])
+    tol = golden_compare.derive_gradient(cfg, len(tokens), S, L)
+    _, values, grads = reference.forward_backward(model, tokens, a, w,
+                                                  ["hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre"], ivs)
+    x = values["hook_embed"].double() + values["hook_pos_embed"].double()
+    tol["input_x_gradient_abs"] = (tol["gradient_rel"] * _abs_max(grads["blocks.0.hook_resid_pre"].double())
+                                   * float(x.norm(dim=-1).max()))
+    return dict({"interventions": ivs}, **rep, tolerance=tol)
+
+
+def attribution_case(cfg, model, d, enc, clean, corrupted, a, w, hook, ivs):
+    """One attribution-patching case and its tolerance record: derive_gradient's, plus estimate_abs,
+    the bound of each estimate's error from the two runs' values and the gradients (golden_compare)."""
+    rep = reference.attribution_patch(model, clean, corrupted, a, w, hook, ivs)
+    rep["interventions"] = ivs
+    _, S, L = run_scales(d, model, enc, [(clean, ivs), (corrupted, ivs)])
+    tol = golden_compare.derive_gradient(cfg, len(clean), S, L)
+    names = ["blocks.%d.%s" % (i, reference._ATTRIBUTION_SITE[hook]) for i in range(cfg["n_layer"])]
+    _, cv, _ = reference.forward_backward(model, clean, a, w, names, ivs)
+    _, kv, kg = reference.forward_backward(model, corrupted, a, w, names, ivs)
+    worst = 0.0
+    for n in names:
+        c, k, g = cv[n].double(), kv[n].double(), kg[n].double()
+        act = tol["activation_rel"] * (_abs_max(c) + _abs_max(k))
+        grad = tol["gradient_rel"] * _abs_max(g)
+        # L2 norms over each slice: [H] (z: [T, H, D]) or [T]
+        norm = (lambda t: t.pow(2).sum(dim=(0, 2)).sqrt()) if hook == "z" else (lambda t: t.norm(dim=-1))
+        worst = max(worst, float((act * norm(g) + grad * norm(c - k)).max()))
+    tol["estimate_abs"] = 2 * tol["logit_abs"] + worst
+    rep["tolerance"] = tol
+    return rep
+
+
+def gradients_goldens(names, ckpt_root, golden_dir):
+    """tests/golden/<name>__gradients.json for the checkpoints in PATCH_CHECKPOINTS (made by build())."""
+    outputs = []
+    for name in names:
+        if name not in PATCH_CHECKPOINTS:
+            continue
+        t0 = time.time()
+        d = os.path.join(ckpt_root, name)
+        model, enc = reference.load_model(d), reference.load_encoder(d)
+        clean, corrupted = enc.encode(PATCH_CLEAN), enc.encode(PATCH_CORRUPTED)
+        assert len(clean) == len(corrupted), (name, len(clean), len(corrupted))
+        answer, wrong = "#%d" % enc.encode(" Mary")[0], "#%d" % enc.encode(" John")[0]
+        a, w = reference.single_token(enc, answer), reference.single_token(enc, wrong)
+        hooks, ivs = gradient_hooks(name), gradient_interventions(name)
+        cfg, S, L = run_scales(d, model, enc, [(t, iv) for t in (clean, corrupted) for iv in ([], ivs)])
+        grads = [gradient_case(cfg, model, d, enc, clean, a, w, hooks, iv) for iv in ([], ivs)]
+        attr = [attribution_case(cfg, model, d, enc, clean, corrupted, a, w, hook, iv)
+                for iv in ([], ivs) for hook in reference.PATCH_HOOKS]
+        head = {"clean": PATCH_CLEAN, "corrupted": PATCH_CORRUPTED, "answer": answer, "wrong": wrong, "hooks": hooks}
+        text = ("{\n" + "".join("  %s: %s,\n" % (json.dumps(k), json.dumps(v)) for k, v in head.items())
+                + '  "gradients": [\n' + ",\n".join("    " + json.dumps(c) for c in grads) + "\n  ],\n"
+                + '  "attribution": [\n' + ",\n".join("    " + json.dumps(c) for c in attr) + "\n  ],\n"
+                + '  "tolerance": %s\n}\n' % json.dumps(golden_compare.derive_gradient(cfg, len(clean), S, L)))
+        outputs.append((os.path.join(golden_dir, "%s__gradients.json" % name), text))
+        print("%-18s gradients goldens, %d tokens, %.1fs" % (name, len(clean), time.time() - t0), file=sys.stderr)
+    return outputs
+
+
 def ensure_checkpoint(name, d):
     """Writes checkpoint `name` into d unless a stamp shows it is current (same spec, same generator:
     numpy's seeded draws, which no CPU setting changes)."""
@@ -400,6 +494,7 @@ def main(argv=None):
     if "mid" in names:
         outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
     outputs += patching_goldens(names, a.ckpt_dir, a.golden_dir)
+    outputs += gradients_goldens(names, a.ckpt_dir, a.golden_dir)
     cases, report = tokenizer_cases()
     outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
                     "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))

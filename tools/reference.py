@@ -751,6 +751,115 @@ def attribute(model, tokens, answer, wrong, interventions=()):
             "components": [{"name": n, "value": v} for n, v in comps]}
 
 
+# --------------------------------------------------------------------------------------
+# Gradients of the logit difference with respect to activations, and attribution patching
+# --------------------------------------------------------------------------------------
+
+class _Live:
+    """attach_recorder's target that keeps the hooked tensors themselves (graph attached): each
+    is the value later computations see, after the interventions at its hook point."""
+
+    def __init__(self):
+        self.t = {}
+
+    def record(self, key, layer, t, mask=None):
+        self.t[key if layer is None else "blocks.%d.%s" % (layer, key)] = t
+
+
+_HEAD_LAYOUT = ("attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_z")
+
+
+def engine_layout(name, t):
+    """A hook's tensor in the engine's shape: no batch axis; q/k/v/z [T, H, D] (HF keeps
+    [H, T, D]); attention scores and patterns [H, T, T]; logits the last position [1, V]."""
+    t = t[0]
+    short = name.split(".", 2)[2] if name.startswith("blocks.") else name
+    if short in _HEAD_LAYOUT:
+        return t.permute(1, 0, 2)
+    if short == "logits":
+        return t[-1:]
+    return t
+
+
+def forward_backward(model, tokens, answer, wrong, names, interventions=()):
+    """One forward with the interventions hooked (then the recorder, so it sees their results),
+    LD = logits[-1, answer] - logits[-1, wrong], one backward by autograd (torch.autograd.grad on
+    the hooked tensors: what retain_grad would keep in their .grad, without touching the weights').
+    Returns (LD, values, gradients), both {name: tensor in the engine's layout} for `names`."""
+    torch.set_num_threads(1)
+    live = _Live()
+    handles = attach_interventions(model, interventions)
+    handles.append(attach_recorder(model, live))
+    try:
+        with torch.enable_grad():
+            out = model(torch.tensor([tokens], dtype=torch.long))
+            ld = out.logits[0, -1, answer] - out.logits[0, -1, wrong]
+            names = list(dict.fromkeys(names))
+            inputs = [live.t[n] for n in names]
+            grads = torch.autograd.grad(ld, inputs, allow_unused=True)
+    finally:
+        for h in handles:
+            h.remove()
+    values = {n: engine_layout(n, t.detach()) for n, t in zip(names, inputs)}
+    gradients = {n: engine_layout(n, torch.zeros_like(t) if g is None else g) for n, t, g in zip(names, inputs, grads)}
+    return float(ld), values, gradients
+
+
+def gradients(model, tokens, answer, wrong, hooks, interventions=()):
+    """dLD / d(activation) at each hook point in `hooks` (full names), by PyTorch autograd with
+    the interventions as real hooks: the gradient with respect to the value after that hook's
+    interventions, in the engine's shape. input_x_gradient[p] = sum over d of
+    (hook_embed + hook_pos_embed)[p, d] * dLD/d(blocks.0.hook_resid_pre)[p, d]."""
+    names = list(hooks) + ["hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre"]
+    ld, values, grads = forward_backward(model, tokens, answer, wrong, names, interventions)
+    x0 = values["hook_embed"].to(torch.float64) + values["hook_pos_embed"].to(torch.float64)
+    ixg = (x0 * grads["blocks.0.hook_resid_pre"].to(torch.float64)).sum(-1)
+    return {"tokens": list(tokens), "answer_id": answer, "wrong_id": wrong, "logit_diff": ld,
+            "gradients": {n: {"shape": list(grads[n].shape), "gradient": grads[n].reshape(-1).tolist()} for n in hooks},
+            "input_x_gradient": ixg.tolist()}
+
+
+_ATTRIBUTION_SITE = {"resid_pre": "hook_resid_pre", "attn_out": "hook_attn_out", "mlp_out": "hook_mlp_out",
+                     "z": "attn.hook_z"}
+
+
+def attribution_patch(model, clean, corrupted, answer, wrong, hook, interventions=()):
+    """Attribution patching: patch_sweep's result estimated to first order, LD(corrupted) + the sum
+    over each patched slice of (clean - corrupted activation) * dLD/d(activation) at the corrupted
+    run (slices as patch_sweep: a position of resid_pre / attn_out / mlp_out, a head of z at every
+    position). One clean forward, one corrupted forward and one backward."""
+    cfg = model.transformer.config
+    n_layer = cfg["n_layer"]
+    if hook not in _ATTRIBUTION_SITE:
+        raise ValueError("hook must be one of %s" % (PATCH_HOOKS,))
+    if len(clean) != len(corrupted):
+        raise ValueError("clean and corrupted differ in length: %d vs %d" % (len(clean), len(corrupted)))
+    names = ["blocks.%d.%s" % (L, _ATTRIBUTION_SITE[hook]) for L in range(n_layer)]
+    torch.set_num_threads(1)
+    live = _Live()
+    handles = attach_interventions(model, interventions)
+    handles.append(attach_recorder(model, live))
+    try:
+        with torch.no_grad():
+            logits = model(torch.tensor([clean], dtype=torch.long)).logits[0, -1]
+    finally:
+        for h in handles:
+            h.remove()
+    clean_diff = float(logits[answer]) - float(logits[wrong])
+    clean_acts = {n: engine_layout(n, live.t[n]).to(torch.float64) for n in names}
+    corrupted_diff, acts, grads = forward_backward(model, corrupted, answer, wrong, names, interventions)
+    rows = []
+    for n in names:
+        term = (clean_acts[n] - acts[n].to(torch.float64)) * grads[n].to(torch.float64)
+        per = term.sum(dim=(0, 2)) if hook == "z" else term.sum(dim=-1)  # [H] (z: [T, H, D]) or [T]
+        rows.append([corrupted_diff + float(x) for x in per])
+    norm = [[(x - corrupted_diff) / (clean_diff - corrupted_diff) for x in row] for row in rows]
+    return {"hook": hook, "by": "head" if hook == "z" else "position", "method": "attribution",
+            "clean_tokens": list(clean), "corrupted_tokens": list(corrupted), "answer_id": answer, "wrong_id": wrong,
+            "clean_logit_diff": clean_diff, "corrupted_logit_diff": corrupted_diff,
+            "logit_diff": rows, "normalized": norm, "forwards": 2, "backwards": 1}
+
+
 def _parse_interventions(items):
     ivs = []
     for s in items or []:

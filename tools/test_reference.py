@@ -99,6 +99,61 @@ def std(a):
     return float(np.std(np.asarray(a, dtype=np.float64), ddof=1))
 
 
+# ---------------- a float64 copy of the reference model, for finite differences ----------------
+
+def _attn_f64(self, query, key, value):
+    """GPT2Attention._attn with the softmax in the model's own dtype (HF's casts it to float32,
+    which would leave float32 roundings in a float64 finite difference)."""
+    w = torch.matmul(query, key.transpose(-1, -2)) / math.sqrt(value.size(-1))
+    T = query.size(-2)
+    mask = self.bias[:, :, :T, :T]
+    self._cap("attn.hook_attn_scores", w, mask)
+    w = torch.softmax(torch.where(mask, w, torch.full([], torch.finfo(w.dtype).min, dtype=w.dtype)), dim=-1)
+    self._cap("attn.hook_pattern", w)
+    return torch.matmul(w, value), w
+
+
+def model_f64(model):
+    import copy
+    import types
+    m = copy.deepcopy(model).double()
+    for b in m.transformer.h:
+        b.attn._attn = types.MethodType(_attn_f64, b.attn)
+    return m
+
+
+def perturb_site(model, name, delta):
+    """Adds `delta` (the engine's layout, flattened to [T, C]-like rows) to the value at hook point
+    `name`, after the interventions registered before it; returns the handle. Module sites only."""
+    tr = model.transformer
+    if name == "ln_final.hook_normalized":
+        return tr.ln_f.register_forward_hook(lambda m, i, o: o + delta.view(o.shape))
+    L, short = int(name.split(".")[1]), name.split(".", 2)[2]
+    b = tr.h[L]
+    if short == "hook_resid_pre":
+        return b.register_forward_pre_hook(lambda m, i: (i[0] + delta.view(i[0].shape),) + tuple(i[1:]))
+    if short == "attn.hook_z":  # c_proj's input, the heads merged: [T, H * D] is [T, H, D] flattened
+        return b.attn.c_proj.register_forward_pre_hook(lambda m, i: (i[0] + delta.view(i[0].shape),) + tuple(i[1:]))
+    if short == "hook_resid_post":
+        return b.register_forward_hook(lambda m, i, o: (o[0] + delta.view(o[0].shape),) + tuple(o[1:]))
+    module = {"ln1.hook_normalized": b.ln_1, "attn.hook_qkv": b.attn.c_attn, "hook_attn_out": b.attn.c_proj,
+              "mlp.hook_pre": b.mlp.c_fc, "mlp.hook_post": b.mlp.act, "hook_mlp_out": b.mlp.c_proj}[short]
+    return module.register_forward_hook(lambda m, i, o: o + delta.view(o.shape))
+
+
+def logit_diff_with(model, tokens, a, w, ivs, name=None, delta=None):
+    handles = reference.attach_interventions(model, ivs)
+    if name is not None:
+        handles.append(perturb_site(model, name, delta))
+    try:
+        with torch.no_grad():
+            logits = model(torch.tensor([tokens], dtype=torch.long)).logits[0, -1]
+    finally:
+        for h in handles:
+            h.remove()
+    return float(logits[a] - logits[w])
+
+
 class ReferenceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -431,6 +486,104 @@ class ReferenceTest(unittest.TestCase):
                 self.assertEqual(len(names), 3 + SHAPE["n_layer"] * (SHAPE["n_head"] + 2))
                 total = sum(c["value"] for c in r["components"])
                 self.assertLess(abs(total - r["logit_diff"]), 1e-5 * abs(r["logit_diff"]))
+
+    # ---------------- gradients and attribution patching (issue #26) ----------------
+
+    FD_HOOKS = ["blocks.1.hook_resid_pre", "blocks.1.ln1.hook_normalized", "blocks.1.attn.hook_qkv",
+                "blocks.1.attn.hook_z", "blocks.1.hook_attn_out", "blocks.1.mlp.hook_pre", "blocks.1.mlp.hook_post",
+                "blocks.1.hook_mlp_out", "blocks.1.hook_resid_post", "ln_final.hook_normalized"]
+    FD_IVS = [{"kind": "zero_head_k", "layer": 2, "head": 1}, {"kind": "scale_hidden", "layer": 1, "factor": 0.5},
+              {"kind": "noise_even_neurons", "layer": 1, "mean": 1.0, "std": 1.0, "seed": 3}]
+
+    def test_gradients_match_finite_differences_in_float64(self):
+        # Central differences of LD along the gradient itself, a random direction and the largest
+        # element, after the interventions at the same hook point (the gradient is with respect
+        # to the value after them), on a float64 copy of the model.
+        m = model_f64(self.model)
+        tokens, a, w = list(self.tokens[:20]), 7, 11
+        rng = torch.Generator().manual_seed(0)
+        eps = 1e-5
+        for ivs in ([], self.FD_IVS):
+            g = reference.gradients(m, tokens, a, w, self.FD_HOOKS, ivs)
+            self.assertAlmostEqual(g["logit_diff"], logit_diff_with(m, tokens, a, w, ivs), places=12)
+            for name in self.FD_HOOKS:
+                with self.subTest(hook=name, ivs=ivs):
+                    G = torch.tensor(g["gradients"][name]["gradient"], dtype=torch.float64)
+                    self.assertEqual(G.numel(), int(np.prod(g["gradients"][name]["shape"])))
+                    self.assertGreater(G.norm().item(), 0)
+                    one = torch.zeros_like(G)
+                    one[G.abs().argmax()] = 1
+                    for u in (G / G.norm(), torch.randn(G.shape, generator=rng, dtype=torch.float64), one):
+                        fd = (logit_diff_with(m, tokens, a, w, ivs, name, eps * u)
+                              - logit_diff_with(m, tokens, a, w, ivs, name, -eps * u)) / (2 * eps)
+                        self.assertLess(abs(fd - float((G * u).sum())), 1e-6 * max(1.0, G.norm().item()))
+
+    def test_gradient_semantics(self):
+        tokens, a, w = list(self.tokens[:20]), 7, 11
+        names = ["blocks.1.attn.hook_qkv", "blocks.1.attn.hook_q", "blocks.1.attn.hook_k", "blocks.1.attn.hook_v",
+                 "blocks.1.attn.hook_attn_scores", "blocks.1.mlp.hook_pre", "blocks.1.mlp.hook_post",
+                 "blocks.0.hook_resid_post", "blocks.1.hook_resid_pre", "hook_embed", "logits"]
+        g = reference.gradients(self.model, tokens, a, w, names, self.FD_IVS)
+        T, C, H = len(tokens), SHAPE["n_embd"], SHAPE["n_head"]
+        G = {n: torch.tensor(v["gradient"]).reshape(v["shape"]) for n, v in g["gradients"].items()}
+        # the engine's shapes; q / k / v are the fused qkv's three parts, head-major
+        self.assertEqual(list(G["blocks.1.attn.hook_q"].shape), [T, H, C // H])
+        self.assertEqual(list(G["blocks.1.attn.hook_attn_scores"].shape), [H, T, T])
+        self.assertEqual(list(G["logits"].shape), [1, SHAPE["vocab_size"]])
+        qkv = G["blocks.1.attn.hook_qkv"]
+        for i, part in enumerate("qkv"):
+            self.assertTrue(torch.equal(qkv[:, i * C:(i + 1) * C], G["blocks.1.attn.hook_%s" % part].reshape(T, C)))
+        # the masked scores get 0; the noised (constant) even neurons pass 0 back to hook_pre
+        self.assertTrue(torch.all(torch.triu(G["blocks.1.attn.hook_attn_scores"], diagonal=1) == 0))
+        self.assertTrue(torch.all(G["blocks.1.mlp.hook_pre"][:, 0::2] == 0))
+        self.assertTrue(torch.all(G["blocks.1.mlp.hook_post"][:, 0::2] != 0))
+        # a block's output is the next block's input; the logits: answer minus wrong
+        self.assertTrue(torch.equal(G["blocks.0.hook_resid_post"], G["blocks.1.hook_resid_pre"]))
+        want = torch.zeros(1, SHAPE["vocab_size"])
+        want[0, a], want[0, w] = 1, -1
+        self.assertTrue(torch.equal(G["logits"], want))
+        # input x gradient = (embed + pos_embed) . dLD/d(blocks.0.hook_resid_pre)
+        _, vals, grads = reference.forward_backward(self.model, tokens, a, w,
+                                                    ["hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre"], self.FD_IVS)
+        x = vals["hook_embed"].double() + vals["hook_pos_embed"].double()
+        ixg = (x * grads["blocks.0.hook_resid_pre"].double()).sum(-1)
+        self.assertEqual(g["input_x_gradient"], ixg.tolist())
+        # scale_hidden at block 1 scales what reaches block 1's output from the MLP
+        g0 = reference.gradients(self.model, tokens, a, w, ["blocks.1.hook_mlp_out", "blocks.1.hook_resid_post"],
+                                 [self.FD_IVS[1]])
+        out, post = (torch.tensor(g0["gradients"][n]["gradient"]) for n in ("blocks.1.hook_mlp_out", "blocks.1.hook_resid_post"))
+        self.assertTrue(torch.allclose(out, 0.5 * post, rtol=1e-6, atol=0))
+
+    def test_attribution_patching(self):
+        # The pair differs at position q only: at block 0's input the estimate is LD(corrupted)
+        # plus (clean - corrupted embedding) . gradient there, and exactly LD(corrupted) elsewhere;
+        # before q every block's input is the same in both runs.
+        clean = list(self.tokens[:12])
+        q = 5
+        corrupted = clean[:q] + [(clean[q] + 1) % SHAPE["vocab_size"]] + clean[q + 1:]
+        a, w = 7, 11
+        for ivs in ([], self.FD_IVS[:2]):
+            with self.subTest(ivs=ivs):
+                r = reference.attribution_patch(self.model, clean, corrupted, a, w, "resid_pre", ivs)
+                self.assertEqual((r["method"], r["forwards"], r["backwards"]), ("attribution", 2, 1))
+                p = reference.patch_sweep(self.model, clean, corrupted, a, w, "resid_pre", ivs)
+                self.assertEqual(set(p) - {"ms"}, set(r) - {"method", "backwards"})
+                self.assertAlmostEqual(r["clean_logit_diff"], p["clean_logit_diff"], places=5)
+                self.assertAlmostEqual(r["corrupted_logit_diff"], p["corrupted_logit_diff"], places=5)
+                for L in range(SHAPE["n_layer"]):
+                    for t in range(q):
+                        self.assertEqual(r["logit_diff"][L][t], r["corrupted_logit_diff"])
+                for t in range(q + 1, len(clean)):
+                    self.assertEqual(r["logit_diff"][0][t], r["corrupted_logit_diff"])
+                g = reference.gradients(self.model, corrupted, a, w, ["blocks.0.hook_resid_pre"], ivs)
+                G = torch.tensor(g["gradients"]["blocks.0.hook_resid_pre"]["gradient"], dtype=torch.float64).reshape(len(clean), -1)
+                wte = self.model.transformer.wte.weight.detach().double()
+                delta = wte[clean[q]] - wte[corrupted[q]]
+                self.assertAlmostEqual(r["logit_diff"][0][q], r["corrupted_logit_diff"] + float(delta @ G[q]), places=5)
+                z = reference.attribution_patch(self.model, clean, corrupted, a, w, "z", ivs)
+                self.assertEqual(len(z["logit_diff"][0]), SHAPE["n_head"])
+        with self.assertRaises(ValueError):
+            reference.attribution_patch(self.model, clean, corrupted[:-1], a, w, "z")
 
     def test_invalid_interventions(self):
         for iv in [{"kind": "zero_head_k", "layer": 9, "head": 0}, {"kind": "zero_head_k", "layer": 0, "head": 4},

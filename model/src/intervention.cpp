@@ -199,6 +199,12 @@ void check_layer(int layer, const Config& c) {
 
 }  // namespace
 
+std::vector<Intervention> parse_interventions(const std::vector<json>& items, const Config& c) {
+    std::vector<Intervention> ivs;
+    for (const json& j : items) ivs.push_back(parse_intervention(j, c));
+    return ivs;
+}
+
 Intervention parse_intervention(const json& j, const Config& c) {
     if (!j.is_object()) throw Error("intervention must be a JSON object, got " + j.dump());
     if (!j.contains("kind") || !j["kind"].is_string()) throw Error("intervention: \"kind\" (a string) is required");

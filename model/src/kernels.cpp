@@ -169,6 +169,18 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else std::memcpy(dst, W.w32.data() + off, sizeof(float) * W.in);
 }
 
+const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch) {
+    const size_t in = W.in, out = W.out;
+    if (!W.f16 && !W.transposed) return W.w32.data();
+    scratch.resize(in * out);
+    for (size_t k = 0; k < in; ++k)
+        for (size_t n = 0; n < out; ++n) {
+            const size_t idx = W.transposed ? n * in + k : k * out + n;
+            scratch[k * out + n] = W.f16 ? f16_to_f32(W.w16[idx]) : W.w32[idx];
+        }
+    return scratch.data();
+}
+
 const char* kernel_name() { return "eigen"; }
 
 }  // namespace hooklab

@@ -305,6 +305,17 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else for (int k = 0; k < W.in; ++k) dst[k] = W.w32[base + static_cast<size_t>(k) * kPanel];
 }
 
+const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch) {
+    const size_t in = W.in, out = W.out;
+    scratch.resize(in * out);
+    for (size_t k = 0; k < in; ++k)
+        for (size_t n = 0; n < out; ++n) {
+            const size_t idx = (n / kPanel) * in * kPanel + k * kPanel + n % kPanel;
+            scratch[k * out + n] = W.f16 ? f16_to_f32(W.w16[idx]) : W.w32[idx];
+        }
+    return scratch.data();
+}
+
 const char* kernel_name() { return "simd128-4x8"; }
 
 }  // namespace hooklab

@@ -21,12 +21,6 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 // JSON has no NaN/Inf (a normalised value is undefined when clean == corrupted).
 json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
-std::vector<Intervention> parse_all(const std::vector<json>& items, const Config& c) {
-    std::vector<Intervention> ivs;
-    for (const json& j : items) ivs.push_back(parse_intervention(j, c));
-    return ivs;
-}
-
 std::vector<int> encode_prompt(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
     const std::vector<int> ids = tok.encode(text);
     check_prompt_length(c, static_cast<int>(ids.size()), what);
@@ -70,13 +64,35 @@ int parse_single_token(const Tokenizer& tok, const Config& c, const std::string&
 
 // ------------------------------------------------------------------------ patching
 
-struct Patcher::Impl {
+PatchSetup prepare_patch(const Model& m, const PatchOptions& opt) {
+    const Config& c = m.gpt2.config;
+    PatchSetup p;
+    static const std::pair<const char*, Hook> kFamilies[] = {
+        {"resid_pre", Hook::ResidPre}, {"attn_out", Hook::AttnOut}, {"mlp_out", Hook::MlpOut}, {"z", Hook::Z}};
+    bool known = false;
+    for (const auto& f : kFamilies)
+        if (opt.hook == f.first) { p.family = f.second; p.family_name = f.first; known = true; }
+    if (!known) throw Error("hook must be resid_pre, attn_out, mlp_out or z, got \"" + opt.hook + "\"");
+    p.by = opt.by.empty() ? (p.family == Hook::Z ? "head" : "position") : opt.by;
+    if (p.by != "position" && p.by != "head") throw Error("by must be position or head, got \"" + p.by + "\"");
+    if ((p.family == Hook::Z) != p.by_head())
+        throw Error("hook " + p.family_name + " is patched by " + (p.family == Hook::Z ? "head (all positions)" : "position") +
+                    ", not by " + p.by);
+    p.ivs = parse_interventions(opt.interventions, c);
+    p.clean = encode_prompt(m.tokenizer, c, opt.clean, "clean ");
+    p.corrupted = encode_prompt(m.tokenizer, c, opt.corrupted, "corrupted ");
+    if (p.clean.size() != p.corrupted.size())
+        throw Error("the clean prompt is " + std::to_string(p.clean.size()) + " tokens and the corrupted prompt is " +
+                    std::to_string(p.corrupted.size()) + ": patching needs the same number of tokens in both");
+    p.answer = parse_single_token(m.tokenizer, c, opt.answer, "answer");
+    p.wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
+    p.T = static_cast<int>(p.clean.size());
+    for (const Intervention& iv : p.ivs) validate_for_length(iv, c, p.T, 1);
+    return p;
+}
+
+struct Patcher::Impl : PatchSetup {
     const Model& m;
-    Hook family = Hook::ResidPre;
-    std::string family_name, by;
-    std::vector<Intervention> ivs;
-    std::vector<int> clean, corrupted;
-    int answer = 0, wrong = 0, T = 0;
     RunState corrupted_state;
     std::vector<std::vector<float>> clean_acts;  // [n_layer][T * C]: the clean run's value at the family's hook
     double clean_diff = 0, corrupted_diff = 0;
@@ -89,8 +105,7 @@ struct Patcher::Impl {
     std::vector<double> direction;
     bool via_logits = false;
 
-    explicit Impl(const Model& model) : m(model) {}
-    bool by_head() const { return by == "head"; }
+    Impl(const Model& model, PatchSetup setup) : PatchSetup(std::move(setup)), m(model) {}
 
     // The logit difference at each segment's last position, counting the work. Only its two
     // columns are computed (ln_final's output . direction) unless via_logits.
@@ -120,34 +135,11 @@ struct Patcher::Impl {
     }
 };
 
-Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_unique<Impl>(m)) {
+Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_unique<Impl>(m, prepare_patch(m, opt))) {
     const auto t0 = Clock::now();
     Impl& p = *impl_;
     const Config& c = m.gpt2.config;
     const int C = c.n_embd;
-
-    // Everything is checked before any forward.
-    static const std::pair<const char*, Hook> kFamilies[] = {
-        {"resid_pre", Hook::ResidPre}, {"attn_out", Hook::AttnOut}, {"mlp_out", Hook::MlpOut}, {"z", Hook::Z}};
-    bool known = false;
-    for (const auto& f : kFamilies)
-        if (opt.hook == f.first) { p.family = f.second; p.family_name = f.first; known = true; }
-    if (!known) throw Error("hook must be resid_pre, attn_out, mlp_out or z, got \"" + opt.hook + "\"");
-    p.by = opt.by.empty() ? (p.family == Hook::Z ? "head" : "position") : opt.by;
-    if (p.by != "position" && p.by != "head") throw Error("by must be position or head, got \"" + p.by + "\"");
-    if ((p.family == Hook::Z) != p.by_head())
-        throw Error("hook " + p.family_name + " is patched by " + (p.family == Hook::Z ? "head (all positions)" : "position") +
-                    ", not by " + p.by);
-    p.ivs = parse_all(opt.interventions, c);
-    p.clean = encode_prompt(m.tokenizer, c, opt.clean, "clean ");
-    p.corrupted = encode_prompt(m.tokenizer, c, opt.corrupted, "corrupted ");
-    if (p.clean.size() != p.corrupted.size())
-        throw Error("the clean prompt is " + std::to_string(p.clean.size()) + " tokens and the corrupted prompt is " +
-                    std::to_string(p.corrupted.size()) + ": patching needs the same number of tokens in both");
-    p.answer = parse_single_token(m.tokenizer, c, opt.answer, "answer");
-    p.wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
-    p.T = static_cast<int>(p.clean.size());
-    for (const Intervention& iv : p.ivs) validate_for_length(iv, c, p.T, 1);
 
     std::vector<float> ua(C), uw(C);
     tied_embedding_row(m.gpt2.weights.lm_head.w, p.answer, ua.data());
@@ -272,7 +264,7 @@ json attribute(const Model& m, const AttributeOptions& opt) {
     const GPT2& g = m.gpt2;
     const Config& c = g.config;
     const int C = c.n_embd, H = c.n_head, D = c.d_head(), NL = c.n_layer;
-    const std::vector<Intervention> ivs = parse_all(opt.interventions, c);
+    const std::vector<Intervention> ivs = parse_interventions(opt.interventions, c);
     for (const Intervention& iv : ivs) {
         const std::string name = hook_full_name(iv.hook, iv.layer);
         if (iv.hook == Hook::ResidPre || iv.hook == Hook::ResidMid || iv.hook == Hook::ResidPost)

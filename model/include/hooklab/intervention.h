@@ -63,6 +63,8 @@ InterventionKeys intervention_keys(const std::string& kind);
 // Parses one intervention object (the exercises' kinds or the general form) and checks
 // everything that does not depend on the prompt: layer, head, features, finite numbers.
 Intervention parse_intervention(const nlohmann::json& j, const Config& cfg);
+// Each of a list, in order.
+std::vector<Intervention> parse_interventions(const std::vector<nlohmann::json>& items, const Config& c);
 // Checks what depends on the prompt length (positions).
 void validate_for_length(const Intervention& iv, const Config& cfg, int T, int logits_rows);
 

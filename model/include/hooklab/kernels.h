@@ -44,6 +44,11 @@ std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector
 // writes wte[token, :] (length W.in) to dst, so the model keeps a single copy of wte.
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst);
 
+// W [in, out] as dense row-major floats (for a product with the transposed weight, as the
+// backward needs): the stored floats themselves where they are laid out so, else widened or
+// unpacked into `scratch`.
+const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch);
+
 const char* kernel_name();
 
 }  // namespace hooklab

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/intervention.h"
 #include "hooklab/run.h"
 
 namespace hooklab {
@@ -22,6 +23,18 @@ struct PatchOptions {
     std::string by;                  // position | head; "" = head for z, else position
     std::vector<nlohmann::json> interventions;
 };
+
+// What patching checks and reads before any forward, shared by the exact sweep and attribution
+// patching (the same checks, in the same order, with the same messages).
+struct PatchSetup {
+    Hook family = Hook::ResidPre;
+    std::string family_name, by;
+    std::vector<Intervention> ivs;
+    std::vector<int> clean, corrupted;
+    int answer = 0, wrong = 0, T = 0;
+    bool by_head() const { return by == "head"; }
+};
+PatchSetup prepare_patch(const Model& m, const PatchOptions& opt);
 
 // A sweep, one block at a time (so that a caller can report progress and stop between
 // blocks). The constructor checks everything and runs the clean and corrupted prompts.
