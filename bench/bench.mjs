@@ -8,7 +8,9 @@
 // Then the activation-patching sweep against tools/reference.py (BENCH_PATCH=0: skip it,
 // BENCH_PATCH=only: nothing else), the sweep at 1 vs 2 threads, native and wasm
 // (BENCH_PATCH_THREADS=1 adds it, =only runs nothing else; BENCH_PATCH_RUNS sweeps each,
-// default 2), and generation (BENCH_GENERATE=0 / only, likewise).
+// default 2), generation (BENCH_GENERATE=0 / only, likewise), and gradients (issue #26): a
+// forward + backward against a forward, and attribution patching against the exact sweep
+// (BENCH_GRADIENTS=0 / only; BENCH_GRADIENTS_RUNS sweeps each, default 2).
 //
 // Each engine runs in a child process of its own, so load time and peak memory (VmHWM,
 // the peak resident set) are its own; the wasm engine also reports its wasm memory.
@@ -188,6 +190,118 @@ Activation patching at 1 and 2 threads: full ${pair.hook} sweep, ${T}-token IOI 
     console.log(`  ${engine.padEnd(6)}  1 thread ${(sweep[1][engine] / 1e3).toFixed(2)} s, 2 threads ${(sweep[2][engine] / 1e3).toFixed(2)} s: ` +
       `${(sweep[1][engine] / sweep[2][engine]).toFixed(2)}x`);
   return { T, runs, ms: sweep, ratio: { native: sweep[1].native / sweep[2].native, wasm: sweep[1].wasm / sweep[2].wasm } };
+}
+
+// ---------------------------------------------------------------- gradients (issue #26)
+// (1) lab.gradients at one hook (one forward keeping the activations the backward needs, then
+// one backward down to the embeddings) against a forward of the same prompt, timed in turn in
+// the same process, from the JS call: the bare forward (lab.forwardMs, last-position logits)
+// and the hooked one users call (lab.run: every hook's statistics). Target: at most 3x a forward.
+// (2) Attribution patching of every resid_pre (one clean forward, one corrupted forward, one
+// backward) against the exact sweep of the same slices (PATCH_PAIR, 15 tokens), in turn.
+// Targets: at most 4 passes, at least 8x faster. The native CLI's times (its own "ms", the model's
+// load left out) beside them.
+const GRAD_HOOK = 'blocks.0.hook_resid_pre';
+
+async function childGradients(a) {
+  const { HookLab } = await import('../wasm/js/hooklab.js');
+  const lab = await HookLab.load(a.model, { threads: a.threads });
+  const ids = JSON.parse(a.ids);
+  const prompt = lab.decode(ids);
+  const opts = { prompt, answer: `#${ids[1]}`, wrong: `#${ids[2]}`, hooks: [GRAD_HOOK] };
+  const timed = (f) => {
+    const t0 = performance.now();
+    const r = f();
+    return [performance.now() - t0, r];
+  };
+  lab.forwardMs(ids, false);  // warm-up
+  lab.run(prompt);
+  const check = lab.gradients(opts);
+  if (String(check.tokens) !== String(ids)) throw new Error('gradients: the prompt did not give back its tokens');
+  const fwd = [], run = [], grad = [], gradEngine = [];
+  for (let i = 0; i < a.iters; ++i) {
+    fwd.push(timed(() => lab.forwardMs(ids, false))[0]);
+    run.push(timed(() => lab.run(prompt))[0]);
+    const [ms, r] = timed(() => lab.gradients(opts));
+    grad.push(ms);
+    gradEngine.push(r.ms);
+  }
+  // Attribution patching against the exact sweep, in turn.
+  const pair = JSON.parse(a.pair);
+  const runs = Math.max(1, Number(process.env.BENCH_GRADIENTS_RUNS ?? 2));
+  const exact = [], attr = [];
+  let e, at;
+  for (let i = 0; i < runs; ++i) {
+    let t0 = performance.now();
+    e = await lab.patch(pair);
+    exact.push(performance.now() - t0);
+    t0 = performance.now();
+    at = await lab.patch({ ...pair, method: 'attribution' });
+    attr.push(performance.now() - t0);
+  }
+  // How the estimate follows the sweep on this checkpoint: correlation of (LD - LD_corrupted).
+  const x = at.logit_diff.flat().map((v) => v - at.corrupted_logit_diff), y = e.logit_diff.flat().map((v) => v - e.corrupted_logit_diff);
+  const mean = (v) => v.reduce((p, q) => p + q, 0) / v.length;
+  const mx = mean(x), my = mean(y);
+  let sxy = 0, sxx = 0, syy = 0;
+  x.forEach((v, i) => { sxy += (v - mx) * (y[i] - my); sxx += (v - mx) ** 2; syy += (y[i] - my) ** 2; });
+  return { T: ids.length, hook: GRAD_HOOK, forward: summarise(fwd), run: summarise(run), gradients: summarise(grad), gradients_engine: summarise(gradEngine),
+    patch: { T: e.clean_tokens.length, n_layer: e.n_layer, runs, exact: summarise(exact), attribution: summarise(attr), exact_forwards: e.forwards,
+      attribution_passes: at.forwards + at.backwards, correlation: sxy / Math.sqrt(sxx * syy) } };
+}
+
+// The native CLI: its gradients' and its patch's own "ms" (best of `runs` processes), and its
+// bare forward (hooklab bench, best of --iters).
+function nativeGradients(a, ids, runs) {
+  const opts = ['--answer', `#${ids[1]}`, '--wrong', `#${ids[2]}`];
+  const cli = (argv) => JSON.parse(execFileSync(...pinned(NATIVE, [...argv, '--threads', '1']), { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const prompt = a.prompt;
+  const pair = PATCH_PAIR;
+  const patchArgs = ['patch', '--model', a.model, '--clean', pair.clean, '--corrupted', pair.corrupted, '--answer', pair.answer,
+    '--wrong', pair.wrong, '--hook', pair.hook];
+  const best = { gradients: Infinity, exact: Infinity, attribution: Infinity };
+  for (let i = 0; i < runs; ++i) {
+    best.gradients = Math.min(best.gradients, cli(['gradients', '--model', a.model, '--prompt', prompt, ...opts, '--hook', GRAD_HOOK]).ms);
+    best.exact = Math.min(best.exact, cli(patchArgs).ms);
+    best.attribution = Math.min(best.attribution, cli([...patchArgs, '--method', 'attribution']).ms);
+  }
+  const fwd = cli(['bench', '--model', a.model, '--prompt', prompt, '--iters', String(a.iters)]);
+  return { ...best, forward_ms_min: fwd.ms_min, forward_ms_median: fwd.ms_median };
+}
+
+function gradientsBench(a) {
+  const runs = Math.max(1, Number(process.env.BENCH_GRADIENTS_RUNS ?? 2));
+  const w = child('gradients', a, ['--pair', JSON.stringify({ ...PATCH_PAIR })]);
+  const nat = nativeGradients(a, a.idsList, runs);
+  const p = w.patch;
+  const r = {
+    median: w.gradients.ms_median / w.forward.ms_median, min: w.gradients.ms_min / w.forward.ms_min,
+    run_median: w.gradients.ms_median / w.run.ms_median, native_min: nat.gradients / nat.forward_ms_min,
+    attribution_median: p.exact.ms_median / p.attribution.ms_median, attribution_min: p.exact.ms_min / p.attribution.ms_min,
+    native_attribution: nat.exact / nat.attribution,
+  };
+  console.log(`
+Gradients: forward + backward (lab.gradients at ${w.hook}) against a forward, ${w.T}-token prompt, wasm, F32, one thread` +
+    `${HAVE_TASKSET ? ` on CPU ${CPU}` : ''}, ${a.iters} runs each in turn, from the JS call`);
+  console.log(`  bare forward (lab.forwardMs, last-position logits)   ${w.forward.ms_median.toFixed(1)} ms median (${w.forward.ms_min.toFixed(1)} min)`);
+  console.log(`  hooked forward (lab.run, every hook's statistics)    ${w.run.ms_median.toFixed(1)} ms median (${w.run.ms_min.toFixed(1)} min)`);
+  console.log(`  lab.gradients (forward keeping the activations, backward to the embeddings)  ${w.gradients.ms_median.toFixed(1)} ms median ` +
+    `(${w.gradients.ms_min.toFixed(1)} min; inside the engine ${w.gradients_engine.ms_median.toFixed(1)})`);
+  console.log(`  ratio: ${r.median.toFixed(2)}x a bare forward by medians, ${r.min.toFixed(2)}x by best runs; ${r.run_median.toFixed(2)}x lab.run ` +
+    `by medians (target <= 3x)`);
+  console.log(`  native (Eigen), best of ${runs}: gradients ${nat.gradients.toFixed(1)} ms, bare forward ${nat.forward_ms_min.toFixed(1)} ms: ${r.native_min.toFixed(2)}x`);
+  console.log(`
+Attribution patching: every resid_pre (${p.n_layer} blocks x ${p.T} positions, ${p.T}-token IOI pair) against the exact sweep, ` +
+    `wasm, one thread, ${p.runs} runs each in turn, without loading the model`);
+  console.log(`  exact sweep (lab.patch, ${p.exact_forwards.toFixed(1)} forward-equivalents)   ${(p.exact.ms_median / 1e3).toFixed(2)} s median ` +
+    `(${(p.exact.ms_min / 1e3).toFixed(2)} min)`);
+  console.log(`  attribution (lab.patch({method: 'attribution'}), ${p.attribution_passes} passes: 2 forwards + 1 backward; target <= 4)  ` +
+    `${p.attribution.ms_median.toFixed(1)} ms median (${p.attribution.ms_min.toFixed(1)} min)`);
+  console.log(`  speed-up: ${r.attribution_median.toFixed(1)}x by medians, ${r.attribution_min.toFixed(1)}x by best runs (target >= 8x); ` +
+    `native, best of ${runs}: ${nat.exact.toFixed(0)} ms vs ${nat.attribution.toFixed(1)} ms, ${r.native_attribution.toFixed(1)}x`);
+  console.log(`  the estimate against the sweep on this checkpoint: correlation ${p.correlation.toFixed(3)} of (LD - LD_corrupted) over the ` +
+    `${p.n_layer * p.T} slices (random weights: no circuit to find)`);
+  return { ...w, native: nat, ratio: r };
 }
 
 // ---------------------------------------------------------------- generation (issue #12)
@@ -458,7 +572,8 @@ function nativeRun(a, prompt, f16, threads) {
 async function main() {
   const a = args();
   if (a.child) {
-    const r = { wasm: childWasm, gemm: childGemm, peak: childPeak, ort: childOrt, patch: childPatch, generate: childGenerate, membw: childMembw }[a.child];
+    const r = { wasm: childWasm, gemm: childGemm, peak: childPeak, ort: childOrt, patch: childPatch, generate: childGenerate, membw: childMembw,
+      gradients: childGradients }[a.child];
     if (!r) throw new Error(`unknown child ${a.child}`);
     process.stdout.write(JSON.stringify(await r(a)));
     return;
@@ -483,10 +598,16 @@ async function main() {
   }
   probe.dispose();
   a.idsList = ids;
+  a.prompt = prompt;
   const T = ids.length;
   if (process.env.BENCH_PATCH === 'only') return void patchBench(a);
   if (process.env.BENCH_PATCH_THREADS === 'only') return void patchThreadsBench(a);
   if (process.env.BENCH_GENERATE === 'only') return void generateBench(a);
+  if (process.env.BENCH_GRADIENTS === 'only') {
+    const g = gradientsBench(a);
+    if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, gradients: g }, null, 2) + '\n');
+    return;
+  }
 
   // The engines run in turn, and the whole set --rounds times: this machine's speed drifts
   // (a shared VM), so each ratio is taken within a round (same minutes) and the median of
@@ -593,7 +714,8 @@ async function main() {
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
   const patchingThreads = process.env.BENCH_PATCH_THREADS === '1' ? patchThreadsBench(a) : null;
   const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops_per_forward: flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation }, null, 2) + '\n');
+  const gradients = process.env.BENCH_GRADIENTS === '0' ? null : gradientsBench(a);
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops_per_forward: flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation, gradients }, null, 2) + '\n');
 }
 
 main().catch((e) => {

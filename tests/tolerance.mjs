@@ -143,3 +143,62 @@ export function derivedTolerance(model, nTokens, ...statsList) {
   }
   return goldenTolerance(derive(model, nTokens, s, l));
 }
+
+// ---------------------------------------------------------------- gradients (issue #26)
+// tools/golden_compare.py's docstring derives these: a gradient carries the forward's roundings
+// and the backward's own sums, read against the largest |gradient| of its hook.
+
+// The float32 roundings a gradient adds to the forward's N along the backward. The same formula as
+// tools/golden_compare.py's backward_roundings(); keep the two identical.
+export function backwardRoundings(nLayer, nEmbd, nHead, nTokens) {
+  const d = nEmbd, dh = Math.trunc(nEmbd / nHead), T = nTokens;
+  return nLayer * (13 * d + dh + 3 * T) + 2 * d;
+}
+
+// The tolerance record of a gradients run: derive()'s plus gradient_rel. The same formula, in the
+// same order of operations, as tools/golden_compare.py's derive_gradient(); keep the two identical.
+export function deriveGradient(model, nTokens, scoreScale, logitScale) {
+  const rec = derive(model, nTokens, scoreScale, logitScale);
+  const n = rec.roundings + backwardRoundings(model.n_layer, model.n_embd, model.n_head, nTokens);
+  rec.gradient_roundings = n;
+  rec.gradient_rel = Z * U * Math.sqrt(n) * (1.0 + 2.0 * scoreScale);
+  return rec;
+}
+
+// input_x_gradient's bound (the golden's input_x_gradient_abs, computed as tools/make_goldens.py
+// does): gradient_rel * max |dLD/d(blocks.0.hook_resid_pre)| * max over positions of
+// ||hook_embed + hook_pos_embed||_2. `x`: the summed embeddings, row-major [T, d].
+export function inputXGradientAbs(record, gradResidPre0, x, d) {
+  let rowMax = 0;
+  for (let p = 0; p * d < x.length; ++p) {
+    let s = 0;
+    for (let i = 0; i < d; ++i) s += x[p * d + i] ** 2;
+    rowMax = Math.max(rowMax, Math.sqrt(s));
+  }
+  return record.gradient_rel * maxAbs(Array.from(gradResidPre0)) * rowMax;
+}
+
+// The per-quantity tolerances of a gradients record (a gradients golden's "tolerance", or
+// deriveGradient()'s with input_x_gradient_abs added), as tests/native/test_backward.cpp reads them:
+// goldenTolerance()'s, plus
+//   gradient(scale): a hook's gradient, relative to that hook's largest |gradient|;
+//   inputXGradient(): input_x_gradient, absolute (the record's input_x_gradient_abs);
+//   estimate(): an attribution-patching estimate of LD, absolute (the record's estimate_abs);
+//   estimateNormalized(n, D): its normalized value n = (E - LD_corrupted) / D.
+export function gradientTolerance(record) {
+  const t = goldenTolerance(record);
+  const g = record.gradient_rel;
+  if (!(g > 0)) throw new Error(`not a gradients tolerance record: ${JSON.stringify(record)}`);
+  const need = (k) => {
+    if (!(record[k] >= 0)) throw new Error(`the record has no ${k}: ${JSON.stringify(record)}`);
+    return record[k];
+  };
+  return {
+    ...t,
+    gradientRel: g,
+    gradient: (scale) => g * Math.abs(scale),
+    inputXGradient: () => need('input_x_gradient_abs'),
+    estimate: () => need('estimate_abs'),
+    estimateNormalized: (n, D) => (need('estimate_abs') + 2 * t.logitAbs + 4 * t.logitAbs * Math.abs(n)) / Math.abs(D),
+  };
+}

@@ -1,6 +1,6 @@
 // The Embind layer: thin on purpose. It moves strings, byte ranges and float arrays
 // between JS and the engine and turns every C++ exception into {error: message}; the
-// engine knows nothing of JS. Bulk numbers (logits, captured tensors) leave as
+// engine knows nothing of JS. Bulk numbers (logits, captured tensors, gradients) leave as
 // Float32Arrays of their own (transferable), never as text; the small rest of a run is
 // the run JSON's text. Large inputs (the safetensors bytes) are written by JS straight
 // into a staging buffer in the wasm heap, then fed to the streaming loader, so a
@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/backward.h"
 #include "hooklab/compare.h"
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
@@ -83,6 +84,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kOptionKeys 
     {"heads", {"prompt", "repeat", "seed", "pattern"}},
     {"patchBegin", {"clean", "corrupted", "answer", "wrong", "hook", "by"}},
     {"attribute", {"prompt", "answer", "wrong"}},
+    {"gradients", {"prompt", "answer", "wrong", "hooks"}},
+    {"attributionPatch", {"clean", "corrupted", "answer", "wrong", "hook", "by"}},
 };
 
 // Entry point fn's options text as a JSON object with only the keys of its row.
@@ -414,6 +417,61 @@ public:
         });
     }
 
+    // ---- gradients and attribution patching (issue #26)
+
+    // dLD/d(activation) at each hook. options: {"prompt", "answer", "wrong", "hooks": [full hook
+    // names]}; interventions as in run(). Returns {json: the CLI's gradients JSON without the
+    // gradients' values (each {"shape"} only), gradients: [{name, data: Float32Array}] in the
+    // order asked}.
+    val gradients(const std::string& options, const std::string& interventions) {
+        return guard([&] {
+            const json o = options_json(options, "gradients");
+            hooklab::GradientsOptions g;
+            g.prompt = string_field(o, "prompt", "gradients");
+            g.answer = string_field(o, "answer", "gradients");
+            g.wrong = string_field(o, "wrong", "gradients");
+            if (o.contains("hooks")) {
+                const json& h = o["hooks"];
+                if (!h.is_array()) throw hooklab::Error("gradients: hooks: expected hook names");
+                for (const json& name : h) {
+                    if (!name.is_string()) throw hooklab::Error("gradients: hooks: expected hook names");
+                    g.hooks.push_back(name.get<std::string>());
+                }
+            }
+            g.interventions = parse_interventions(interventions);
+            const auto t0 = std::chrono::steady_clock::now();
+            const hooklab::GradientsResult r = hooklab::gradients(model(), g);
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            val out = val::object();
+            out.set("json", hooklab::dump_json(hooklab::gradients_report(model(), r, ms, false)));
+            val list = val::array();
+            for (const hooklab::HookGradient& hg : r.gradients) {
+                val e = val::object();
+                e.set("name", hg.name);
+                e.set("data", f32(hg.data));
+                list.call<void>("push", e);
+            }
+            out.set("gradients", list);
+            return out;
+        });
+    }
+
+    // patch --method attribution: options as patchBegin's. Returns the JSON text.
+    val attributionPatch(const std::string& options, const std::string& interventions, int indent) {
+        return guard([&] {
+            const json o = options_json(options, "attributionPatch");
+            hooklab::PatchOptions p;
+            p.clean = string_field(o, "clean", "patch");
+            p.corrupted = string_field(o, "corrupted", "patch");
+            p.answer = string_field(o, "answer", "patch");
+            p.wrong = string_field(o, "wrong", "patch");
+            p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
+            p.by = string_field(o, "by", "patch", false);
+            p.interventions = parse_interventions(interventions);
+            return val(hooklab::dump_json(hooklab::attribution_patch(model(), p), indent));
+        });
+    }
+
     // ---- generation (issue #12): one step per call (generateStep) so that JS can
     // stream tokens and stop between them. Several variants of the prompt run together
     // (one forward per step, a segment each): `variants` is a JSON array with, per variant,
@@ -557,6 +615,8 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("patchResult", &Engine::patchResult)
         .function("patchCancel", &Engine::patchCancel)
         .function("attribute", &Engine::attribute)
+        .function("gradients", &Engine::gradients)
+        .function("attributionPatch", &Engine::attributionPatch)
         .function("generateBegin", &Engine::generateBegin)
         .function("generateStep", &Engine::generateStep)
         .function("generateDone", &Engine::generateDone)

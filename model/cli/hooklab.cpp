@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "hooklab/backward.h"
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
 #include "hooklab/heads.h"
@@ -27,8 +28,13 @@ const char* kUsage =
     "  hooklab tokenize --model DIR --text TEXT [--f16]\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
-    "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
+    "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n"
+    "                [--f16] [--pretty] [--threads N]\n"
+    "    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n"
     "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
+    "  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n"
+    "                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
+    "    dLD/d(activation) at each hook (full names: blocks.3.hook_resid_pre), LD = logits[-1, answer] - logits[-1, wrong]\n"
     "    TOKEN: text that is exactly one token (\" Mary\") or #ID\n"
     "  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n"
     "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n"
@@ -43,9 +49,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFlags = {
     {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--capture", "--f16", "--pretty", "--threads"}},
     {"tokenize", {"--model", "--text", "--f16"}},
     {"heads", {"--model", "--prompt", "--repeat", "--seed", "--intervene", "--pattern", "--f16", "--pretty"}},
-    {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--intervene", "--f16", "--pretty",
-               "--threads"}},
+    {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--method", "--intervene", "--f16",
+               "--pretty", "--threads"}},
     {"attribute", {"--model", "--prompt", "--answer", "--wrong", "--intervene", "--f16", "--pretty", "--threads"}},
+    {"gradients", {"--model", "--prompt", "--answer", "--wrong", "--hook", "--intervene", "--f16", "--pretty", "--threads"}},
     {"generate", {"--model", "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--intervene",
                   "--compare", "--f16", "--pretty", "--threads"}},
     {"bench", {"--model", "--prompt", "--iters", "--all-logits", "--f16", "--threads"}},
@@ -152,6 +159,8 @@ int run_main(int argc, char** argv) {
     hooklab::GenerateOptions gopt;
     bool have_max_new = false, compare = false;
     bool have_clean = false, have_corrupted = false, have_answer = false, have_wrong = false, have_hook = false;
+    std::vector<std::string> hooks;  // gradients: every --hook, in order
+    std::string method = "exact";    // patch
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -194,8 +203,13 @@ int run_main(int argc, char** argv) {
         else if (a == "--corrupted") { popt.corrupted = value(); have_corrupted = true; }
         else if (a == "--answer") { popt.answer = value(); have_answer = true; }
         else if (a == "--wrong") { popt.wrong = value(); have_wrong = true; }
-        else if (a == "--hook") { popt.hook = value(); have_hook = true; }
+        else if (a == "--hook") { popt.hook = value(); hooks.push_back(popt.hook); have_hook = true; }
         else if (a == "--by") popt.by = value();
+        else if (a == "--method") {
+            method = value();
+            if (method != "exact" && method != "attribution")
+                throw hooklab::Error("option --method needs exact or attribution, got \"" + method + "\"");
+        }
         // generate
         else if (a == "--max-new-tokens") { gopt.max_new_tokens = int_value(); have_max_new = true; }
         else if (a == "--temperature") gopt.sampler.temperature = number_value();
@@ -213,8 +227,10 @@ int run_main(int argc, char** argv) {
     } else if (!have_prompt) {
         throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
     }
-    if ((cmd == "patch" || cmd == "attribute") && (!have_answer || !have_wrong))
+    if ((cmd == "patch" || cmd == "attribute" || cmd == "gradients") && (!have_answer || !have_wrong))
         throw hooklab::Error("--answer and --wrong are required (one token each: text or #ID)");
+    if (cmd == "gradients" && !have_hook)
+        throw hooklab::Error("--hook NAME is required (a full hook name, e.g. blocks.3.hook_resid_pre; several: --hook A --hook B)");
     if (cmd == "generate") {
         // Checked before the model loads: a bad value costs no wait.
         if (!have_max_new) throw hooklab::Error("--max-new-tokens N is required");
@@ -230,7 +246,18 @@ int run_main(int argc, char** argv) {
         out = hooklab::dump_json(hooklab::run(m, opt), pretty ? 2 : -1);
     } else if (cmd == "patch") {
         popt.interventions = opt.interventions;
-        out = hooklab::dump_json(hooklab::patch(m, popt), pretty ? 2 : -1);
+        out = hooklab::dump_json(method == "attribution" ? hooklab::attribution_patch(m, popt) : hooklab::patch(m, popt), pretty ? 2 : -1);
+    } else if (cmd == "gradients") {
+        hooklab::GradientsOptions gro;
+        gro.prompt = prompt;
+        gro.answer = popt.answer;
+        gro.wrong = popt.wrong;
+        gro.hooks = hooks;
+        gro.interventions = opt.interventions;
+        const auto t0 = std::chrono::steady_clock::now();
+        const hooklab::GradientsResult r = hooklab::gradients(m, gro);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        out = hooklab::dump_json(hooklab::gradients_report(m, r, ms), pretty ? 2 : -1);
     } else if (cmd == "attribute") {
         hooklab::AttributeOptions aopt;
         aopt.prompt = prompt;

@@ -499,10 +499,10 @@ GradientsResult gradients(const Model& m, const GradientsOptions& opt) {
     return r;
 }
 
-json gradients_json(const Model& m, const GradientsResult& r) {
-    json grads = json::object();
-    for (const HookGradient& hg : r.gradients)
-        grads[hg.name] = {{"shape", hg.shape}, {"gradient", floats_json(hg.data.data(), hg.data.size())}};
+namespace {
+
+// gradients_json's fields around the gradients object `grads`.
+json gradients_object(const Model& m, const GradientsResult& r, json grads) {
     json ixg = json::array();
     for (double x : r.input_x_gradient) ixg.push_back(num(x));
     return {{"tokens", r.tokens}, {"token_strings", token_strings(m.tokenizer, r.tokens)},
@@ -510,6 +510,27 @@ json gradients_json(const Model& m, const GradientsResult& r) {
             {"answer", token_string(m.tokenizer, r.answer_id)}, {"wrong", token_string(m.tokenizer, r.wrong_id)},
             {"logit_diff", num(r.logit_diff)}, {"gradients", std::move(grads)}, {"input_x_gradient", std::move(ixg)},
             {"interventions", r.interventions}, {"forwards", 1}, {"backwards", 1}};
+}
+
+}  // namespace
+
+json gradients_json(const Model& m, const GradientsResult& r) {
+    json grads = json::object();
+    for (const HookGradient& hg : r.gradients)
+        grads[hg.name] = {{"shape", hg.shape}, {"gradient", floats_json(hg.data.data(), hg.data.size())}};
+    return gradients_object(m, r, std::move(grads));
+}
+
+json gradients_report(const Model& m, const GradientsResult& r, double ms, bool with_data) {
+    json grads = json::object();
+    for (const HookGradient& hg : r.gradients) {
+        json e = {{"shape", hg.shape}};
+        if (with_data) e["data"] = floats_json(hg.data.data(), hg.data.size());
+        grads[hg.name] = std::move(e);
+    }
+    json out = gradients_object(m, r, std::move(grads));
+    out["ms"] = ms;
+    return out;
 }
 
 // ------------------------------------------------------------------ attribution patching

@@ -75,6 +75,7 @@ test('each JS API function refuses an unknown option: its name, the key, a sugge
     heads: () => lab.heads({ prompt: P, ...bad }),
     headsJSON: () => lab.headsJSON({ prompt: P, ...bad }),
     attribute: () => lab.attribute({ prompt: P, answer: ' Mary', wrong: ' John', ...bad }),
+    gradients: () => lab.gradients({ prompt: P, answer: ' Mary', wrong: ' John', hooks: ['hook_embed'], ...bad }),
   };
   for (const [fn, call] of Object.entries(sync))
     assert.throws(call, refused(new RegExp(`^${fn}: unknown option "bogus"; `), takes(fn)), fn);
@@ -99,6 +100,8 @@ test('each JS API function refuses an unknown option: its name, the key, a sugge
     [() => lab.heads({ prompt: P, patern: 3 }), 'heads', 'patern', 'pattern'],
     [() => lab.patch({ clean: P, corupted: P, answer: ' Mary', wrong: ' John' }), 'patch', 'corupted', 'corrupted'],
     [() => lab.attribute({ promt: P, answer: ' Mary', wrong: ' John' }), 'attribute', 'promt', 'prompt'],
+    [() => lab.gradients({ prompt: P, answer: ' Mary', wrong: ' John', hook: 'hook_embed' }), 'gradients', 'hook', 'hooks'],
+    [() => lab.patch({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', mehtod: 'attribution' }), 'patch', 'mehtod', 'method'],
     [() => HookLab.load(MID, { onprogress: () => {} }), 'load', 'onprogress', 'onProgress'],
     [() => HookLab.load(MID, { thread: 1 }), 'load', 'thread', 'threads'],
   ];
@@ -136,6 +139,8 @@ test('the binding refuses an unknown key in options JSON that reaches it from el
     ['heads', () => engine.heads(JSON.stringify({ prompt: P, patern: 1 }), '[]', -1), /^heads: unknown key "patern" \(did you mean "pattern"\?\); heads takes prompt, repeat, seed, pattern$/],
     ['patchBegin', () => engine.patchBegin(JSON.stringify({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', hooks: 'z' }), '[]'), /^patchBegin: unknown key "hooks" \(did you mean "hook"\?\)/],
     ['attribute', () => engine.attribute(JSON.stringify({ prompt: P, answer: ' Mary', wrong: ' John', by: 'head' }), '[]', -1), /^attribute: unknown key "by"; attribute takes prompt, answer, wrong$/],
+    ['gradients', () => engine.gradients(JSON.stringify({ prompt: P, answer: ' Mary', wrong: ' John', hook: 'hook_embed' }), '[]'), /^gradients: unknown key "hook" \(did you mean "hooks"\?\); gradients takes prompt, answer, wrong, hooks$/],
+    ['attributionPatch', () => engine.attributionPatch(JSON.stringify({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', method: 'attribution' }), '[]', -1), /^attributionPatch: unknown key "method"; attributionPatch takes clean, corrupted, answer, wrong, hook, by$/],
     ['run (not JSON)', () => engine.run('{prompt:', '[]'), /^run: the options are not valid JSON$/],
     ['run (not an object)', () => engine.run('[]', '[]'), /^run: the options must be a JSON object$/],
     ['run (no prompt)', () => engine.run('{}', '[]'), /^run: "prompt" is required$/],
@@ -230,7 +235,8 @@ test('hooklab.d.ts agrees with the table', () => {
   };
   const iface = {
     load: 'LoadOptions', run: 'RunOptions', runJSON: 'RunOptions', compare: 'RunOptions', heads: 'HeadsOptions', headsJSON: 'HeadsOptions',
-    patch: 'PatchOptions', attribute: 'AttributeOptions', generate: 'GenerateOptions', generateCompare: 'GenerateCompareOptions',
+    patch: 'PatchOptions', attribute: 'AttributeOptions', gradients: 'GradientsOptions', generate: 'GenerateOptions',
+    generateCompare: 'GenerateCompareOptions',
   };
   const klass = dts.slice(dts.indexOf('export class HookLab {'));
   for (const [fn, name] of Object.entries(iface)) {
@@ -264,7 +270,10 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
     [['generate', '--model', MID, '--prompt', 'x', '--max-new-tokens', '2', '--topk', '3'], /unknown option --topk for hooklab generate \(did you mean --top-k\?\)/],
     [['generate', '--model', MID, '--prompt', 'x', '--max_new_tokens', '2'], /did you mean --max-new-tokens\?/],
     [['heads', '--model', MID, '--prompt', 'x', '--topk', '3'], /unknown option --topk for hooklab heads \(an option of hooklab run\)/],
-    [['patch', '--model', MID, '--prompt', 'x'], /unknown option --prompt for hooklab patch \(an option of hooklab run, heads, attribute, generate, bench\)/],
+    [['patch', '--model', MID, '--prompt', 'x'], /unknown option --prompt for hooklab patch \(an option of hooklab run, heads, attribute, gradients, generate, bench\)/],
+    [['gradients', '--model', MID, '--prompt', 'x', '--hooks', 'hook_embed'], /unknown option --hooks for hooklab gradients \(did you mean --hook\?\); gradients takes --model, --prompt, --answer, --wrong, --hook, --intervene, --f16, --pretty, --threads \(see hooklab --help\)$/],
+    [['gradients', '--model', MID, '--prompt', 'x', '--method', 'attribution'], /unknown option --method for hooklab gradients \(an option of hooklab patch\)/],
+    [['patch', '--model', MID, '--method', 'approx'], /^hooklab: option --method needs exact or attribution, got "approx"$/],
     [['attribute', '--model', MID, '--prompt', 'x', '--clean', 'y'], /unknown option --clean for hooklab attribute \(an option of hooklab patch\)/],
     [['tokenize', '--model', MID, '--prompt', 'x'], /unknown option --prompt for hooklab tokenize/],
     [['bench', '--model', MID, '--prompt', 'x', '--logits'], /unknown option --logits for hooklab bench \(an option of hooklab run\)/],

@@ -32,8 +32,10 @@ const FLAGS = {
   run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--capture', '--f16', '--pretty', '--threads'],
   tokenize: ['--model', '--text', '--f16'],
   heads: ['--model', '--prompt', '--repeat', '--seed', '--intervene', '--pattern', '--f16', '--pretty'],
-  patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--intervene', '--f16', '--pretty', '--threads'],
+  patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--method', '--intervene', '--f16',
+    '--pretty', '--threads'],
   attribute: ['--model', '--prompt', '--answer', '--wrong', '--intervene', '--f16', '--pretty', '--threads'],
+  gradients: ['--model', '--prompt', '--answer', '--wrong', '--hook', '--intervene', '--f16', '--pretty', '--threads'],
   generate: ['--model', '--prompt', '--max-new-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--intervene',
     '--compare', '--f16', '--pretty', '--threads'],
   bench: ['--model', '--prompt', '--iters', '--all-logits', '--f16', '--threads'],
@@ -62,8 +64,13 @@ const USAGE =
   '  hooklab tokenize --model DIR --text TEXT [--f16]\n' +
   '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
-  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
+  '                [--f16] [--pretty] [--threads N]\n' +
+  '    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n' +
   '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
+  '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '    dLD/d(activation) at each hook (full names: blocks.3.hook_resid_pre), LD = logits[-1, answer] - logits[-1, wrong]\n' +
   '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
   '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
   '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
@@ -83,7 +90,7 @@ async function main(argv) {
   }
   if (cmd === 'fetch') return fetchCommand(argv.slice(1));
   if (cmd === 'heads') return headsCommand(argv.slice(1));
-  if (cmd === 'patch' || cmd === 'attribute') return patchCommand(cmd, argv.slice(1));
+  if (cmd === 'patch' || cmd === 'attribute' || cmd === 'gradients') return patchCommand(cmd, argv.slice(1));
   if (cmd === 'generate') return generateCommand(argv.slice(1));
   if (!FLAGS[cmd]) throw new CliError(`unknown command "${cmd}" (see hooklab --help)`);
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10, threads;
@@ -247,21 +254,27 @@ async function fetchCommand(args) {
   process.stdout.write(JSON.stringify({ repo, dir: r.dir, files: r.files }) + '\n');
 }
 
-// ---------------------------------------------------------------- patch and attribute
-// The native CLI's flags and JSON (issue #11); the sweep's progress goes to stderr on a TTY.
+// ---------------------------------------------------------------- patch, attribute and gradients
+// The native CLI's flags and JSON (issues #11, #26); the sweep's progress goes to stderr on a TTY.
 
 const PATCH_USAGE =
   'usage:\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
-  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
+  '                [--f16] [--pretty] [--threads N]\n' +
+  '    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n' +
   '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
+  '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
+  '    dLD/d(activation) at each hook (full names: blocks.3.hook_resid_pre), LD = logits[-1, answer] - logits[-1, wrong]\n' +
   '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
   THREADS_USAGE;
 
 async function patchCommand(cmd, args) {
   const o = {};
   const interventions = [];
-  let modelDir = '', f16 = false, pretty = false, threads;
+  const hooks = [];  // gradients: every --hook, in order
+  let modelDir = '', f16 = false, pretty = false, threads, method = 'exact';
   const flags = { '--clean': 'clean', '--corrupted': 'corrupted', '--answer': 'answer', '--wrong': 'wrong',
     '--hook': 'hook', '--by': 'by', '--prompt': 'prompt' };
   for (let i = 0; i < args.length; ++i) {
@@ -273,7 +286,12 @@ async function patchCommand(cmd, args) {
     if (a === '--help' || a === '-h') { process.stdout.write(PATCH_USAGE); return; }
     checkFlag(cmd, a);
     if (a === '--model') modelDir = value();
+    else if (a === '--hook') { o.hook = value(); hooks.push(o.hook); }
     else if (flags[a]) o[flags[a]] = value();
+    else if (a === '--method') {
+      method = value();
+      if (method !== 'exact' && method !== 'attribution') throw new CliError(`option --method needs exact or attribution, got "${method}"`);
+    }
     else if (a === '--intervene') {
       const v = value();
       if (!(await loadModule()).jsonValid(v)) throw new CliError(`--intervene: not valid JSON: ${v}`);
@@ -292,12 +310,24 @@ async function patchCommand(cmd, args) {
     throw new CliError('--prompt is required');
   }
   if (o.answer === undefined || o.wrong === undefined) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
+  if (cmd === 'gradients' && !hooks.length)
+    throw new CliError('--hook NAME is required (a full hook name, e.g. blocks.3.hook_resid_pre; several: --hook A --hook B)');
   const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
   const onProgress = ({ done, total }) => {
-    if (process.stderr.isTTY) process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
+    if (process.stderr.isTTY && method === 'exact') process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
   };
-  const out = cmd === 'patch' ? await lab.patch({ ...o, interventions, onProgress }) : lab.attribute({ ...o, interventions });
-  lab.dispose();
+  let out;
+  try {
+    if (cmd === 'patch') out = await lab.patch({ ...o, method, interventions, onProgress });
+    else if (cmd === 'attribute') out = lab.attribute({ ...o, interventions });
+    else {
+      out = lab.gradients({ prompt: o.prompt, answer: o.answer, wrong: o.wrong, hooks, interventions });
+      // The native CLI's JSON: each gradient {"data", "shape"} (keys sorted, as its JSON library writes them).
+      for (const [name, g] of Object.entries(out.gradients)) out.gradients[name] = { data: Array.from(g.data), shape: g.shape };
+    }
+  } finally {
+    lab.dispose();
+  }
   process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');
 }
 

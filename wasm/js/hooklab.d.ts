@@ -171,9 +171,18 @@ export interface PatchOptions {
   /** Default 'resid_pre'. resid_pre / attn_out / mlp_out are patched by position, z by head (all positions). */
   hook?: 'resid_pre' | 'attn_out' | 'mlp_out' | 'z';
   by?: 'position' | 'head';
+  /**
+   * 'exact' (the default): the sweep, one patched run per slice. 'attribution': attribution
+   * patching, the first-order estimate LD(corrupted) + sum over the slice of (clean - corrupted)
+   * x dLD/d(activation) at the corrupted run, from two forwards and one backward in one call.
+   */
+  method?: 'exact' | 'attribution';
   /** Applied to the clean and the corrupted run alike. */
   interventions?: (Intervention | string)[];
-  /** Called before the sweep (done 0) and after each block with that block's logit differences. */
+  /**
+   * Called before the sweep (done 0) and after each block with that block's logit differences;
+   * with method 'attribution', once, when it is done (header: the result).
+   */
   onProgress?: (p: { done: number; total: number; layer: number; row: number[] | null; header: Record<string, unknown> }) => void;
   /** Stops the sweep between blocks; the promise rejects with the signal's reason (an AbortError). */
   signal?: AbortSignal;
@@ -196,11 +205,51 @@ export interface PatchResult {
   logit_diff: (number | null)[][];
   /** (patched - corrupted) / (clean - corrupted). */
   normalized: (number | null)[][];
-  /** Forward-equivalents of work actually computed (FLOPs / one full forward's), the two unpatched runs included. */
+  /** Forward-equivalents of work actually computed (FLOPs / one full forward's), the two unpatched runs included (attribution: 2). */
   forwards: number;
+  /** Only with method 'attribution'. */
+  method?: 'attribution';
+  /** Only with method 'attribution': 1, the backward of the corrupted run. */
+  backwards?: number;
   ms: number;
   n_layer: number;
   interventions: Intervention[];
+}
+
+/** Gradients of LD = logits[-1, answer] - logits[-1, wrong] (issue #26). A TOKEN as in PatchOptions. */
+export interface GradientsOptions {
+  prompt: string;
+  answer: string | number;
+  wrong: string | number;
+  /** Full hook names ("blocks.3.hook_resid_pre", "hook_embed", "logits"); none: only input_x_gradient. */
+  hooks?: string[] | string;
+  /** Part of the function differentiated: a scaled slice scales its gradient, a zeroed / set / noised one passes 0. */
+  interventions?: (Intervention | string)[];
+}
+
+/** The native CLI's gradients JSON, each gradient's values as a Float32Array. */
+export interface GradientsResult {
+  tokens: number[];
+  token_strings: string[];
+  answer_id: number;
+  wrong_id: number;
+  answer: string;
+  wrong: string;
+  /** LD of this run, its interventions applied. */
+  logit_diff: number | null;
+  /**
+   * Per hook asked for: dLD/d(its value after its own interventions), in the hook's shape
+   * (hook_z [T, n_head, d_head], scores and patterns [head, query, key], logits [1, vocab]), row-major.
+   */
+  gradients: Record<string, { shape: number[]; data: Float32Array }>;
+  /** [T]: sum over d of (hook_embed + hook_pos_embed)[p, d] * dLD/d(blocks.0.hook_resid_pre)[p, d]. */
+  input_x_gradient: (number | null)[];
+  interventions: Intervention[];
+  /** 1 and 1: one forward, one backward. */
+  forwards: number;
+  backwards: number;
+  /** The engine's time for the forward and the backward. */
+  ms: number;
 }
 
 export interface AttributeOptions {
@@ -320,6 +369,7 @@ export const OPTION_KEYS: {
   readonly headsJSON: readonly (keyof HeadsOptions)[];
   readonly patch: readonly (keyof PatchOptions)[];
   readonly attribute: readonly (keyof AttributeOptions)[];
+  readonly gradients: readonly (keyof GradientsOptions)[];
   readonly generate: readonly (keyof GenerateOptions)[];
   readonly generateCompare: readonly (keyof GenerateCompareOptions)[];
 };
@@ -351,10 +401,12 @@ export class HookLab {
   headsJSON(opts: HeadsOptions, indent?: number): string;
   tokenize(text: string): number[];
   decode(ids: ArrayLike<number>): string;
-  /** Activation patching sweep, one block per step (progress, cancel). */
+  /** Activation patching sweep, one block per step (progress, cancel); or {method: 'attribution'}: its estimate from one backward. */
   patch(opts: PatchOptions): Promise<PatchResult>;
   /** Direct logit attribution at the last position. */
   attribute(opts: AttributeOptions): AttributeResult;
+  /** dLD/d(activation) at each hook asked for, and input x gradient: one forward, one backward. */
+  gradients(opts: GradientsOptions): GradientsResult;
   /** Generation with the interventions active, one token per step (streaming, cancel). */
   generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
   /**

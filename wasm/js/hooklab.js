@@ -312,8 +312,9 @@ export const OPTION_KEYS = Object.freeze({
   compare: Object.freeze(RUN_KEYS),
   heads: Object.freeze(HEADS_KEYS),
   headsJSON: Object.freeze(HEADS_KEYS),
-  patch: Object.freeze(['clean', 'corrupted', 'answer', 'wrong', 'hook', 'by', 'interventions', 'onProgress', 'signal']),
+  patch: Object.freeze(['clean', 'corrupted', 'answer', 'wrong', 'hook', 'by', 'method', 'interventions', 'onProgress', 'signal']),
   attribute: Object.freeze(['prompt', 'answer', 'wrong', 'interventions']),
+  gradients: Object.freeze(['prompt', 'answer', 'wrong', 'hooks', 'interventions']),
   generate: Object.freeze(GENERATE_KEYS),
   generateCompare: Object.freeze(GENERATE_KEYS),
 });
@@ -637,16 +638,23 @@ export class HookLab {
 
   /**
    * Activation patching (TransformerLens's semantics), one block per wasm call so that
-   * progress is reported and `signal` can stop the sweep between blocks.
+   * progress is reported and `signal` can stop the sweep between blocks. With
+   * {method: 'attribution'}: attribution patching, the first-order estimate of the same sweep
+   * from one clean forward, one corrupted forward and one backward, in one wasm call
+   * (onProgress fires once, when it is done).
    * @param opts {clean, corrupted, answer, wrong, hook: 'resid_pre'|'attn_out'|'mlp_out'|'z',
-   *   by, interventions, onProgress({done, total, layer, row}), signal: AbortSignal}
-   * @returns the native CLI's patch JSON
+   *   by, method: 'exact' (default) | 'attribution', interventions, onProgress({done, total, layer, row}),
+   *   signal: AbortSignal}
+   * @returns the native CLI's patch JSON (with --method attribution: plus method and backwards)
    */
   async patch(opts = {}) {
     const engine = this._live();
     opts = checkOptions('patch', opts);
     const { signal } = opts;
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
+    const method = opts.method ?? 'exact';
+    if (method !== 'exact' && method !== 'attribution')
+      throw new HookLabError(`patch: method must be 'exact' or 'attribution', got ${typeof method === 'string' ? JSON.stringify(method) : kindOf(method)}`);
     const o = patchOptions(opts, ['clean', 'corrupted', 'answer', 'wrong']);
     o.hook = opts.hook ?? 'resid_pre';
     if (opts.by !== undefined) o.by = opts.by;
@@ -656,6 +664,11 @@ export class HookLab {
       throw signal.reason ?? new DOMException('the patching sweep was cancelled', 'AbortError');
     };
     stop();
+    if (method === 'attribution') {
+      const r = JSON.parse(unwrap(engine.attributionPatch(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
+      onProgress({ done: r.n_layer, total: r.n_layer, layer: r.n_layer - 1, row: r.logit_diff.at(-1), header: r });
+      return r;
+    }
     const header = JSON.parse(unwrap(engine.patchBegin(JSON.stringify(o), interventionTexts(opts.interventions))));
     const total = header.n_layer;
     onProgress({ done: 0, total, layer: -1, row: null, header });
@@ -678,6 +691,29 @@ export class HookLab {
     opts = checkOptions('attribute', opts);
     const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
     return JSON.parse(unwrap(this._live().attribute(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
+  }
+
+  /**
+   * Gradients of the logit difference LD = logits[-1, answer] - logits[-1, wrong] with respect
+   * to the activations at each hook asked for (true gradients: ln_f is not frozen; the
+   * interventions are part of the function), from one forward and one backward.
+   * @param opts {prompt, answer, wrong, hooks: full hook names ("blocks.3.hook_resid_pre"),
+   *   interventions}
+   * @returns the native CLI's gradients JSON, each gradient's `data` a Float32Array (its
+   *   hook's shape, row-major)
+   */
+  gradients(opts = {}) {
+    opts = checkOptions('gradients', opts);
+    const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
+    if (opts.hooks !== undefined) {
+      const h = typeof opts.hooks === 'string' ? [opts.hooks] : opts.hooks;
+      if (!Array.isArray(h) || !h.every((x) => typeof x === 'string')) throw new HookLabError('gradients: hooks: expected hook names');
+      o.hooks = h;
+    }
+    const r = unwrap(this._live().gradients(JSON.stringify(o), interventionTexts(opts.interventions)));
+    const out = JSON.parse(r.json);
+    for (const g of r.gradients) out.gradients[g.name].data = g.data;
+    return out;
   }
 
   // ---------------------------------------------------------------- generation

@@ -67,6 +67,10 @@ GradientsResult gradients(const Model& m, const GradientsOptions& opt);
 //  "gradients": {"<hook>": {"shape", "gradient"}}, "input_x_gradient", "interventions", "forwards", "backwards"}
 // (the gradients goldens' layout, tests/golden/<ckpt>__gradients.json)
 nlohmann::json gradients_json(const Model& m, const GradientsResult& r);
+// The CLIs' JSON (hooklab gradients, both CLIs): gradients_json's fields, each gradient as
+// {"shape", "data"} (as run's captures), and "ms": the time `gradients` took. Without `with_data`
+// each gradient is {"shape"} only (the wasm binding hands the values over as Float32Arrays).
+nlohmann::json gradients_report(const Model& m, const GradientsResult& r, double ms, bool with_data = true);
 
 // Attribution patching (Nanda's "attribution patching"): for every slice that `patch` would
 // patch (resid_pre, attn_out, mlp_out by position; z by head), the estimated patched logit
