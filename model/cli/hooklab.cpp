@@ -283,11 +283,20 @@ int run_main(int argc, char** argv) {
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
+        // Where a pass's time goes, from separate passes: the stage timer's clock reads are
+        // kept out of the timed ones above.
+        hooklab::StageTimes st;
+        for (int i = 0; i < iters; ++i) m.gpt2.forward(ids, nullptr, all_logits, &st);
+        const double n = std::max(1, st.passes);
+        const nlohmann::json stages = {{"embed", st.embed / n}, {"attention", st.attention / n}, {"mlp", st.mlp / n},
+                                       {"unembed", st.unembed / n}, {"gemm", st.gemm / n},
+                                       {"attention_heads", st.heads / n},
+                                       {"not_gemm", (st.embed + st.attention + st.mlp + st.unembed - st.gemm) / n}};
         const double flops = m.gpt2.flops_per_forward(static_cast<int>(ids.size()), all_logits);
         out = hooklab::dump_json({{"tokens", ids.size()}, {"iters", iters}, {"all_logits", all_logits}, {"f16", f16},
                                   {"kernel", hooklab::kernel_name()}, {"threads", hooklab::threads()}, {"ms_min", ms.front()}, {"ms_median", ms[ms.size() / 2]},
                                   {"gflops_at_median", flops / (ms[ms.size() / 2] * 1e6)},
-                                  {"weight_bytes", m.gpt2.weights.bytes()}});
+                                  {"weight_bytes", m.gpt2.weights.bytes()}, {"stages_ms_per_pass", stages}});
     } else {
         throw hooklab::Error("unknown command \"" + cmd + "\" (see hooklab --help)");
     }

@@ -1,12 +1,15 @@
 #include "hooklab/gpt2.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 
 #include "hooklab/error.h"
+#include "hooklab/forward_plan.h"
 #include "hooklab/loader.h"
 #include "hooklab/parallel.h"
 
@@ -133,176 +136,276 @@ void RunState::reserve(const Config& c, int positions, bool keys_values) {
     kv_ = keys_values;
 }
 
-std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const {
-    RunState s;
-    s.tokens = tokens;
-    return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits ? Logits::All : Logits::Last);
-}
+// ---------------------------------------------------------------- the pass
 
-std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which,
-                                 bool fire_entry, int end) const {
-    const Config& c = config;
-    const int C = c.n_embd, H = c.n_head, D = c.d_head(), M = c.d_mlp(), V = c.vocab_size;
-    const int S = static_cast<int>(segs.size());
-    if (S < 1) throw Error("forward: no sequence to run");
-    if (start < 0 || start >= c.n_layer) throw Error("forward: start block " + std::to_string(start) + " is out of range");
-    if (end < 0) end = c.n_layer;
-    const bool partial = end < c.n_layer;
-    const bool saving = std::any_of(segs.begin(), segs.end(), [](const Segment& g) { return g.save != nullptr; });
-    if (end < start || end > c.n_layer || (partial && (which != Logits::None || saving)))
-        throw Error("forward: a pass that stops at block " + std::to_string(end) + " computes no logits and saves no state");
+namespace {
 
-    // Segment s owns rows [row0[s], row0[s] + rows) of every [rows, .] buffer, and
-    // [sc0[s], sc0[s + 1]) of the attention buffers ([H, rows, T] each).
-    std::vector<int> Ts(S), firsts(S), row0(S + 1, 0);
-    std::vector<size_t> sc0(S + 1, 0);
-    for (int s = 0; s < S; ++s) {
-        const Segment& g = segs[s];
-        const int T = static_cast<int>(g.from->tokens.size());
-        check_prompt_length(c, T);
-        for (int id : g.from->tokens)
-            if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
-        if (g.first < 0 || g.first >= T) throw Error("forward: first position " + std::to_string(g.first) + " is out of range");
-        if (g.save) {
-            // Room doubles, so that appending one token at a time copies little.
-            if (g.save->capacity() < T)
-                g.save->reserve(c, std::min(c.n_positions, std::max(T, 2 * g.save->capacity())), g.save->holds_keys_values());
-            if (g.save != g.from) g.save->tokens = g.from->tokens;
-        }
-        if ((g.first > 0 || start > 0) && g.from->capacity() < T)
-            throw Error("forward: the run state holds fewer positions than the pass resumes from");
-        if (g.first > 0 && !g.from->holds_keys_values())
-            throw Error("forward: a pass from position " + std::to_string(g.first) + " needs a run state with keys and values");
-        Ts[s] = T;
-        firsts[s] = g.first;
-        row0[s + 1] = row0[s] + (T - g.first);
-        sc0[s + 1] = sc0[s] + static_cast<size_t>(H) * (T - g.first) * T;
+// Adds the milliseconds of its scope to one field of a StageTimes, when there is one.
+class Stopwatch {
+public:
+    Stopwatch(StageTimes* times, double StageTimes::*field) : times_(times), field_(field) {
+        if (times_) t0_ = std::chrono::steady_clock::now();
     }
-    const int R = row0[S];
-    const size_t RC = static_cast<size_t>(R) * C;
+    ~Stopwatch() {
+        if (times_) times_->*field_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+    }
+    Stopwatch(const Stopwatch&) = delete;
+    Stopwatch& operator=(const Stopwatch&) = delete;
 
-    auto fire_view = [&](Hook h, int layer, float* data, std::vector<int> shape, int s, int pos0, int n_pos) {
+private:
+    StageTimes* times_;
+    double StageTimes::*field_;
+    std::chrono::steady_clock::time_point t0_;
+};
+
+// The buffers of one pass. Every [rows, .] buffer holds the rows of all segments one after
+// another (ForwardPlan::row0), so that they share each GEMM.
+struct Activations {
+    std::vector<float> resid, ln;              // [rows, C]
+    std::vector<float> qkv;                    // [rows, 3C]: [Q | K | V]
+    std::vector<float> q, k, v;                // [rows, H, D]
+    std::vector<float> scores, pattern;        // [H, rows, T] per segment (ForwardPlan::sc0)
+    std::vector<float> z, attn_out;            // [rows, H, D], [rows, C]
+    std::vector<float> pre, post, mlp_out;     // [rows, M], [rows, M], [rows, C]
+    // Each segment's key and value rows, from its run state or from k and v
+    // (ForwardPlan::kv0): a pass that resumes attends to positions it does not compute.
+    std::vector<const float*> kj, vj;
+
+    Activations(const ForwardPlan& p, const Config& c) {
+        const size_t RC = static_cast<size_t>(p.rows()) * c.n_embd;
+        resid.resize(RC);
+        ln.resize(RC);
+        qkv.resize(RC * 3);
+        q.resize(RC);
+        k.resize(RC);
+        v.resize(RC);
+        z.resize(RC);
+        attn_out.resize(RC);
+        mlp_out.resize(RC);
+        scores.resize(p.sc0.back());
+        pattern.resize(scores.size());
+        pre.resize(static_cast<size_t>(p.rows()) * c.d_mlp());
+        post.resize(pre.size());
+        kj.resize(p.kv0.back());
+        vj.resize(p.kv0.back());
+    }
+};
+
+// Hands the hook views of a pass's buffers: once per segment, each with that segment's rows.
+class Fire {
+public:
+    Fire(const HookFn& hook, const ForwardPlan& plan) : hook_(hook), plan_(plan) {}
+    explicit operator bool() const { return static_cast<bool>(hook_); }
+
+    void view(Hook h, int layer, float* data, std::vector<int> shape, int s, int pos0, int n_pos) const {
         HookView v{h, layer, data, std::move(shape)};
         v.pos0 = pos0;
         v.n_pos = n_pos;
         v.segment = s;
-        hook(v);
-    };
-    // A [rows, width] (or [rows, H, D]) activation, once per segment.
-    auto fire = [&](Hook h, int layer, std::vector<float>& buf, std::vector<int> tail) {
-        if (!hook) return;
-        const size_t width = buf.size() / R;
-        for (int s = 0; s < S; ++s) {
-            std::vector<int> shape{row0[s + 1] - row0[s]};
+        hook_(v);
+    }
+    // A [rows, tail...] activation.
+    void rows(Hook h, int layer, std::vector<float>& buf, std::initializer_list<int> tail) const {
+        if (!hook_) return;
+        const size_t width = buf.size() / plan_.rows();
+        for (int s = 0; s < plan_.segments; ++s) {
+            std::vector<int> shape{plan_.rows(s)};
             shape.insert(shape.end(), tail.begin(), tail.end());
-            fire_view(h, layer, buf.data() + row0[s] * width, std::move(shape), s, firsts[s], Ts[s]);
+            view(h, layer, buf.data() + plan_.row0[s] * width, std::move(shape), s, plan_.first[s], plan_.T[s]);
         }
-    };
-    auto fire_attn = [&](Hook h, int layer, std::vector<float>& buf) {
-        if (!hook) return;
-        for (int s = 0; s < S; ++s)
-            fire_view(h, layer, buf.data() + sc0[s], {H, row0[s + 1] - row0[s], Ts[s]}, s, firsts[s], Ts[s]);
-    };
-    // Calls f(segment, absolute position, row) for every computed row.
-    auto each_row = [&](auto&& f) {
-        for (int s = 0; s < S; ++s)
-            for (int t = firsts[s]; t < Ts[s]; ++t) f(s, t, row0[s] + t - firsts[s]);
-    };
-    auto row = [&](std::vector<float>& buf, int r) { return &buf[static_cast<size_t>(r) * C]; };
-
-    // The residual stream entering the first block run: the embeddings, or the saved one.
-    std::vector<float> resid(RC);
-    if (start == 0) {
-        std::vector<float> embed(RC), pos(RC);
-        each_row([&](int s, int t, int r) {
-            tied_embedding_row(weights.lm_head.w, segs[s].from->tokens[t], row(embed, r));
-            std::memcpy(row(pos, r), &weights.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
-        });
-        fire(Hook::Embed, -1, embed, {C});
-        fire(Hook::PosEmbed, -1, pos, {C});
-        for (size_t i = 0; i < RC; ++i) resid[i] = embed[i] + pos[i];
-    } else {
-        each_row([&](int s, int t, int r) { std::memcpy(row(resid, r), segs[s].from->resid(start, t), sizeof(float) * C); });
-        if (fire_entry) fire(Hook::ResidPost, start - 1, resid, {C});
     }
-    auto save_rows = [&](std::vector<float>& buf, float* (RunState::*where)(int, int), int layer, bool kv = false) {
-        each_row([&](int s, int t, int r) {
-            if (segs[s].save && (!kv || segs[s].save->holds_keys_values())) std::memcpy((segs[s].save->*where)(layer, t), row(buf, r), sizeof(float) * C);
+    // An attention activation, [H, rows, T].
+    void heads(Hook h, int layer, std::vector<float>& buf, int H) const {
+        if (!hook_) return;
+        for (int s = 0; s < plan_.segments; ++s)
+            view(h, layer, buf.data() + plan_.sc0[s], {H, plan_.rows(s), plan_.T[s]}, s, plan_.first[s], plan_.T[s]);
+    }
+
+private:
+    const HookFn& hook_;
+    const ForwardPlan& plan_;
+};
+
+// One forward in flight, a function per stage.
+struct Pass {
+    const Config& c;
+    const Weights& w;
+    const std::vector<Segment>& segs;
+    const ForwardPlan& plan;
+    const Fire fire;
+    StageTimes* times;
+    const int C, H, D, M;
+    const float scale;  // 1 / sqrt(D)
+    int heads_grain;
+    Activations a;
+
+    Pass(const GPT2& m, const std::vector<Segment>& segs_, const ForwardPlan& plan_, const HookFn& hook, StageTimes* times_)
+        : c(m.config), w(m.weights), segs(segs_), plan(plan_), fire(hook, plan_), times(times_), C(c.n_embd),
+          H(c.n_head), D(c.d_head()), M(c.d_mlp()), scale(1.0f / std::sqrt(static_cast<float>(D))), a(plan_, c) {
+        // The grain by a (segment, head) pair's average multiply-adds in QK^T and PV.
+        double work = 0;
+        for (int s = 0; s < plan.segments; ++s) work += 2.0 * H * (plan.T[s] - plan.first[s]) * plan.T[s] * D;
+        heads_grain = grain_for(work / (plan.segments * H));
+    }
+
+    float* row(std::vector<float>& buf, int r) const { return &buf[static_cast<size_t>(r) * C]; }
+
+    // Every GEMM goes through here, so that their share of the time can be told apart.
+    void matmul(const float* x, int rows, const PackedMatrix& W, const float* bias, float* y) const {
+        const Stopwatch sw(times, &StageTimes::gemm);
+        gemm(x, rows, W, bias, y);
+    }
+
+    // Keys and values go only to a state with room for them: a state of residuals only
+    // serves passes that recompute every position.
+    void save_rows(std::vector<float>& buf, float* (RunState::*where)(int, int), int layer, bool kv = false) {
+        plan.each_row([&](int s, int t, int r) {
+            RunState* save = segs[s].save;
+            if (save && (!kv || save->holds_keys_values())) std::memcpy((save->*where)(layer, t), row(buf, r), sizeof(float) * C);
         });
-    };
+    }
 
-    std::vector<float> ln(RC), qkv(RC * 3), q(RC), k(RC), v(RC), z(RC), attn_out(RC), mlp_out(RC);
-    std::vector<float> scores(sc0[S]), pattern(scores.size());
-    std::vector<float> pre(static_cast<size_t>(R) * M), post(pre.size());
-    // The key and value rows segment s attends to: [kv0[s], kv0[s] + Ts[s]) of kj and vj.
-    std::vector<size_t> kv0(S + 1, 0);
-    for (int s = 0; s < S; ++s) kv0[s + 1] = kv0[s] + Ts[s];
-    std::vector<const float*> kj(kv0[S]), vj(kv0[S]);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    const float neg_inf = -std::numeric_limits<float>::infinity();
+    void embed() {
+        const Stopwatch sw(times, &StageTimes::embed);
+        const size_t RC = a.resid.size();
+        std::vector<float> tok(RC), pos(RC);
+        plan.each_row([&](int s, int t, int r) {
+            tied_embedding_row(w.lm_head.w, segs[s].from->tokens[t], row(tok, r));
+            std::memcpy(row(pos, r), &w.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
+        });
+        fire.rows(Hook::Embed, -1, tok, {C});
+        fire.rows(Hook::PosEmbed, -1, pos, {C});
+        for (size_t i = 0; i < RC; ++i) a.resid[i] = tok[i] + pos[i];
+    }
 
-    // A bare pass that wants each segment's last logits and saves no state: nothing watches
-    // the other rows, so the last block computes keys and values for every row but the rest
-    // (attention's queries on, the MLP, ln_f) only for `kept` rows: the last ones, and
-    // beside them the rows the kernels need to give those the very bits of the full pass
-    // (gemm_exact_rows). Empty: every row.
-    std::vector<int> kept;
-    if (!hook && which == Logits::Last && !saving) {
-        for (int s = 0; s < S; ++s) kept.push_back(row0[s + 1] - 1);
-        const BlockWeights& wl = weights.blocks.back();
-        for (size_t before = 0; before != kept.size();) {
-            before = kept.size();
-            for (const Linear* m : {&wl.attn_proj, &wl.c_fc, &wl.mlp_proj}) kept = gemm_exact_rows(m->w, R, kept);
+    // The residual entering block plan.start, as the run state's pass left it.
+    void resume() {
+        const Stopwatch sw(times, &StageTimes::embed);
+        plan.each_row([&](int s, int t, int r) { std::memcpy(row(a.resid, r), segs[s].from->resid(plan.start, t), sizeof(float) * C); });
+        // So that an intervention at the entry acts as it does in a whole pass.
+        if (plan.fire_entry) fire.rows(Hook::ResidPost, plan.start - 1, a.resid, {C});
+    }
+
+    void attention_block(int l) {
+        const Stopwatch sw(times, &StageTimes::attention);
+        const BlockWeights& bw = w.blocks[l];
+        const int R = plan.rows();
+        save_rows(a.resid, &RunState::resid, l);
+        fire.rows(Hook::ResidPre, l, a.resid, {C});
+
+        layernorm(a.resid.data(), R, C, bw.ln_1, c.layer_norm_epsilon, a.ln.data());
+        fire.rows(Hook::Ln1, l, a.ln, {C});
+        matmul(a.ln.data(), R, bw.c_attn.w, bw.c_attn.bias.data(), a.qkv.data());
+        fire.rows(Hook::Qkv, l, a.qkv, {3 * C});
+        // The columns of one head are contiguous: q, k and v are [rows, H, D] as they stand.
+        for (int r = 0; r < R; ++r) {
+            const float* x = &a.qkv[static_cast<size_t>(r) * 3 * C];
+            std::memcpy(row(a.q, r), x, sizeof(float) * C);
+            std::memcpy(row(a.k, r), x + C, sizeof(float) * C);
+            std::memcpy(row(a.v, r), x + 2 * C, sizeof(float) * C);
         }
-        if (static_cast<int>(kept.size()) == R) kept.clear();
-    }
-    std::vector<char> query(kept.empty() ? 0 : R, 0);  // the last block's query rows (when kept)
-    for (int r : kept) query[r] = 1;
-    bool only_kept = false;  // in the last block, past the keys and values
-    auto skip = [&](int r) { return only_kept && !query[r]; };
+        fire.rows(Hook::Q, l, a.q, {H, D});
+        fire.rows(Hook::K, l, a.k, {H, D});
+        fire.rows(Hook::V, l, a.v, {H, D});
+        save_rows(a.k, &RunState::k, l, true);
+        save_rows(a.v, &RunState::v, l, true);
 
-    // Attention, one (segment, head) at a time: each writes only its own slices of scores,
-    // pattern and z, with the same arithmetic in the same order whichever thread runs it,
-    // so the split over threads changes no bit.
-    // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked.
-    auto head_scores = [&](int s, int h) {
-        const int T = Ts[s], first = firsts[s], rows = T - first;
-        const float* const* ks = &kj[kv0[s]];
+        attend(l);
+
+        const int rows = plan.rows_after(l);
+        // The kept rows move to the front; they are increasing, so none is overwritten
+        // before it moves.
+        if (plan.trims(l))
+            for (int i = 0; i < rows; ++i) {
+                std::memmove(row(a.z, i), row(a.z, plan.kept[i]), sizeof(float) * C);
+                std::memmove(row(a.resid, i), row(a.resid, plan.kept[i]), sizeof(float) * C);
+            }
+        fire.rows(Hook::Z, l, a.z, {H, D});
+        matmul(a.z.data(), rows, bw.attn_proj.w, bw.attn_proj.bias.data(), a.attn_out.data());
+        fire.rows(Hook::AttnOut, l, a.attn_out, {C});
+        for (size_t i = 0, n = static_cast<size_t>(rows) * C; i < n; ++i) a.resid[i] += a.attn_out[i];
+        fire.rows(Hook::ResidMid, l, a.resid, {C});
+    }
+
+    // scores, pattern and z for every (segment, head). A pair writes only its own slices,
+    // with the same arithmetic in the same order whichever thread runs it, so the split
+    // over threads changes no bit.
+    void attend(int l) {
+        const Stopwatch sw(times, &StageTimes::heads);
+        // Positions before a segment's first were computed by an earlier pass.
+        for (int s = 0; s < plan.segments; ++s)
+            for (int j = 0; j < plan.T[s]; ++j) {
+                const bool saved = j < plan.first[s];
+                const int r = plan.row0[s] + j - plan.first[s];
+                a.kj[plan.kv0[s] + j] = saved ? segs[s].from->k(l, j) : row(a.k, r);
+                a.vj[plan.kv0[s] + j] = saved ? segs[s].from->v(l, j) : row(a.v, r);
+            }
+        const char* only = plan.trims(l) ? plan.is_kept.data() : nullptr;
+        if (fire) {
+            // Each step's hook sees every head of every segment before the next step.
+            over_heads([&](int s, int h) { head_scores(s, h, only); });
+            fire.heads(Hook::AttnScores, l, a.scores, H);
+            over_heads([&](int s, int h) { head_softmax(s, h, only); });
+            fire.heads(Hook::Pattern, l, a.pattern, H);
+            over_heads([&](int s, int h) { head_mix(s, h, only); });
+        } else {
+            over_heads([&](int s, int h) {
+                head_scores(s, h, only);
+                head_softmax(s, h, only);
+                head_mix(s, h, only);
+            });
+        }
+    }
+
+    template <class F>
+    void over_heads(F&& f) {
+        parallel_for(plan.segments * H, heads_grain, [&](int b, int e) {
+            for (int i = b; i < e; ++i) f(i / H, i % H);
+        });
+    }
+
+    // scores[h, i, j] = q_i . k_j / sqrt(D); the future (j > i) is masked. `only`: skip
+    // the rows it does not mark.
+    void head_scores(int s, int h, const char* only) {
+        const int T = plan.T[s], first = plan.first[s], rows = T - first;
+        const float* const* ks = &a.kj[plan.kv0[s]];
         for (int r = 0; r < rows; ++r) {
-            if (skip(row0[s] + r)) continue;
+            if (only && !only[plan.row0[s] + r]) continue;
             const int i = first + r;
-            float* srow = &scores[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
-            const float* qi = row(q, row0[s] + r) + h * D;
+            float* srow = &a.scores[plan.sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+            const float* qi = row(a.q, plan.row0[s] + r) + h * D;
             for (int j = 0; j <= i; ++j) srow[j] = dot(qi, ks[j] + h * D, D) * scale;
-            for (int j = i + 1; j < T; ++j) srow[j] = neg_inf;
+            for (int j = i + 1; j < T; ++j) srow[j] = -std::numeric_limits<float>::infinity();
         }
-    };
+    }
+
     // Softmax over the visible prefix, max-subtracted so large scores stay finite.
-    auto head_softmax = [&](int s, int h) {
-        const int T = Ts[s], first = firsts[s], rows = T - first;
+    void head_softmax(int s, int h, const char* only) {
+        const int T = plan.T[s], first = plan.first[s], rows = T - first;
         for (int r = 0; r < rows; ++r) {
-            if (skip(row0[s] + r)) continue;
+            if (only && !only[plan.row0[s] + r]) continue;
             const int i = first + r;
-            const size_t at = sc0[s] + (static_cast<size_t>(h) * rows + r) * T;
-            const float* srow = &scores[at];
-            float* prow = &pattern[at];
-            float mx = neg_inf;
+            const size_t at = plan.sc0[s] + (static_cast<size_t>(h) * rows + r) * T;
+            const float* srow = &a.scores[at];
+            float* prow = &a.pattern[at];
+            float mx = -std::numeric_limits<float>::infinity();
             for (int j = 0; j <= i; ++j) mx = std::max(mx, srow[j]);
             double sum = 0;
             for (int j = 0; j <= i; ++j) { prow[j] = std::exp(srow[j] - mx); sum += prow[j]; }
             for (int j = 0; j <= i; ++j) prow[j] = static_cast<float>(prow[j] / sum);
             for (int j = i + 1; j < T; ++j) prow[j] = 0.0f;
         }
-    };
+    }
+
     // z[i, h, :] = sum_j pattern[h, i, j] v[j, h, :] -- over every j, so a hook that
     // writes into the masked part of the pattern is honoured, as in HuggingFace.
-    auto head_mix = [&](int s, int h) {
-        const int T = Ts[s], rows = T - firsts[s];
-        const float* const* vs = &vj[kv0[s]];
+    void head_mix(int s, int h, const char* only) {
+        const int T = plan.T[s], rows = T - plan.first[s];
+        const float* const* vs = &a.vj[plan.kv0[s]];
         for (int r = 0; r < rows; ++r) {
-            if (skip(row0[s] + r)) continue;
-            const float* prow = &pattern[sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
-            float* zi = row(z, row0[s] + r) + h * D;
+            if (only && !only[plan.row0[s] + r]) continue;
+            const float* prow = &a.pattern[plan.sc0[s] + (static_cast<size_t>(h) * rows + r) * T];
+            float* zi = row(a.z, plan.row0[s] + r) + h * D;
             std::fill(zi, zi + D, 0.0f);
             for (int j = 0; j < T; ++j) {
                 const float p = prow[j];
@@ -311,117 +414,72 @@ std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, co
                 for (int d = 0; d < D; ++d) zi[d] += p * vv[d];
             }
         }
-    };
-    // f(segment, head) for every pair, spread over the pool (the grain by the pairs'
-    // average multiply-adds in QK^T and PV).
-    double attn_work = 0;
-    for (int s = 0; s < S; ++s) attn_work += 2.0 * H * (Ts[s] - firsts[s]) * Ts[s] * D;
-    const int heads_grain = grain_for(attn_work / (S * H));
-    auto over_heads = [&](auto&& f) {
-        parallel_for(S * H, heads_grain, [&](int b, int e) {
-            for (int i = b; i < e; ++i) f(i / H, i % H);
-        });
-    };
-
-    int rows_out = R;  // rows of resid after the last block: R, or kept.size()
-    for (int l = start; l < end; ++l) {
-        const BlockWeights& w = weights.blocks[l];
-        save_rows(resid, &RunState::resid, l);
-        fire(Hook::ResidPre, l, resid, {C});
-
-        // ---- attention
-        layernorm(resid.data(), R, C, w.ln_1, c.layer_norm_epsilon, ln.data());
-        fire(Hook::Ln1, l, ln, {C});
-        gemm(ln.data(), R, w.c_attn.w, w.c_attn.bias.data(), qkv.data());
-        fire(Hook::Qkv, l, qkv, {3 * C});
-        // [R, 3C] -> q, k, v each [R, H, D] (the columns of one head are contiguous).
-        for (int r = 0; r < R; ++r) {
-            const float* x = &qkv[static_cast<size_t>(r) * 3 * C];
-            std::memcpy(row(q, r), x, sizeof(float) * C);
-            std::memcpy(row(k, r), x + C, sizeof(float) * C);
-            std::memcpy(row(v, r), x + 2 * C, sizeof(float) * C);
-        }
-        fire(Hook::Q, l, q, {H, D});
-        fire(Hook::K, l, k, {H, D});
-        fire(Hook::V, l, v, {H, D});
-        save_rows(k, &RunState::k, l, true);
-        save_rows(v, &RunState::v, l, true);
-
-        for (int s = 0; s < S; ++s)
-            for (int j = 0; j < Ts[s]; ++j) {
-                // Positions before `first` come from the run state, the rest from this pass.
-                const bool saved = j < firsts[s];
-                kj[kv0[s] + j] = saved ? segs[s].from->k(l, j) : row(k, row0[s] + j - firsts[s]);
-                vj[kv0[s] + j] = saved ? segs[s].from->v(l, j) : row(v, row0[s] + j - firsts[s]);
-            }
-        only_kept = !kept.empty() && l == c.n_layer - 1;
-        if (hook) {
-            // Each step's hook sees every head of every segment before the next step.
-            over_heads(head_scores);
-            fire_attn(Hook::AttnScores, l, scores);
-            over_heads(head_softmax);
-            fire_attn(Hook::Pattern, l, pattern);
-            over_heads(head_mix);
-        } else {
-            over_heads([&](int s, int h) {
-                head_scores(s, h);
-                head_softmax(s, h);
-                head_mix(s, h);
-            });
-        }
-        if (only_kept) {
-            // The kept rows of z and resid moved to the front (kept is increasing).
-            for (size_t i = 0; i < kept.size(); ++i) {
-                std::memmove(row(z, static_cast<int>(i)), row(z, kept[i]), sizeof(float) * C);
-                std::memmove(row(resid, static_cast<int>(i)), row(resid, kept[i]), sizeof(float) * C);
-            }
-            rows_out = static_cast<int>(kept.size());
-        }
-        const int Rb = rows_out;
-        const size_t RbC = static_cast<size_t>(Rb) * C;
-        fire(Hook::Z, l, z, {H, D});
-        gemm(z.data(), Rb, w.attn_proj.w, w.attn_proj.bias.data(), attn_out.data());
-        fire(Hook::AttnOut, l, attn_out, {C});
-        for (size_t i = 0; i < RbC; ++i) resid[i] += attn_out[i];
-        fire(Hook::ResidMid, l, resid, {C});
-
-        // ---- MLP
-        layernorm(resid.data(), Rb, C, w.ln_2, c.layer_norm_epsilon, ln.data());
-        fire(Hook::Ln2, l, ln, {C});
-        gemm(ln.data(), Rb, w.c_fc.w, w.c_fc.bias.data(), pre.data());
-        fire(Hook::MlpPre, l, pre, {M});
-        parallel_for(Rb, grain_for(20.0 * M), [&](int r0, int r1) {
-            for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) post[i] = gelu_new(pre[i]);
-        });
-        fire(Hook::MlpPost, l, post, {M});
-        gemm(post.data(), Rb, w.mlp_proj.w, w.mlp_proj.bias.data(), mlp_out.data());
-        fire(Hook::MlpOut, l, mlp_out, {C});
-        for (size_t i = 0; i < RbC; ++i) resid[i] += mlp_out[i];
-        fire(Hook::ResidPost, l, resid, {C});
     }
-    if (partial) return {};
-    save_rows(resid, &RunState::resid, c.n_layer);
-    // Where row r of the pass is in resid now (with kept rows: moved to the front).
-    auto out_row = [&](int r) {
-        return kept.empty() ? r : static_cast<int>(std::lower_bound(kept.begin(), kept.end(), r) - kept.begin());
-    };
 
-    layernorm(resid.data(), rows_out, C, weights.ln_f, c.layer_norm_epsilon, ln.data());
-    fire(Hook::LnFinal, -1, ln, {C});
-    if (which == Logits::None) return {};
-    if (which == Logits::All) {
-        std::vector<float> logits(static_cast<size_t>(R) * V);
-        gemm(ln.data(), R, weights.lm_head.w, nullptr, logits.data());
-        fire(Hook::Logits, -1, logits, {V});
+    void mlp_block(int l) {
+        const Stopwatch sw(times, &StageTimes::mlp);
+        const BlockWeights& bw = w.blocks[l];
+        const int rows = plan.rows_after(l);
+        layernorm(a.resid.data(), rows, C, bw.ln_2, c.layer_norm_epsilon, a.ln.data());
+        fire.rows(Hook::Ln2, l, a.ln, {C});
+        matmul(a.ln.data(), rows, bw.c_fc.w, bw.c_fc.bias.data(), a.pre.data());
+        fire.rows(Hook::MlpPre, l, a.pre, {M});
+        parallel_for(rows, grain_for(20.0 * M), [&](int r0, int r1) {
+            for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) a.post[i] = gelu_new(a.pre[i]);
+        });
+        fire.rows(Hook::MlpPost, l, a.post, {M});
+        matmul(a.post.data(), rows, bw.mlp_proj.w, bw.mlp_proj.bias.data(), a.mlp_out.data());
+        fire.rows(Hook::MlpOut, l, a.mlp_out, {C});
+        for (size_t i = 0, n = static_cast<size_t>(rows) * C; i < n; ++i) a.resid[i] += a.mlp_out[i];
+        fire.rows(Hook::ResidPost, l, a.resid, {C});
+    }
+
+    std::vector<float> unembed() {
+        const Stopwatch sw(times, &StageTimes::unembed);
+        save_rows(a.resid, &RunState::resid, c.n_layer);
+        layernorm(a.resid.data(), plan.rows_after(c.n_layer - 1), C, w.ln_f, c.layer_norm_epsilon, a.ln.data());
+        fire.rows(Hook::LnFinal, -1, a.ln, {C});
+        const int V = c.vocab_size, R = plan.rows(), S = plan.segments;
+        if (plan.which == Logits::None) return {};
+        if (plan.which == Logits::All) {
+            std::vector<float> logits(static_cast<size_t>(R) * V);
+            matmul(a.ln.data(), R, w.lm_head.w, nullptr, logits.data());
+            fire.rows(Hook::Logits, -1, logits, {V});
+            return logits;
+        }
+        // One row per segment, its last position: the logits' position axis is that row.
+        std::vector<float> last(static_cast<size_t>(S) * C), logits(static_cast<size_t>(S) * V);
+        for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(a.ln, plan.out_row(plan.row0[s + 1] - 1)), sizeof(float) * C);
+        matmul(last.data(), S, w.lm_head.w, nullptr, logits.data());
+        if (fire)
+            for (int s = 0; s < S; ++s) fire.view(Hook::Logits, -1, &logits[static_cast<size_t>(s) * V], {1, V}, s, 0, 1);
         return logits;
     }
-    // One row per segment: its last position.
-    std::vector<float> last(static_cast<size_t>(S) * C), logits(static_cast<size_t>(S) * V);
-    for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(ln, out_row(row0[s + 1] - 1)), sizeof(float) * C);
-    gemm(last.data(), S, weights.lm_head.w, nullptr, logits.data());
-    if (hook)
-        for (int s = 0; s < S; ++s) fire_view(Hook::Logits, -1, &logits[static_cast<size_t>(s) * V], {1, V}, s, 0, 1);
-    return logits;
+};
+
+}  // namespace
+
+std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits, StageTimes* times) const {
+    RunState s;
+    s.tokens = tokens;
+    return forward(std::vector<Segment>{{&s, 0, nullptr}}, 0, hook, all_logits ? Logits::All : Logits::Last, false, -1, times);
+}
+
+std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which,
+                                 bool fire_entry, int end, StageTimes* times) const {
+    const ForwardPlan plan = plan_forward(*this, segs, start, end, which, fire_entry, static_cast<bool>(hook));
+    if (times) ++times->passes;
+    Pass pass(*this, segs, plan, hook, times);
+    if (plan.start == 0)
+        pass.embed();
+    else
+        pass.resume();
+    for (int l = plan.start; l < plan.end; ++l) {
+        pass.attention_block(l);
+        pass.mlp_block(l);
+    }
+    if (plan.partial) return {};
+    return pass.unembed();
 }
 
 double GPT2::flops_per_forward(int T, bool all_logits) const {

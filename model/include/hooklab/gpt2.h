@@ -98,6 +98,22 @@ struct Segment {
     // be `from` itself: generation appends a token and computes only the new position).
     RunState* save = nullptr;
 };
+
+// Where a forward's time goes, in milliseconds, added to by every pass that is given it (a
+// bench divides by its passes). A stage's time includes the hooks it fires; `gemm` is the
+// share of all four stages spent in matrix products and `heads` the share of attention
+// spent in the per-head scores, softmax and mix, the two parts that grow differently with
+// the sequence's length.
+struct StageTimes {
+    double embed = 0;      // the embeddings, or the residual read back from a run state
+    double attention = 0;  // every block's hook_resid_pre .. hook_resid_mid
+    double mlp = 0;        // every block's ln_2 .. hook_resid_post
+    double unembed = 0;    // ln_f and the logits
+    double gemm = 0;
+    double heads = 0;
+    int passes = 0;
+};
+
 class GPT2 {
 public:
     Config config;
@@ -111,7 +127,9 @@ public:
     // Runs the model on `tokens`. `hook` (may be empty) fires at every hook point in order.
     // Returns logits [T, V] when all_logits, else [1, V] for the last position.
     // The same as forward({{&state-with-tokens, 0, nullptr}}, 0, ...).
-    std::vector<float> forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits) const;
+    // `times` (may be null) collects where the time goes.
+    std::vector<float> forward(const std::vector<int>& tokens, const HookFn& hook, bool all_logits,
+                               StageTimes* times = nullptr) const;
 
     // The forward itself: blocks [start_layer, n_layer) and the unembedding, for several
     // independent sequences at once (their rows share every GEMM). Hooks fire once per
@@ -125,7 +143,8 @@ public:
     // end_layer (with Logits::None, no state saved): the pass stops before that block, for a
     // caller that wants only the hooks of blocks [start_layer, end_layer) (and the entry's).
     std::vector<float> forward(const std::vector<Segment>& segments, int start_layer, const HookFn& hook,
-                               Logits logits, bool fire_entry = false, int end_layer = -1) const;
+                               Logits logits, bool fire_entry = false, int end_layer = -1,
+                               StageTimes* times = nullptr) const;
 
     double flops_per_forward(int T, bool all_logits) const;
     // The exact work of computing positions [first, T) through `blocks` blocks and
