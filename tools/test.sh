@@ -65,6 +65,7 @@ asan_tests() {
 # The wasm module in node (the npm package's tarball included), then the page.
 wasm_tests() { node --test --test-concurrency=1 tests/node/; }
 page_tests() { node --test --test-concurrency=1 tests/browser/; }
+peers_tests() { bash tools/setup_peers.sh; build/peers-venv/bin/python -m pytest -q -p no:cacheprovider tests/peers; }
 
 # Every stage needs setup: if it fails, nothing else runs.
 stage setup "" bash tools/setup.sh
@@ -81,6 +82,11 @@ stage wasm-build "setup" bash tools/build.sh wasm
 # with the node CLI) and the test checkpoints its ctest run makes (build/ckpt). The page
 # runs the wasm engine: after a failed wasm build it would hold a stale one.
 stage wasm-tests "setup native-build wasm-build" wasm_tests
+# The peers (docs/peers.md): HuggingFace transformers and TransformerLens against the goldens,
+# the native CLI and the page's code panels run as shown, in their own venv (build/peers-venv,
+# made or checked by tools/setup_peers.sh). The builder's rows also need the wasm build (the
+# engine's hook table); without it those cases are skipped.
+stage peers "setup native-build" peers_tests
 stage web-build "setup" bash tools/build.sh web
 stage page-tests "setup native-build wasm-build web-build" page_tests
 

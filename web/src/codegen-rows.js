@@ -202,6 +202,13 @@ export function hfRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
   return { L, hooks };
 }
 
+// The TransformerLens LayerNorm module of each hook_normalized.
+const LN_MODULE = {
+  'ln1.hook_normalized': (l) => `model.blocks[${l}].ln1`,
+  'ln2.hook_normalized': (l) => `model.blocks[${l}].ln2`,
+  'ln_final.hook_normalized': () => 'model.ln_final',
+};
+
 /** TransformerLens: {lines, hooks: [python (name, fn) tuples], post: [fn names for the logits]}. */
 export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
   num = pyNum;
@@ -236,7 +243,12 @@ export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
     }
     L.push(`def ${fn}(x, hook):`);
     if (name === 'attn.hook_attn_scores') L.push(`    return torch.where(causal(x), ${call(iv, 'x')}, x)  # ${t('cgCausalTl')}`);
-    else L.push(`    return ${call(iv, 'x')}`);
+    else if (LN_MODULE[name]) {
+      // TransformerLens's hook_normalized is (x - mean) / scale, before the LayerNorm's weight and
+      // bias; the engine's hook point (HF's ln output) is after them: act there, hand back x.
+      L.push(`    ln = ${LN_MODULE[name](layer)}`);
+      L.push(`    return (${call(iv, 'x * ln.w + ln.b')} - ln.b) / ln.w`);
+    } else L.push(`    return ${call(iv, 'x')}`);
     L.push('');
     hooks.push(`(${py(iv.hook)}, ${fn})`);
   });

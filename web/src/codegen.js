@@ -12,6 +12,11 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.t
 
 const py = (s) => JSON.stringify(String(s)); // a JSON string is a valid Python string literal
 
+// The TransformerLens code uses HookedTransformer, which TransformerLens 4.0 removed (its
+// TransformerBridge replaces it): the install line pins the 3.x series, where it runs as shown
+// (tests/peers, docs/peers.md).
+const TL_PKG = '"transformer_lens<4"';
+
 // A Python float literal for any JS number. String(x) is already one for most values
 // ("0.1", "1e-30", "1e+38"), but integers need a point ("5" -> "5.0", and not "1e+38.0").
 export function pyNum(x) {
@@ -89,7 +94,9 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   L.push('');
   if (src.hub) L.push(`MODEL = ${py(src.hf)}`);
   else L.push(...src.L);
-  L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).eval()');
+  // .float(): transformers 5 loads a checkpoint in its own dtype (the embedded model's file is
+  // F16, so the forward would run in half precision); the engine computes in float32.
+  L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).float().eval()');
   L.push('tok = GPT2TokenizerFast.from_pretrained(MODEL)');
   L.push('n_embd, n_head = model.config.n_embd, model.config.n_head');
   L.push('d_head = n_embd // n_head');
@@ -197,7 +204,7 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   const ivs = interventionsOf(st);
   const src = modelSource(st, t, info);
   const L = [];
-  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? `torch ${TL_PKG}` : `torch transformers ${TL_PKG}` })));
   L.push('import torch');
   L.push('from transformer_lens import HookedTransformer');
   L.push('');
@@ -215,7 +222,9 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('        return hook');
   L.push(`    rec = [(f"blocks.{i}.hook_resid_post", record(i)) for i in range(n)]  # ${t('cgOrder')}`);
   L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
-  L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]');
+  // TransformerLens's hook_normalized is (x - mean) / scale, before ln_final's weight and bias;
+  // HF's last hidden_states entry, the page's, is ln_final's output: the recorder applies them.
+  L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append((x * model.ln_final.w + model.ln_final.b).std().item()))]');
   L.push('    with torch.no_grad():');
   L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)');
   L.push(`    for f in post:  # ${t('cgTlPost')}`);
@@ -270,6 +279,10 @@ export function tupleText({ T, C, layer = 9, withAttn = false, tf = '4', lang = 
   const attn = sz([1, H, T, T]);
   const L = [];
   L.push(...comment(t('cgTupHook', { l: layer, attn: withAttn ? ', output_attentions=True' : '' })));
+  // With the default attention (sdpa) there are no weights to return: later 4.x and 5.x give
+  // None in the block's output and in out.attentions (an empty tuple in recent 5.x); the eager
+  // implementation returns them in every release (tests/peers/test_tuple_explorer.py).
+  if (withAttn) L.push('model = GPT2LMHeadModel.from_pretrained(MODEL, attn_implementation="eager")');
   L.push('def show(module, inp, output):');
   L.push('    print(type(output), len(output) if isinstance(output, tuple) else output.shape)');
   L.push(`handle = model.transformer.h[${layer}].register_forward_hook(show)`);
@@ -350,7 +363,7 @@ function tlPermanentHooks(ivs, t) {
 function tlPatchHead(st, ex, t, info, extraImport) {
   const src = modelSource(st, t, info);
   const L = [];
-  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? 'torch transformer_lens' : 'torch transformers transformer_lens' })));
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? `torch ${TL_PKG}` : `torch transformers ${TL_PKG}` })));
   L.push('import torch');
   L.push(`from transformer_lens import HookedTransformer${extraImport}`);
   L.push('');
