@@ -122,3 +122,39 @@ class Data(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CircuitsRunData(unittest.TestCase):
+    """tools/train_circuits.py's windows: what each kind holds and which targets its loss counts."""
+
+    def setUp(self):
+        import train_circuits
+        self.tc = train_circuits
+        self.gen = torch.Generator().manual_seed(3)
+
+    def test_random_window_repeats_its_span_and_counts_only_the_repeats(self):
+        tc = self.tc
+        for _ in range(20):
+            x, y, m = tc.random_window(self.gen)
+            self.assertEqual(x.shape, (tc.P,))
+            self.assertEqual(int(x[0]), tc.EOS)
+            R = int((~m).sum())  # the first occurrence's targets are not counted
+            self.assertTrue(8 <= R < tc.P // 2)
+            self.assertTrue(bool(m[R:].all()) and not bool(m[:R].any()))
+            seq = torch.cat([x, y[-1:]])
+            self.assertTrue(torch.equal(seq[1 + R:], seq[1:len(seq) - R]))  # period R after <|endoftext|>
+            self.assertFalse(bool((seq[1:] == tc.EOS).any()))
+            self.assertTrue(torch.equal(x[1:], y[:-1]))
+
+    def test_a_sub_vocabulary_draws_only_its_ids(self):
+        x, _, _ = self.tc.random_window(self.gen, vocab=300)
+        self.assertTrue(bool((x[1:] < 300).all()))
+
+    def test_echo_window_is_a_brown_span_twice(self):
+        tc = self.tc
+        data = __import__("numpy").arange(1000, dtype="uint16")
+        x, y, m = tc.echo_window(data, self.gen)
+        L = tc.P // 2 - 1
+        self.assertEqual(int(x[0]), tc.EOS)
+        self.assertTrue(torch.equal(x[1:1 + L], x[1 + L:1 + 2 * L]))
+        self.assertTrue(bool(m.all()))

@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""Continue training the default model so that it forms induction and previous-token heads (#25).
+
+The Brown Corpus alone (1.2M training tokens) forms no induction head in a 12x192 model within the
+few million tokens two CPUs can train an hour: the probes of #25 found none after ~0.85M tokens, and
+the committed model (2.35M tokens) has none. So this run mixes three kinds of 128-token window:
+
+  random  - <|endoftext|> then a span of R random tokens (R uniform in 8..63, drawn uniformly over the
+            whole vocabulary but <|endoftext|>, as `hooklab heads --repeat` draws them), repeated to
+            fill the window. The loss counts only the repeats: the first occurrence cannot be predicted,
+            and skipping its rows also skips a third of the 50,257-wide unembedding's cost.
+  echo    - <|endoftext|>, a Brown span of 63 tokens, the same span again: repetition of real text.
+  brown   - an ordinary Brown window (English must stay at least as good as before).
+
+It starts from the committed default weights (checkpoints/default, F16) with a fresh AdamW and a
+constant learning rate after a warmup, so it can be resumed and lengthened without a schedule to
+replan. Checkpoints (weights, optimizer, generators) go to --work every --ckpt-every-s seconds;
+--resume continues from the latest. Every --probe-every steps it logs the probes #25's targets name:
+the held-out Brown loss, the loss on the repeated half of random sequences, and the best induction
+and previous-token scores (the engine's definitions, model/src/heads.cpp's score_head).
+
+  OMP_NUM_THREADS=1 nohup /usr/bin/python3 tools/train_circuits.py [--resume] > build/circuits/train.log &
+
+`--export DIR` writes the latest checkpoint as an HF-layout model (F16) for `hooklab heads`.
+
+First run (2026-12-06, 2 shared vCPUs, one thread, mostly starved by builds): 1.12M tokens with
+random spans over the whole vocabulary, then --random-vocab 2048 --p-random 0.5 --p-echo 0.3 to
+1.9M tokens. No induction formed: the best induction score stayed at 0.018-0.023 (chance on the
+probe's sequences is about 0.03), the loss on the repeated half equalled the first half's
+(sub-vocabulary: 7.7 vs ln 2048 = 7.6 nats), the best previous-token score rose from 0.064 to
+0.105, held-out Brown loss 6.29 -> 6.53. Its checkpoint was not kept. The run needs tens of
+millions of tokens: a lent GPU, not these CPUs.
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import brown_data  # noqa: E402
+import hf_layout  # noqa: E402
+import reference  # noqa: E402
+import train_default as td  # noqa: E402
+
+CONFIG = td.CONFIG
+P = CONFIG["n_positions"]
+V = CONFIG["vocab_size"]
+EOS = 50256
+
+
+# ----------------------------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------------------------
+def random_span(R, gen, vocab=V):
+    """R random token ids, uniform over the first `vocab` ids but <|endoftext|> (with vocab = V,
+    what `hooklab heads --repeat` draws)."""
+    span = torch.randint(0, min(vocab, V) - 1, (R,), generator=gen)
+    span[span >= EOS] += 1
+    return span
+
+
+def random_window(gen, vocab=V):
+    """(x, y, mask): <|endoftext|>, then R random tokens repeated; the mask keeps the targets that a
+    copy of the earlier occurrence predicts."""
+    R = int(torch.randint(8, P // 2, (1,), generator=gen))
+    span = random_span(R, gen, vocab)
+    seq = torch.cat([torch.tensor([EOS]), span.repeat(P // R + 2)])[:P + 1]
+    mask = torch.zeros(P, dtype=torch.bool)
+    mask[R:] = True  # target seq[i+1] with i+1 > R is a repeat
+    return seq[:P], seq[1:], mask
+
+
+def echo_window(data, gen):
+    L = P // 2 - 1
+    s = int(torch.randint(0, len(data) - L, (1,), generator=gen))
+    span = torch.from_numpy(data[s:s + L].astype(np.int64))
+    seq = torch.cat([torch.tensor([EOS]), span, span, span[:2]])[:P + 1]
+    return seq[:P], seq[1:], torch.ones(P, dtype=torch.bool)
+
+
+def brown_window(data, gen):
+    s = int(torch.randint(0, len(data) - P - 1, (1,), generator=gen))
+    w = torch.from_numpy(data[s:s + P + 1].astype(np.int64))
+    return w[:P], w[1:], torch.ones(P, dtype=torch.bool)
+
+
+def get_batch(data, args, gen):
+    xs, ys, ms = [], [], []
+    for _ in range(args.batch):
+        u = float(torch.rand((), generator=gen))
+        if u < args.p_random:
+            x, y, m = random_window(gen, args.random_vocab)
+        elif u < args.p_random + args.p_echo:
+            x, y, m = echo_window(data, gen)
+        else:
+            x, y, m = brown_window(data, gen)
+        xs.append(x), ys.append(y), ms.append(m)
+    return torch.stack(xs), torch.stack(ys), torch.stack(ms)
+
+
+def masked_loss(model, x, y, mask):
+    tr = model.transformer
+    h = tr(x).last_hidden_state.reshape(-1, CONFIG["n_embd"])
+    keep = mask.reshape(-1)
+    return td.TiedHeadLoss.apply(h[keep], tr.wte.weight, y.reshape(-1)[keep], torch.is_grad_enabled())
+
+
+# ----------------------------------------------------------------------------------------------
+# probes: what #25's targets measure, in torch (the engine's `hooklab heads` is the judge of record)
+# ----------------------------------------------------------------------------------------------
+def head_scores(att, tokens):
+    """att [H, T, T]; the engine's score_head for each head: (previous_token, induction)."""
+    T = att.shape[-1]
+    prev = att[:, torch.arange(1, T), torch.arange(0, T - 1)].mean(-1)
+    qs, ks = [], []
+    last = {}
+    for i, t in enumerate(tokens):
+        if t in last:
+            qs.append(i)
+            ks.append(last[t] + 1)
+        last[t] = i
+    ind = att[:, qs, ks].mean(-1) if qs else torch.full((att.shape[0],), float("nan"))
+    return prev, ind
+
+
+@torch.no_grad()
+def probes(model, val_ids, n_seq=8, R=50, vocab=V):
+    model.eval()
+    gen = torch.Generator().manual_seed(12345)
+    rep_loss, first_loss, best_ind = 0.0, 0.0, torch.zeros(CONFIG["n_layer"], CONFIG["n_head"])
+    for _ in range(n_seq):
+        span = random_span(R, gen, vocab)
+        seq = torch.cat([torch.tensor([EOS]), span, span])
+        out = model(seq[None], output_attentions=True)
+        lp = torch.log_softmax(out.logits[0].float(), -1)
+        nll = -lp[torch.arange(2 * R), seq[1:]]
+        first_loss += float(nll[1:R].mean()) / n_seq
+        rep_loss += float(nll[R:].mean()) / n_seq
+        toks = seq.tolist()
+        for L, a in enumerate(out.attentions):
+            best_ind[L] += head_scores(a[0], toks)[1] / n_seq
+    ids = val_ids[1000:1000 + P].tolist()  # held-out English
+    out = model(torch.tensor([ids]), output_attentions=True)
+    best_prev = torch.stack([head_scores(a[0], ids)[0] for a in out.attentions])
+    val = td.evaluate(model, val_ids, max_windows=48)
+    li, hi = divmod(int(best_ind[1:].argmax()), CONFIG["n_head"])
+    lp_, hp = divmod(int(best_prev.argmax()), CONFIG["n_head"])
+    extra = {}
+    if vocab == V and args_random_vocab[0] < V:  # the curriculum's own sub-vocabulary too
+        sub = probes(model, val_ids, n_seq, R, args_random_vocab[0])
+        extra = {"sub_vocab": args_random_vocab[0], "sub_rep_loss": sub["rep_loss"], "sub_induction": sub["induction"]}
+        model.eval()
+    model.train()
+    return {**extra, "val_loss": round(val, 4), "rep_loss": round(rep_loss, 3), "first_loss": round(first_loss, 3),
+            "induction": [li + 1, hi, round(float(best_ind[1:].max()), 3)],
+            "previous": [lp_, hp, round(float(best_prev.max()), 3)]}
+
+
+# ----------------------------------------------------------------------------------------------
+# training
+# ----------------------------------------------------------------------------------------------
+def load_default():
+    model = reference.load_model(os.path.join(ROOT, "checkpoints", "default"))
+    m = reference.GPT2LMHeadModel(CONFIG)
+    m.transformer.load_state_dict({k: v.float() for k, v in model.transformer.state_dict().items()})
+    m.train()
+    return m
+
+
+args_random_vocab = [V]
+
+
+def train(args):
+    args_random_vocab[0] = args.random_vocab
+    os.makedirs(args.work, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    train_ids, val_ids, info = brown_data.prepare(os.path.join(ROOT, "build", "train"))
+    model = load_default()
+    opt = td.make_optimizer(model, args.lr, args.wd)
+    gen = torch.Generator().manual_seed(args.seed)
+    ckpt_path = os.path.join(args.work, "ckpt.pt")
+    log_path = os.path.join(args.work, "log.jsonl")
+    step, tokens, seconds = 0, 0, 0.0
+    if args.resume and os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path)
+        model.transformer.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        gen.set_state(st["gen"])
+        step, tokens, seconds = st["step"], st["tokens"], st["seconds"]
+        print(f"resumed at step {step} ({tokens} tokens, {seconds / 3600:.2f} h)", flush=True)
+    elif args.resume:
+        print("no checkpoint to resume: starting from checkpoints/default", flush=True)
+    if step == 0:
+        p = probes(model, val_ids)
+        print(f"start: {json.dumps(p)}", flush=True)
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"step": 0, "tokens": 0, "seconds": 0, **p}) + "\n")
+
+    def save():
+        td.save_ckpt(ckpt_path, {"model": model.transformer.state_dict(), "opt": opt.state_dict(),
+                                 "gen": gen.get_state(), "step": step, "tokens": tokens, "seconds": seconds,
+                                 "args": vars(args)})
+
+    last_ckpt = time.time()
+    stop_at = time.time() + 60 * args.minutes if args.minutes else float("inf")
+    while time.time() < stop_at and (not args.steps or step < args.steps):
+        t0 = time.time()
+        lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y, m = get_batch(train_ids, args, gen)
+        loss = masked_loss(model, x, y, m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        dt = time.time() - t0
+        seconds += dt
+        step += 1
+        tokens += x.numel()
+        if step % 10 == 0:
+            print(f"step {step} loss {float(loss):.4f} lr {lr:.2e} {x.numel() / dt:.0f} tok/s", flush=True)
+        if step % args.probe_every == 0:
+            p = probes(model, val_ids)
+            print(f"probe {step}: {json.dumps(p)}", flush=True)
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "tokens": tokens, "seconds": round(seconds), **p}) + "\n")
+        if time.time() - last_ckpt > args.ckpt_every_s:
+            save()
+            last_ckpt = time.time()
+    save()
+    print(f"stopped at step {step}", flush=True)
+
+
+def export(args):
+    st = torch.load(os.path.join(args.work, "ckpt.pt"))
+    out = args.export
+    os.makedirs(out, exist_ok=True)
+    tensors = {n: t.to(torch.float16) for n, t in st["model"].items()}
+    hf_layout.save_safetensors(os.path.join(out, "model.safetensors"), tensors,
+                               metadata={"format": "pt", "step": str(st["step"]), "tokens_seen": str(st["tokens"])})
+    cfg = dict(CONFIG)
+    cfg["hooklab"] = {"name": "HookLab-Brown 12\u00d7192 (circuits run, interim)", "interim": True,
+                      "trained_by": "tools/train_circuits.py", "step": st["step"], "tokens_seen": st["tokens"]}
+    hf_layout.write_config(os.path.join(out, "config.json"), cfg)
+    for f in ("vocab.json", "merges.txt"):
+        shutil.copyfile(os.path.join(ROOT, "checkpoints", "default", f), os.path.join(out, f))
+    print(f"exported step {st['step']} to {out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export", default=None, metavar="DIR")
+    ap.add_argument("--minutes", type=float, default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=2512)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--p-random", type=float, default=0.4)
+    ap.add_argument("--random-vocab", type=int, default=V,
+                    help="draw the random spans from the first N token ids (a curriculum: a small "
+                         "vocabulary makes each token's copy seen more often); the probes report both")
+    ap.add_argument("--p-echo", type=float, default=0.3)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--wd", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--probe-every", type=int, default=100)
+    ap.add_argument("--ckpt-every-s", type=float, default=300)
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "circuits"))
+    args = ap.parse_args()
+    if args.export:
+        export(args)
+    else:
+        train(args)
+
+
+if __name__ == "__main__":
+    main()
