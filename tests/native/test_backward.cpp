@@ -19,45 +19,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// The rules tools/golden_compare.py adds for the gradients goldens (its docstring derives them),
-// on top of the record's activation_rel and logit_abs (testing::GoldenTolerance).
-struct GradientTolerance : testing::GoldenTolerance {
-    double gradient_rel = 0, input_x_gradient_abs = -1, estimate_abs = -1;
-    explicit GradientTolerance(const json& record) : GoldenTolerance(record) {
-        gradient_rel = record.at("gradient_rel").get<double>();
-        if (record.contains("input_x_gradient_abs")) input_x_gradient_abs = record["input_x_gradient_abs"].get<double>();
-        if (record.contains("estimate_abs")) estimate_abs = record["estimate_abs"].get<double>();
-    }
-    // A hook's gradient: relative to its largest |value|.
-    double gradient(double scale) const { return gradient_rel * scale; }
-    // An attribution estimate's normalized value n = (E - LD_corrupted) / D.
-    double estimate_normalized(double n, double D) const {
-        return (estimate_abs + 2 * logit_abs + 4 * logit_abs * std::abs(n)) / std::abs(D);
-    }
-};
-
-double max_abs(const json& a) {
-    double m = 0;
-    for (const auto& x : a) m = std::max(m, x.is_array() ? max_abs(x) : std::abs(x.get<double>()));
-    return m;
-}
-
-// |a - b| <= tol(b) element-wise over nested arrays.
-template <class Tol>
-void check_abs(const json& got, const json& want, const Tol& tol, const std::string& what) {
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-        if (want[i].is_array()) {
-            check_abs(got[i], want[i], tol, what + "[" + std::to_string(i) + "]");
-            continue;
-        }
-        REQUIRE(got[i].is_number());
-        const double a = got[i].get<double>(), b = want[i].get<double>();
-        if (std::abs(a - b) <= tol(b)) continue;  // one CHECK per failure, not per value
-        INFO(what << "[" << i << "]: engine " << a << " vs " << b << ", tolerance " << tol(b));
-        CHECK(std::abs(a - b) <= tol(b));
-    }
-}
+using testing::GradientTolerance;
+using testing::check_abs;
+using testing::max_abs;
 
 std::vector<json> list(const json& a) { return std::vector<json>(a.begin(), a.end()); }
 

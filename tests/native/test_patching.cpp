@@ -19,11 +19,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-double max_abs(const json& a) {
-    double m = 0;
-    for (const auto& x : a) m = std::max(m, x.is_array() ? max_abs(x) : std::abs(x.get<double>()));
-    return m;
-}
+using testing::max_abs;
 
 // |a - b| <= rel * max(|b|, floor) element-wise over nested arrays.
 void check_close(const json& got, const json& want, double rel, double floor, const std::string& what) {
@@ -40,21 +36,7 @@ void check_close(const json& got, const json& want, double rel, double floor, co
     }
 }
 
-// |a - b| <= tol(b) element-wise over nested arrays (the golden's derived tolerance).
-template <class Tol>
-void check_abs(const json& got, const json& want, const Tol& tol, const std::string& what) {
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-        if (want[i].is_array()) {
-            check_abs(got[i], want[i], tol, what + "[" + std::to_string(i) + "]");
-            continue;
-        }
-        REQUIRE(got[i].is_number());
-        const double a = got[i].get<double>(), b = want[i].get<double>();
-        INFO(what << "[" << i << "]: engine " << a << " vs " << b << ", tolerance " << tol(b));
-        CHECK(std::abs(a - b) <= tol(b));
-    }
-}
+using testing::check_abs;
 
 PatchOptions options_from(const json& golden, const json& c) {
     PatchOptions o;
