@@ -142,6 +142,19 @@ std::vector<json> parse_interventions(const std::string& texts) {
     return intervention_list(j);
 }
 
+// options: {"clean", "corrupted", "answer", "wrong", "hook", "by"}, for both methods of patching.
+hooklab::PatchOptions patch_options(const json& o, const std::string& interventions) {
+    hooklab::PatchOptions p;
+    p.clean = string_field(o, "clean", "patch");
+    p.corrupted = string_field(o, "corrupted", "patch");
+    p.answer = string_field(o, "answer", "patch");
+    p.wrong = string_field(o, "wrong", "patch");
+    p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
+    p.by = string_field(o, "by", "patch", false);
+    p.interventions = parse_interventions(interventions);
+    return p;
+}
+
 // options: {"prompt", "topk", "logits", "capture": [...], "logit_lens"} (fn: run, runJSON
 // or compare); interventions: see parse_interventions.
 hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions, const std::string& fn) {
@@ -371,15 +384,7 @@ public:
     val patchBegin(const std::string& options, const std::string& interventions) {
         return guard([&] {
             patcher_.reset();
-            const json o = options_json(options, "patchBegin");
-            hooklab::PatchOptions p;
-            p.clean = string_field(o, "clean", "patch");
-            p.corrupted = string_field(o, "corrupted", "patch");
-            p.answer = string_field(o, "answer", "patch");
-            p.wrong = string_field(o, "wrong", "patch");
-            p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
-            p.by = string_field(o, "by", "patch", false);
-            p.interventions = parse_interventions(interventions);
+            const hooklab::PatchOptions p = patch_options(options_json(options, "patchBegin"), interventions);
             patcher_ = std::make_unique<hooklab::Patcher>(model(), p);
             return val(hooklab::dump_json(patcher_->header()));
         });
@@ -459,15 +464,7 @@ public:
     // patch --method attribution: options as patchBegin's. Returns the JSON text.
     val attributionPatch(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            const json o = options_json(options, "attributionPatch");
-            hooklab::PatchOptions p;
-            p.clean = string_field(o, "clean", "patch");
-            p.corrupted = string_field(o, "corrupted", "patch");
-            p.answer = string_field(o, "answer", "patch");
-            p.wrong = string_field(o, "wrong", "patch");
-            p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
-            p.by = string_field(o, "by", "patch", false);
-            p.interventions = parse_interventions(interventions);
+            const hooklab::PatchOptions p = patch_options(options_json(options, "attributionPatch"), interventions);
             return val(hooklab::dump_json(hooklab::attribution_patch(model(), p), indent));
         });
     }

@@ -15,7 +15,6 @@
 #include <cstring>
 #include <functional>
 
-#include <Eigen/Core>
 
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
@@ -50,8 +49,9 @@ uint64_t kept_floats(const Config& c, int T, int pattern_interventions) {
 
 // The backward's working buffers: gradients of one block's tensors (residual, a sub-layer's
 // output, ln, z: 4TC; q, k, v and qkv: 6TC; mlp 4TC), the attention's sums in double (2TC),
-// the pattern's gradient (then the scores', in place) [H, T, T], the widest weight matrix
-// widened to float (4C^2) and the logits' vocabulary row. The forward's own buffers (one
+// the pattern's gradient (then the scores', in place) [H, T, T], 4C^2 as a bound on what the
+// transposed products widen (native F16: 64 weight rows per thread; wasm: nothing) and the
+// logits' vocabulary row. The forward's own buffers (one
 // block's activations) come on top, as for any run.
 uint64_t work_floats(const Config& c, int T) {
     const uint64_t t = static_cast<uint64_t>(T), C = c.n_embd, H = c.n_head;
@@ -191,30 +191,11 @@ void interventions_vjp(const std::vector<Intervention>& ivs, Hook h, int layer, 
     }
 }
 
-// dx [T, in] = dy [T, out] W^T for y = x W + b: one GEMM with the transposed weight, in
-// blocks of 64 columns of dx (rows of W) spread over the pool (each block one Eigen product,
-// whatever the number of threads, so the bits do not depend on it).
-void linear_backward(const float* dy, int T, const PackedMatrix& W, std::vector<float>& scratch, float* dx) {
-    using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const float* w = dense_weight(W, scratch);
-    const int in = W.in, out = W.out;
-    constexpr int kCols = 64;
-    const int blocks = (in + kCols - 1) / kCols;
-    Eigen::Map<const RowMat> DY(dy, T, out);
-    auto run = [&](int b0, int b1) {
-        for (int b = b0; b < b1; ++b) {
-            const int c0 = b * kCols, nc = std::min(kCols, in - c0);
-            Eigen::Map<RowMat, 0, Eigen::OuterStride<>> DX(dx + c0, T, nc, Eigen::OuterStride<>(in));
-            DX.noalias() = DY * Eigen::Map<const RowMat>(w + static_cast<size_t>(c0) * out, nc, out).transpose();
-        }
-    };
-#ifdef __wasm_simd128__
-    // Eigen may allocate inside a product: in wasm only the calling thread may grow the memory.
-    run(0, blocks);
-#else
-    if (static_cast<double>(T) * in * out < (1 << 20)) run(0, blocks);
-    else parallel_for(blocks, 1, run);
-#endif
+// dx [T, in] = dy [T, out] W^T for y = x W + b: gemm_transposed reads the packed weight in
+// place (simd128 in wasm, Eigen natively), split over dx's columns with the same bits
+// whatever the number of threads.
+void linear_backward(const float* dy, int T, const PackedMatrix& W, float* dx) {
+    gemm_transposed(dy, T, W, dx);
 }
 
 // y = (x - mean) * rstd * w + b over each row (statistics in double, as the forward):
@@ -224,13 +205,7 @@ void layernorm_backward(const float* x, const float* dy, int T, int C, const Lay
         for (int t = t0; t < t1; ++t) {
             const float* xr = x + static_cast<size_t>(t) * C;
             const float* gr = dy + static_cast<size_t>(t) * C;
-            double mean = 0;
-            for (int i = 0; i < C; ++i) mean += xr[i];
-            mean /= C;
-            double var = 0;
-            for (int i = 0; i < C; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-            var /= C;
-            const double rstd = 1.0 / std::sqrt(var + eps);
+            const auto [mean, rstd] = layernorm_stats(xr, C, eps);
             double sg = 0, sgx = 0;
             for (int i = 0; i < C; ++i) {
                 const double gw = static_cast<double>(gr[i]) * ln.weight[i];
@@ -272,7 +247,6 @@ void backward(const GPT2& g, const Tape& tape, const std::vector<Intervention>& 
         if (sink) sink(h, layer, grad, shape);
         interventions_vjp(ivs, h, layer, grad, shape);
     };
-    std::vector<float> scratch;  // a widened weight
     std::vector<float> dres(TC, 0.0f), dout(TC), dln(TC), dz(TC), dqkv(3 * TC), dpost(static_cast<size_t>(T) * M);
     std::vector<float> dq(TC), dk(TC), dv(TC), dpat(HTT);  // dpat: the pattern's gradient, then the scores
     // Per head sums in double: [T, D] and one row [D], allocated here (no worker allocates).
@@ -307,14 +281,14 @@ void backward(const GPT2& g, const Tape& tape, const std::vector<Intervention>& 
         // ---- MLP: resid += c_proj(gelu(c_fc(ln_2(resid))))
         dout = dres;
         at(Hook::MlpOut, l, dout.data(), {T, C});
-        linear_backward(dout.data(), T, w.mlp_proj.w, scratch, dpost.data());
+        linear_backward(dout.data(), T, w.mlp_proj.w, dpost.data());
         at(Hook::MlpPost, l, dpost.data(), {T, M});
         {
             const float* pre = tape.pre(l);
             for (size_t i = 0, n = dpost.size(); i < n; ++i) dpost[i] = static_cast<float>(dpost[i] * gelu_new_grad(pre[i]));
         }
         at(Hook::MlpPre, l, dpost.data(), {T, M});
-        linear_backward(dpost.data(), T, w.c_fc.w, scratch, dln.data());
+        linear_backward(dpost.data(), T, w.c_fc.w, dln.data());
         at(Hook::Ln2, l, dln.data(), {T, C});
         layernorm_backward(tape.resid_mid(l), dln.data(), T, C, w.ln_2, eps, dres.data());
         at(Hook::ResidMid, l, dres.data(), {T, C});
@@ -322,7 +296,7 @@ void backward(const GPT2& g, const Tape& tape, const std::vector<Intervention>& 
         // ---- attention: resid += c_proj(z), z = pattern . v, pattern = softmax(q . k / sqrt(D))
         dout = dres;
         at(Hook::AttnOut, l, dout.data(), {T, C});
-        linear_backward(dout.data(), T, w.attn_proj.w, scratch, dz.data());
+        linear_backward(dout.data(), T, w.attn_proj.w, dz.data());
         at(Hook::Z, l, dz.data(), {T, H, D});
         const float *q = tape.q(l), *k = tape.k(l), *v = tape.v(l), *att = tape.att(l), *att_post = tape.att_post(l);
         auto over_heads = [&](auto&& f) {
@@ -405,7 +379,7 @@ void backward(const GPT2& g, const Tape& tape, const std::vector<Intervention>& 
             std::memcpy(row + 2 * C, &dv[static_cast<size_t>(t) * C], sizeof(float) * C);
         }
         at(Hook::Qkv, l, dqkv.data(), {T, 3 * C});
-        linear_backward(dqkv.data(), T, w.c_attn.w, scratch, dln.data());
+        linear_backward(dqkv.data(), T, w.c_attn.w, dln.data());
         at(Hook::Ln1, l, dln.data(), {T, C});
         layernorm_backward(tape.resid_pre(l), dln.data(), T, C, w.ln_1, eps, dres.data());
         if (l == 0 && ixg) {

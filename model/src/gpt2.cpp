@@ -52,19 +52,27 @@ constexpr double kChunkWork = 1 << 15;
 // The grain for items of `work` each.
 int grain_for(double work) { return static_cast<int>(std::clamp(std::ceil(kChunkWork / std::max(work, 1.0)), 1.0, 1e9)); }
 
+}  // namespace
+
+LayerNormStats layernorm_stats(const float* x, int C, double eps) {
+    double mean = 0;
+    for (int i = 0; i < C; ++i) mean += x[i];
+    mean /= C;
+    double var = 0;
+    for (int i = 0; i < C; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= C;
+    return {mean, 1.0 / std::sqrt(var + eps)};
+}
+
+namespace {
+
 // LayerNorm of rows t0 .. t1-1 over the last dim; statistics in double so huge or tiny
 // scales stay finite.
 void layernorm_rows(const float* x, int t0, int t1, int C, const LayerNormWeights& ln, double eps, float* y) {
     for (int t = t0; t < t1; ++t) {
         const float* xr = x + static_cast<size_t>(t) * C;
         float* yr = y + static_cast<size_t>(t) * C;
-        double mean = 0;
-        for (int i = 0; i < C; ++i) mean += xr[i];
-        mean /= C;
-        double var = 0;
-        for (int i = 0; i < C; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-        var /= C;
-        const double rstd = 1.0 / std::sqrt(var + eps);
+        const auto [mean, rstd] = layernorm_stats(xr, C, eps);
         for (int i = 0; i < C; ++i)
             yr[i] = static_cast<float>((xr[i] - mean) * rstd) * ln.weight[i] + ln.bias[i];
     }

@@ -169,16 +169,44 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else std::memcpy(dst, W.w32.data() + off, sizeof(float) * W.in);
 }
 
-const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch) {
-    const size_t in = W.in, out = W.out;
-    if (!W.f16 && !W.transposed) return W.w32.data();
-    scratch.resize(in * out);
-    for (size_t k = 0; k < in; ++k)
-        for (size_t n = 0; n < out; ++n) {
-            const size_t idx = W.transposed ? n * in + k : k * out + n;
-            scratch[k * out + n] = W.f16 ? f16_to_f32(W.w16[idx]) : W.w32[idx];
+void gemm_transposed(const float* dy, int T, const PackedMatrix& W, float* dx) {
+    // dx[T, in] = dy[T, out] W^T in blocks of kTCols columns of dx (rows of W), one Eigen
+    // product each whatever the number of threads (Eigen's blocking, hence each sum's order,
+    // depends on the product's shape), on the stored floats mapped in place: W [in, out]'s
+    // rows c0.. transposed, or the columns c0.. of a transposed store, which is W^T itself.
+    // F16: the block's weights widened into a per-thread buffer (nc x out floats), then the
+    // same product.
+    constexpr int kTCols = 64;
+    const int in = W.in, out = W.out;
+    const int blocks = (in + kTCols - 1) / kTCols;
+    using MapCS = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+    MapC DY(dy, T, out);
+    auto run = [&](int b0, int b1) {
+        for (int b = b0; b < b1; ++b) {
+            const int c0 = b * kTCols, nc = std::min(kTCols, in - c0);
+            Eigen::Map<RowMat, 0, Eigen::OuterStride<>> DX(dx + c0, T, nc, Eigen::OuterStride<>(in));
+            if (!W.f16) {
+                if (W.transposed) DX.noalias() = DY * MapCS(W.w32.data() + c0, out, nc, Eigen::OuterStride<>(in));
+                else DX.noalias() = DY * MapC(W.w32.data() + static_cast<size_t>(c0) * out, nc, out).transpose();
+                continue;
+            }
+            static thread_local std::vector<float> panel;
+            panel.resize(static_cast<size_t>(nc) * out);
+            if (W.transposed) {  // stored [out, in]: W^T's columns c0 .. c0+nc-1, as [out, nc]
+                for (int n = 0; n < out; ++n) {
+                    const uint16_t* s = W.w16.data() + static_cast<size_t>(n) * in + c0;
+                    for (int c = 0; c < nc; ++c) panel[static_cast<size_t>(n) * nc + c] = f16_to_f32(s[c]);
+                }
+                DX.noalias() = DY * MapC(panel.data(), out, nc);
+            } else {  // stored [in, out]: rows c0 .. c0+nc-1, contiguous
+                const uint16_t* s = W.w16.data() + static_cast<size_t>(c0) * out;
+                for (size_t i = 0, n = panel.size(); i < n; ++i) panel[i] = f16_to_f32(s[i]);
+                DX.noalias() = DY * MapC(panel.data(), nc, out).transpose();
+            }
         }
-    return scratch.data();
+    };
+    if (static_cast<double>(T) * in * out < kParallelMin) run(0, blocks);
+    else parallel_for(blocks, 1, run);
 }
 
 const char* kernel_name() { return "eigen"; }

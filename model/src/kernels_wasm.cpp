@@ -8,7 +8,8 @@
 // (in x 8 values, at most 96 KB for GPT-2's widest input) into a scratch buffer.
 //
 // The micro-kernel computes a 4 x 8 tile of y with 8 v128 accumulators (V8 keeps 15
-// vector registers on x64; larger tiles spill).
+// vector registers on x64; larger tiles spill). gemm_transposed (the backward's dy W^T)
+// reads the same panels, below.
 #include "hooklab/kernels.h"
 
 #ifdef __wasm_simd128__
@@ -212,6 +213,155 @@ void gemm_panel(const float* x, int T, const PackedMatrix& W, const float* bias,
     }
 }
 
+// ---------------------------------------------------------------- dx = dy W^T
+//
+// For the backward of y = x W + b: dx[t, k] = sum_n dy[t, n] W[k, n], reading the panels in
+// place. In panel p, W[k, 8p .. 8p+7] are 8 contiguous values, so 4 consecutive k give a 4 x 8
+// block, transposed in registers into 8 vectors c[j] = W[k .. k+3, 8p + j] (F16 widened on the
+// way). Then dx[t, k .. k+3] += dy[t, 8p + j] * c[j] for j = 0 .. 7 (dy's values splatted),
+// panel after panel: every element of dx is the plain sum over n = 0, 1, .., N-1 in order (a
+// last partial panel adds dy's missing columns as 0 * 0), whatever T, the row, the columns
+// computed with it or the thread.
+//
+// The work goes in chunks of up to kTChunk blocks of 4 columns and kTRows rows, panel by
+// panel: the chunk's part of a panel is contiguous (a prefetch-like touch pulls in the next
+// one while this one is computed), the chunk's sums stay in a stack buffer (kTRows x 128
+// floats), and each block of weights read and transposed serves all of the chunk's rows,
+// 4 rows x 8 columns at a time in registers, as the forward's tile.
+constexpr int kTBlock = 4;
+constexpr int kTChunk = 32;  // blocks of 4 columns (128 columns of dx: 4 KB of an F32 panel)
+constexpr int kTRows = 32;   // rows of dx per pass over the weights
+constexpr int kTTile = 4;    // rows whose sums stay in registers over a panel
+
+// Rows k0 .. k0+nk-1 (nk <= 4; the others zero) of panel p, transposed: c[j] = W[k0 .. k0+3, 8p + j].
+inline void load_block_t(const PackedMatrix& W, int p, int k0, int nk, v128_t c[8]) {
+    const size_t base = static_cast<size_t>(p) * W.in * kPanel + static_cast<size_t>(k0) * kPanel;
+    v128_t r[4][2];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 4; ++i) {
+        if (i >= nk) {
+            r[i][0] = r[i][1] = wasm_f32x4_splat(0.0f);
+        } else if (!W.f16) {
+            r[i][0] = wasm_v128_load(W.w32.data() + base + i * kPanel);
+            r[i][1] = wasm_v128_load(W.w32.data() + base + i * kPanel + 4);
+        } else if (!W.f16_special) {
+            widen8_fast(wasm_v128_load(W.w16.data() + base + i * kPanel), r[i][0], r[i][1]);
+        } else {
+            alignas(16) float tmp[8];
+            widen8(W.w16.data() + base + i * kPanel, tmp);
+            r[i][0] = wasm_v128_load(tmp);
+            r[i][1] = wasm_v128_load(tmp + 4);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int h = 0; h < 2; ++h) {  // columns 4h .. 4h+3
+        const v128_t t0 = wasm_i32x4_shuffle(r[0][h], r[1][h], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[0][h], r[1][h], 2, 6, 3, 7);
+        const v128_t t2 = wasm_i32x4_shuffle(r[2][h], r[3][h], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r[2][h], r[3][h], 2, 6, 3, 7);
+        c[4 * h + 0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+        c[4 * h + 1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+        c[4 * h + 2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+        c[4 * h + 3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+    }
+}
+
+// R rows of KV blocks of dx's 4 columns: a[r][v] (+)= sum_j d[r][j] * c[v][j], j in order,
+// onto the sums so far (zero on the first panel). The R x KV sums stay in registers (4 x 2:
+// as the forward's 4 x 8 tile, 8 accumulators and 6 loads for 16 multiply-adds); the loop
+// over j is kept (unrolled, clang hoists all its loads and V8 spills them).
+template <int R, int KV>
+inline void rows_t(const v128_t* d, const v128_t (*c)[kPanel], float* a, int lda, bool first) {
+    v128_t s[R][KV];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; ++r)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < KV; ++v) s[r][v] = first ? wasm_f32x4_splat(0.0f) : wasm_v128_load(a + r * lda + v * kTBlock);
+#pragma clang loop unroll(disable)
+    for (int j = 0; j < kPanel; ++j) {
+        v128_t cj[KV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < KV; ++v) cj[v] = c[v][j];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; ++r) {
+            const v128_t dj = d[r * kPanel + j];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < KV; ++v) s[r][v] = wasm_f32x4_add(s[r][v], wasm_f32x4_mul(dj, cj[v]));
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; ++r)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < KV; ++v) wasm_v128_store(a + r * lda + v * kTBlock, s[r][v]);
+}
+
+template <int KV>
+inline void rows_all_t(const v128_t* d, const v128_t (*c)[kPanel], float* a, int lda, int nt, bool first) {
+    static_assert(kTTile == 4, "the switch below handles 1 to 3 leftover rows");
+    int t = 0;
+    for (; t + kTTile <= nt; t += kTTile, a += kTTile * lda, d += kTTile * kPanel) rows_t<kTTile, KV>(d, c, a, lda, first);
+    switch (nt - t) {  // the last rows, together
+        case 3: rows_t<3, KV>(d, c, a, lda, first); break;
+        case 2: rows_t<2, KV>(d, c, a, lda, first); break;
+        case 1: rows_t<1, KV>(d, c, a, lda, first); break;
+        default: break;
+    }
+}
+
+// Loads one value per 64-byte line of n bytes at p (see gemm_panel's touch).
+inline void touch(const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i += 64) acc |= b[i];
+    touch_sink.store(acc, std::memory_order_relaxed);
+}
+
+// Columns 4 b0 .. min(4 b1, K) - 1 of dx = dy W^T (b1 - b0 <= kTChunk).
+void gemm_t_chunk(const float* dy, int T, const PackedMatrix& W, float* dx, int b0, int b1) {
+    const int K = W.in, N = W.out, P = panels(N);
+    const int k0 = b0 * kTBlock, ncols = std::min(b1 * kTBlock, K) - k0, lda = (b1 - b0) * kTBlock;
+    const size_t elem = W.f16 ? 2 : 4;
+    const uint8_t* wbytes = W.f16 ? reinterpret_cast<const uint8_t*>(W.w16.data()) : reinterpret_cast<const uint8_t*>(W.w32.data());
+    const size_t panel_bytes = static_cast<size_t>(K) * kPanel * elem, slice = static_cast<size_t>(ncols) * kPanel * elem;
+    alignas(16) float acc[kTRows * kTChunk * kTBlock];  // the sums: [rows][lda]
+    // dy's 8 columns of this panel, each value splatted: [rows][8] vectors. (Read with
+    // v128.load: V8 does not fold load32_splat's constant offsets into the address, and
+    // keeping an address per offset spills.)
+    v128_t dys[kTRows * kPanel];
+    for (int t0 = 0; t0 < T; t0 += kTRows) {
+        const int nt = std::min(kTRows, T - t0);
+        for (int p = 0; p < P; ++p) {
+            if (p + 1 < P) touch(wbytes + (p + 1) * panel_bytes + static_cast<size_t>(k0) * kPanel * elem, slice);
+            const int n0 = p * kPanel, nv = std::min(kPanel, N - n0);
+            for (int t = 0; t < nt; ++t) {  // past N, dy reads as 0 (as W's padding is)
+                const float* src = dy + static_cast<size_t>(t0 + t) * N + n0;
+                alignas(16) float pad[kPanel] = {};
+                if (nv < kPanel) {
+                    std::memcpy(pad, src, sizeof(float) * nv);
+                    src = pad;
+                }
+                const v128_t lo = wasm_v128_load(src), hi = wasm_v128_load(src + 4);
+                v128_t* d = dys + t * kPanel;
+                d[0] = wasm_i32x4_shuffle(lo, lo, 0, 0, 0, 0);
+                d[1] = wasm_i32x4_shuffle(lo, lo, 1, 1, 1, 1);
+                d[2] = wasm_i32x4_shuffle(lo, lo, 2, 2, 2, 2);
+                d[3] = wasm_i32x4_shuffle(lo, lo, 3, 3, 3, 3);
+                d[4] = wasm_i32x4_shuffle(hi, hi, 0, 0, 0, 0);
+                d[5] = wasm_i32x4_shuffle(hi, hi, 1, 1, 1, 1);
+                d[6] = wasm_i32x4_shuffle(hi, hi, 2, 2, 2, 2);
+                d[7] = wasm_i32x4_shuffle(hi, hi, 3, 3, 3, 3);
+            }
+            for (int b = b0; b < b1; b += 2) {  // two blocks (8 columns) at a time
+                alignas(16) v128_t c[2][kPanel];
+                const int kv = std::min(2, b1 - b);
+                for (int v = 0; v < kv; ++v) load_block_t(W, p, (b + v) * kTBlock, std::min(kTBlock, K - (b + v) * kTBlock), c[v]);
+                float* a = acc + (b - b0) * kTBlock;
+                if (kv == 2) rows_all_t<2>(dys, c, a, lda, nt, p == 0);
+                else rows_all_t<1>(dys, c, a, lda, nt, p == 0);
+            }
+        }
+        for (int t = 0; t < nt; ++t) std::memcpy(dx + static_cast<size_t>(t0 + t) * K + k0, acc + t * lda, sizeof(float) * ncols);
+    }
+}
+
 }  // namespace
 
 uint64_t packed_bytes(int in, int out, bool f16) {
@@ -305,15 +455,21 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else for (int k = 0; k < W.in; ++k) dst[k] = W.w32[base + static_cast<size_t>(k) * kPanel];
 }
 
-const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch) {
-    const size_t in = W.in, out = W.out;
-    scratch.resize(in * out);
-    for (size_t k = 0; k < in; ++k)
-        for (size_t n = 0; n < out; ++n) {
-            const size_t idx = (n / kPanel) * in * kPanel + k * kPanel + n % kPanel;
-            scratch[k * out + n] = W.f16 ? f16_to_f32(W.w16[idx]) : W.w32[idx];
-        }
-    return scratch.data();
+void gemm_transposed(const float* dy, int T, const PackedMatrix& W, float* dx) {
+    const int K = W.in, N = W.out;
+    if (N == 0) {
+        std::fill(dx, dx + static_cast<size_t>(T) * K, 0.0f);
+        return;
+    }
+    // Blocks of 4 columns of dx, independent, each summed in the same order whichever thread
+    // takes it and whichever blocks it is computed with: the bits do not depend on the
+    // number of threads.
+    const int blocks = (K + kTBlock - 1) / kTBlock;
+    auto run = [&](int b0, int b1) {
+        for (int b = b0; b < b1; b += kTChunk) gemm_t_chunk(dy, T, W, dx, b, std::min(b1, b + kTChunk));
+    };
+    if (static_cast<double>(T) * K * N < kParallelMin) run(0, blocks);
+    else parallel_for(blocks, std::min(kTChunk, std::max(4, blocks / (2 * threads()))), run);
 }
 
 const char* kernel_name() { return "simd128-4x8"; }

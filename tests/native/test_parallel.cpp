@@ -1,7 +1,7 @@
-// The thread pool and the work split (GEMMs by output columns, attention by (segment,
-// head), layernorm and GELU by rows): any number of threads gives the very bits one
-// thread gives (every output keeps its summation order), and parallel_for covers its
-// range exactly once.
+// The thread pool and the work split (GEMMs by output columns, the backward's dy W^T by
+// dx's columns, attention by (segment, head), layernorm and GELU by rows): any number of
+// threads gives the very bits one thread gives (every output keeps its summation order),
+// and parallel_for covers its range exactly once.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "helpers.h"
@@ -141,6 +142,85 @@ TEST_CASE("gemm gives identical bits with 1, 2 and 3 threads", "[parallel]") {
             }
         }
     }
+}
+
+namespace {
+
+// dx = dy W^T (gemm_transposed) against a double sum over the weights the kernel holds (F16:
+// as rounded by the packer), every element: dx[t, k] = sum_n dy[t, n] W[k, n] is a sum of
+// n = out terms, so |dx - exact| <= gamma_n * sum_n |dy[t, n] W[k, n]| (as for gemm above,
+// with no bias). Returns the first element outside the bound ("" if none).
+std::string check_transposed(const std::vector<float>& dx, const std::vector<float>& dy, const std::vector<float>& w, int T,
+                             int in, int out, bool transposed, bool f16) {
+    std::vector<double> wr(w.size());  // W [in, out], whichever way w is laid out
+    for (int k = 0; k < in; ++k)
+        for (int n = 0; n < out; ++n) {
+            const float v = w[transposed ? static_cast<size_t>(n) * in + k : static_cast<size_t>(k) * out + n];
+            wr[static_cast<size_t>(k) * out + n] = f16 ? f16_to_f32(f32_to_f16(v)) : v;
+        }
+    const double u = std::ldexp(1.0, -24), n_terms = out + 0.0;
+    const double gamma = n_terms * u / (1 - n_terms * u);
+    for (int t = 0; t < T; ++t)
+        for (int k = 0; k < in; ++k) {
+            double ref = 0, mag = 0;
+            for (int n = 0; n < out; ++n) {
+                const double term = dy[static_cast<size_t>(t) * out + n] * wr[static_cast<size_t>(k) * out + n];
+                ref += term;
+                mag += std::abs(term);
+            }
+            const double got = dx[static_cast<size_t>(t) * in + k], err = std::abs(got - ref);
+            if (!(err <= gamma * mag))
+                return "dx[" + std::to_string(t) + "][" + std::to_string(k) + "] = " + std::to_string(got) + ", exact " +
+                       std::to_string(ref) + ", bound " + std::to_string(gamma * mag);
+        }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("gemm_transposed: dy W^T within float32's bound, F32 and F16, every row count from 1 to 33", "[parallel]") {
+    ThreadsGuard guard;
+    set_threads(1);
+    // in and out not multiples of 8 (a partial panel, a partial block of dx's columns), and
+    // out < 8 (a single partial panel), in < 4.
+    struct Shape { int in, out; };
+    for (const Shape s : {Shape{37, 45}, Shape{3, 5}, Shape{70, 13}})
+        for (bool transposed : {false, true})
+            for (bool f16 : {false, true}) {
+                const auto w = random_vec(static_cast<size_t>(s.in) * s.out, 11);
+                const PackedMatrix W = pack_matrix(w.data(), s.in, s.out, transposed, f16);
+                for (int T = 1; T <= 33; ++T) {
+                    const auto dy = random_vec(static_cast<size_t>(T) * s.out, 12 + T);
+                    std::vector<float> dx(static_cast<size_t>(T) * s.in, -1.0f);
+                    gemm_transposed(dy.data(), T, W, dx.data());
+                    INFO("T=" << T << " in=" << s.in << " out=" << s.out << " transposed=" << transposed << " f16=" << f16);
+                    CHECK(check_transposed(dx, dy, w, T, s.in, s.out, transposed, f16) == "");
+                }
+            }
+}
+
+TEST_CASE("gemm_transposed gives identical bits with 1, 2 and 3 threads", "[parallel]") {
+    ThreadsGuard guard;
+    struct Shape { int T, in, out; };
+    // Above the threshold for splitting (T * in * out >= 2^20) but for the last; odd sizes.
+    const Shape shapes[] = {{33, 300, 301}, {17, 771, 203}, {1, 3001, 769}, {32, 768, 3072}, {5, 20, 33}};
+    for (const Shape& s : shapes)
+        for (bool transposed : {false, true})
+            for (bool f16 : {false, true}) {
+                const auto w = random_vec(static_cast<size_t>(s.in) * s.out, 21);
+                const auto dy = random_vec(static_cast<size_t>(s.T) * s.out, 22);
+                const PackedMatrix W = pack_matrix(w.data(), s.in, s.out, transposed, f16);
+                std::vector<std::vector<float>> dx;
+                for (int n_threads : {1, 2, 3}) {
+                    set_threads(n_threads);
+                    dx.emplace_back(static_cast<size_t>(s.T) * s.in, -1.0f);
+                    gemm_transposed(dy.data(), s.T, W, dx.back().data());
+                }
+                INFO("T=" << s.T << " in=" << s.in << " out=" << s.out << " transposed=" << transposed << " f16=" << f16);
+                CHECK(std::memcmp(dx[0].data(), dx[1].data(), dx[0].size() * 4) == 0);
+                CHECK(std::memcmp(dx[0].data(), dx[2].data(), dx[0].size() * 4) == 0);
+                if (s.in * s.out <= 300 * 301) CHECK(check_transposed(dx[0], dy, w, s.T, s.in, s.out, transposed, f16) == "");
+            }
 }
 
 TEST_CASE("a run's JSON is the same with 1 and 3 threads", "[parallel]") {

@@ -156,6 +156,11 @@ public:
 // logits [rows, V], the same arithmetic as the forward's last step (the logit lens).
 std::vector<float> unembed(const GPT2& m, const float* resid, int rows);
 
+// A row's LayerNorm statistics as the forward computes them (in double): the mean and
+// 1 / sqrt(var + eps). The backward recomputes them from the kept input.
+struct LayerNormStats { double mean, rstd; };
+LayerNormStats layernorm_stats(const float* x, int C, double eps);
+
 // The MLP's activation, HF's "gelu_new" (the tanh approximation), in float as the
 // forward computes it (exposed for its accuracy test).
 float gelu_new(float x);

@@ -44,10 +44,10 @@ std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector
 // writes wte[token, :] (length W.in) to dst, so the model keeps a single copy of wte.
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst);
 
-// W [in, out] as dense row-major floats (for a product with the transposed weight, as the
-// backward needs): the stored floats themselves where they are laid out so, else widened or
-// unpacked into `scratch`.
-const float* dense_weight(const PackedMatrix& W, std::vector<float>& scratch);
+// dx[T, in] = dy[T, out] W^T (the backward of y = x W + b), reading the stored weights in
+// place (no dense copy of an F32 weight). dx must not alias dy. Work is split over dx's
+// columns, each summed in the same order whatever the number of threads: the same bits.
+void gemm_transposed(const float* dy, int T, const PackedMatrix& W, float* dx);
 
 const char* kernel_name();
 
