@@ -8,14 +8,14 @@ import { makeT } from './i18n.js';
 import { hfRows, tlRows, isRow } from './codegen-rows.js';
 
 // The checkpoint files a model folder holds (HuggingFace layout).
-const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
+export const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
 
-const py = (s) => JSON.stringify(String(s)); // a JSON string is a valid Python string literal
+export const py = (s) => JSON.stringify(String(s)); // a JSON string is a valid Python string literal
 
 // The TransformerLens code uses HookedTransformer, which TransformerLens 4.0 removed (its
 // TransformerBridge replaces it): the install line pins the 3.x series, where it runs as shown
 // (tests/peers, docs/peers.md).
-const TL_PKG = '"transformer_lens<4"';
+export const TL_PKG = '"transformer_lens<4"';
 
 // A Python float literal for any JS number. String(x) is already one for most values
 // ("0.1", "1e-30", "1e+38"), but integers need a point ("5" -> "5.0", and not "1e+38.0").
@@ -29,17 +29,17 @@ export function pyNum(x) {
 }
 
 // A Python int literal; layers, heads, seeds and k are integers by the state's checks.
-function pyInt(x) {
+export function pyInt(x) {
   if (!Number.isSafeInteger(x)) throw new Error(`codegen: expected an integer, got ${x}`);
   return String(x);
 }
 
-const comment = (text, indent = '') => text.split('\n').map((l) => `${indent}# ${l}`);
+export const comment = (text, indent = '') => text.split('\n').map((l) => `${indent}# ${l}`);
 
 // Where the Python finds the model: a hub name, or a folder (with the download of the
 // embedded model's files from the page that serves them). modelUrl: the absolute URL of the
 // page's models/default/ folder (http or https); without it, the folder in a clone of the repo.
-function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null } = {}) {
+export function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null } = {}) {
   const L = [];
   if (Object.hasOwn(HUB_MODELS, st.model)) return { L, hf: HUB_MODELS[st.model].repo, tl: st.model, hub: true };
   if (st.model === 'local') {
@@ -175,7 +175,7 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
 
 // The lines that load the model into TransformerLens: a hub name directly; a folder (the
 // embedded model, local files) through a config built from the checkpoint.
-function tlLoad(src, t) {
+export function tlLoad(src, t) {
   const L = [];
   if (src.hub) {
     L.push(`model = HookedTransformer.from_pretrained_no_processing(${py(src.tl)})  # ${t('cgTlHub')}`);
@@ -328,7 +328,7 @@ const PATCH_FN = {
 };
 
 // A token as the engine takes it: "#ID" → the id, text → model.to_single_token(text).
-const pyToken = (s) => (/^#\d+$/.test(s) ? s.slice(1) : `model.to_single_token(${py(s)})`);
+export const pyToken = (s) => (/^#\d+$/.test(s) ? s.slice(1) : `model.to_single_token(${py(s)})`);
 
 // The page's interventions as permanent TransformerLens hooks (they stay on for every run,
 // as the engine applies them to both prompts; a permanent hook runs before the patch's).

@@ -144,8 +144,8 @@ function transferList(value) {
   return out;
 }
 
-// Activation patching (lab.patch, one block per step) and attribution, for the Patching
-// view. A sweep's AbortController is kept by request id so that a 'cancel' message, which
+// Activation patching (lab.patch: one block per step; with method 'attribution', attribution
+// patching in one call) and attribution, for the Patching view. A sweep's AbortController is kept by request id so that a 'cancel' message, which
 // skips the queue, stops it between blocks; a cancelled sweep resolves to {cancelled: true}.
 const sweeps = new Map();
 
@@ -181,6 +181,13 @@ const handlers = {
   async attribute(msg) {
     if (!lab) throw new Error('no model is loaded yet');
     return lab.attribute(msg.opts);
+  },
+  // Gradient × input of the Patching view's clean prompt: lab.gradients with no hooks, so the
+  // reply is the logit difference, the tokens and input_x_gradient (no gradient arrays).
+  async gradients(msg) {
+    if (!lab) throw new Error('no model is loaded yet');
+    const { gradients, ...r } = lab.gradients({ prompt: msg.opts.prompt, answer: msg.opts.answer, wrong: msg.opts.wrong, interventions: msg.opts.interventions });
+    return r;
   },
   async init(msg) {
     base = msg.base;

@@ -4,6 +4,7 @@ import { BUILDER_STRINGS } from './panels/builder-strings.js';
 import { HEADS_STRINGS } from './panels/heads-strings.js';
 import { HEADS_PAGE_STRINGS } from './panels/heads-page-strings.js';
 import { GEN_STRINGS } from './panels/generate-strings.js';
+import { ATTR_STRINGS } from './panels/attribution-strings.js';
 
 const en = {
   title: 'GPT-2 Hook Lab',
@@ -508,8 +509,8 @@ const vi = {
 };
 
 // The Patching view's strings live beside its panel.
-Object.assign(en, PATCH_STRINGS.en);
-Object.assign(vi, PATCH_STRINGS.vi);
+Object.assign(en, PATCH_STRINGS.en, ATTR_STRINGS.en);
+Object.assign(vi, PATCH_STRINGS.vi, ATTR_STRINGS.vi);
 // The builder's, the per-head panels' and the Generate panel's strings live beside their panels.
 Object.assign(en, BUILDER_STRINGS.en, HEADS_STRINGS.en, HEADS_PAGE_STRINGS.en, GEN_STRINGS.en);
 Object.assign(vi, BUILDER_STRINGS.vi, HEADS_STRINGS.vi, HEADS_PAGE_STRINGS.vi, GEN_STRINGS.vi);

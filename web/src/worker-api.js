@@ -67,7 +67,8 @@ export class EngineClient {
   }
 
   // Activation patching (the Patching view): {promise, cancel()}; the promise resolves to
-  // the CLI's patch JSON, or {cancelled: true} after cancel(). onProgress(fraction).
+  // the CLI's patch JSON (opts.method 'attribution': attribution patching's), or
+  // {cancelled: true} after cancel(). onProgress(fraction).
   patch(opts, onProgress) {
     const id = this.nextId; // the id #request is about to use
     const promise = this.#request('patch', { opts }, onProgress);
@@ -77,6 +78,12 @@ export class EngineClient {
   // Direct logit attribution: the CLI's attribute JSON.
   attribute(opts) {
     return this.#request('attribute', { opts });
+  }
+
+  // Gradient × input of a prompt ({prompt, answer, wrong, interventions}): the CLI's gradients
+  // JSON without gradient arrays (tokens, token_strings, logit_diff, input_x_gradient, ms, …).
+  gradients(opts) {
+    return this.#request('gradients', { opts });
   }
 
   // The top-k next tokens of a prompt (no comparison), for the answer pickers.

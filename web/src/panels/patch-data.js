@@ -5,6 +5,9 @@
 
 export const PATCH_HOOKS = ['resid_pre', 'attn_out', 'mlp_out', 'z'];
 export const PATCH_METRICS = ['normalized', 'logit_diff'];
+// exact: one patched forward per slice; attribution: the first-order estimate of every slice
+// from one clean forward, one corrupted forward and one backward (attribution-data.js).
+export const PATCH_METHODS = ['exact', 'attribution'];
 
 // GPT-2's indirect-object pair (Wang et al. 2022), the course's standard example.
 export const IOI_PAIR = {
@@ -27,7 +30,7 @@ export const EMBEDDED_PAIR = {
 export const defaultPair = (modelKey) => (modelKey === 'default' ? EMBEDDED_PAIR : IOI_PAIR);
 
 /** The view's part of the page state; null fields follow the loaded model's default pair. */
-export const defaultPatchState = () => ({ clean: null, corrupted: null, answer: null, wrong: null, hook: 'resid_pre', metric: 'normalized' });
+export const defaultPatchState = () => ({ clean: null, corrupted: null, answer: null, wrong: null, hook: 'resid_pre', metric: 'normalized', method: 'exact' });
 
 /** The four texts the sweep uses: the state's, or the model's default where unset. */
 export function patchInputs(p, modelKey) {
@@ -35,7 +38,7 @@ export function patchInputs(p, modelKey) {
   return { clean: p.clean ?? d.clean, corrupted: p.corrupted ?? d.corrupted, answer: p.answer ?? d.answer, wrong: p.wrong ?? d.wrong };
 }
 
-// URL keys: pclean, pcorr, pans, pwrong (texts; a token as text or #ID), phook, pmetric.
+// URL keys: pclean, pcorr, pans, pwrong (texts; a token as text or #ID), phook, pmetric, pmethod.
 const TEXT_KEYS = { clean: 'pclean', corrupted: 'pcorr', answer: 'pans', wrong: 'pwrong' };
 export const TEXT_MAX = 2000; // characters; the engine refuses prompts longer than the context anyway
 
@@ -60,6 +63,11 @@ export function patchFromParams(get, refused = []) {
     if (PATCH_METRICS.includes(metric)) p.metric = metric;
     else refused.push({ key: 'pmetric', value: metric });
   }
+  const method = get('pmethod');
+  if (method !== undefined) {
+    if (PATCH_METHODS.includes(method)) p.method = method;
+    else refused.push({ key: 'pmethod', value: method });
+  }
   return p;
 }
 
@@ -68,6 +76,7 @@ export function patchToParams(p, q) {
   for (const [field, key] of Object.entries(TEXT_KEYS)) if (p[field] !== null) q.set(key, p[field]);
   if (p.hook !== 'resid_pre') q.set('phook', p.hook);
   if (p.metric !== 'normalized') q.set('pmetric', p.metric);
+  if (p.method && p.method !== 'exact') q.set('pmethod', p.method);
   return q;
 }
 

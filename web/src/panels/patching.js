@@ -2,7 +2,9 @@
 // clean run's top-k), a hook family; the sweep (lab.patch in the worker, with progress and
 // cancel) as a block × position or block × head heat-map; direct logit attribution of the
 // clean prompt (lab.attribute) as a per-block bar chart and a block × head heat-map; export;
-// the same experiment in TransformerLens. Its state is app.st.patch (URL keys in patch-data.js).
+// the same experiment in TransformerLens. The method switch (exact / attribution patching) and
+// gradient × input of the clean prompt: patch-attribution.js. Its state is app.st.patch (URL
+// keys in patch-data.js).
 import { $, downloadBlob, showTok } from '../dom.js';
 import { fmtNum } from '../i18n.js';
 import { interventionsOf } from '../state.js';
@@ -17,6 +19,7 @@ import { renderDivergingMap } from './patch-heatmap.js';
 import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField, diffWarning, SMALL_DIFF, SMALL_SHARE } from './patch-data.js';
 import { loadedModelHeads } from './heads.js';
 import { patchZNote } from './known-heads.js';
+import { initAttribution, renderAttribution, attributionSummary, attributionSweep, columnText, pairScale } from './patch-attribution.js';
 
 const TEXT_FIELDS = [['clean', 'patch-clean'], ['corrupted', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']];
 const TOPK = 10;
@@ -25,7 +28,9 @@ const inputs = (app) => patchInputs(app.st.patch, app.st.model);
 
 export function initPatching(app) {
   // live: the form's input errors found as it is typed (checkInputs), by field.
-  app.patch = { result: null, dla: null, chart: null, job: null, errors: {}, live: {}, checkKey: null, status: null, top: null, topKey: null, progress: 0 };
+  // attr: the latest attribution patching, ixg: the latest gradient × input (patch-attribution.js).
+  app.patch = { result: null, dla: null, attr: null, ixg: null, chart: null, scatter: null, job: null, errors: {}, live: {}, checkKey: null, status: null, top: null, topKey: null, progress: 0 };
+  app.renderPatching = () => renderPatching(app);
   for (const [field, id] of TEXT_FIELDS) {
     $(id).addEventListener('input', () => {
       const v = $(id).value;
@@ -58,6 +63,7 @@ export function initPatching(app) {
     const o = patchExport(app);
     if (o) downloadBlob(new Blob([sweepCsv(o)], { type: 'text/csv' }), `hooklab-patching-${o.hook}.csv`);
   });
+  initAttribution(app);
 }
 
 // The finished sweep (and the attribution of the same inputs), with what it was run on.
@@ -74,23 +80,28 @@ export function patchExport(app) {
   };
 }
 
+// Run: the sweep of the chosen method (exact, or attribution patching), the direct logit
+// attribution and gradient × input of the clean prompt.
 async function runSweep(app) {
   const P = app.patch;
   if (P.job || !app.modelInfo) return;
+  const method = app.st.patch.method;
   const ex = { ...inputs(app), hook: app.st.patch.hook };
   const interventions = interventionsOf(app.st);
+  const n = app.modelInfo.config.n_layer;
   P.errors = {};
-  P.status = { key: 'patchProgress', vars: { i: 0, n: app.modelInfo.config.n_layer } };
+  P.status = method === 'attribution' ? { key: 'attrRunning', vars: {} } : { key: 'patchProgress', vars: { i: 0, n } };
   P.progress = 0;
-  const job = app.client.patch({ ...ex, interventions }, (f) => {
+  const job = app.client.patch({ ...ex, interventions, method }, (f) => {
     P.progress = f;
-    P.status = { key: 'patchProgress', vars: { i: Math.round(f * app.modelInfo.config.n_layer), n: app.modelInfo.config.n_layer } };
+    if (method === 'exact') P.status = { key: 'patchProgress', vars: { i: Math.round(f * n), n } };
     renderProgress(app);
   });
   const attr = app.client.attribute({ prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions });
+  const grads = app.client.gradients({ prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions });
   P.job = job;
   renderPatching(app);
-  const [s, a] = await Promise.allSettled([job.promise, attr]);
+  const [s, a, g] = await Promise.allSettled([job.promise, attr, grads]);
   P.job = null;
   const model = app.loadedKey;
   const fail = (e) => {
@@ -100,11 +111,15 @@ async function runSweep(app) {
   };
   if (s.status === 'fulfilled' && s.value.cancelled) P.status = { key: 'patchCancelled', vars: {} };
   else if (s.status === 'fulfilled') {
-    P.result = { sweep: s.value, ex, interventions, model, date: new Date().toISOString() };
+    const res = { sweep: s.value, ex, interventions, model, date: new Date().toISOString() };
+    if (method === 'attribution') P.attr = res;
+    else P.result = res;
     P.status = null;
   } else { fail(s.reason); P.status = null; }
   if (a.status === 'fulfilled') P.dla = { attr: a.value, ex, interventions, model, for: P.result && P.result.ex === ex ? P.result : null };
   else { fail(a.reason); if (errorField(describeError(a.reason.message)) === 'dla') P.dla = null; }
+  if (g.status === 'fulfilled') P.ixg = { grad: g.value, ex, interventions, model, date: new Date().toISOString() };
+  else fail(g.reason);
   renderPatching(app);
 }
 
@@ -215,17 +230,21 @@ export function renderPatching(app) {
   $('patch-ivs').textContent = t('patchIvs', { list: describeInterventions(app, st) });
 
   const r = P.result && P.result.model === app.loadedKey ? P.result : null;
+  const attrMode = st.patch.method === 'attribution';
   $('patch-export-json').disabled = $('patch-export-csv').disabled = !r;
   $('fig-patch').hidden = !r;
-  $('patch-summary').textContent = r
+  $('patch-summary').textContent = attrMode ? attributionSummary(app) : r
     ? t('patchSummary', { c: fmtNum(r.sweep.clean_logit_diff, st.lang), k: fmtNum(r.sweep.corrupted_logit_diff, st.lang), f: fmtNum(r.sweep.forwards, st.lang, 2), ms: Math.round(r.sweep.ms) })
     : t('patchNone');
-  renderDiffWarning(app, r);
+  const a = attrMode ? attributionSweep(app) : null;
+  renderDiffWarning(app, a ? { sweep: a } : r);
   // Results of another form (texts, hook or interventions changed since the sweep): dimmed until Run.
   const stale = !!r && JSON.stringify([r.ex, r.interventions]) !== JSON.stringify([{ ...cur, hook: st.patch.hook }, interventionsOf(st)]);
-  for (const id of ['patch-summary', 'patch-warn', 'fig-patch', 'patch-dla']) $(id).classList.toggle('stale', stale);
-  $('patch-stale').hidden = !stale;
-  $('patch-stale').textContent = stale ? t('patchStale') : '';
+  for (const id of ['fig-patch', 'patch-dla']) $(id).classList.toggle('stale', stale);
+  const staleA = renderAttribution(app);
+  for (const id of ['patch-summary', 'patch-warn']) $(id).classList.toggle('stale', attrMode && a ? staleA : stale);
+  $('patch-stale').hidden = !(stale || staleA);
+  $('patch-stale').textContent = stale || staleA ? t('patchStale') : '';
   if (r) renderSweep(app, r, fmt);
   const d = P.dla && P.dla.model === app.loadedKey ? P.dla : null;
   $('patch-dla').hidden = !d && !P.errors.dla;
@@ -251,10 +270,12 @@ function renderSweep(app, r, fmt) {
   const s = r.sweep, metric = st.patch.metric;
   const matrix = s[metric];
   const cols = sweepColumns(s);
-  const colText = (c) => (c.kind === 'head' ? t('patchHeadN', { h: c.h }) : `${c.p} ${showTok(c.tok)}${c.clean !== c.tok ? ` ← ${showTok(c.clean)}` : ''}`);
-  const max = scaleMax(matrix, metric);
+  const colText = (c) => columnText(t, c);
+  const max = pairScale(app) ?? scaleMax(matrix, metric); // one scale with the estimate beside it
   const mName = t(`patchMetric_${metric}`);
-  const title = s.by === 'head' ? t('patchHeatHead', { metric: mName }) : t('patchHeatPos', { metric: mName, hook: s.hook });
+  const title0 = s.by === 'head' ? t('patchHeatHead', { metric: mName }) : t('patchHeatPos', { metric: mName, hook: s.hook });
+  // Beside the attribution map, the exact one says which it is.
+  const title = st.patch.method === 'attribution' ? t('attrExact', { title: title0 }) : title0;
   renderDivergingMap($('fig-patch'), {
     matrix, max, title,
     colLabels: cols.map((c) => (c.kind === 'head' ? String(c.h) : c.tok)),
