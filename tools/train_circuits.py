@@ -25,10 +25,11 @@ and previous-token scores (the engine's definitions, model/src/heads.cpp's score
 
 First run (2026-12-06, 2 shared vCPUs, one thread, mostly starved by builds): 1.12M tokens with
 random spans over the whole vocabulary, then --random-vocab 2048 --p-random 0.5 --p-echo 0.3 to
-1.9M tokens. No induction formed: the best induction score stayed at 0.018-0.023 (chance on the
-probe's sequences is about 0.03), the loss on the repeated half equalled the first half's
+2.05M tokens (1000 steps of 2048). No induction formed: the best induction score stayed at
+0.018-0.023 (uniform attention gives 0.013 on the probe's 101-token sequences), the loss on
+the repeated half equalled the first half's
 (sub-vocabulary: 7.7 vs ln 2048 = 7.6 nats), the best previous-token score rose from 0.064 to
-0.105, held-out Brown loss 6.29 -> 6.53. Its checkpoint was not kept. The run needs tens of
+0.105, held-out Brown loss 6.29 -> 6.51. Its checkpoint was not kept. The run needs tens of
 millions of tokens: a lent GPU, not these CPUs.
 """
 import os
