@@ -223,6 +223,17 @@ def patch_interventions(name):
     return {"patch": [ex1, ex3], "attribute": [ex1, ex2]}
 
 
+def ioi_pair(ckpt_root, name):
+    """Checkpoint `name`'s folder, model and encoder, the IOI pair's tokens, and the answer and wrong
+    tokens as the CLIs take them ("#id") and as ids."""
+    d = os.path.join(ckpt_root, name)
+    model, enc = reference.load_model(d), reference.load_encoder(d)
+    clean, corrupted = enc.encode(PATCH_CLEAN), enc.encode(PATCH_CORRUPTED)
+    assert len(clean) == len(corrupted), (name, len(clean), len(corrupted))
+    answer, wrong = "#%d" % enc.encode(" Mary")[0], "#%d" % enc.encode(" John")[0]
+    return d, model, enc, clean, corrupted, answer, wrong, reference.single_token(enc, answer), reference.single_token(enc, wrong)
+
+
 def patching_goldens(names, ckpt_root, golden_dir):
     """tests/golden/<name>__patching.json for the checkpoints in PATCH_CHECKPOINTS (made by build())."""
     outputs = []
@@ -230,12 +241,7 @@ def patching_goldens(names, ckpt_root, golden_dir):
         if name not in PATCH_CHECKPOINTS:
             continue
         t0 = time.time()
-        d = os.path.join(ckpt_root, name)
-        model, enc = reference.load_model(d), reference.load_encoder(d)
-        clean, corrupted = enc.encode(PATCH_CLEAN), enc.encode(PATCH_CORRUPTED)
-        assert len(clean) == len(corrupted), (name, len(clean), len(corrupted))
-        answer, wrong = "#%d" % enc.encode(" Mary")[0], "#%d" % enc.encode(" John")[0]
-        a, w = reference.single_token(enc, answer), reference.single_token(enc, wrong)
+        d, model, enc, clean, corrupted, answer, wrong, a, w = ioi_pair(ckpt_root, name)
         ivs = patch_interventions(name)
         cases = []
         for with_iv in (False, True):
@@ -331,12 +337,7 @@ def gradients_goldens(names, ckpt_root, golden_dir):
         if name not in PATCH_CHECKPOINTS:
             continue
         t0 = time.time()
-        d = os.path.join(ckpt_root, name)
-        model, enc = reference.load_model(d), reference.load_encoder(d)
-        clean, corrupted = enc.encode(PATCH_CLEAN), enc.encode(PATCH_CORRUPTED)
-        assert len(clean) == len(corrupted), (name, len(clean), len(corrupted))
-        answer, wrong = "#%d" % enc.encode(" Mary")[0], "#%d" % enc.encode(" John")[0]
-        a, w = reference.single_token(enc, answer), reference.single_token(enc, wrong)
+        d, model, enc, clean, corrupted, answer, wrong, a, w = ioi_pair(ckpt_root, name)
         hooks, ivs = gradient_hooks(name), gradient_interventions(name)
         cfg, S, L = run_scales(d, model, enc, [(t, iv) for t in (clean, corrupted) for iv in ([], ivs)])
         grads = [gradient_case(cfg, model, d, enc, clean, a, w, hooks, iv) for iv in ([], ivs)]
