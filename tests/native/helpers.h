@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hooklab/model.h"
+#include "hooklab/patching.h"
 
 namespace testing {
 
@@ -26,6 +27,19 @@ inline std::string ckpt(const std::string& name) { return std::string(HOOKLAB_CK
 inline const hooklab::Model& mid_model() {
     static const hooklab::Model m = hooklab::load_model_dir(ckpt("mid"));
     return m;
+}
+
+// The options of one case of a <ckpt>__patching.json or __gradients.json golden: the file's
+// prompts and tokens, the case's hook and interventions.
+inline hooklab::PatchOptions patch_options_from(const nlohmann::json& golden, const nlohmann::json& c) {
+    hooklab::PatchOptions o;
+    o.clean = golden["clean"];
+    o.corrupted = golden["corrupted"];
+    o.answer = golden["answer"];
+    o.wrong = golden["wrong"];
+    o.hook = c["hook"];
+    for (const auto& iv : c["interventions"]) o.interventions.push_back(iv);
+    return o;
 }
 
 }  // namespace testing

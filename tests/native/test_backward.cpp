@@ -60,13 +60,7 @@ void compare_with_reference(const std::string& name, bool f16) {
         INFO(name << (f16 ? " (F16)" : "") << ", attribution patching, hook " << c["hook"] << ", interventions "
                   << c["interventions"].dump());
         const GradientTolerance tol(c.at("tolerance"));
-        PatchOptions o;
-        o.clean = golden["clean"];
-        o.corrupted = golden["corrupted"];
-        o.answer = golden["answer"];
-        o.wrong = golden["wrong"];
-        o.hook = c["hook"];
-        o.interventions = list(c["interventions"]);
+        const PatchOptions o = testing::patch_options_from(golden, c);
         const json got = attribution_patch(m, o);
         CHECK(got["method"] == "attribution");
         CHECK(got["by"] == c["by"]);

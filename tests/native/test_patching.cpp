@@ -38,16 +38,6 @@ void check_close(const json& got, const json& want, double rel, double floor, co
 
 using testing::check_abs;
 
-PatchOptions options_from(const json& golden, const json& c) {
-    PatchOptions o;
-    o.clean = golden["clean"];
-    o.corrupted = golden["corrupted"];
-    o.answer = golden["answer"];
-    o.wrong = golden["wrong"];
-    o.hook = c["hook"];
-    for (const auto& iv : c["interventions"]) o.interventions.push_back(iv);
-    return o;
-}
 
 void compare_with_reference(const std::string& name, bool f16) {
     const Model m = load_model_dir(testing::ckpt(name), f16);
@@ -56,7 +46,7 @@ void compare_with_reference(const std::string& name, bool f16) {
     REQUIRE(golden["patch"].size() == 8);
     for (const json& c : golden["patch"]) {
         INFO(name << (f16 ? " (F16)" : "") << ", hook " << c["hook"] << ", interventions " << c["interventions"].dump());
-        const json got = patch(m, options_from(golden, c));
+        const json got = patch(m, testing::patch_options_from(golden, c));
         CHECK(got["clean_tokens"] == c["clean_tokens"]);
         CHECK(got["corrupted_tokens"] == c["corrupted_tokens"]);
         CHECK(got["answer_id"] == c["answer_id"]);
@@ -154,7 +144,7 @@ TEST_CASE("patching from the corrupted run's cache equals full-forward patching"
     for (const char* hook : {"resid_pre", "attn_out", "mlp_out", "z"})
         for (const json& ivs : {json::array(), json::array({noise, zero_q}), json::array({on_logits})}) {
             INFO("hook " << hook << ", interventions " << ivs.dump());
-            PatchOptions o = options_from(golden, {{"hook", hook}, {"interventions", ivs}});
+            PatchOptions o = testing::patch_options_from(golden, {{"hook", hook}, {"interventions", ivs}});
             const json got = patch(m, o);
             // The metric's own scale is the floor: its values can sit near zero.
             const double spread = std::abs(got["clean_logit_diff"].get<double>() - got["corrupted_logit_diff"].get<double>());
