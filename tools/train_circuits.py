@@ -54,24 +54,49 @@ import hf_layout  # noqa: E402
 import reference  # noqa: E402
 import train_default as td  # noqa: E402
 
-CONFIG = td.CONFIG
+CONFIG = td.CONFIG  # configure() edits it in place: train_default's helpers read the same dict
 P = CONFIG["n_positions"]
 V = CONFIG["vocab_size"]
 EOS = 50256
 
 
+def configure(data_dir, n_layer, n_positions):
+    """The model's shape for this run. A data directory made by tools/brown_bpe.py brings its own
+    vocabulary (vocab.json, merges.txt, data.json with vocab_size and eot_id); build/train is GPT-2's."""
+    global P, V, EOS
+    info_p = os.path.join(data_dir, "data.json")
+    info = json.load(open(info_p)) if os.path.exists(info_p) else {}
+    V = info.get("vocab_size", 50257)
+    EOS = info.get("eot_id", 50256)
+    P = n_positions
+    CONFIG.update(n_layer=n_layer, n_positions=n_positions, n_ctx=n_positions, vocab_size=V,
+                  bos_token_id=EOS, eos_token_id=EOS)
+
+
+def tokenizer_dir(data_dir):
+    own = all(os.path.exists(os.path.join(data_dir, f)) for f in ("vocab.json", "merges.txt"))
+    return data_dir if own else os.path.join(ROOT, "checkpoints", "default")
+
+
+def load_data(data_dir):
+    if os.path.exists(os.path.join(data_dir, "vocab.json")):
+        return (np.fromfile(os.path.join(data_dir, n), dtype=np.uint16) for n in ("train.bin", "val.bin"))
+    train_ids, val_ids, _ = brown_data.prepare(data_dir)
+    return train_ids, val_ids
+
+
 # ----------------------------------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------------------------------
-def random_span(R, gen, vocab=V):
+def random_span(R, gen, vocab=None):
     """R random token ids, uniform over the first `vocab` ids but <|endoftext|> (with vocab = V,
     what `hooklab heads --repeat` draws)."""
-    span = torch.randint(0, min(vocab, V) - 1, (R,), generator=gen)
-    span[span >= EOS] += 1
+    span = torch.randint(0, min(vocab or V, V) - 1, (R,), generator=gen)
+    span[span >= EOS] += 1  # every id but EOS, wherever the vocabulary puts it
     return span
 
 
-def random_window(gen, vocab=V):
+def random_window(gen, vocab=None):
     """(x, y, mask): <|endoftext|>, then R random tokens repeated; the mask keeps the targets that a
     copy of the earlier occurrence predicts."""
     R = int(torch.randint(8, P // 2, (1,), generator=gen))
@@ -136,7 +161,8 @@ def head_scores(att, tokens):
 
 
 @torch.no_grad()
-def probes(model, val_ids, n_seq=8, R=50, vocab=V):
+def probes(model, val_ids, n_seq=8, R=50, vocab=None):
+    vocab = vocab or V
     model.eval()
     gen = torch.Generator().manual_seed(12345)
     rep_loss, first_loss, best_ind = 0.0, 0.0, torch.zeros(CONFIG["n_layer"], CONFIG["n_head"])
@@ -171,7 +197,9 @@ def probes(model, val_ids, n_seq=8, R=50, vocab=V):
 # ----------------------------------------------------------------------------------------------
 # training
 # ----------------------------------------------------------------------------------------------
-def load_default():
+def load_start(args):
+    if args.init == "scratch":
+        return td.make_model(args.seed)
     model = reference.load_model(os.path.join(ROOT, "checkpoints", "default"))
     m = reference.GPT2LMHeadModel(CONFIG)
     m.transformer.load_state_dict({k: v.float() for k, v in model.transformer.state_dict().items()})
@@ -183,11 +211,12 @@ args_random_vocab = [V]
 
 
 def train(args):
+    args.random_vocab = args.random_vocab or V
     args_random_vocab[0] = args.random_vocab
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(args.threads)
-    train_ids, val_ids, info = brown_data.prepare(os.path.join(ROOT, "build", "train"))
-    model = load_default()
+    train_ids, val_ids = load_data(args.data)
+    model = load_start(args)
     opt = td.make_optimizer(model, args.lr, args.wd)
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = os.path.join(args.work, "ckpt.pt")
@@ -201,7 +230,7 @@ def train(args):
         step, tokens, seconds = st["step"], st["tokens"], st["seconds"]
         print(f"resumed at step {step} ({tokens} tokens, {seconds / 3600:.2f} h)", flush=True)
     elif args.resume:
-        print("no checkpoint to resume: starting from checkpoints/default", flush=True)
+        print(f"no checkpoint to resume: starting from {args.init}", flush=True)
     if step == 0:
         p = probes(model, val_ids)
         print(f"start: {json.dumps(p)}", flush=True)
@@ -252,11 +281,12 @@ def export(args):
     hf_layout.save_safetensors(os.path.join(out, "model.safetensors"), tensors,
                                metadata={"format": "pt", "step": str(st["step"]), "tokens_seen": str(st["tokens"])})
     cfg = dict(CONFIG)
-    cfg["hooklab"] = {"name": "HookLab-Brown 12\u00d7192 (circuits run, interim)", "interim": True,
-                      "trained_by": "tools/train_circuits.py", "step": st["step"], "tokens_seen": st["tokens"]}
+    cfg["hooklab"] = {"name": f"HookLab circuits run {CONFIG['n_layer']}\u00d7{CONFIG['n_embd']} (interim)",
+                      "interim": True, "trained_by": "tools/train_circuits.py", "step": st["step"],
+                      "tokens_seen": st["tokens"]}
     hf_layout.write_config(os.path.join(out, "config.json"), cfg)
     for f in ("vocab.json", "merges.txt"):
-        shutil.copyfile(os.path.join(ROOT, "checkpoints", "default", f), os.path.join(out, f))
+        shutil.copyfile(os.path.join(tokenizer_dir(args.data), f), os.path.join(out, f))
     print(f"exported step {st['step']} to {out}")
 
 
@@ -269,7 +299,7 @@ def main():
     ap.add_argument("--seed", type=int, default=2512)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--p-random", type=float, default=0.4)
-    ap.add_argument("--random-vocab", type=int, default=V,
+    ap.add_argument("--random-vocab", type=int, default=None,
                     help="draw the random spans from the first N token ids (a curriculum: a small "
                          "vocabulary makes each token's copy seen more often); the probes report both")
     ap.add_argument("--p-echo", type=float, default=0.3)
@@ -277,10 +307,17 @@ def main():
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data", default=os.path.join(ROOT, "build", "train"),
+                    help="build/train (GPT-2's vocabulary) or a tools/brown_bpe.py directory")
+    ap.add_argument("--init", choices=("default", "scratch"), default="default",
+                    help="continue checkpoints/default, or start from this project's GPT-2 init")
+    ap.add_argument("--n-layer", type=int, default=12)
+    ap.add_argument("--n-positions", type=int, default=128)
     ap.add_argument("--probe-every", type=int, default=100)
     ap.add_argument("--ckpt-every-s", type=float, default=300)
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "circuits"))
     args = ap.parse_args()
+    configure(args.data, args.n_layer, args.n_positions)
     if args.export:
         export(args)
     else:
