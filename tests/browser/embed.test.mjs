@@ -175,3 +175,22 @@ test('postMessage: other origins are ignored, malformed messages refused', async
   assert.equal((await p2.evaluate(() => window.hooklab.state)).ex.ex4.on, true);
   await p2.close();
 });
+
+test('<gpt2-hooklab> surfaces the lab\'s hooklab:error as a hooklab-error event', async () => {
+  const page = await env.context.newPage();
+  await page.route('**/host.html', (route) => route.fulfill({ contentType: 'text/html', body: HOST('') }));
+  await page.goto(`${env.url}host.html`);
+  const frame = await labFrame(page);
+  const got = page.evaluate(() => new Promise((r) => document.getElementById('lab').addEventListener('hooklab-error', (e) => r(e.detail), { once: true })));
+  // A value the lab cannot use: refused by the frame, which says which field and what it expects.
+  await page.evaluate(() => document.getElementById('lab').setAttribute('ex3', 'banana'));
+  const detail = await Promise.race([got, page.waitForTimeout(10000).then(() => 'no hooklab-error event within 10 s')]);
+  assert.equal(typeof detail, 'object', String(detail));
+  assert.match(detail.message, /ex3/);
+  assert.match(detail.message, /banana/);
+  assert.equal(detail.fields?.[0]?.key, 'ex3');
+  assert.equal(detail.fields[0].value, 'banana');
+  // The field keeps its value.
+  assert.equal((await frame.evaluate(() => window.hooklab.state)).ex.ex3.factor, 0.1);
+  await page.close();
+});

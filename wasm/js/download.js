@@ -1,6 +1,6 @@
 // The one downloader, for the node CLI (`hooklab fetch`: a hub model into a folder), the JS
 // API (HookLab.load(url): each file streamed into the engine) and the page's worker (the
-// same, kept in Cache Storage). Per file:
+// same, kept in Cache Storage, by content where the model's files.json gives it). Per file:
 //   describe(): a HEAD that reads the size and the sha256 the hub publishes (X-Linked-Size,
 //     X-Linked-Etag on the redirect of an LFS file, read and not followed);
 //   FileDownload: the GET, yielding the bytes in order however often the transfer drops
@@ -21,7 +21,7 @@
 // engine's heap), and the hub's sha256 is on a redirect that fetch() hides from pages (an
 // opaque redirect), so there the size is checked and the sha256 is not; TLS covers the
 // transfer. `sha256Checked` says which happened.
-import { MODEL_FILES, hubBase, repoOf } from './models.js';
+import { FILES, MODEL_FILES, hubBase, repoOf } from './models.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
 
@@ -233,47 +233,100 @@ export class FileDownload {
 
 // ---------------------------------------------------------------- cache adapters
 
-/** The cache adapter of a Cache Storage cache (browsers, workers), keyed by URL. Only whole files are stored. */
-export function cacheStorage(cache) {
+/**
+ * The cache adapter of a Cache Storage cache (browsers, workers). Only whole files are stored.
+ * opts.files: the model's content key, {name: {size, sha256}} (the files.json that web/build.sh
+ *   writes next to the page's model): a file listed there is kept under its sha256
+ *   (<origin>/hooklab-content/<name>/<sha256>, a key that is never fetched), so every URL,
+ *   reload and embed that serves the same bytes finds the one copy, and a changed file is a
+ *   new key; the copies of that name under other hashes go once the new one is stored.
+ *   Files not listed are keyed by their URL.
+ * opts.locks: a LockManager (navigator.locks, shared by the frames and workers of an origin).
+ *   A load that misses a file holds a lock named after the model until done(), and looks
+ *   again once it has it: a second embed loading the same model at the same time waits for
+ *   the first one's copy instead of downloading its own.
+ * done(): lets that lock go; call it once the load has ended, whether it succeeded or not.
+ */
+export function cacheStorage(cache, { files = null, locks = null } = {}) {
+  const CONTENT = '/hooklab-content/';
+  const entry = (name) => {
+    const e = files?.[name];
+    return e && /^[0-9a-f]{64}$/.test(e.sha256) && Number.isSafeInteger(e.size) && e.size >= 0 ? e : null;
+  };
+  const keyOf = ({ name, url }) => {
+    const e = entry(name);
+    return e ? new URL(`${CONTENT}${encodeURIComponent(name)}/${e.sha256}`, url).href : url;
+  };
+  const lookup = async (file) => {
+    const res = await cache.match(keyOf(file));
+    if (!res) return null;
+    const size = plainLength(res);
+    const e = entry(file.name);
+    if (e && size !== e.size) { await res.body?.cancel().catch(() => {}); return null; }
+    return { size, body: res.body };
+  };
+  let held = null;  // Promise of the lock's release function
+  const lock = ({ url }) => held ??= new Promise((granted) => {
+    locks.request(`hooklab-model:${entry(FILES.weights)?.sha256 ?? new URL('.', url).href}`, () => new Promise((release) => granted(release)))
+      .catch(() => granted(() => {}));
+  });
   return {
-    async get({ url }) {
-      const res = await cache.match(url);
-      return res ? { size: plainLength(res), body: res.body } : null;
+    async get(file) {
+      const hit = await lookup(file);
+      if (hit || !locks) return hit;
+      await lock(file);
+      return lookup(file);  // stored meanwhile by another page or embed that held the lock
     },
-    async open({ url }, expect = {}) {
+    async open(file, expect = {}) {
+      const url = keyOf(file);
+      const e = entry(file.name);
       // The bytes go into the cache as they arrive (a streamed put), so a file is never
       // whole in memory; the put completes on commit() and fails on abort(). A cache that
       // cannot take the file (quota) does not stop the load: the file is just not kept.
+      // Nor is a file whose size is not the one its content key says (files.json is stale).
+      const size = e ? e.size : expect.size;
+      const stale = e && expect.size >= 0 && expect.size !== e.size;
       let writer, stored, failed;
       const start = () => {
         const pipe = new TransformStream();
         writer = pipe.writable.getWriter();
         failed = null;
-        const headers = expect.size >= 0 ? { 'content-length': String(expect.size) } : {};
+        const headers = size >= 0 ? { 'content-length': String(size) } : {};
         stored = cache.put(url, new Response(pipe.readable, { headers }));
-        stored.catch((e) => { failed ??= e; });  // awaited by commit(); an abort makes it fail on purpose
+        stored.catch((err) => { failed ??= err; });  // awaited by commit(); an abort makes it fail on purpose
       };
       const drop = async () => {
         await writer.abort(new Error('download stopped')).catch(() => {});
         await stored.catch(() => {});
         await cache.delete(url).catch(() => {});
       };
+      if (stale) return { offset: 0, prefix() { return []; }, async write() {}, async restart() {}, async commit() {}, async abort() {}, async discard() {} };
       start();
       return {
         offset: 0,
         prefix() { return []; },
         async write(chunk) {
-          if (!failed) await writer.write(chunk).catch((e) => { failed ??= e; });
+          if (!failed) await writer.write(chunk).catch((err) => { failed ??= err; });
         },
         async restart() { await drop(); start(); },
         async commit() {
           if (failed) throw failed;
           await writer.close();
           await stored;
+          if (!e) return;
+          // The copies of this file under other hashes (an older model) are not needed.
+          const prefix = new URL(`${CONTENT}${encodeURIComponent(file.name)}/`, file.url).href;
+          for (const req of await cache.keys().catch(() => []))
+            if (req.url.startsWith(prefix) && req.url !== url) await cache.delete(req).catch(() => {});
         },
         abort: drop,
         discard: drop,
       };
+    },
+    async done() {
+      const h = held;
+      held = null;
+      if (h) (await h)();
     },
   };
 }

@@ -49,8 +49,13 @@ export interface CacheAdapter {
   }>;
 }
 
-/** The adapter of a Cache Storage cache (browsers, workers): whole files only, keyed by URL. */
-export function cacheStorage(cache: Cache): CacheAdapter;
+/**
+ * The adapter of a Cache Storage cache (browsers, workers): whole files only, keyed by URL, or by
+ * content for the files listed in `files` (a model's files.json: name → size and sha256). With
+ * `locks` (navigator.locks), a load that misses a file holds a lock named after the model until
+ * done(), so that two frames loading it at once download it once.
+ */
+export function cacheStorage(cache: Cache, opts?: { files?: Record<string, { size: number; sha256: string }> | null; locks?: LockManager | null }): CacheAdapter & { done(): Promise<void> };
 /** The adapter of a folder (node): <dir>/<file>; an interrupted download stays as <file>.incomplete and is resumed. */
 export function folderCache(dir: string): CacheAdapter;
 

@@ -9,7 +9,9 @@
 // and compact ("false" for the full layout; default: the compact embed layout).
 // Course pages on another origin load this script as a module: its server must send CORS
 // (web/serve.mjs does, for this file). The lab runs in an iframe; attribute changes after the first load are sent to it with
-// postMessage (no reload). Events: 'hooklab-state' and 'hooklab-result' (detail: the data);
+// postMessage (no reload). Events: 'hooklab-state' and 'hooklab-result' (detail: the data),
+// 'hooklab-error' when the lab refuses a message or a value (detail: {message, fields}: the
+// lab's text, and [{key, value, expected}] for set-state values it cannot use, else null);
 // el.state is the last state the lab reported; el.getResult() resolves to the full run export.
 // A course page on ANOTHER origin than the lab must be listed in the lab's embed-origins.json
 // (next to its index.html): until then the lab ignores it, logs a console warning naming the
@@ -106,6 +108,7 @@ class Gpt2HookLab extends HTMLElement {
       this.dispatchEvent(new CustomEvent('hooklab-state', { detail: d.state }));
     }
     if (d.type === 'hooklab:result') this.dispatchEvent(new CustomEvent('hooklab-result', { detail: d.result }));
+    if (d.type === 'hooklab:error') this.dispatchEvent(new CustomEvent('hooklab-error', { detail: { message: String(d.error ?? ''), fields: Array.isArray(d.fields) ? d.fields : null } }));
   }
 }
 

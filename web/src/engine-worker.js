@@ -21,6 +21,7 @@ const KEYS = { config: FILES.config, safetensors: FILES.weights, vocab: FILES.vo
 
 let base = '';
 let HookLab = null;
+let cacheStorage = null;
 let lab = null;
 let labInfo = null;
 let latestRunId = 0;
@@ -42,6 +43,7 @@ async function engine() {
   }
   HookLab = mod.HookLab || mod.default?.HookLab || mod.default;
   if (!HookLab || typeof HookLab.load !== 'function') throw new Error(`${url} does not export HookLab`);
+  cacheStorage = mod.cacheStorage;  // the engine's one downloader keeps the files (download.js)
   return HookLab;
 }
 
@@ -71,25 +73,48 @@ function normalizeConfig(c, raw) {
   };
 }
 
-// A URL source streams into the engine (with Cache Storage for hub models: read from it
-// when there, filled while loading otherwise); the engine refuses a model too large for
-// its memory from config.json, before the weights are downloaded.
+// The content key of a model the page's server hosts: files.json next to its files (web/build.sh
+// writes it for the embedded model: each file's size and sha256), or null where there is none.
+async function contentKey(source) {
+  try {
+    const res = await fetch(new URL('files.json', source), { cache: 'no-cache' });
+    if (!res.ok) return null;
+    const { files } = await res.json();
+    return files && typeof files === 'object' ? files : null;
+  } catch {
+    return null;
+  }
+}
+
+// A URL source streams into the engine, through Cache Storage: read from it when there, filled
+// while loading otherwise. Hub models are kept by URL; a model with a files.json (the embedded
+// one) by content, so that every embed of a page and every reload share one download; a lock
+// (navigator.locks) makes a second embed loading it at the same time wait for the first one's
+// copy. The engine refuses a model too large for its memory from config.json, before the
+// weights are downloaded.
 async function load(msg, id) {
   const progress = (phase) => (f) => post({ id, type: 'progress', phase, fraction: f });
   const src = msg.source;
-  let source, opts;
+  const H = await engine();
+  let source, opts, cache = null;
   if (src.kind === 'url') {
-    const cache = src.cache && self.caches ? await caches.open(CACHE).catch(() => null) : null;
     source = new URL(src.base, base).href;
+    const files = src.cache ? null : await contentKey(source);
+    const store = (src.cache || files) && self.caches ? await caches.open(CACHE).catch(() => null) : null;
+    if (store && cacheStorage) cache = cacheStorage(store, { files, locks: self.navigator?.locks ?? null });
     opts = { onProgress: progress('download'), cache, fetchOptions: { redirect: 'follow' } };
   } else if (src.kind === 'files') {
     source = readFiles(src.files);
     opts = { onProgress: progress('parse') };
   } else throw new Error(`unknown model source ${src.kind}`);
-  const H = await engine();
   loadCount++;
   // Load the new model first: if it fails, the old one stays usable.
-  const next = await H.load(source, opts);
+  let next;
+  try {
+    next = await H.load(source, opts);
+  } finally {
+    await cache?.done?.();
+  }
   if (lab) {
     try { lab.dispose(); } catch { /* already gone */ }
   }
