@@ -16,7 +16,7 @@ sync_file() { # src dst: copy when different
 # The engine: wasm/js/hooklab.js imports ../dist/hooklab.mjs and fetches ../dist/hooklab.wasm,
 # so the same two folders, side by side, under engine/.
 if [ -f wasm/js/hooklab.js ] && [ -f wasm/dist/hooklab.mjs ] && [ -f wasm/dist/hooklab.wasm ]; then
-  for f in hooklab.js models.js download.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
+  for f in hooklab.js models.js download.js errors.js; do sync_file "wasm/js/$f" "$pub/engine/js/$f"; done
   sync_file wasm/dist/hooklab.mjs "$pub/engine/dist/hooklab.mjs"
   sync_file wasm/dist/hooklab.wasm "$pub/engine/dist/hooklab.wasm"
   # The threaded build (chosen by select-build.js when the page is cross-origin isolated).
@@ -39,6 +39,22 @@ for f in config.json model.safetensors vocab.json merges.txt MODEL_CARD.md; do
   [ -f "$src/$f" ] && sync_file "$src/$f" "$pub/models/default/$f"
 done
 [ -f "$src/MODEL_CARD.md" ] || rm -f "$pub/models/default/MODEL_CARD.md"
+# Its content key: each file's size and sha256 in files.json, by which every embed and every
+# reload find the model in Cache Storage instead of downloading it (docs/embedding.md).
+# Hashed again only when a file changed.
+m="$pub/models/default"
+if [ ! -f "$m/files.json" ] || [ -n "$(find "$m" -maxdepth 1 \( -name config.json -o -name vocab.json -o -name merges.txt -o -name model.safetensors \) -newer "$m/files.json" -print -quit)" ]; then
+  node -e '
+    const { createHash } = require("node:crypto"), { readFileSync, statSync, writeFileSync } = require("node:fs");
+    const [dir, out] = process.argv.slice(1);
+    const files = {};
+    for (const f of ["config.json", "vocab.json", "merges.txt", "model.safetensors"])
+      files[f] = { size: statSync(`${dir}/${f}`).size, sha256: createHash("sha256").update(readFileSync(`${dir}/${f}`)).digest("hex") };
+    writeFileSync(out, JSON.stringify({ files }, null, 2) + "\n");
+  ' "$m" "$m/files.json.tmp"
+  sync_file "$m/files.json.tmp" "$m/files.json"
+  rm -f "$m/files.json.tmp"
+fi
 
 # Vite, when anything it reads is newer than the last build.
 stamp=web/dist/index.html

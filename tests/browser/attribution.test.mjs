@@ -12,11 +12,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openPage, shot, nativeRun, shownNumber, REPO, NATIVE } from './helpers.mjs';
+import { launch, openPage, shot, nativeRun, shownNumber, REPO, NATIVE, pageStrings } from './helpers.mjs';
 import { EMBEDDED_PAIR } from '../../web/src/panels/patch-data.js';
 import { ATTRIBUTION_SITE } from '../../web/src/codegen-gradients.js';
-import { STRINGS } from '../../web/src/i18n.js';
 import { deriveGradient, gradientTolerance, inputXGradientAbs, scalesOf, maxAbs } from '../tolerance.mjs';
+
+const STRINGS = await pageStrings();
 
 const MODEL = join(REPO, 'checkpoints/default');
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

@@ -31,7 +31,8 @@ self.onmessage = async (ev) => {
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>generate panel</title>
 <style>:root{--border:#ccc;--muted:#666}</style></head><body><section id="gen"></section>
 <script type="module">
-import { mountGeneratePanel, genStateFromParams } from '/web/src/panels/generate-panel.js';
+import { mountGeneratePanel } from '/web/src/panels/generate-panel.js';
+import { genStateFromParams } from '/web/src/generate-state.js';
 const worker = new Worker('/gen-worker.js', { type: 'module' });
 window.panel = mountGeneratePanel(document.getElementById('gen'), { worker, lang: 'en',
   settings: genStateFromParams(new URLSearchParams(location.search)),

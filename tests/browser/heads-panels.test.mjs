@@ -25,13 +25,10 @@ const HARNESS = `<!doctype html><html><head><meta charset="utf-8">
 <body><div id="ov"></div><div id="grid"></div>
 <script type="module">
 import { HookLab } from '/wasm/js/hooklab.js';
-import { makeT, STRINGS } from '/web/src/i18n.js';
-import { HEADS_STRINGS } from '/web/src/panels/heads-strings.js';
+import { makeT } from '/web/src/i18n.js';
 import { headsForPage } from '/web/src/panels/heads-worker.js';
 import { renderHeadsOverview } from '/web/src/panels/heads-overview.js';
 import { renderHeadGrid } from '/web/src/panels/heads-grid.js';
-Object.assign(STRINGS.en, HEADS_STRINGS.en);
-Object.assign(STRINGS.vi, HEADS_STRINGS.vi);
 const lab = await HookLab.load('/build/ckpt/mid/');
 window.picked = [];
 window.show = (opts, lang, score) => {

@@ -1,9 +1,10 @@
 // Shared setup for the browser tests: Debian's Chromium through playwright-core, a fresh
 // profile, the page's own static server, console-error collection and screenshots.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { startServer, hasWasmEngine, REPO, NATIVE } from './server.mjs';
@@ -12,6 +13,14 @@ import { derivedTolerance, maxAbs } from '../tolerance.mjs';
 export const SHOTS = join(REPO, 'test-results');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export { REPO, NATIVE, hasWasmEngine };
+
+// The page's whole string table: i18n.js's own strings and every *-strings.js file's, which
+// join it when they load (the page loads them all with their panels).
+export async function pageStrings() {
+  for (const dir of ['web/src', 'web/src/panels'])
+    for (const f of readdirSync(join(REPO, dir)).filter((n) => n.endsWith('-strings.js'))) await import(pathToFileURL(join(REPO, dir, f)).href);
+  return (await import(pathToFileURL(join(REPO, 'web/src/i18n.js')).href)).STRINGS;
+}
 
 export async function launch() {
   if (!existsSync(join(REPO, 'web/dist/index.html'))) throw new Error('web/dist is missing: run "bash tools/build.sh web" first');

@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launch, openPage, waitForRun, shot, REPO } from './helpers.mjs';
-import { STRINGS } from '../../web/src/i18n.js';
+import { launch, openPage, waitForRun, shot, REPO, pageStrings } from './helpers.mjs';
+
+const STRINGS = await pageStrings();
 
 let env;
 before(async () => { env = await launch(); });

@@ -9,13 +9,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import {
-  IOI_PAIR, EMBEDDED_PAIR, defaultPair, patchInputs, defaultPatchState, patchFromParams, patchToParams,
+  IOI_PAIR, EMBEDDED_PAIR, defaultPair, patchInputs,
   divergingColor, scaleMax, sweepRows, sweepCsv, dlaGroups, errorField,
 } from '../../web/src/panels/patch-data.js';
+import { defaultPatchState, patchFromParams, patchToParams } from '../../web/src/patch-state.js';
 import { tlPatchCode, tlDlaCode } from '../../web/src/codegen.js';
 import { defaultState, stateFromParams, stateToParams } from '../../web/src/state.js';
 import { describeError } from '../../web/src/errors.js';
 import { STRINGS } from '../../web/src/i18n.js';
+import '../../web/src/panels/patching-strings.js'; // the view's strings join the table
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

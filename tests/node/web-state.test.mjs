@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stateFromParams, stateToParams, defaultState, resetState, validateField, invalidForModel, parseNumber, formatField, capturesOf, interventionsOf, positionHookName } from '../../web/src/state.js';
+import { stateFromParams, stateToParams, defaultState, resetState, validateField, invalidForModel, capturesOf, interventionsOf, positionHookName } from '../../web/src/state.js';
+import { parseNumber, formatField } from '../../web/src/numbers.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const q = (s) => new URLSearchParams(s);

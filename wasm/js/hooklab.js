@@ -13,6 +13,9 @@ import { FileDownload, cacheStorage, chunksOf, describe, release } from './downl
 
 export { cacheStorage, folderCache } from './download.js';
 import { selectBuild, startThreads, stopThreads } from './select-build.js';
+import { HookLabError } from './errors.js';
+
+export { HookLabError }; // part of the API (hooklab.d.ts)
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string' && typeof window === 'undefined';
@@ -64,14 +67,6 @@ export async function loadModule(build) {
     throw e;
   }
   return M;
-}
-
-/** An engine error, carrying the engine's message. */
-export class HookLabError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = 'HookLabError';
-  }
 }
 
 function unwrap(r) {

@@ -7,7 +7,7 @@
 //
 // The threaded build's workers are started with the module (threads - 1 of them, the
 // caller being the first thread), so nothing is created per call.
-import { HookLabError } from './hooklab.js';
+import { HookLabError } from './errors.js';
 
 const IS_NODE = typeof process === 'object' && typeof process.versions === 'object' &&
   typeof process.versions.node === 'string' && typeof window === 'undefined';

@@ -15,6 +15,7 @@ import { HUB_MODELS } from '../../wasm/js/models.js';
 import { makeT } from './i18n.js';
 import { TL_PKG, comment, modelSource, py, pyInt, pyNum, pyToken, tlLoad } from './codegen.js';
 import { tlRows, isRow } from './codegen-rows.js';
+import './codegen-strings.js';
 
 // The hook whose activations a family patches, per block (the engine's attribution sites).
 export const ATTRIBUTION_SITE = { resid_pre: 'hook_resid_pre', attn_out: 'hook_attn_out', mlp_out: 'hook_mlp_out', z: 'attn.hook_z' };

@@ -4,6 +4,7 @@
 // [batch, head, query, key]), where the selectors' axes are the engine's.
 
 import { hookEntry } from './rows.js';
+import './codegen-strings.js';
 
 const py = (s) => JSON.stringify(String(s));
 

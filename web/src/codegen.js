@@ -6,6 +6,7 @@ import { interventionsOf } from './state.js';
 import { HUB_MODELS } from '../../wasm/js/models.js';
 import { makeT } from './i18n.js';
 import { hfRows, tlRows, isRow } from './codegen-rows.js';
+import './codegen-strings.js';
 
 // The checkpoint files a model folder holds (HuggingFace layout).
 export const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];

@@ -1,4 +1,4 @@
-// Small DOM helpers shared by the panels.
+// Small DOM helpers shared by the panels and the form.
 export const $ = (id) => document.getElementById(id);
 
 export function download(href, name) {
@@ -34,4 +34,21 @@ export const showTok = (s) => JSON.stringify(s ?? '');
 // layout work on the next frame.
 export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
+}
+
+// A field's error ({key, vars} or nothing) in a live span after its label, in the page's language.
+export function showFieldError(app, id, err) {
+  const input = $(id);
+  let span = document.getElementById(`${id}-err`);
+  if (!span) {
+    span = document.createElement('span');
+    span.id = `${id}-err`;
+    span.className = 'field-error';
+    span.setAttribute('aria-live', 'polite');
+    input.closest('label').after(span);
+    input.setAttribute('aria-describedby', span.id);
+  }
+  span.hidden = !err;
+  span.textContent = err ? app.t(err.key, err.vars) : '';
+  input.setAttribute('aria-invalid', String(!!err));
 }

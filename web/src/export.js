@@ -7,7 +7,7 @@ import { tableOf } from './hook-table.js';
 import { interventionsOf } from './state.js';
 import { describeRow } from './rows.js';
 import { flushLazy } from './lazy.js';
-import { displayName } from './panels/model-info.js';
+import { displayName } from './model-name.js';
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
 const plain = (x) => JSON.parse(JSON.stringify(x, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v)));

@@ -1,11 +1,10 @@
 // The controls ↔ the store: writing the state into the form, reading and validating what
 // the user typed (errors next to the field, in the page's language; an invalid value never
 // reaches the state, so the URL stays valid), and the URL itself.
-import { $ } from './dom.js';
+import { $, showFieldError } from './dom.js';
 import { fmtNum } from './i18n.js';
-import { stateToParams, validateField, formatField, FIELD_KIND } from './state.js';
-import { renderBuilder } from './panels/builder.js';
-import { writeHeadsControls } from './panels/heads.js';
+import { stateToParams, validateField, FIELD_KIND } from './state.js';
+import { formatField } from './numbers.js';
 
 const EXS = ['ex1', 'ex2', 'ex3', 'ex4'];
 
@@ -45,8 +44,7 @@ export function writeControls(app) {
   $('lens-on').checked = st.lens;
   document.body.classList.toggle('embed', st.embed);
   $('drop').hidden = st.model !== 'local';
-  renderBuilder(app);
-  writeHeadsControls(app);
+  for (const write of app.controlWriters) write(app); // the panels' own controls
   renderFieldErrors(app);
 }
 
@@ -84,23 +82,6 @@ export function renderFieldErrors(app) {
   for (const [id] of fields(app.st)) {
     showFieldError(app, id, app.fieldErrors[id]);
   }
-}
-
-// A field's error ({key, vars} or nothing) in a live span after its label, in the page's language.
-export function showFieldError(app, id, err) {
-  const input = $(id);
-  let span = document.getElementById(`${id}-err`);
-  if (!span) {
-    span = document.createElement('span');
-    span.id = `${id}-err`;
-    span.className = 'field-error';
-    span.setAttribute('aria-live', 'polite');
-    input.closest('label').after(span);
-    input.setAttribute('aria-describedby', span.id);
-  }
-  span.hidden = !err;
-  span.textContent = err ? app.t(err.key, err.vars) : '';
-  input.setAttribute('aria-invalid', String(!!err));
 }
 
 // Help texts that depend on the loaded model and the exercises.

@@ -1,10 +1,4 @@
 // English and Vietnamese UI strings. t(key, vars) fills {name} placeholders.
-import { PATCH_STRINGS } from './panels/patching-strings.js';
-import { BUILDER_STRINGS } from './panels/builder-strings.js';
-import { HEADS_STRINGS } from './panels/heads-strings.js';
-import { HEADS_PAGE_STRINGS } from './panels/heads-page-strings.js';
-import { GEN_STRINGS } from './panels/generate-strings.js';
-import { ATTR_STRINGS } from './panels/attribution-strings.js';
 
 const en = {
   title: 'GPT-2 Hook Lab',
@@ -218,45 +212,6 @@ const en = {
   skip: 'Skip to results',
   controlsLabel: 'Model, prompt and exercises',
   resultsLabel: 'Results',
-  // codegen
-  cgNeeds: 'Needs: pip install {pkgs}',
-  cgDefaultModel: "{name} is this project's own model (not GPT-2 small) and is not on the HuggingFace hub.",
-  cgDefaultFiles: 'The page serves its four files at MODEL_URL; they are downloaded once into the folder MODEL (in a clone of the repository, MODEL = "checkpoints/default" needs no download).',
-  cgDefaultRepo: 'Its four files are in checkpoints/default/ of the repository: run this from the root of a clone.',
-  cgLocalModel: 'The folder holding the four files you gave the page (config.json, model.safetensors, vocab.json, merges.txt):',
-  cgHidden: 'transformers 4.x: a block returns a tuple whose [0] is the hidden states; later releases may return the tensor itself',
-  cgRun: 'One forward pass with the given hooks: the per-layer std before and after ln_f, and the next-token logits.',
-  cgOrder: 'the interventions are registered first, so the recorded std includes their effect',
-  cgEx1: 'Exercise 1: zero the Key of head {h} in block {l}.',
-  cgQkv: 'output: [batch, seq, 3*n_embd], laid out [Q | K | V]',
-  cgCols: '= columns n_embd + H*d_head : n_embd + (H+1)*d_head of the fused QKV',
-  cgEx2: 'Exercise 2: the even post-GELU neurons of block {l} <- N({m}, {s}).',
-  cgSeed: "PyTorch's generator: the noise values differ from the engine's, their distribution does not",
-  cgEx34: 'Exercises 3 and 4: scale the output of block {l} (HF output[0]) by {f}.',
-  cgRebuild: 'a tuple (transformers 4.x): rebuild it around the scaled hidden states',
-  cgNone: 'No exercise is on: both runs are the baseline.',
-  cgResid: "std of each block's output, before ln_f (the page's first chart)",
-  cgHfStd: "HuggingFace hidden_states: the embeddings, every block but the last, then the last block after ln_f (the page's second chart)",
-  cgKl: 'KL(baseline || intervened) of the next token, in nats',
-  cgTop: 'baseline top-{k}: token, P baseline, P intervened',
-  cgTlHub: "from_pretrained_no_processing: no LayerNorm folding, so the activations equal HuggingFace's and the page's",
-  cgTlLocal: "TransformerLens's from_pretrained only loads the hub models on its own list: a folder is refused, and from_pretrained(\"gpt2\", hf_model=...) would take GPT-2 small's shapes (768 wide), not this model's. So the config is built from this checkpoint and the HF weights are converted with TransformerLens's GPT-2 converter, without folding (activations equal HuggingFace's).",
-  cgK: 'k: [batch, pos, head, d_head]',
-  cgPost: 'post: [batch, pos, d_mlp], after GELU',
-  cgResidHook: '= HF block output[0]',
-  cgTupHook: 'A forward hook on block {l} while model(**inputs{attn}) runs (use_cache=True, the default).',
-  cgTup4old: 'transformers 4.x before the GPT-2 cache rewrite (pull request #35761, spring 2025): len(output) == {n}',
-  cgTupHiddenNext: 'hidden states -> next block (= blocks.{l}.hook_resid_post)',
-  cgTupPresent: 'present = (key, value), each {shape}; with use_cache=False this element is absent',
-  cgTupAttn: 'attention weights (batch, heads, query, key)',
-  cgTup4new: 'later 4.x (the cache is a Cache object updated in place, not returned): len(output) == {n}',
-  cgTupRebuild: 'a hook must rebuild the tuple:',
-  cgTup5: 'transformers 5.x, once GPT-2 records its outputs with hooks (2026): the bare tensor, no tuple.',
-  cgTup5early: 'The first 5.x releases still return a tuple, as later 4.x does: print(transformers.__version__, type(output)).',
-  cgTup5first: 'the first batch element, NOT "the hidden states"',
-  cgTup5attn: 'attentions are collected by the model: out.attentions[{l}].shape == {shape}',
-  cgTup5ret: 'a hook returns the tensor itself:',
-  cgTupAny: 'a hook that works with every version:',
 };
 
 const vi = {
@@ -467,55 +422,20 @@ const vi = {
   skip: 'Đến phần kết quả',
   controlsLabel: 'Mô hình, câu đầu vào và bài tập',
   resultsLabel: 'Kết quả',
-  // codegen
-  cgNeeds: 'Cần: pip install {pkgs}',
-  cgDefaultModel: '{name} là mô hình do chính dự án này huấn luyện (không phải GPT-2 small) và không có trên HuggingFace hub.',
-  cgDefaultFiles: 'Trang phục vụ bốn tệp của nó tại MODEL_URL; chúng được tải về một lần vào thư mục MODEL (trong bản clone của kho mã, MODEL = "checkpoints/default" không cần tải).',
-  cgDefaultRepo: 'Bốn tệp của nó nằm trong checkpoints/default/ của kho mã: hãy chạy đoạn này từ thư mục gốc của bản clone.',
-  cgLocalModel: 'Thư mục chứa bốn tệp bạn đã đưa cho trang (config.json, model.safetensors, vocab.json, merges.txt):',
-  cgHidden: 'transformers 4.x: khối trả về một tuple, phần tử [0] là hidden states; các bản mới hơn có thể trả về thẳng tensor',
-  cgRun: 'Một lượt forward với các hook đã cho: std theo từng lớp trước và sau ln_f, và logits của token kế tiếp.',
-  cgOrder: 'các can thiệp được đăng ký trước, nên std ghi lại đã tính cả tác động của chúng',
-  cgEx1: 'Bài 1: đặt Key của head {h} trong khối {l} về 0.',
-  cgQkv: 'output: [batch, seq, 3*n_embd], xếp theo [Q | K | V]',
-  cgCols: '= các cột n_embd + H*d_head : n_embd + (H+1)*d_head của QKV gộp',
-  cgEx2: 'Bài 2: các nơ-ron chẵn sau GELU của khối {l} <- N({m}, {s}).',
-  cgSeed: 'bộ sinh số của PyTorch: giá trị nhiễu khác với của engine, phân phối thì như nhau',
-  cgEx34: 'Bài 3 và 4: nhân đầu ra của khối {l} (output[0] của HF) với {f}.',
-  cgRebuild: 'một tuple (transformers 4.x): dựng lại tuple quanh hidden states đã nhân',
-  cgNone: 'Không bài tập nào được bật: cả hai lượt chạy đều là baseline.',
-  cgResid: 'std của đầu ra từng khối, trước ln_f (biểu đồ thứ nhất trên trang)',
-  cgHfStd: 'hidden_states của HuggingFace: embedding, mọi khối trừ khối cuối, rồi khối cuối lấy sau ln_f (biểu đồ thứ hai trên trang)',
-  cgKl: 'KL(baseline || can thiệp) của token kế tiếp, đơn vị nat',
-  cgTop: 'top-{k} của baseline: token, P baseline, P can thiệp',
-  cgTlHub: 'from_pretrained_no_processing: không gộp LayerNorm, nên activation trùng với của HuggingFace và của trang',
-  cgTlLocal: 'from_pretrained của TransformerLens chỉ nạp các mô hình hub có trong danh sách của nó: một thư mục sẽ bị từ chối, còn from_pretrained("gpt2", hf_model=...) sẽ lấy kích thước của GPT-2 small (rộng 768), không phải của mô hình này. Vì vậy cấu hình được dựng từ checkpoint này và trọng số HF được chuyển bằng bộ chuyển GPT-2 của TransformerLens, không gộp (activation trùng với của HuggingFace).',
-  cgK: 'k: [batch, pos, head, d_head]',
-  cgPost: 'post: [batch, pos, d_mlp], sau GELU',
-  cgResidHook: '= output[0] của khối HF',
-  cgTupHook: 'Một forward hook trên khối {l} trong khi model(**inputs{attn}) chạy (use_cache=True, mặc định).',
-  cgTup4old: 'transformers 4.x trước khi viết lại cache của GPT-2 (pull request #35761, mùa xuân 2025): len(output) == {n}',
-  cgTupHiddenNext: 'hidden states -> khối kế tiếp (= blocks.{l}.hook_resid_post)',
-  cgTupPresent: 'present = (key, value), mỗi cái {shape}; với use_cache=False phần tử này không có',
-  cgTupAttn: 'trọng số attention (batch, heads, query, key)',
-  cgTup4new: '4.x về sau (cache là một đối tượng Cache được cập nhật tại chỗ, không trả về): len(output) == {n}',
-  cgTupRebuild: 'hook phải dựng lại tuple:',
-  cgTup5: 'transformers 5.x, từ khi GPT-2 ghi lại đầu ra bằng hook (2026): thẳng tensor, không có tuple.',
-  cgTup5early: 'Các bản 5.x đầu tiên vẫn trả về tuple như 4.x về sau: print(transformers.__version__, type(output)).',
-  cgTup5first: 'phần tử đầu tiên của batch, KHÔNG phải "hidden states"',
-  cgTup5attn: 'attention do mô hình gom lại: out.attentions[{l}].shape == {shape}',
-  cgTup5ret: 'hook trả về chính tensor:',
-  cgTupAny: 'một hook chạy được với mọi phiên bản:',
 };
 
-// The Patching view's strings live beside its panel.
-Object.assign(en, PATCH_STRINGS.en, ATTR_STRINGS.en);
-Object.assign(vi, PATCH_STRINGS.vi, ATTR_STRINGS.vi);
-// The builder's, the per-head panels' and the Generate panel's strings live beside their panels.
-Object.assign(en, BUILDER_STRINGS.en, HEADS_STRINGS.en, HEADS_PAGE_STRINGS.en, GEN_STRINGS.en);
-Object.assign(vi, BUILDER_STRINGS.vi, HEADS_STRINGS.vi, HEADS_PAGE_STRINGS.vi, GEN_STRINGS.vi);
-
 export const STRINGS = { en, vi };
+
+// A panel's strings live beside it (panels/*-strings.js, codegen-strings.js) and join the
+// table here when that file loads: the table sits below every module that reads it, so it
+// cannot import them. A key means one text: a second, different one is a mistake.
+export function addStrings(strings) {
+  for (const lang of ['en', 'vi']) {
+    for (const [k, s] of Object.entries(strings[lang]))
+      if (k in STRINGS[lang] && STRINGS[lang][k] !== s) throw new Error(`i18n: the key ${k} (${lang}) has two texts`);
+    Object.assign(STRINGS[lang], strings[lang]);
+  }
+}
 
 export function makeT(lang) {
   const table = STRINGS[lang] || en;

@@ -186,8 +186,8 @@ function bind() {
   drop.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); $('files').click(); } });
 }
 
+bind(); // first: it adds the panels' controls that writeControls writes
 writeControls(app);
-bind();
 initPatching(app);
 // The Generate panel talks to the worker itself (streamed tokens); its settings live in the URL.
 app.genPanel = mountGeneratePanel($('generate-section'), {

@@ -7,7 +7,8 @@ import { MODELS, invalidForModel, defaultExercises, defaultState, stateToParams 
 import { describeError } from './errors.js';
 import { writeControls, syncUrl, updateExerciseHelp } from './form.js';
 import { setStatus, showError } from './panels/status.js';
-import { renderModelInfo, updateModelLabels, displayName } from './panels/model-info.js';
+import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
+import { displayName } from './model-name.js';
 import { renderAll } from './panels/index.js';
 import { schedule } from './run.js';
 

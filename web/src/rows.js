@@ -6,7 +6,7 @@
 //   HOOK KIND[=ARGS] [pos=S] [heads=S] [feat=S] [off]      ARGS: scale=F, add=V, set=V, noise=MEAN,STD,SEED
 // e.g. "blocks.3.attn.hook_z scale=0 heads=1,5;hook_embed noise=0,0.5,7 pos=0:3 off".
 
-import { parseNumber } from './state.js';
+import { parseNumber } from './numbers.js';
 
 export const KINDS = ['zero', 'scale', 'add', 'set', 'noise'];
 export const SEL_MODES = ['all', 'even', 'odd', 'range', 'list'];

@@ -5,9 +5,10 @@
 // parser cannot read falls back to its default and is reported in `refused`.
 
 import { HUB_MODELS } from '../../wasm/js/models.js';
-import { defaultPatchState, patchFromParams, patchToParams } from './panels/patch-data.js';
+import { defaultPatchState, patchFromParams, patchToParams } from './patch-state.js';
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
-import { genStateFromParams, genStateToParams } from './panels/generate-panel.js';
+import { parseNumber } from './numbers.js';
+import { genStateFromParams, genStateToParams } from './generate-state.js';
 
 // The hub models' repos, names, sizes and training data live in the one registry (models.js).
 export const MODELS = {
@@ -53,19 +54,6 @@ export function browserLang(languages = (typeof navigator !== 'undefined' && nav
     if (s.startsWith('en')) return 'en';
   }
   return 'en';
-}
-
-// Reads a number as typed: either decimal separator (the Vietnamese page writes "0,1").
-export function parseNumber(raw) {
-  const s = String(raw ?? '').trim();
-  if (s === '' || !/^[-+]?(\d+([.,]\d*)?|[.,]\d+)(e[-+]?\d+)?$/i.test(s)) return NaN;
-  return Number(s.replace(',', '.'));
-}
-
-// The number as a field shows it, in the page's decimal separator (no grouping).
-export function formatField(x, lang) {
-  const s = String(x);
-  return lang === 'vi' ? s.replace('.', ',') : s;
 }
 
 // The rules of every numeric field. cfg: the loaded model's config (layer/head limits), or
@@ -166,7 +154,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   take('hook', (v) => { if (/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v) && !v.startsWith('blocks')) st.hook = v; else bad = true; });
   take('stat', (v) => { if (STATS.includes(v)) st.stat = v; else bad = true; });
   take('hl', (v) => { st.hookLayer = int(v, 9); });
-  st.patch = patchFromParams(get, refused); // the Patching view's keys (panels/patch-data.js)
+  st.patch = patchFromParams(get, refused); // the Patching view's keys (patch-state.js)
   // The builder's rows (rows.js): a row the page cannot read is left out and reported alone.
   const ivText = get('iv');
   if (ivText !== undefined) {

@@ -23,6 +23,7 @@ export function createApp(st, client) {
     tokenCount: null, // {n, ctx}
     error: null, // {key, vars, raw} or null
     fieldErrors: {}, // field id → {key, vars}
+    controlWriters: [], // write(app) of each panel's own controls, run by form.js writeControls (panels add theirs when bound)
     refused: [], // link values replaced by defaults: ['ex3=9,abc', …]
     runTimer: 0,
     loading: null, // the model key being loaded

@@ -1,5 +1,8 @@
 // UI strings of the Patching view's attribution patching and gradient × input (issue #26),
-// English and Vietnamese, in i18n.js's format (merged into STRINGS there).
+// English and Vietnamese, in i18n.js's format: loading this file adds them to its table.
+// The Python's comments are in ../codegen-strings.js.
+import { addStrings } from '../i18n.js';
+
 export const ATTR_STRINGS = {
   en: {
     patchMethod: 'Method',
@@ -46,18 +49,6 @@ export const ATTR_STRINGS = {
     ixgExportJson: 'Gradient × input as JSON',
     ixgExportCsv: 'Gradient × input as CSV',
     ixgCodeTitle: 'Gradient × input in TransformerLens (hook_embed + hook_pos_embed and their gradients)',
-    cgAttrIntro: 'Attribution patching as on the page: every slice\'s patch estimated to first order at the corrupted run, LD(corrupted) + sum over the slice of (clean - corrupted) * dLD/d(activation); normalised (estimate - corrupted) / (clean - corrupted).',
-    cgAttrClean: '1. The clean run: the activations at the hook of every block (no gradient needed).',
-    cgAttrCorrupted: '2. The corrupted run, forward and backward: its activations and dLD/d(activation) at the same hooks.',
-    cgAttrReset: 'removes the temporary hooks; the permanent ones (the interventions) stay',
-    cgAttrEstimate: '3. Per slice: (clean - corrupted) * gradient, summed over the slice ({over}).',
-    cgAttrOverPos: 'd_model, per position',
-    cgAttrOverHead: 'positions and d_head, per head',
-    cgGradIntro: 'Gradient × input as on the page: one forward and one backward of LD = logit(answer) - logit(wrong) at the last position; per token, sum over d_model of input * gradient, the input being hook_embed + hook_pos_embed.',
-    cgGradHooks: 'forward hooks keep the inputs, backward hooks their gradients (dLD/d(the value after the page\'s interventions))',
-    cgGradResid: 'The page has an intervention on blocks.0.hook_resid_pre: the gradient is read there, where the two embeddings have been summed, as the engine does.',
-    cgRowsPermanent: 'The builder\'s rows, permanent as well:',
-    cgPostLogits: 'the builder\'s rows on the logits',
   },
   vi: {
     patchMethod: 'Phương pháp',
@@ -104,17 +95,7 @@ export const ATTR_STRINGS = {
     ixgExportJson: 'Gradient × đầu vào dạng JSON',
     ixgExportCsv: 'Gradient × đầu vào dạng CSV',
     ixgCodeTitle: 'Gradient × đầu vào bằng TransformerLens (hook_embed + hook_pos_embed và gradient của chúng)',
-    cgAttrIntro: 'Vá quy kết như trên trang: phép vá của mỗi lát cắt được ước lượng bậc một tại lần chạy câu hỏng, LD(hỏng) + tổng trên lát cắt của (sạch - hỏng) * dLD/d(activation); chuẩn hóa (ước lượng - hỏng) / (sạch - hỏng).',
-    cgAttrClean: '1. Lần chạy câu sạch: activation tại hook của mọi khối (không cần gradient).',
-    cgAttrCorrupted: '2. Lần chạy câu hỏng, xuôi rồi ngược: activation và dLD/d(activation) tại cùng các hook đó.',
-    cgAttrReset: 'gỡ các hook tạm; các hook cố định (các can thiệp) vẫn giữ',
-    cgAttrEstimate: '3. Mỗi lát cắt: (sạch - hỏng) * gradient, cộng trên lát cắt ({over}).',
-    cgAttrOverPos: 'd_model, theo từng vị trí',
-    cgAttrOverHead: 'các vị trí và d_head, theo từng head',
-    cgGradIntro: 'Gradient × đầu vào như trên trang: một lượt xuôi và một lượt ngược của LD = logit(đúng) - logit(sai) ở vị trí cuối; với mỗi token, tổng trên d_model của đầu vào * gradient, đầu vào là hook_embed + hook_pos_embed.',
-    cgGradHooks: 'hook xuôi giữ đầu vào, hook ngược giữ gradient của chúng (dLD/d(giá trị sau các can thiệp của trang))',
-    cgGradResid: 'Trang có can thiệp tại blocks.0.hook_resid_pre: gradient được đọc ở đó, nơi hai embedding đã được cộng lại, như engine làm.',
-    cgRowsPermanent: 'Các dòng của bộ dựng can thiệp, cũng cố định:',
-    cgPostLogits: 'các dòng của bộ dựng trên logits',
   },
 };
+
+addStrings(ATTR_STRINGS);

@@ -1,5 +1,8 @@
 // UI strings of the intervention builder (panels/builder.js), English and Vietnamese, in
-// i18n.js's format (merged into STRINGS there).
+// i18n.js's format: loading this file adds them to its table. The Python's comments for the
+// rows are in ../codegen-strings.js.
+import { addStrings } from '../i18n.js';
+
 export const BUILDER_STRINGS = {
   en: {
     ivTitle: 'Build your own interventions',
@@ -34,24 +37,6 @@ export const BUILDER_STRINGS = {
     ivIndexRange: 'Each index must be from {lo} to {hi}.',
     ivHookBad: 'The engine has no hook point “{v}”.',
     errIvRange: 'A row’s {what} selector does not fit this prompt or hook: valid indices are 0 to {max}.',
-    // The code panel's comments for the rows (codegen-rows.js).
-    cgSelMask: 'a selector (all, even, odd, {"range": [a, b]} with b excluded, or a list; negative counts from the end) as a mask over one axis',
-    cgIntervene: "one row: the op on the selected elements of x (axes: TransformerLens's layout, batch first), the rest unchanged",
-    cgCausal: 'the visible (query >= key) part of a [.., query, key] tensor: the engine softmaxes only there',
-    cgNeedsTable: '# The rows are written as Python once a model is loaded: the engine\'s hook table says where each hook point is.',
-    cgRowHf: 'Row {n}: {hook}',
-    cgRowTl: 'Row {n}: {hook}',
-    cgQkvParts: 'c_attn gives q, k, v side by side: [batch, pos, 3 * n_embd]',
-    cgZ: "c_proj's input is z with the heads merged: [batch, pos, n_embd]",
-    cgResidMid: "the residual after attention is a sum inside the block: change it, hand back what attention must add",
-    cgLogitsLast: "the engine's run computes the logits of the last position only: the row acts there",
-    cgAttnRecompute: "Block {l}'s attention scores and pattern: HF has no module there, so this hook recomputes the block's attention from its input with the rows applied",
-    cgTlLogits: 'TransformerLens has no hook on the logits: applied to the output, at the last position as in the engine',
-    cgTlQkv: "the engine's hook_qkv is q, k and v side by side; TransformerLens hooks them apart",
-    cgCausalTl: 'the visible scores only (the future is -inf and stays masked, as in the engine)',
-    cgAttach: 'a forward hook, or a forward pre-hook ("pre")',
-    cgAttnInput: "the attention's input, ln_1's output: GPT2Block passes it positionally",
-    cgTlPost: 'rows on the logits (TransformerLens has no hook there)',
   },
   vi: {
     ivTitle: 'Tự tạo can thiệp',
@@ -86,22 +71,7 @@ export const BUILDER_STRINGS = {
     ivIndexRange: 'Mỗi chỉ số phải từ {lo} đến {hi}.',
     ivHookBad: 'Engine không có điểm hook “{v}”.',
     errIvRange: 'Một bộ chọn của một dòng không khớp với prompt hoặc hook này: chỉ số hợp lệ từ 0 đến {max}.',
-    cgSelMask: 'một bộ chọn (all, even, odd, {"range": [a, b]} không gồm b, hoặc một danh sách; số âm đếm từ cuối) thành mặt nạ trên một trục',
-    cgIntervene: 'một dòng: phép biến đổi trên các phần tử được chọn của x (trục theo bố cục của TransformerLens, batch trước), phần còn lại giữ nguyên',
-    cgCausal: 'phần nhìn thấy được (query >= key) của tensor [.., query, key]: engine chỉ softmax ở đó',
-    cgNeedsTable: '# Các dòng được viết thành Python khi đã nạp một mô hình: bảng hook của engine cho biết mỗi điểm hook nằm ở đâu.',
-    cgRowHf: 'Dòng {n}: {hook}',
-    cgRowTl: 'Dòng {n}: {hook}',
-    cgQkvParts: 'c_attn trả về q, k, v đặt cạnh nhau: [batch, pos, 3 * n_embd]',
-    cgZ: 'đầu vào của c_proj là z với các head đã gộp: [batch, pos, n_embd]',
-    cgResidMid: 'residual sau attention là một phép cộng bên trong khối: sửa tổng, trả lại phần attention phải cộng vào',
-    cgLogitsLast: 'lần chạy của engine chỉ tính logits ở vị trí cuối: dòng này tác động ở đó',
-    cgAttnRecompute: 'Điểm attention và pattern của khối {l}: HF không có module ở đó, nên hook này tính lại attention của khối từ đầu vào, có áp dụng các dòng',
-    cgTlLogits: 'TransformerLens không có hook trên logits: áp dụng lên đầu ra, ở vị trí cuối như engine',
-    cgTlQkv: 'hook_qkv của engine là q, k, v đặt cạnh nhau; TransformerLens hook riêng từng cái',
-    cgCausalTl: 'chỉ các điểm nhìn thấy được (tương lai là -inf và vẫn bị che, như trong engine)',
-    cgAttach: 'forward hook, hoặc forward pre-hook ("pre")',
-    cgAttnInput: 'đầu vào của attention, tức đầu ra của ln_1: GPT2Block truyền nó theo vị trí',
-    cgTlPost: 'các dòng trên logits (TransformerLens không có hook ở đó)',
   },
 };
+
+addStrings(BUILDER_STRINGS);

@@ -4,8 +4,9 @@
 // invalid field never reaches the state (so the URL stays valid).
 import { $ } from '../dom.js';
 import { hookTable, tableOf } from '../hook-table.js';
-import { formatField } from '../state.js';
+import { formatField } from '../numbers.js';
 import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName, rowsToText } from '../rows.js';
+import './builder-strings.js';
 
 const SELECTORS = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']];
 
@@ -168,9 +169,11 @@ export function readBuilder(app) {
   renderBuilderErrors(app);
 }
 
-/** Wires the builder's controls. onChange: the state changed (URL and a run). */
+/** Wires the builder's controls, and has form.js's writeControls redraw the rows with the
+ *  form. onChange: the state changed (URL and a run). */
 export function bindBuilder(app, onChange) {
   app.builderChange = onChange;
+  app.controlWriters.push(renderBuilder);
   const redraw = () => { renderBuilder(app); readBuilder(app); onChange(); };
   // A new row is neutral (scale by 1): adding it changes no run until the learner sets it.
   // It starts as a copy of the last row's hook and selectors, or block 0's hook_resid_post.

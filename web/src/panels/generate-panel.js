@@ -1,34 +1,12 @@
 // The Generate panel (issue #12): the baseline and the intervened continuation of the
 // prompt side by side, streamed token by token from the engine worker, each token tinted
 // by the model's probability of it; stop, seed and sampling settings, URL state, export.
-// The worker side is generate-worker.js; wired by main.js (mount, URL settings via state.js) and engine-worker.js (generate, generateStop).
+// The worker side is generate-worker.js; wired by main.js (mount, URL settings via state.js and
+// generate-state.js) and engine-worker.js (generate, generateStop).
 // Its strings are generate-strings.js's (in i18n.js's table).
 import { makeT } from '../i18n.js';
-
-export const GEN_DEFAULTS = { maxNewTokens: 20, temperature: 0, topK: 0, topP: 1, seed: 0 };
-const PARAMS = { maxNewTokens: 'gn', temperature: 'gt', topK: 'gk', topP: 'gp', seed: 'gs' };
-
-/** Generation settings from URL parameters (gn, gt, gk, gp, gs); bad values fall back to the defaults. */
-export function genStateFromParams(params) {
-  const st = { ...GEN_DEFAULTS };
-  const ok = { maxNewTokens: (x) => Number.isInteger(x) && x >= 1 && x <= 1024, temperature: (x) => x >= 0 && x <= 10,
-    topK: (x) => Number.isInteger(x) && x >= 0, topP: (x) => x > 0 && x <= 1, seed: (x) => Number.isSafeInteger(x) && x >= 0 };
-  for (const [k, p] of Object.entries(PARAMS)) {
-    if (!params.has(p)) continue;
-    const x = Number(params.get(p));
-    if (ok[k](x)) st[k] = x;
-  }
-  return st;
-}
-
-/** Writes the settings that differ from the defaults into `params`. */
-export function genStateToParams(st, params) {
-  for (const [k, p] of Object.entries(PARAMS)) {
-    if (st[k] === GEN_DEFAULTS[k]) params.delete(p);
-    else params.set(p, String(st[k]));
-  }
-  return params;
-}
+import { GEN_DEFAULTS } from '../generate-state.js';
+import './generate-strings.js';
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);

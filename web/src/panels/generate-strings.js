@@ -1,5 +1,7 @@
-// UI strings of the Generate panel, English and Vietnamese, in i18n.js's format (merged into
-// its STRINGS there; the panel reads them with makeT).
+// UI strings of the Generate panel, English and Vietnamese, in i18n.js's format: loading
+// this file adds them to its table (the panel reads them with makeT).
+import { addStrings } from '../i18n.js';
+
 export const GEN_STRINGS = {
   en: {
     genTitle: 'What does the model say?', genGenerate: 'Generate', genStop: 'Stop', genMaxNew: 'New tokens', genTemperature: 'Temperature',
@@ -18,3 +20,5 @@ export const GEN_STRINGS = {
     genWhy_context: 'ngữ cảnh đã đầy', genTokensPerS: 'token/giây',
   },
 };
+
+addStrings(GEN_STRINGS);

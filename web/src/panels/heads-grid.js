@@ -7,6 +7,7 @@ import { renderTable } from '../charts.js';
 import { drawThumb } from '../heatmap.js';
 import { showTok } from '../dom.js';
 import { SCORE_KEYS, patternsOf } from './heads-data.js';
+import './heads-strings.js';
 
 /**
  * @param container an element the panel owns (emptied and refilled)

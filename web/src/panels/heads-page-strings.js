@@ -1,4 +1,7 @@
-// The heads panel's controls (panels/heads.js), English and Vietnamese, in i18n.js's format.
+// The heads panel's controls (panels/heads.js), English and Vietnamese, in i18n.js's format:
+// loading this file adds them to its table.
+import { addStrings } from '../i18n.js';
+
 export const HEADS_PAGE_STRINGS = {
   en: {
     headsInput: 'Input',
@@ -19,3 +22,5 @@ export const HEADS_PAGE_STRINGS = {
     headsRepeatNote: '<|endoftext|> rồi {r} token ngẫu nhiên, lặp lại hai lần (đầu vào kiểm tra induction của TransformerLens, seed {s}).',
   },
 };
+
+addStrings(HEADS_PAGE_STRINGS);

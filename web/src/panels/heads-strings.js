@@ -1,5 +1,7 @@
-// UI strings of the per-head panels, English and Vietnamese, in i18n.js's format (merge
-// them into STRINGS: Object.assign(STRINGS.en, HEADS_STRINGS.en), the same for vi).
+// UI strings of the per-head panels, English and Vietnamese, in i18n.js's format: loading
+// this file adds them to its table.
+import { addStrings } from '../i18n.js';
+
 export const HEADS_STRINGS = {
   en: {
     headsTitle: 'Every head\'s attention',
@@ -91,3 +93,5 @@ export const HEADS_STRINGS = {
     headsNull: 'không có điểm',
   },
 };
+
+addStrings(HEADS_STRINGS);

@@ -3,15 +3,16 @@
 // drawn by heads-overview.js and heads-grid.js. They cost two extra forwards, so a closed
 // panel asks for nothing; scores are asked once per (model, input, interventions, block)
 // and kept, so closing and reopening on the same state asks nothing again.
-import { $ } from '../dom.js';
+import { $, showFieldError } from '../dom.js';
 import { fmtNum } from '../i18n.js';
 import { interventionsOf, stateToParams, MODELS } from '../state.js';
 import { describeError } from '../errors.js';
-import { showFieldError } from '../form.js';
+import { displayName } from '../model-name.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { renderHeadGrid } from './heads-grid.js';
-import { displayName } from './model-info.js';
 import { modelIdentity, knownHeadsFor, knownForScore, headsNote } from './known-heads.js';
+import './heads-strings.js';
+import './heads-page-strings.js';
 
 /** The known-heads table's entry for the loaded model (known-heads.js), or null. */
 export function loadedModelHeads(app) {
@@ -104,9 +105,11 @@ export function renderHeads(app) {
   });
 }
 
-/** Wires the controls; onChange: the state changed (URL). A URL that carries the panel's
- *  settings opens it (it was open when the link was made). */
+/** Wires the controls, and has form.js's writeControls write them with the form. onChange:
+ *  the state changed (URL). A URL that carries the panel's settings opens it (it was open
+ *  when the link was made). */
 export function bindHeads(app, onChange) {
+  app.controlWriters.push(writeHeadsControls);
   const panel = $('heads-section');
   const q = stateToParams(app.st);
   if (q.has('heads') || q.has('repeat')) panel.open = true;

@@ -1,15 +1,9 @@
 // What model is loaded: its name, shape, size and training data, labelled as what it is.
 import { $ } from '../dom.js';
 import { MODELS, paramCount } from '../state.js';
+import { displayName } from '../model-name.js';
 
-export function displayName(app) {
-  const info = app.modelInfo;
-  const h = info?.rawConfig?.hooklab;
-  if (h?.name) return h.name;
-  if (MODELS[info?.key]?.kind === 'hub') return MODELS[info.key].name;
-  if (info?.key === 'local') return info.fileName || app.t('localModelName');
-  return app.t('randomModelName');
-}
+// model.js reads the name from here.
 
 export function updateModelLabels(app) {
   const name = app.modelInfo?.key === 'default' ? displayName(app) : app.defaultName;

@@ -15,11 +15,13 @@ import { upsertChart, lazyTable, renderTable, reducedMotion, OI } from '../chart
 import { isRow } from '../codegen-rows.js';
 import { tlAttributionCode, tlInputGradCode } from '../codegen-gradients.js';
 import { hookTable, tableOf } from '../hook-table.js';
-import { displayName } from './model-info.js';
+import { displayName } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { scaleMax, sweepColumns, divergingColor, patchInputs } from './patch-data.js';
 import { comparison, sameSlices, attributionCsv, ixgCsv, finiteSum, absMax, textOn } from './attribution-data.js';
 import './attribution.css';
+import './patching-strings.js';
+import './attribution-strings.js';
 
 Chart.register(ScatterController);
 

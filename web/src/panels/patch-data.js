@@ -1,13 +1,8 @@
 // Pure helpers behind the Patching view (no DOM: node tests import them): the default
-// pairs, the view's URL keys, the diverging colour scale, the sweep's table and CSV, and
-// the grouping of the engine's attribution components. Numbers come from the engine
-// (lab.patch, lab.attribute); nothing is recomputed here except sums for display.
-
-export const PATCH_HOOKS = ['resid_pre', 'attn_out', 'mlp_out', 'z'];
-export const PATCH_METRICS = ['normalized', 'logit_diff'];
-// exact: one patched forward per slice; attribution: the first-order estimate of every slice
-// from one clean forward, one corrupted forward and one backward (attribution-data.js).
-export const PATCH_METHODS = ['exact', 'attribution'];
+// pairs, the diverging colour scale, the sweep's table and CSV, and the grouping of the
+// engine's attribution components (the view's state and URL keys: ../patch-state.js).
+// Numbers come from the engine (lab.patch, lab.attribute); nothing is recomputed here
+// except sums for display.
 
 // GPT-2's indirect-object pair (Wang et al. 2022), the course's standard example.
 export const IOI_PAIR = {
@@ -29,55 +24,10 @@ export const EMBEDDED_PAIR = {
 /** The pair a model starts with: the embedded model's own, GPT-2's IOI pair otherwise. */
 export const defaultPair = (modelKey) => (modelKey === 'default' ? EMBEDDED_PAIR : IOI_PAIR);
 
-/** The view's part of the page state; null fields follow the loaded model's default pair. */
-export const defaultPatchState = () => ({ clean: null, corrupted: null, answer: null, wrong: null, hook: 'resid_pre', metric: 'normalized', method: 'exact' });
-
 /** The four texts the sweep uses: the state's, or the model's default where unset. */
 export function patchInputs(p, modelKey) {
   const d = defaultPair(modelKey);
   return { clean: p.clean ?? d.clean, corrupted: p.corrupted ?? d.corrupted, answer: p.answer ?? d.answer, wrong: p.wrong ?? d.wrong };
-}
-
-// URL keys: pclean, pcorr, pans, pwrong (texts; a token as text or #ID), phook, pmetric, pmethod.
-const TEXT_KEYS = { clean: 'pclean', corrupted: 'pcorr', answer: 'pans', wrong: 'pwrong' };
-export const TEXT_MAX = 2000; // characters; the engine refuses prompts longer than the context anyway
-
-/** Reads the view's keys with get(key) → string|undefined; a value it cannot use is
- *  left at its default and pushed onto refused as {key, value}. */
-export function patchFromParams(get, refused = []) {
-  const p = defaultPatchState();
-  for (const [field, key] of Object.entries(TEXT_KEYS)) {
-    const v = get(key);
-    if (v === undefined) continue;
-    const bad = v.length > TEXT_MAX || ((field === 'answer' || field === 'wrong') && (v === '' || /^#/.test(v) && !/^#\d{1,6}$/.test(v)));
-    if (bad) refused.push({ key, value: v });
-    else p[field] = v;
-  }
-  const hook = get('phook');
-  if (hook !== undefined) {
-    if (PATCH_HOOKS.includes(hook)) p.hook = hook;
-    else refused.push({ key: 'phook', value: hook });
-  }
-  const metric = get('pmetric');
-  if (metric !== undefined) {
-    if (PATCH_METRICS.includes(metric)) p.metric = metric;
-    else refused.push({ key: 'pmetric', value: metric });
-  }
-  const method = get('pmethod');
-  if (method !== undefined) {
-    if (PATCH_METHODS.includes(method)) p.method = method;
-    else refused.push({ key: 'pmethod', value: method });
-  }
-  return p;
-}
-
-/** Writes the view's non-default keys into q (a URLSearchParams). */
-export function patchToParams(p, q) {
-  for (const [field, key] of Object.entries(TEXT_KEYS)) if (p[field] !== null) q.set(key, p[field]);
-  if (p.hook !== 'resid_pre') q.set('phook', p.hook);
-  if (p.metric !== 'normalized') q.set('pmetric', p.metric);
-  if (p.method && p.method !== 'exact') q.set('pmethod', p.method);
-  return q;
 }
 
 /** A diverging colour for v on [-m, m]: ColorBrewer RdBu's blue end below 0, PuOr's

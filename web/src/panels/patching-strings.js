@@ -1,5 +1,8 @@
 // UI strings of the Patching view (activation patching and direct logit attribution),
-// English and Vietnamese, in i18n.js's format (merged into STRINGS there).
+// English and Vietnamese, in i18n.js's format: loading this file adds them to its table.
+// The Python's comments are in ../codegen-strings.js.
+import { addStrings } from '../i18n.js';
+
 export const PATCH_STRINGS = {
   en: {
     patchTitle: 'Activation patching and direct logit attribution',
@@ -60,11 +63,6 @@ export const PATCH_STRINGS = {
     errPatchEmpty: 'The {which} is empty.',
     errPatchLong: 'The {which} is {n} tokens long but this model’s context is {ctx} tokens: shorten it.',
     errDlaResid: 'Direct logit attribution is not defined with an intervention on the residual stream ({hook}): the residual is then no longer the sum of its parts. Switch that intervention off (exercises 3 and 4 act on the residual stream), or intervene inside attention or the MLP.',
-    cgPatchIntro: 'Activation patching as on the page: logit difference at the last position, normalised (patched − corrupted) / (clean − corrupted).',
-    cgPatchIvs: 'The page\'s interventions, on both prompts, as TransformerLens hooks:',
-    cgPatchPrint: 'Rows: blocks; columns: {cols}.',
-    cgDlaIntro: 'Direct logit attribution of the clean prompt at the last position: each component through ln_final with the run\'s own scale (apply_ln_to_stack), projected on W_U[answer] − W_U[wrong].',
-    cgDlaBias: 'The parts decompose_resid leaves in the attention/MLP outputs: per block, attention bias b_O and MLP output; ln_final\'s bias on its own.',
   },
   vi: {
     patchTitle: 'Vá activation (activation patching) và quy kết logit trực tiếp (DLA)',
@@ -125,10 +123,7 @@ export const PATCH_STRINGS = {
     errPatchEmpty: '{which} đang trống.',
     errPatchLong: '{which} dài {n} token nhưng ngữ cảnh của mô hình này chỉ có {ctx} token: hãy rút ngắn.',
     errDlaResid: 'Không định nghĩa được quy kết logit trực tiếp khi có can thiệp vào residual stream ({hook}): khi đó residual không còn là tổng các thành phần của nó. Hãy tắt can thiệp đó (bài 3 và 4 tác động lên residual stream), hoặc can thiệp bên trong attention hay MLP.',
-    cgPatchIntro: 'Vá activation như trên trang: hiệu logit ở vị trí cuối, chuẩn hóa (đã vá − hỏng) / (sạch − hỏng).',
-    cgPatchIvs: 'Các can thiệp của trang, trên cả hai câu, dưới dạng hook của TransformerLens:',
-    cgPatchPrint: 'Hàng: các khối; cột: {cols}.',
-    cgDlaIntro: 'Quy kết logit trực tiếp của câu sạch ở vị trí cuối: mỗi thành phần qua ln_final với hệ số của chính lần chạy (apply_ln_to_stack), chiếu lên W_U[đúng] − W_U[sai].',
-    cgDlaBias: 'Những phần decompose_resid để lại trong đầu ra attention/MLP: mỗi khối có bias b_O của attention và đầu ra MLP; bias của ln_final tách riêng.',
   },
 };
+
+addStrings(PATCH_STRINGS);

@@ -14,12 +14,14 @@ import { describeError } from '../errors.js';
 import { describeInterventions } from '../export.js';
 import { tlPatchCode, tlDlaCode } from '../codegen.js';
 import { barConfig, upsertChart, renderTable, OI } from '../charts.js';
-import { displayName } from './model-info.js';
+import { displayName } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField, diffWarning, SMALL_DIFF, SMALL_SHARE } from './patch-data.js';
 import { loadedModelHeads } from './heads.js';
 import { patchZNote } from './known-heads.js';
 import { initAttribution, renderAttribution, attributionSummary, attributionSweep, columnText, pairScale } from './patch-attribution.js';
+import './patching-strings.js';
+import './attribution-strings.js';
 
 const TEXT_FIELDS = [['clean', 'patch-clean'], ['corrupted', 'patch-corrupted'], ['answer', 'patch-answer'], ['wrong', 'patch-wrong']];
 const TOPK = 10;
