@@ -41,6 +41,7 @@ import argparse
 import json
 import math
 import shutil
+import signal
 import sys
 import time
 
@@ -242,9 +243,12 @@ def train(args):
                                  "gen": gen.get_state(), "step": step, "tokens": tokens, "seconds": seconds,
                                  "args": vars(args)})
 
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop at the end of the step, with a checkpoint
+        signal.signal(sig, lambda *_: stopping.append(1))
     last_ckpt = time.time()
     stop_at = time.time() + 60 * args.minutes if args.minutes else float("inf")
-    while time.time() < stop_at and (not args.steps or step < args.steps):
+    while time.time() < stop_at and (not args.steps or step < args.steps) and not stopping:
         t0 = time.time()
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
