@@ -6,12 +6,12 @@ page's "what to look for" note and the lesson.
   induction on <|endoftext|> + R random tokens twice (R = 50, seeds 0-4, averaged), previous-token
   on held-out English (the first 127 tokens of four held-out Brown documents, averaged). Chance is
   what uniform causal attention would score on the same inputs.
-- The loss on the repeated half of random sequences (and on the first half, for scale), with the
-  top induction heads ablated (their hook_z zeroed at every position) and, as a control, the same
-  number of other heads of the same blocks: tools/reference.py's model (the one the goldens tie to
-  the engine), 16 sequences.
+- The loss on the repeated half of random sequences (and on the first half, for scale), with heads
+  ablated (their hook_z zeroed at every position): the top induction head alone, every induction
+  head, every previous-token head, and as a control as many other heads: tools/reference.py's model
+  (the one the goldens tie to the engine), 16 sequences.
 
-    /usr/bin/python3 tools/circuits_report.py --model DIR [--top 3]   # writes DIR/circuits.json
+    /usr/bin/python3 tools/circuits_report.py --model DIR   # writes DIR/circuits.json
 """
 import argparse
 import json
@@ -29,6 +29,7 @@ import reference  # noqa: E402
 
 HOOKLAB = os.path.join(ROOT, "build", "hooklab")
 R, SEEDS, N_LOSS_SEQ = 50, range(5), 16
+THRESHOLD = 0.3  # a score this high is ~10-20x chance on these inputs
 
 
 def engine_heads(model, *args):
@@ -118,34 +119,43 @@ CFG = {}  # the model's config.json
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--top", type=int, default=3, help="how many top induction heads to ablate")
     args = ap.parse_args()
     CFG.update(json.load(open(os.path.join(args.model, "config.json"))))
     ind, ind_chance, prev, prev_chance = head_scores(args.model)
-    top_ind = ranked(ind, min_block=1, k=max(5, args.top))
+    top_ind = ranked(ind, min_block=1, k=5)
     top_prev = ranked(prev, k=5)
     torch.manual_seed(0)
     model = reference.load_model(args.model)
     model.eval()
     vocab = json.load(open(os.path.join(args.model, "vocab.json")))
     eos, V = vocab["<|endoftext|>"], CFG["vocab_size"]
-    ablate = [(L, h) for L, h, _ in top_ind[:args.top]]
-    # The control: as many heads, in the same blocks, among the lowest induction scores there.
-    control = []
-    for L, _ in ablate:
-        order = [h for h in np.argsort(ind[L]) if (L, int(h)) not in ablate and (L, int(h)) not in control]
-        control.append((L, int(order[0])))
+    # Induction and previous-token heads: a score of at least THRESHOLD (many times chance). A model
+    # may have several of each, which back each other up, so they are ablated together; the top one
+    # alone shows how much one head matters. The control ablates the other heads of the induction
+    # heads' blocks (as many as there are induction heads, lowest scores first): heads of the same
+    # depth that are not induction heads. Every head alone too ("single": the repeated-half loss).
+    ind_heads = [(L, h) for L in range(1, ind.shape[0]) for h in range(ind.shape[1]) if ind[L, h] >= THRESHOLD]
+    prev_heads = [(L, h) for L in range(prev.shape[0]) for h in range(prev.shape[1]) if prev[L, h] >= THRESHOLD]
+    blocks = {L for L, _ in ind_heads}
+    others = sorted((float(ind[L, h] + prev[L, h]), L, h) for L in sorted(blocks) for h in range(ind.shape[1])
+                    if (L, h) not in ind_heads and (L, h) not in prev_heads)
+    control = [(L, h) for _, L, h in others[:len(ind_heads)]]
     clean = halves_loss(model, eos, V)
-    ablated = halves_loss(model, eos, V, ablate)
-    ctrl = halves_loss(model, eos, V, control)
+    ablations = []
+    for what, heads in (("top induction head", [tuple(top_ind[0][:2])]), ("induction heads", ind_heads),
+                        ("previous-token heads", prev_heads), ("control", control)):
+        if heads:
+            first, rep = halves_loss(model, eos, V, heads)
+            ablations.append({"ablated": what, "heads": [list(x) for x in heads], "first_half": first, "repeated_half": rep})
+    single = [[halves_loss(model, eos, V, [(L, h)])[1] for h in range(ind.shape[1])] for L in range(ind.shape[0])]
     facts = {
         "induction": {"R": R, "seeds": list(SEEDS), "top": top_ind, "chance": round(ind_chance, 3),
                       "grid": np.round(ind, 3).tolist()},
         "previous_token": {"inputs": "first 127 tokens of 4 held-out Brown documents", "top": top_prev,
                            "chance": round(prev_chance, 3), "grid": np.round(prev, 3).tolist()},
+        "threshold": THRESHOLD,
         "loss": {"sequences": N_LOSS_SEQ, "R": R, "first_half": clean[0], "repeated_half": clean[1],
-                 "ablated": {"heads": ablate, "repeated_half": ablated[1], "first_half": ablated[0]},
-                 "control": {"heads": control, "repeated_half": ctrl[1], "first_half": ctrl[0]}},
+                 "ablations": ablations, "single": single},
         "measured_by": "tools/circuits_report.py (scores: build/hooklab heads; losses: tools/reference.py)",
     }
     with open(os.path.join(args.model, "circuits.json"), "w") as f:

@@ -22,6 +22,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATE = os.path.join(ROOT, "tools", "templates", "MODEL_CARD.md.in")
+# A model trained by tools/train_circuits.py: its own template, and circuits.json beside it
+# (/usr/bin/python3 tools/circuits_report.py --model DIR).
+CIRCUITS_TEMPLATE = os.path.join(ROOT, "tools", "templates", "MODEL_CARD_circuits.md.in")
 DEFAULT_MODEL = os.path.join(ROOT, "checkpoints", "default")
 
 
@@ -72,9 +75,67 @@ def card_fields(model_dir):
     }
 
 
-def render(model_dir=DEFAULT_MODEL, template=TEMPLATE):
-    with open(template, encoding="utf-8") as f:
-        return f.read().format_map(card_fields(model_dir))
+def _heads_table(top, chance):
+    rows = ["| head | score | x chance |", "|---|---|---|"]
+    rows += [f"| L{L}H{h} (block {L}, head {h}) | {v:.3f} | {v / chance:.1f} |" for L, h, v in top]
+    return "\n".join(rows)
+
+
+ABLATED = {"top induction head": "the top induction head", "induction heads": "every induction head",
+           "previous-token heads": "every previous-token head",
+           "control": "control: the other heads of the induction heads' blocks"}
+
+
+def _heads_list(heads):
+    return ", ".join(f"L{L}H{h}" for L, h in heads)
+
+
+def circuits_fields(model_dir):
+    """The circuits template's fields: config.json, training.json (train_circuits.py's final export)
+    and circuits.json (circuits_report.py)."""
+    cfg = _read_json(os.path.join(model_dir, "config.json"))
+    meta = cfg["hooklab"]
+    if meta.get("interim", True):
+        raise SystemExit(f"model_card: {model_dir} holds an interim export; render the card after the final one")
+    rec = _read_json(os.path.join(model_dir, "training.json"))
+    circ = _read_json(os.path.join(model_dir, "circuits.json"))
+    L, H, C, P, V = (cfg[k] for k in ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size"))
+    n_block = 12 * C * C + 13 * C
+    args, loss = rec["args"], circ["loss"]
+    # The phase change: the first probe interval where the best induction score more than doubled past 0.3.
+    pr = rec["probes"]
+    jump = next((i for i in range(1, len(pr)) if pr[i]["induction"][2] >= 0.3 > pr[i - 1]["induction"][2]), len(pr) - 1)
+    return {
+        "name": meta["name"], "n_layer": L, "n_head": H, "n_embd": C, "d_head": C // H, "mlp_width": 4 * C,
+        "n_positions": P, "vocab_size": V, "n_params": V * C + P * C + L * n_block + 2 * C,
+        "eot_id": rec["data"]["eot_id"], "tokens_seen": meta["tokens_seen"], "step": meta["step"],
+        "p_random": args["p_random"], "p_echo": args["p_echo"], "seed": args["seed"], "wd": args["wd"],
+        "lr": args["lr"], "batch": args["batch"], "train_minutes": rec["train_seconds"] / 60,
+        "tokens_per_s": rec["tokens_per_s"], "run_note": rec.get("run_note", ""),
+        "ind_before": pr[jump - 1]["induction"][2], "ind_after": pr[jump]["induction"][2],
+        "jump_from": pr[jump - 1]["tokens"], "jump_to": pr[jump]["tokens"],
+        "rep_before": pr[jump - 1]["rep_loss"], "rep_after": pr[jump]["rep_loss"],
+        "R": circ["induction"]["R"], "ind_chance": circ["induction"]["chance"],
+        "prev_chance": circ["previous_token"]["chance"],
+        "induction_table": _heads_table(circ["induction"]["top"], circ["induction"]["chance"]),
+        "previous_table": _heads_table(circ["previous_token"]["top"], circ["previous_token"]["chance"]),
+        "loss_seqs": loss["sequences"], "first_half": loss["first_half"], "repeated_half": loss["repeated_half"],
+        "threshold": circ["threshold"],
+        "ablation_rows": "\n".join(
+            f"| {ABLATED[a['ablated']]} ablated ({_heads_list(a['heads'])}) | {a['first_half']} nats | "
+            + (f"**{a['repeated_half']} nats** |" if a["ablated"] != "control" else f"{a['repeated_half']} nats |")
+            for a in loss["ablations"]),
+        "single_range": "%.2f-%.2f" % (min(min(r) for r in loss["single"]), max(max(r) for r in loss["single"])),
+        "uniform_loss": math.log(V),
+        "val_loss": rec["final_val_loss"], "bits_per_byte": rec["val_bits_per_byte"], "last_block": L - 1,
+    }
+
+
+def render(model_dir=DEFAULT_MODEL, template=None):
+    trained_by = _read_json(os.path.join(model_dir, "config.json")).get("hooklab", {}).get("trained_by", "")
+    circuits = trained_by == "tools/train_circuits.py"
+    with open(template or (CIRCUITS_TEMPLATE if circuits else TEMPLATE), encoding="utf-8") as f:
+        return f.read().format_map(circuits_fields(model_dir) if circuits else card_fields(model_dir))
 
 
 def main():

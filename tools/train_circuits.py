@@ -198,9 +198,34 @@ def probes(model, val_ids, n_seq=8, R=50, vocab=None):
 # ----------------------------------------------------------------------------------------------
 # training
 # ----------------------------------------------------------------------------------------------
+def grow(small_dir, seed):
+    """A deeper model that computes exactly what a shallower one does: its embeddings, blocks (at
+    the bottom) and ln_f copied, every other block added with this project's init but zero output
+    projections (attn.c_proj, mlp.c_proj), so it adds nothing to the residual until training
+    gives it something to add (progressive stacking; Gong et al. 2019). Used to keep a small
+    model's induction circuit while depth is added for English."""
+    small = reference.load_model(small_dir)
+    big = td.make_model(seed)
+    sd_small = {k: v.float() for k, v in small.transformer.state_dict().items()}
+    n_small = small.transformer.config["n_layer"]
+    with torch.no_grad():
+        sd = big.transformer.state_dict()
+        for k, v in sd_small.items():
+            if k.startswith("h.") and int(k.split(".")[1]) >= n_small:
+                continue
+            sd[k].copy_(v)
+        for L in range(n_small, CONFIG["n_layer"]):
+            for name in ("attn.c_proj", "mlp.c_proj"):
+                sd[f"h.{L}.{name}.weight"].zero_()
+                sd[f"h.{L}.{name}.bias"].zero_()
+    return big
+
+
 def load_start(args):
     if args.init == "scratch":
         return td.make_model(args.seed)
+    if args.init.startswith("grow:"):
+        return grow(args.init[len("grow:"):], args.seed)
     src = os.path.join(ROOT, "checkpoints", "default") if args.init == "default" else args.init
     model = reference.load_model(src)  # a committed export: how another machine continues a run
     m = reference.GPT2LMHeadModel(CONFIG)
@@ -320,6 +345,7 @@ def write_training_record(args, st, out):
         "train_seconds": round(st["seconds"]), "tokens_per_s": round(st["tokens"] / max(st["seconds"], 1)),
         "final_val_loss": round(val_full, 4), "final_probes": final,
         "probes": [json.loads(line) for line in open(os.path.join(args.work, "log.jsonl"))],
+        "run_note": args.run_note,
     }
     if info.get("val_utf8_bytes"):
         rec["val_bits_per_byte"] = round(val_full * info["n_val_tokens"] / info["val_utf8_bytes"] / math.log(2), 4)
@@ -333,6 +359,7 @@ def main():
     ap.add_argument("--export", default=None, metavar="DIR")
     ap.add_argument("--name", default=None, help="with --export: the final model's name (not interim)")
     ap.add_argument("--note", default="", help="with --export --name: the config's one-line note")
+    ap.add_argument("--run-note", default="", help="with --export --name: the run's history, for the card")
     ap.add_argument("--minutes", type=float, default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=2512)
@@ -348,9 +375,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=os.path.join(ROOT, "build", "train"),
                     help="build/train (GPT-2's vocabulary) or a tools/brown_bpe.py directory")
-    ap.add_argument("--init", default="default", metavar="default|scratch|DIR",
-                    help="continue checkpoints/default or an exported model folder (a fresh optimizer), or "
-                         "start from this project's GPT-2 init")
+    ap.add_argument("--init", default="default", metavar="default|scratch|DIR|grow:DIR",
+                    help="continue checkpoints/default or an exported model folder (a fresh optimizer), "
+                         "start from this project's GPT-2 init, or grow a shallower exported model to "
+                         "--n-layer blocks (see grow())")
     ap.add_argument("--n-layer", type=int, default=12)
     ap.add_argument("--n-positions", type=int, default=128)
     ap.add_argument("--probe-every", type=int, default=100)
