@@ -1,36 +1,41 @@
 #!/usr/bin/python3
-"""Continue training the default model so that it forms induction and previous-token heads (#25).
+"""Train GPT-2-architecture models that form induction and previous-token heads (#25).
 
-The Brown Corpus alone (1.2M training tokens) forms no induction head in a 12x192 model within the
-few million tokens two CPUs can train an hour: the probes of #25 found none after ~0.85M tokens, and
-the committed model (2.35M tokens) has none. So this run mixes three kinds of 128-token window:
+Brown alone (1.2-1.6M training tokens) forms no induction head in the few million tokens two CPUs
+train an hour: the committed default (2.35M tokens) has none, nor did 2M tokens of fine-tuning it
+(2026-12-06, GPT-2's vocabulary: best induction 0.023). So a run mixes three kinds of window:
 
   random  - <|endoftext|> then a span of R random tokens (R uniform in 8..63, drawn uniformly over the
             whole vocabulary but <|endoftext|>, as `hooklab heads --repeat` draws them), repeated to
-            fill the window. The loss counts only the repeats: the first occurrence cannot be predicted,
-            and skipping its rows also skips a third of the 50,257-wide unembedding's cost.
+            fill the window. The loss counts only the repeats: the first occurrence cannot be
+            predicted, and skipping its rows also skips part of the unembedding's cost.
   echo    - <|endoftext|>, a Brown span of 63 tokens, the same span again: repetition of real text.
-  brown   - an ordinary Brown window (English must stay at least as good as before).
+  brown   - an ordinary Brown window.
 
-It starts from the committed default weights (checkpoints/default, F16) with a fresh AdamW and a
-constant learning rate after a warmup, so it can be resumed and lengthened without a schedule to
-replan. Checkpoints (weights, optimizer, generators) go to --work every --ckpt-every-s seconds;
---resume continues from the latest. Every --probe-every steps it logs the probes #25's targets name:
-the held-out Brown loss, the loss on the repeated half of random sequences, and the best induction
-and previous-token scores (the engine's definitions, model/src/heads.cpp's score_head).
+What worked (2026-12-06, one CPU thread each, 2 shared vCPUs): the 4,096-token Brown vocabulary
+(tools/brown_bpe.py; the 50,257-wide unembedding was two thirds of the work per token), a model
+from scratch, small batches (8 windows: more steps per token) and a high constant learning rate.
+A 2-block model formed 11 induction heads between 3.9M and 4.4M tokens (checkpoints/induction):
 
-  OMP_NUM_THREADS=1 nohup /usr/bin/python3 tools/train_circuits.py [--resume] > build/circuits/train.log &
+  build/peers-venv/bin/python tools/brown_bpe.py
+  tools/train_circuits.py --data build/train-bpe4096 --init scratch --n-layer 2 --work build/circuits-2 \
+      --batch 16 --p-random 0.5 --p-echo 0.15 --lr 2e-3 --steps 1318      # then:
+  tools/train_circuits.py ... --resume --batch 8 --p-random 0.7 --lr 3e-3  # stopped at step 4229
 
-`--export DIR` writes the latest checkpoint as an HF-layout model (F16) for `hooklab heads`.
+A 12-block model keeps it when grown from the 2-block one (--init grow:checkpoints/induction, zero
+output projections in the new blocks) and trained on, with more Brown for English.
 
-First run (2026-12-06, 2 shared vCPUs, one thread, mostly starved by builds): 1.12M tokens with
-random spans over the whole vocabulary, then --random-vocab 2048 --p-random 0.5 --p-echo 0.3 to
-2.05M tokens (1000 steps of 2048). No induction formed: the best induction score stayed at
-0.018-0.023 (uniform attention gives 0.013 on the probe's 101-token sequences), the loss on
-the repeated half equalled the first half's
-(sub-vocabulary: 7.7 vs ln 2048 = 7.6 nats), the best previous-token score rose from 0.064 to
-0.105, held-out Brown loss 6.29 -> 6.51. Its checkpoint was not kept. The run needs tens of
-millions of tokens: a lent GPU, not these CPUs.
+Checkpoints (weights, optimizer, generators) go to --work every --ckpt-every-s seconds and at
+SIGINT/SIGTERM; --resume continues from the latest. Another machine continues from a committed
+export with --init DIR (a fresh optimizer). Every --probe-every steps it logs the probes #25's
+targets name: the held-out Brown loss, the loss on the repeated half of random sequences, and the
+best induction and previous-token scores (model/src/heads.cpp's definitions; `hooklab heads` and
+tools/circuits_report.py are the judges of record).
+
+  OMP_NUM_THREADS=1 nohup python tools/train_circuits.py [args] --resume >> WORK/train.log &
+
+`--export DIR` writes the latest checkpoint as an HF-layout model (F16), interim unless --name is
+given; with --name, also training.json (the facts tools/model_card.py renders the card from).
 """
 import os
 
