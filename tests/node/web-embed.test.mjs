@@ -4,7 +4,9 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { validMessage, initEmbedApi, refusedOriginWarning } from '../../web/src/embed-api.js';
+import { validMessage, initEmbedApi, refusedOriginWarning, EXPECTS } from '../../web/src/embed-api.js';
+import { KEY_NAMES } from '../../web/src/keys.js';
+import { stateFromParams, stateToParams, defaultState, KEY_PARTS } from '../../web/src/state.js';
 
 test('validMessage accepts the documented shapes', () => {
   assert.equal(validMessage({ type: 'hooklab:get-state' }), null);
@@ -86,7 +88,7 @@ test('the first hooklab:state reaches an allowed cross-origin parent even when s
     assert.deepEqual(b.toParent, []);
     b.loadOrigins();
     await tick();
-    assert.deepEqual(b.toParent, [{ type: 'hooklab:state', state: { lang: 'vi', ex3: '9,0.1' } }]);
+    assert.deepEqual(b.toParent, [{ type: 'hooklab:state', state: { lang: 'vi', ex3: '9,0.1' }, v: 1 }]);
     assert.deepEqual(b.warnings, []);
   } finally { b.restore(); }
 });
@@ -141,11 +143,54 @@ test('answers carry the request id; malformed requests get hooklab:error', async
     const e = b.send({ type: 'hooklab:set-state', state: { evil: 1 } }, COURSE);
     const x = b.send({ type: 'hooklab:state', state: {} }, LAB); // our own broadcast, heard by a top-level page
     await tick();
-    assert.deepEqual(r, [{ type: 'hooklab:result', result: exp, id: 'q1' }]);
-    assert.deepEqual(s, [{ type: 'hooklab:state', state: { lang: 'en' }, id: 3 }]);
+    assert.deepEqual(r, [{ type: 'hooklab:result', result: exp, v: 1, id: 'q1' }]);
+    assert.deepEqual(s, [{ type: 'hooklab:state', state: { lang: 'en' }, v: 1, id: 3 }]);
     assert.equal(e.length, 1);
     assert.equal(e[0].type, 'hooklab:error');
     assert.match(e[0].error, /unknown state key evil/);
     assert.deepEqual(x, []);
   } finally { b.restore(); }
+});
+
+// ---------------------------------------------------------------- one list of keys (issue #28)
+
+test('every URL key is a set-state key, with its type checked and a did-you-mean for a typo', () => {
+  // The URL the page writes for a state that sets every key holds only keys.js's keys, and
+  // each of them is a valid set-state field.
+  const st = stateFromParams(new URLSearchParams('ex1=9.2&ex2=9,10,1,0&ex3=9,0.1&ex4=9,10&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=3&lens=1&predict=1&iv=blocks.3.attn.hook_z%20scale=0&heads=induction,5&repeat=20,7'
+    + '&pclean=A%20B&pcorr=C%20D&pans=%20x&pwrong=%20y&phook=z&pmetric=logit_diff&pmethod=attribution&gn=5&gt=0.5&gk=3&gp=0.9&gs=2&autorun=patch&locked=ex3,prompt&views=std,patch&picker=hidden&embed=1&model=gpt2&lang=vi&prompt=hi&lesson=induction'));
+  const q = stateToParams(st);
+  assert.deepEqual([...q.keys()].sort(), [...KEY_NAMES].sort(), 'stateToParams writes exactly the keys of keys.js');
+  for (const [k, v] of q) assert.equal(validMessage({ type: 'hooklab:set-state', state: { [k]: v } }), null, k);
+  assert.deepEqual(Object.keys(EXPECTS).sort(), [...KEY_NAMES].sort());
+  // A lockable key says where it lives in the state.
+  for (const k of KEY_NAMES) if (!['locked', 'autorun', 'views', 'picker', 'embed'].includes(k)) assert.ok(KEY_PARTS[k], `KEY_PARTS.${k}`);
+  // Round trip: the state read back from its URL is the same state.
+  assert.deepEqual(stateFromParams(q, 'en'), st);
+  // Typos and wrong types, named with the nearest key / what the key takes.
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { pcleen: 'x' } }), /unknown state key pcleen \(did you mean "pclean"\?\)/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { head: 'induction,5' } }), /did you mean "heads"/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { ex3: true } }), /bad value for ex3: true; expected "L,factor"/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { prompt: 7 } }), /bad value for prompt: 7/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { locked: ['ex3'] } }), /bad value for locked: an array/);
+  assert.equal(validMessage({ type: 'hooklab:set-state', state: { pclean: 'When Mary', gn: 12, locked: 'ex3,prompt', autorun: 'patch', views: null } }), null);
+  // The API's version.
+  assert.equal(validMessage({ type: 'hooklab:get-state', v: 1 }), null);
+  assert.match(validMessage({ type: 'hooklab:get-state', v: 2 }), /unsupported version/);
+});
+
+test('URL keys (and so the element\'s attributes) the page does not know are refused, naming the nearest key', () => {
+  const refused = [];
+  const st = stateFromParams(new URLSearchParams('pcleen=x&ex3=9,0.1&autorun=pach&views=std,len&locked=ex3,promt&gn=0&lens=yes'), 'en', refused);
+  const by = Object.fromEntries(refused.map((r) => [r.key, r]));
+  assert.equal(by.pcleen.unknown, true);
+  assert.equal(by.pcleen.near, 'pclean');
+  for (const k of ['autorun', 'views', 'locked', 'gn', 'lens']) assert.ok(by[k], k);
+  assert.deepEqual([st.autorun, st.views, st.locked, st.gen.maxNewTokens, st.lens], [[], null, [], 20, false]);
+  assert.equal(st.ex.ex3.on, true);
+  // A plain object of attributes: the same rules.
+  const r2 = [];
+  stateFromParams({ pclean: 'A', phok: 'z' }, 'en', r2);
+  assert.deepEqual(r2.map((r) => [r.key, r.near]), [['phok', 'phook']]);
+  assert.deepEqual(defaultState().locked, []);
 });

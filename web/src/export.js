@@ -5,17 +5,29 @@ import { fmtNum } from './i18n.js';
 import { toCsv } from './analysis.js';
 import { tableOf } from './hook-table.js';
 import { interventionsOf } from './state.js';
-import { describeRow } from './rows.js';
+import { describeRow, rowToText, rowIntervention } from './rows.js';
 import { flushLazy } from './lazy.js';
 import { displayName } from './model-name.js';
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
 const plain = (x) => JSON.parse(JSON.stringify(x, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v)));
 
+// The export format (docs/embedding.md; `format` and `v` name it): the main run, then the
+// result of every view the experiment uses, each null until that view has one: `rows` (the
+// builder's rows), and what the panels register in app.resultParts (patching: the exact sweep
+// and direct logit attribution, attribution_patching, gradients, heads, generation).
+// `views`: the parts that hold a result; `pending`: the views still running (autorun).
+export const EXPORT_VERSION = 1;
+
 export function exportObject(app) {
   const { result, modelInfo, lensResult } = app;
   if (!result || !modelInfo) return null;
+  const parts = {};
+  for (const [k, get] of Object.entries(app.resultParts ?? {})) parts[k] = get() ?? null;
+  const rows = result.state.iv.map((r) => ({ text: rowToText(r), on: r.on, intervention: r.on ? rowIntervention(r) : null }));
   return plain({
+    format: 'hooklab-export',
+    v: EXPORT_VERSION,
     model: { id: result.model, name: displayName(app), ...modelInfo.config },
     prompt: result.state.prompt,
     interventions: interventionsOf(result.state),
@@ -25,8 +37,15 @@ export function exportObject(app) {
     intervened: result.intervened,
     compare: result.compare,
     logit_lens: lensResult?.for === result ? lensResult.layers : null,
+    rows,
+    ...parts,
+    views: ['run', ...(rows.length ? ['rows'] : []), ...Object.keys(parts).filter((k) => parts[k] !== null)],
+    pending: pendingViews(app),
   });
 }
+
+/** The views whose automatic run (autorun) has not finished: [name]. */
+export const pendingViews = (app) => (app.pendingChecks ?? []).map((f) => f()).filter(Boolean);
 
 export function exportJson(app) {
   const o = exportObject(app);

@@ -5,6 +5,7 @@ import { $, showFieldError } from './dom.js';
 import { fmtNum } from './i18n.js';
 import { stateToParams, validateField, FIELD_KIND } from './state.js';
 import { formatField } from './numbers.js';
+import { applyAuthor, enforceLocks } from './author.js';
 
 const EXS = ['ex1', 'ex2', 'ex3', 'ex4'];
 
@@ -20,6 +21,8 @@ function fields(st) {
 }
 
 export function syncUrl(app) {
+  // A locked key keeps the author's value whatever the learner did (author.js).
+  if (enforceLocks(app)) writeControls(app);
   const q = stateToParams(app.st);
   history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
   const full = new URLSearchParams(q);
@@ -46,6 +49,7 @@ export function writeControls(app) {
   $('drop').hidden = st.model !== 'local';
   for (const write of app.controlWriters) write(app); // the panels' own controls
   renderFieldErrors(app);
+  applyAuthor(app);
 }
 
 export function readControls(app) {

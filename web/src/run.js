@@ -43,6 +43,7 @@ export async function runNow(app) {
     setStatus(app, interventions.length ? 'ready' : 'noIntervention');
     renderQuestions(app);
     renderAll(app);
+    for (const f of app.autoruns) f(app); // autorun: the views' own runs (a patching sweep, generation)
     if (window.parent !== window) app.embed?.resultChanged(exportObject(app));
     runLens(app);
   } catch (e) {

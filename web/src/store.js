@@ -11,6 +11,7 @@ export function createApp(st, client) {
     modelInfo: null, // what the worker loaded: {config, rawConfig, fromCache, bytes, weightBytes, key, origin, fileName?}
     loadedKey: null,
     defaultName: 'HookLab-Brown',
+    bundled: {}, // the bundled models' {name, bytes} from their files.json, for the picker (model-info.js)
     localFiles: null, // files picked so far for a local model
     result: null, // {state, model, baseline, intervened}
     lensResult: null, // {for: result, layers}
@@ -28,6 +29,10 @@ export function createApp(st, client) {
     runTimer: 0,
     loading: null, // the model key being loaded
     embed: null,
+    authorParams: null, // the author's values (URL at load, then set-state): author.js
+    resultParts: {}, // view name → () => its result for the export, or null (export.js); panels add theirs
+    pendingChecks: [], // () => a view name while its autorun has not finished, else null
+    autoruns: [], // (app) => void, after each run: the views' automatic runs (autorun)
   };
 }
 

@@ -24,8 +24,9 @@ let nextId = 0;
 /**
  * Mounts the panel into `root`.
  * @param opts {worker: the engine Worker, lang: 'en'|'vi', getInput: () => ({prompt, interventions}),
- *   settings: initial settings (genStateFromParams), onSettings(settings): called when they change (URL state)}
- * @returns {setLang(lang), settings(), generate(), stop()}
+ *   settings: initial settings (genStateFromParams), onSettings(settings): called when they change (URL state),
+ *   onResult(result): called when a generation finishes (the embed API's hooklab:result)}
+ * @returns {setLang(lang), settings(), generate(), stop(), result(), busy()}
  */
 export function mountGeneratePanel(root, opts) {
   let lang = opts.lang === 'vi' ? 'vi' : 'en';
@@ -117,6 +118,7 @@ export function mountGeneratePanel(root, opts) {
     }
     lastResult = { ...done.request, ...m.value };
     exportBtn.disabled = false;
+    opts.onResult?.(lastResult);
     for (const which of ['baseline', 'intervened']) {
       const r = m.value[which];
       const why = colWrap.querySelector(`.gen-${which} .gen-why`);
@@ -159,5 +161,11 @@ export function mountGeneratePanel(root, opts) {
     settings: () => ({ ...settings }),
     generate,
     stop,
+    /** New settings from the page state (a set-state, Reset): the inputs follow. */
+    setSettings(s) {
+      for (const k of Object.keys(inputs)) if (s && k in s) { settings[k] = s[k]; inputs[k].value = String(s[k]); }
+    },
+    result: () => lastResult, // what Export writes, or null
+    busy: () => !!current,
   };
 }

@@ -46,6 +46,7 @@ export function writeHeadsControls(app) {
   if (!app.headsErrors?.['heads-r']) $('heads-r').value = String(h.r);
   if (!app.headsErrors?.['heads-seed']) $('heads-seed').value = h.seed;
   for (const el of document.querySelectorAll('.heads-rep')) el.hidden = !h.repeat;
+  if (app.st.autorun?.includes('heads')) $('heads-section').open = true; // autorun=heads, also from set-state
   showErrors(app);
 }
 
@@ -88,15 +89,16 @@ export function renderHeads(app) {
     });
     renderHeadGrid($('heads-grid'), { layer: block, tokens: hs.baseline.token_strings, baseline: hs.baseline.pattern, intervened: hs.intervened?.pattern ?? null, scores: hs, t, fmt });
   };
-  if (app.headsResult?.key === key) return draw();
+  if (app.headsResult?.key === key) { app.headsAsked = key; return draw(); }
   if (app.headsAsked === key) return;
   app.headsAsked = key;
   $('heads-status').textContent = t('headsRunning');
   $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: null, score: h.score, t, fmt });
   app.client.heads(req).then((value) => {
     if (app.headsAsked !== key) return; // a newer request
-    app.headsResult = { key, value };
+    app.headsResult = { key, value, req: { score: h.score, block, ...req } };
     draw();
+    if (window.parent !== window) app.notifyResult?.(); // the embed API's hooklab:result
   }, (e) => {
     if (app.headsAsked !== key) return;
     app.headsAsked = null;
@@ -112,7 +114,11 @@ export function bindHeads(app, onChange) {
   app.controlWriters.push(writeHeadsControls);
   const panel = $('heads-section');
   const q = stateToParams(app.st);
-  if (q.has('heads') || q.has('repeat')) panel.open = true;
+  if (q.has('heads') || q.has('repeat') || app.st.autorun?.includes('heads')) panel.open = true;
+  // Its result in the export and the embed API (export.js): the scores of the latest request
+  // (baseline and intervened), with what was asked; pending while autorun=heads waits for it.
+  app.resultParts.heads = () => (app.headsResult && app.headsResult.key === app.headsAsked ? { ...app.headsResult.req, ...app.headsResult.value } : null);
+  app.pendingChecks.push(() => (app.st.autorun?.includes('heads') && app.headsAsked && app.headsResult?.key !== app.headsAsked ? 'heads' : null));
   panel.addEventListener('toggle', () => { if (panel.open) renderHeads(app); });
   app.headsChange = () => { onChange(); renderHeads(app); };
   const changed = () => { if (readHeadsControls(app)) app.headsChange(); else onChange(); };
