@@ -100,6 +100,19 @@ test("the charts' numbers are the engine's (JSON export vs the native CLI)", asy
   await page.keyboard.press('ArrowRight');
   const tlRun = /intervened = run\(\[\("blocks\.9\.attn\.hook_k", zero_k_0\), \("blocks\.9\.mlp\.hook_post", noise_even_1\), \("blocks\.9\.hook_resid_post", scale_2\)\]\)/;
   assert.match(await textMatching(page, '#code', tlRun), tlRun);
+  // The nnsight tab (ArrowRight again): the same interventions as edits at their places, its
+  // label and comments in the page's language.
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('#tab-nn').getAttribute('aria-selected'), 'true');
+  assert.equal(await page.locator('#tab-nn').textContent(), 'nnsight trace');
+  const nnRun = /at\(9, "c_attn", zero_head_k_0\),\n    at\(9, "act", noise_even_1\),\n    at\(9, "output", scale_block_2\),/;
+  assert.match(await textMatching(page, '#code', nnRun), nnRun);
+  assert.match(await page.locator('#code').textContent(), /remote=True/);
+  await page.locator('#lang').selectOption('vi');
+  assert.equal(await page.locator('#tab-nn').textContent(), 'trace của nnsight');
+  assert.match(await textMatching(page, '#code', /Trên NDIF/), /Bài 1: đặt Key của head 2 trong khối 9 về 0/);
+  await page.locator('#lang').selectOption('en');
+  await page.locator('#tab-hf').click();
   // CSV export.
   const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
   const text = readFileSync(await csv.path(), 'utf8');

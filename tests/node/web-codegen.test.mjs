@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { hfCode, tlCode, tupleText, pyNum } from '../../web/src/codegen.js';
+import { nnCode } from '../../web/src/codegen-nnsight.js';
+import { CODEGEN_STRINGS } from '../../web/src/codegen-strings.js';
+import { readFileSync } from 'node:fs';
 import { defaultState } from '../../web/src/state.js';
 import { STRINGS, makeT } from '../../web/src/i18n.js';
 import { derivedTolerance, klTolerance, maxAbs } from '../tolerance.mjs';
@@ -65,6 +68,7 @@ function allVariants() {
         const st = state(ex, { model, lang, prompt: 'Line one\n"quoted" \\ back\u2028 and ✓ tiếng Việt' });
         out.push({ name: `hf ${lang} ${model} ${JSON.stringify(ex)}`, code: hfCode(st, { lang, ...info }) });
         out.push({ name: `tl ${lang} ${model} ${JSON.stringify(ex)}`, code: tlCode(st, { lang, ...info }) });
+        out.push({ name: `nnsight ${lang} ${model} ${JSON.stringify(ex)}`, code: nnCode(st, { lang, ...info }) });
       }
   for (const lang of ['en', 'vi'])
     for (const tf of ['4', '5'])
@@ -89,6 +93,23 @@ test('every generated program is valid Python (ast.parse), in both languages and
   const r = python('import ast,json,sys\nfor v in json.load(sys.stdin):\n    try:\n        ast.parse(v["code"])\n    except SyntaxError as e:\n        print(v["name"], e)', JSON.stringify(variants));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '', `syntax errors:\n${r.stdout}`);
+});
+
+test('the nnsight tab: in the page beside HF and TL, its label and its code in the page language', () => {
+  const html = readFileSync(join(REPO, 'web/index.html'), 'utf8');
+  assert.match(html, /<button role="tab" id="tab-nn"[^>]*aria-controls="code"[^>]*data-i18n="codeNn"/);
+  assert.equal(makeT('en')('codeNn'), 'nnsight trace');
+  assert.equal(makeT('vi')('codeNn'), 'trace của nnsight');
+  for (const k of Object.keys(CODEGEN_STRINGS.en).filter((k) => k.startsWith('nn'))) assert.ok(CODEGEN_STRINGS.vi[k], `vi ${k}`);
+  const st = (lang) => state({ ex1: { layer: 9, head: 2 } }, { lang });
+  const en = nnCode(st('en'), { lang: 'en' }), vi = nnCode(st('vi'), { lang: 'vi' });
+  assert.notEqual(en, vi);
+  assert.match(en, /# Exercise 1: zero the Key of head 2 in block 9\./);
+  assert.match(vi, /# Bài 1: đặt Key của head 2 trong khối 9 về 0\./);
+  for (const c of [en, vi]) {
+    assert.match(c, /remote=True/); // what changes for a larger model, said in the tab
+    assert.match(c, /at\(9, "c_attn", zero_head_k_0\)/);
+  }
 });
 
 test('which model the code loads: the hub name, the page URL or the repo folder; never GPT-2 small for the embedded model', () => {

@@ -20,13 +20,14 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def shown(tmp_path_factory):
-    """Every program of tests/peers/emit_code.mjs, run once (HF and TL tabs, Patching view):
-    {(state name, "hf" | "tl"): {"stdout", "error", "values"}}."""
+    """Every program of tests/peers/emit_code.mjs, run once (HF, TL and nnsight tabs, Patching
+    view): {(state name, "hf" | "tl" | "nn"): {"stdout", "error", "values"}}. PEERS_LANGS=nn (a
+    comma-separated list) runs only those libraries' programs."""
     jobs = []
     for name, s in peerlib.emitted().items():
         if s.get("skip"):
             continue
-        for lang in ("hf", "tl"):
+        for lang in os.environ.get("PEERS_LANGS", "hf,tl,nn").split(","):
             if lang in s:
                 jobs.append(((name, lang), s[lang], peerlib.ckpt(s["ckpt"])))
     return peerlib.run_programs(jobs, tmp_path_factory.mktemp("shown"))

@@ -1,6 +1,8 @@
 // Prints, as JSON, the Python code the page shows for a fixed set of page states: the code
-// panel's HuggingFace and TransformerLens tabs (web/src/codegen.js hfCode / tlCode) and the
-// Patching view's TransformerLens sweep and attribution (tlPatchCode / tlDlaCode). The peers
+// panel's HuggingFace, TransformerLens and nnsight tabs (web/src/codegen.js hfCode / tlCode,
+// codegen-nnsight.js nnCode) and the Patching view's sweep, attribution, attribution patching and
+// gradient × input, in TransformerLens and nnsight (tlPatchCode / tlDlaCode, codegen-gradients.js
+// tlAttributionCode / tlInputGradCode, codegen-nnsight.js nnPatchCode ... nnInputGradCode). The peers
 // suite (tests/peers, docs/peers.md) runs each program with real transformers and
 // transformer_lens and compares what it prints with the engine's numbers.
 //
@@ -9,9 +11,9 @@
 //        checkpoint, block 9, a T-token prompt: {"4": {"plain", "attn"}, "5": {"plain", "attn"}}
 //
 // Each state is given as the page's own URL query (web/src/state.js stateFromParams), the way
-// a learner's link carries it; its entry is {name, query, ckpt, prompt, interventions, hf, tl}
-// for the code panel, or {name, query, ckpt, kind: "patch" | "dla", ex, interventions, tl}
-// for the Patching view. The page is assumed to be served (the embedded model's code then
+// a learner's link carries it; its entry is {name, query, ckpt, prompt, interventions, hf, tl, nn}
+// for the code panel, or {name, query, ckpt, kind: "patch" | "dla" | "attr" | "ixg", ex,
+// interventions, tl, nn} for the Patching view. The page is assumed to be served (the embedded model's code then
 // downloads from its models/default/ URL): the peers replace only the `MODEL = ...` line by a
 // local checkpoint folder. The builder's rows need the engine's hook table (lab.hooks()), read
 // from the wasm engine; without a wasm build those states carry {"skip": reason}.
@@ -20,6 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { hfCode, tlCode, tlPatchCode, tlDlaCode, tupleText } from '../../web/src/codegen.js';
+import { tlAttributionCode, tlInputGradCode } from '../../web/src/codegen-gradients.js';
+import { nnCode, nnPatchCode, nnDlaCode, nnAttributionCode, nnInputGradCode } from '../../web/src/codegen-nnsight.js';
 import { stateFromParams, interventionsOf } from '../../web/src/state.js';
 import { patchInputs } from '../../web/src/panels/patch-data.js';
 
@@ -65,6 +69,14 @@ function states() {
   out.push({ name: 'patch/z-logit_diff', ckpt: 'mid', kind: 'patch', query: q({ ...pair, phook: 'z', pmetric: 'logit_diff' }) });
   out.push({ name: 'patch/resid_pre-ex1-ex3', ckpt: 'mid', kind: 'patch', query: q({ ...pair, phook: 'resid_pre', ex1: '9.2', ex3: '8,0.5' }) });
   out.push({ name: 'dla/clean', ckpt: 'mid', kind: 'dla', query: q(pair) });
+  // The gradient features of the Patching view (codegen-gradients.js, codegen-nnsight.js):
+  // attribution patching for each family, and gradient × input, clean and with interventions.
+  for (const h of ['resid_pre', 'attn_out', 'mlp_out', 'z']) out.push({ name: `attr/${h}`, ckpt: 'mid', kind: 'attr', query: q({ ...pair, phook: h }) });
+  out.push({ name: 'attr/z-logit_diff-ex1', ckpt: 'mid', kind: 'attr', query: q({ ...pair, phook: 'z', pmetric: 'logit_diff', ex1: '9.2' }) });
+  out.push({ name: 'attr/resid_pre-rows', ckpt: 'mid', kind: 'attr', rows: true, query: q({ ...pair, phook: 'resid_pre', iv: 'blocks.3.hook_mlp_out scale=0.5;logits add=1 feat=0:100', ex3: '8,0.5' }) });
+  out.push({ name: 'ixg/clean', ckpt: 'mid', kind: 'ixg', query: q(pair) });
+  out.push({ name: 'ixg/ex1-ex3', ckpt: 'mid', kind: 'ixg', query: q({ ...pair, ex1: '9.2', ex3: '8,0.5' }) });
+  out.push({ name: 'ixg/rows-resid_pre', ckpt: 'mid', kind: 'ixg', rows: true, query: q({ ...pair, iv: 'hook_embed scale=0.5;blocks.0.hook_resid_pre add=0.1 pos=0:2' }) });
   out.push({ name: 'dla/ex1-ex2', ckpt: 'mid', kind: 'dla', query: q({ ...pair, ex1: '9.2', ex2: '8,1,0,1' }) });
   // The page as it opens, on the embedded model (checkpoints/default, GPT-2's vocabulary): its
   // default prompt with the four exercises, and its default pair (" was" / " were" as text tokens).
@@ -102,11 +114,12 @@ const result = wanted.map((s) => {
   if (refused.length) throw new Error(`${s.name}: the page refused ${JSON.stringify(refused)}`);
   const e = { ...s, prompt: st.prompt, interventions: interventionsOf(st), topk: st.topk };
   if (s.rows && !hooks) return { ...e, skip: 'the builder\'s rows need the engine\'s hook table: wasm engine not built (npm run build:wasm)' };
-  if (s.kind === 'patch' || s.kind === 'dla') {
-    const ex = { ...patchInputs(st.patch, st.model), hook: st.patch.hook, metric: st.patch.metric };
-    return { ...e, ex, tl: (s.kind === 'patch' ? tlPatchCode : tlDlaCode)(st, ex, INFO) };
-  }
   const info = { ...INFO, hooks };
-  return { ...e, hf: hfCode(st, info), tl: tlCode(st, info) };
+  if (s.kind) {
+    const ex = { ...patchInputs(st.patch, st.model), hook: st.patch.hook, metric: st.patch.metric };
+    const [tl, nn] = { patch: [tlPatchCode, nnPatchCode], dla: [tlDlaCode, nnDlaCode], attr: [tlAttributionCode, nnAttributionCode], ixg: [tlInputGradCode, nnInputGradCode] }[s.kind];
+    return { ...e, ex, tl: tl(st, ex, info), nn: nn(st, ex, info) };
+  }
+  return { ...e, hf: hfCode(st, info), tl: tlCode(st, info), nn: nnCode(st, info) };
 });
 process.stdout.write(JSON.stringify({ hook_table: hooks ? 'wasm' : null, states: result }, null, 1));

@@ -62,10 +62,77 @@ def engine_run(name, prompt, interventions=(), captures=(), topk=20):
     return _engine(tuple(args))
 
 
-def engine_patch(name, clean, corrupted, answer, wrong, hook, interventions=()):
+def engine_patch(name, clean, corrupted, answer, wrong, hook, interventions=(), method="exact"):
     args = ["patch", "--model", str(ckpt(name)), "--clean", clean, "--corrupted", corrupted, "--answer", answer,
-            "--wrong", wrong, "--hook", hook, "--threads", "1"] + _ivs(interventions)
+            "--wrong", wrong, "--hook", hook, "--method", method, "--threads", "1"] + _ivs(interventions)
     return _engine(tuple(args))
+
+
+def engine_gradients(name, prompt, answer, wrong, hooks, interventions=()):
+    args = ["gradients", "--model", str(ckpt(name)), "--prompt", prompt, "--answer", answer, "--wrong", wrong,
+            "--threads", "1"] + [a for h in hooks for a in ("--hook", h)] + _ivs(interventions)
+    return _engine(tuple(args))
+
+
+# The hook whose activations a patching family reads, per block (web/src/codegen-gradients.js).
+ATTRIBUTION_SITE = {"resid_pre": "hook_resid_pre", "attn_out": "hook_attn_out", "mlp_out": "hook_mlp_out",
+                    "z": "attn.hook_z"}
+
+
+def _abs_max(v):
+    return max(abs(x) for x in v)
+
+
+def _slice_norms(data, shape, by_head):
+    """L2 norms over each slice of a [T, d] (per position) or [T, H, D] (per head) tensor."""
+    out = [0.0] * (shape[1] if by_head else shape[0])
+    inner = 1
+    for d in shape[1:]:
+        inner *= d
+    for i, v in enumerate(data):
+        out[(i % inner) // shape[2] if by_head else i // inner] += v * v
+    return [math.sqrt(x) for x in out]
+
+
+def attribution_tolerance(name, clean, corrupted, answer, wrong, hook, interventions=()):
+    """tools/make_goldens.py attribution_case's record (as tests/browser/attribution.test.mjs has
+    it): derive_gradient from the two runs' scales, plus estimate_abs from the engine's values at
+    every block's site and the corrupted run's gradients there."""
+    runs = [engine_run(name, t, interventions) for t in (clean, corrupted)]
+    n_layer = runs[0]["model"]["n_layer"]
+    names = ["blocks.%d.%s" % (l, ATTRIBUTION_SITE[hook]) for l in range(n_layer)]
+    c, k = (engine_run(name, t, interventions, captures=names)["captures"] for t in (clean, corrupted))
+    g = engine_gradients(name, corrupted, answer, wrong, names, interventions)["gradients"]
+    S = L = 0.0
+    for r in runs:
+        s, l = gc.scales_of(r["stats"])
+        S, L = max(S, s), max(L, l)
+    rec = gc.derive_gradient(runs[0]["model"], len(runs[0]["tokens"]), S, L)
+    worst = 0.0
+    for n in names:
+        cv, kv, gv, shape = c[n]["data"], k[n]["data"], g[n]["data"], c[n]["shape"]
+        act = rec["activation_rel"] * (_abs_max(cv) + _abs_max(kv))
+        grad = rec["gradient_rel"] * _abs_max(gv)
+        gn = _slice_norms(gv, shape, hook == "z")
+        dn = _slice_norms([a - b for a, b in zip(cv, kv)], shape, hook == "z")
+        worst = max([worst] + [act * a + grad * b for a, b in zip(gn, dn)])
+    rec["estimate_abs"] = 2 * rec["logit_abs"] + worst
+    return rec
+
+
+def input_x_gradient_tolerance(name, prompt, answer, wrong, interventions=()):
+    """The engine's gradient x input and its record (make_goldens.py gradient_case): derive_gradient
+    from the run's scales, plus input_x_gradient_abs = gradient_rel max|g| max_p ||x[p]||, x the
+    embeddings' sum and g the gradient at blocks.0.hook_resid_pre."""
+    run = engine_run(name, prompt, interventions, captures=("hook_embed", "hook_pos_embed"))
+    g = engine_gradients(name, prompt, answer, wrong, ["blocks.0.hook_resid_pre"], interventions)
+    rec = gc.derive_gradient(run["model"], len(run["tokens"]), *gc.scales_of(run["stats"]))
+    e, p = run["captures"]["hook_embed"], run["captures"]["hook_pos_embed"]
+    x = [a + b for a, b in zip(e["data"], p["data"])]
+    d = e["shape"][-1]
+    xn = max(math.sqrt(sum(v * v for v in x[i:i + d])) for i in range(0, len(x), d))
+    rec["input_x_gradient_abs"] = rec["gradient_rel"] * _abs_max(g["gradients"]["blocks.0.hook_resid_pre"]["data"]) * xn
+    return g, rec
 
 
 def engine_attribute(name, prompt, answer, wrong, interventions=()):

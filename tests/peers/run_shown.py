@@ -20,7 +20,7 @@ import traceback
 
 import torch
 
-KEEP = ("baseline", "intervened", "result", "clean_ld", "corrupted_ld", "parts", "per_head", "ln_bias")
+KEEP = ("baseline", "intervened", "result", "clean_ld", "corrupted_ld", "parts", "per_head", "ln_bias", "x_grad")
 
 
 def plain(x):
@@ -38,12 +38,18 @@ def plain(x):
 def main(jobs_path):
     for job in json.load(open(jobs_path)):
         buf, err, values = io.StringIO(), None, {}
+        # As a fresh interpreter starts: an earlier program may have turned autograd off
+        # (torch.set_grad_enabled(False) in the Patching view's code), and the gradient programs need it.
+        torch.set_grad_enabled(True)
         try:
             with contextlib.redirect_stdout(buf):
                 g = runpy.run_path(job["code"], run_name="__main__")
             values = {k: plain(g[k]) for k in KEEP if k in g}
-            if isinstance(g.get("model"), torch.nn.Module):  # the dtype it computed in
-                values["dtype"] = str(next(g["model"].parameters()).dtype)
+            model = g.get("model")
+            # nnsight's model is an Envoy around the torch module (its _module)
+            model = model if isinstance(model, torch.nn.Module) else getattr(model, "_module", None)
+            if isinstance(model, torch.nn.Module):  # the dtype it computed in
+                values["dtype"] = str(next(model.parameters()).dtype)
         except BaseException:  # noqa: BLE001 - the program's failure is the finding
             err = traceback.format_exc()
         with open(job["out"], "w") as f:

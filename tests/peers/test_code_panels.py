@@ -28,10 +28,21 @@ PRINT_5 = 5e-6  # half a unit of the 5th decimal the std lists are rounded to
 PRINT_4 = 5e-5  # ... of the 4th, the top-k probabilities
 
 
+LANG_IDS = {"hf": "hf", "tl": "tl", "nn": "nnsight"}
+ATTR = [n for n, s in STATES.items() if s.get("kind") == "attr"]
+IXG = [n for n, s in STATES.items() if s.get("kind") == "ixg"]
+
+
+def _langs(*langs):
+    return pytest.mark.parametrize("lang", list(langs), ids=[LANG_IDS[l] for l in langs])
+
+
 def _program(shown, name, lang):
     s = STATES[name]
     if s.get("skip"):
         pytest.skip(s["skip"])
+    if (name, lang) not in shown:
+        pytest.skip("%s's programs not run (PEERS_LANGS)" % lang)
     r = shown[(name, lang)]
     assert r["error"] is None, "the page's %s program for %s failed as shown:\n%s" % (lang.upper(), name, r["error"])
     # The engine computes in float32 whatever the file's dtype (the embedded model's is F16); so
@@ -47,7 +58,7 @@ def _noise_layer(s):
     return min(ls) if ls else None
 
 
-@pytest.mark.parametrize("lang", ["hf", "tl"])
+@_langs("hf", "tl", "nn")
 @pytest.mark.parametrize("name", MAIN)
 def test_code_panel_prints_the_engines_numbers(shown, name, lang):
     s, r = _program(shown, name, lang)
@@ -101,9 +112,10 @@ def _pair(s):
     return ex["clean"], ex["corrupted"], ex["answer"], ex["wrong"]
 
 
+@_langs("tl", "nn")
 @pytest.mark.parametrize("name", PATCH)
-def test_patching_code_prints_the_engines_sweep(shown, name):
-    s, r = _program(shown, name, "tl")
+def test_patching_code_prints_the_engines_sweep(shown, name, lang):
+    s, r = _program(shown, name, lang)
     clean, corrupted, answer, wrong = _pair(s)
     hook, metric = s["ex"]["hook"], s["ex"]["metric"]
     e = peerlib.engine_patch(s["ckpt"], clean, corrupted, answer, wrong, hook, s["interventions"])
@@ -115,7 +127,7 @@ def test_patching_code_prints_the_engines_sweep(shown, name):
     printed_clean, printed_corrupted = float(line[0].split()[3]), float(line[0].split()[5])
     assert (printed_clean, printed_corrupted) == (v["clean_ld"], v["corrupted_ld"])
     key = "normalized" if metric == "normalized" else "logit_diff"
-    c = Check("%s: the Patching view's TL code (%s, %s)" % (name, hook, metric))
+    c = Check("%s: the Patching view's %s code (%s, %s)" % (name, lang.upper(), hook, metric))
     c.equal("shape", [len(v["result"]), len(v["result"][0])], [len(e[key]), len(e[key][0])])
     old = {"clean_logit_diff": e["clean_logit_diff"], "corrupted_logit_diff": e["corrupted_logit_diff"],
            key: e[key], "tolerance": tol}
@@ -125,9 +137,10 @@ def test_patching_code_prints_the_engines_sweep(shown, name):
     c.done()
 
 
+@_langs("tl", "nn")
 @pytest.mark.parametrize("name", DLA)
-def test_attribution_code_prints_the_engines_components(shown, name):
-    s, r = _program(shown, name, "tl")
+def test_attribution_code_prints_the_engines_components(shown, name, lang):
+    s, r = _program(shown, name, lang)
     clean, _, answer, wrong = _pair(s)
     e = peerlib.engine_attribute(s["ckpt"], clean, answer, wrong, s["interventions"])
     tol = peerlib.derived(peerlib.engine_run(s["ckpt"], clean, s["interventions"]))
@@ -139,7 +152,7 @@ def test_attribution_code_prints_the_engines_components(shown, name):
             mine["blocks.%d.attn.head.%d" % (l, h)] = v["per_head"][l][h]
         mine["blocks.%d.attn.bias" % l] = v["parts"]["%d_attn_out" % l] - sum(v["per_head"][l])
         mine["blocks.%d.mlp" % l] = v["parts"]["%d_mlp_out" % l]
-    c = Check("%s: the Patching view's DLA code" % name)
+    c = Check("%s: the Patching view's %s DLA code" % (name, lang.upper()))
     c.equal("components", sorted(mine), sorted(x["name"] for x in e["components"]))
     line = [l for l in r["stdout"].splitlines() if l.startswith("sum ")]
     assert line, r["stdout"]
@@ -149,6 +162,51 @@ def test_attribution_code_prints_the_engines_components(shown, name):
                                             for x in e["components"]], "tolerance": tol}
     c.golden("$", old, new)
     c.near("sum of the components", total, e["logit_diff"], 2 * tol["logit_abs"])
+    c.done()
+
+
+@_langs("tl", "nn")
+@pytest.mark.parametrize("name", ATTR)
+def test_attribution_patching_code_prints_the_engines_estimates(shown, name, lang):
+    s, r = _program(shown, name, lang)
+    clean, corrupted, answer, wrong = _pair(s)
+    hook, metric = s["ex"]["hook"], s["ex"]["metric"]
+    e = peerlib.engine_patch(s["ckpt"], clean, corrupted, answer, wrong, hook, s["interventions"], "attribution")
+    tol = peerlib.attribution_tolerance(s["ckpt"], clean, corrupted, answer, wrong, hook, s["interventions"])
+    v = r["values"]
+    line = [l for l in r["stdout"].splitlines() if l.startswith("clean logit diff")]
+    assert line, r["stdout"]
+    assert (float(line[0].split()[3]), float(line[0].split()[5])) == (v["clean_ld"], v["corrupted_ld"])
+    key = "normalized" if metric == "normalized" else "logit_diff"
+    c = Check("%s: the Patching view's %s attribution patching (%s, %s)" % (name, lang.upper(), hook, metric))
+    c.equal("shape", [len(v["result"]), len(v["result"][0])], [len(e[key]), len(e[key][0])])
+    old = {"clean_logit_diff": e["clean_logit_diff"], "corrupted_logit_diff": e["corrupted_logit_diff"],
+           key: e[key], "tolerance": tol}
+    new = {"clean_logit_diff": v["clean_ld"], "corrupted_logit_diff": v["corrupted_ld"], key: v["result"],
+           "tolerance": tol}
+    c.golden("$", old, new)
+    c.done()
+
+
+@_langs("tl", "nn")
+@pytest.mark.parametrize("name", IXG)
+def test_input_x_gradient_code_prints_the_engines_values(shown, name, lang):
+    s, r = _program(shown, name, lang)
+    clean, _, answer, wrong = _pair(s)
+    e, tol = peerlib.input_x_gradient_tolerance(s["ckpt"], clean, answer, wrong, s["interventions"])
+    v = r["values"]
+    lines = r["stdout"].splitlines()
+    rows = [float(l.split()[-1]) for l in lines if l.split() and l.split()[0].isdigit()]
+    total = [l for l in lines if l.startswith("sum ")]
+    assert total and len(rows) == len(e["input_x_gradient"]), r["stdout"]
+    c = Check("%s: the Patching view's %s gradient x input" % (name, lang.upper()))
+    c.golden("$", {"input_x_gradient": e["input_x_gradient"], "tolerance": tol},
+             {"input_x_gradient": v["x_grad"], "tolerance": tol})
+    for p, (a, b) in enumerate(zip(rows, e["input_x_gradient"])):
+        c.near("printed[%d]" % p, a, b, tol["input_x_gradient_abs"], 5e-7)  # 6 decimals
+    c.near("sum", float(total[0].split()[1]), sum(e["input_x_gradient"]),
+           len(rows) * tol["input_x_gradient_abs"])
+    c.near("logit diff", float(total[0].split()[-1]), e["logit_diff"], 2 * tol["logit_abs"])
     c.done()
 
 

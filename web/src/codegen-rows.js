@@ -258,3 +258,15 @@ export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
 
 /** Whether an intervention is one of the builder's general rows. */
 export const isRow = (iv) => typeof iv.hook === 'string' && ['zero', 'scale', 'add', 'set', 'noise'].includes(iv.kind);
+
+/**
+ * For the other code writers (codegen-nnsight.js): the rows sorted in the engine's firing order
+ * (stable), the helpers' lines, and call(iv, x), the Python expression that applies a row to x
+ * (x in TransformerLens's layout, batch first).
+ */
+export function rowTools(rows, t, pyNum, engineHooks = null) {
+  num = pyNum;
+  useTable(rows, engineHooks);
+  const sorted = rows.map((iv, i) => ({ iv, i, rank: hookRank(iv.hook) })).sort((a, b) => a.rank - b.rank || a.i - b.i).map((x) => x.iv);
+  return { sorted, helpers: rows.length ? helpers(t) : [], call: (iv, x) => call(iv, x), split };
+}

@@ -1,10 +1,14 @@
-// The same experiment in PyTorch: HuggingFace hooks or TransformerLens, as tabs.
+// The same experiment in PyTorch: HuggingFace hooks, TransformerLens or nnsight, as tabs.
 import { $, setText } from '../dom.js';
 import { whenVisible } from '../lazy.js';
 import { hfCode, tlCode } from '../codegen.js';
+import { nnCode } from '../codegen-nnsight.js';
 import { isRow } from '../codegen-rows.js';
 import { interventionsOf } from '../state.js';
 import { hookTable, tableOf } from '../hook-table.js';
+import { bundledSource } from '../model-name.js';
+
+export const CODE_TABS = ['hf', 'tl', 'nn'];
 
 export function renderCode(app) {
   const s = app.result?.state || app.st;
@@ -17,12 +21,12 @@ export function renderCode(app) {
       setText($('code'), app.t('cgNeedsTable'));
       if (app.modelInfo) hookTable(app).then(() => renderCode(app), () => {});
     } else {
-      const info = { lang: app.st.lang, modelName: app.defaultName, modelUrl: new URL('models/default/', location.href).href, hooks };
-      setText($('code'), tab === 'hf' ? hfCode(s, info) : tlCode(s, info));
+      const info = { lang: app.st.lang, ...bundledSource(app), hooks };
+      setText($('code'), tab === 'hf' ? hfCode(s, info) : tab === 'nn' ? `${nnCode(s, info)}\n\n# ${app.t('nnNotShown')}` : tlCode(s, info));
     }
   });
-  $('tab-hf').setAttribute('aria-selected', String(tab === 'hf'));
-  $('tab-tl').setAttribute('aria-selected', String(tab === 'tl'));
-  $('tab-hf').tabIndex = tab === 'hf' ? 0 : -1;
-  $('tab-tl').tabIndex = tab === 'tl' ? 0 : -1;
+  for (const k of CODE_TABS) {
+    $(`tab-${k}`).setAttribute('aria-selected', String(tab === k));
+    $(`tab-${k}`).tabIndex = tab === k ? 0 : -1;
+  }
 }

@@ -14,8 +14,9 @@ import { syncUrl } from '../form.js';
 import { upsertChart, lazyTable, renderTable, reducedMotion, OI } from '../charts.js';
 import { isRow } from '../codegen-rows.js';
 import { tlAttributionCode, tlInputGradCode } from '../codegen-gradients.js';
+import { nnAttributionCode, nnInputGradCode } from '../codegen-nnsight.js';
 import { hookTable, tableOf } from '../hook-table.js';
-import { displayName } from '../model-name.js';
+import { displayName, bundledSource } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { scaleMax, sweepColumns, divergingColor, patchInputs } from './patch-data.js';
 import { comparison, sameSlices, attributionCsv, ixgCsv, finiteSum, absMax, textOn } from './attribution-data.js';
@@ -301,19 +302,25 @@ function renderIxg(app, x) {
   fig.replaceChildren(h, strip, out, legend, cap, details);
 }
 
-// The TransformerLens code of both: written from the engine's hook table when the builder's
+/** The code of both, again (the code panel's tab changed). */
+export function renderAttributionCode(app) {
+  renderCode(app, { ...patchInputs(app.st.patch, app.st.model), hook: app.st.patch.hook });
+}
+
+// The TransformerLens (or nnsight) code of both: written from the engine's hook table when the builder's
 // rows are among the interventions (drawn once the table is here).
 function renderCode(app, cur) {
   const st = app.st;
   const hooks = tableOf(app);
   const ex = { ...cur, metric: st.patch.metric };
-  const info = { lang: st.lang, modelName: app.defaultName, modelUrl: new URL('models/default/', location.href).href, hooks };
+  const info = { lang: st.lang, ...bundledSource(app), hooks };
   if (!hooks && interventionsOf(st).some(isRow)) {
     $('attr-code').textContent = $('ixg-code').textContent = app.t('cgNeedsTable');
     if (app.modelInfo) hookTable(app).then(() => app.renderPatching(), () => {});
     return;
   }
-  for (const [id, gen] of [['attr-code', tlAttributionCode], ['ixg-code', tlInputGradCode]]) {
+  const nn = app.codeTab === 'nn'; // the code panel's tab: nnsight, else TransformerLens
+  for (const [id, gen] of [['attr-code', nn ? nnAttributionCode : tlAttributionCode], ['ixg-code', nn ? nnInputGradCode : tlInputGradCode]]) {
     try {
       $(id).textContent = gen(st, ex, info);
     } catch (e) {
