@@ -4,6 +4,7 @@
 #   - the engine: wasm/js/hooklab.js + wasm/dist/hooklab.{mjs,wasm} (`bash tools/build.sh wasm`) → public/engine/
 #   - the default model: checkpoints/default (or, until it exists, the random-weights
 #     test checkpoint build/ckpt/mid) → public/models/default/
+#   - the induction lesson's model: checkpoints/induction → public/models/induction/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,32 +29,47 @@ else
   echo "web/build.sh: the wasm engine (wasm/js/hooklab.js, wasm/dist/hooklab.{mjs,wasm}) is missing: run 'bash tools/build.sh wasm' first; the page will say the engine is missing" >&2
 fi
 
-# The default model.
+# The bundled models (web/src/state.js MODELS, kind 'bundled'): checkpoints/KEY → public/models/KEY/.
+# The default falls back to the random-weights test checkpoint while checkpoints/default is
+# missing; another bundled model that is missing is left out (the page says it cannot load).
+bundle_model() { # key src
+  local key=$1 src=$2 m="$pub/models/$1" f
+  for f in config.json model.safetensors vocab.json merges.txt MODEL_CARD.md; do
+    [ -f "$src/$f" ] && sync_file "$src/$f" "$m/$f"
+  done
+  [ -f "$src/MODEL_CARD.md" ] || rm -f "$m/MODEL_CARD.md"
+  # Its content key: each file's size and sha256 in files.json, by which every embed and every
+  # reload find the model in Cache Storage instead of downloading it (docs/embedding.md); and
+  # the config's name, by which the model picker labels it before it is loaded.
+  # Hashed again only when a file changed.
+  if [ ! -f "$m/files.json" ] || ! grep -q '"name"' "$m/files.json" || [ -n "$(find "$m" -maxdepth 1 \( -name config.json -o -name vocab.json -o -name merges.txt -o -name model.safetensors \) -newer "$m/files.json" -print -quit)" ]; then
+    node -e '
+      const { createHash } = require("node:crypto"), { readFileSync, statSync, writeFileSync } = require("node:fs");
+      const [dir, out] = process.argv.slice(1);
+      const files = {};
+      for (const f of ["config.json", "vocab.json", "merges.txt", "model.safetensors"])
+        files[f] = { size: statSync(`${dir}/${f}`).size, sha256: createHash("sha256").update(readFileSync(`${dir}/${f}`)).digest("hex") };
+      const name = JSON.parse(readFileSync(`${dir}/config.json`, "utf8")).hooklab?.name ?? null;
+      writeFileSync(out, JSON.stringify({ files, name }, null, 2) + "\n");
+    ' "$m" "$m/files.json.tmp"
+    sync_file "$m/files.json.tmp" "$m/files.json"
+    rm -f "$m/files.json.tmp"
+  fi
+}
+
 src=checkpoints/default
 if [ ! -f "$src/model.safetensors" ]; then
   src=build/ckpt/mid
   echo "web/build.sh: checkpoints/default is missing; embedding the random-weights test checkpoint $src" >&2
   [ -f "$src/model.safetensors" ] || { echo "web/build.sh: $src is missing too: run 'bash tools/build.sh native' (ctest makes it)" >&2; exit 1; }
 fi
-for f in config.json model.safetensors vocab.json merges.txt MODEL_CARD.md; do
-  [ -f "$src/$f" ] && sync_file "$src/$f" "$pub/models/default/$f"
-done
-[ -f "$src/MODEL_CARD.md" ] || rm -f "$pub/models/default/MODEL_CARD.md"
-# Its content key: each file's size and sha256 in files.json, by which every embed and every
-# reload find the model in Cache Storage instead of downloading it (docs/embedding.md).
-# Hashed again only when a file changed.
-m="$pub/models/default"
-if [ ! -f "$m/files.json" ] || [ -n "$(find "$m" -maxdepth 1 \( -name config.json -o -name vocab.json -o -name merges.txt -o -name model.safetensors \) -newer "$m/files.json" -print -quit)" ]; then
-  node -e '
-    const { createHash } = require("node:crypto"), { readFileSync, statSync, writeFileSync } = require("node:fs");
-    const [dir, out] = process.argv.slice(1);
-    const files = {};
-    for (const f of ["config.json", "vocab.json", "merges.txt", "model.safetensors"])
-      files[f] = { size: statSync(`${dir}/${f}`).size, sha256: createHash("sha256").update(readFileSync(`${dir}/${f}`)).digest("hex") };
-    writeFileSync(out, JSON.stringify({ files }, null, 2) + "\n");
-  ' "$m" "$m/files.json.tmp"
-  sync_file "$m/files.json.tmp" "$m/files.json"
-  rm -f "$m/files.json.tmp"
+bundle_model default "$src"
+# The induction lesson's model (issue #25).
+if [ -f checkpoints/induction/model.safetensors ]; then
+  bundle_model induction checkpoints/induction
+else
+  rm -rf "$pub/models/induction"
+  echo "web/build.sh: checkpoints/induction is missing; the page's lesson model will not load" >&2
 fi
 
 # Vite, when anything it reads is newer than the last build.

@@ -29,6 +29,23 @@ test('HookLab.load("default") is the embedded model, in any working directory', 
   }
 });
 
+test('HookLab.load("induction") is the lesson model the package ships (checkpoints/induction)', { skip: !built && 'wasm not built' }, async () => {
+  const { HookLab } = await import('../../wasm/js/hooklab.js');
+  const cwd = process.cwd();
+  process.chdir(tempDir('named-cwd-'));
+  try {
+    const lab = await HookLab.load('induction');
+    const want = JSON.parse(readFileSync(join(ROOT, 'checkpoints/induction/config.json'), 'utf8'));
+    assert.equal(lab.config.n_layer, want.n_layer);
+    assert.equal(lab.config.n_embd, want.n_embd);
+    assert.equal(lab.config.vocab_size, want.vocab_size);
+    assert.equal(lab.config.hooklab?.name, want.hooklab.name);
+    lab.dispose();
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
 test('HookLab.load("org/name") downloads once into HOOKLAB_CACHE, then loads from there', { skip: !built && 'wasm not built' }, async () => {
   const { HookLab } = await import('../../wasm/js/hooklab.js');
   const hub = await startHub({ 'test-org/mid-gpt2': join(ROOT, 'build/ckpt/mid') });

@@ -21,10 +21,12 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
   const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz')));
   const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' });
   for (const f of ['package/wasm/dist/hooklab.wasm', 'package/wasm/js/hooklab.js', 'package/wasm/js/cli.js']) assert.match(listing, new RegExp(f));
-  // The engine and the embedded default model travel (an autograder needs no checkpoint of its
-  // own: HookLab.load('default')); no bench, no tests, no other weights.
-  assert.doesNotMatch(listing, /hooklab-bench|tests\//, 'only the engine and the default model travel');
-  assert.deepEqual(listing.split('\n').filter((f) => f.endsWith('.safetensors')), ['package/checkpoints/default/model.safetensors']);
+  // The engine, the embedded default model and the induction lesson's model travel (an
+  // autograder needs no checkpoint of its own: HookLab.load('default'), HookLab.load('induction'));
+  // no bench, no tests, no other weights.
+  assert.doesNotMatch(listing, /hooklab-bench|tests\//, 'only the engine and the bundled models travel');
+  assert.deepEqual(listing.split('\n').filter((f) => f.endsWith('.safetensors')).sort(),
+    ['package/checkpoints/default/model.safetensors', 'package/checkpoints/induction/model.safetensors']);
 
   const app = tempDir('hooklab-app-');
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }));
@@ -39,8 +41,9 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
 
   // The default model by name, from the installed package, in the app's folder.
   writeFileSync(join(app, 'default.mjs'), "import { HookLab } from 'gpt2-hooklab';\n" +
-    "const lab = await HookLab.load('default');\nconsole.log(lab.config.n_embd, lab.run('The jury said', {}).tokens.length);\n");
-  assert.equal(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '192 3');
+    "const lab = await HookLab.load('default');\nconsole.log(lab.config.n_embd, lab.run('The jury said', {}).tokens.length);\n" +
+    "const ind = await HookLab.load('induction');\nconsole.log(ind.config.n_layer, ind.config.hooklab?.name);\n");
+  assert.equal(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '192 3\n2 HookLab-Induction 2×192');
 
   // README's example, with only the hub URL replaced.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -390,7 +390,8 @@ export function closestKey(key: string, candidates: readonly string[]): string;
 export class HookLabError extends Error {}
 
 export class HookLab {
-  /** source: a folder path (node), a base URL laid out like a HuggingFace repo, or the four files. */
+  /** source: a folder path (node), a base URL laid out like a HuggingFace repo, or the four files.
+   *  In node a name works too: "default" or "induction" (the models the package ships), or a hub model. */
   static load(source: string | URL | FourFiles, opts?: LoadOptions): Promise<HookLab>;
   readonly config: ModelConfig;
   run(prompt: string, opts?: RunOptions): RunResult;

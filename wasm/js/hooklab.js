@@ -13,7 +13,9 @@ import { FileDownload, cacheStorage, chunksOf, describe, release } from './downl
 
 export { cacheStorage, folderCache } from './download.js';
 import { selectBuild, startThreads, stopThreads } from './select-build.js';
-import { HookLabError } from './errors.js';
+import { HookLabError, closestKey } from './errors.js';
+
+export { closestKey };
 
 export { HookLabError }; // part of the API (hooklab.d.ts)
 
@@ -251,16 +253,18 @@ function buffersSource(src) {
   };
 }
 
-// Node: a source that is no folder may name a model: "default" (the embedded model this
-// package ships, checkpoints/default) or a hub model ("gpt2", "org/name"), kept in the cache
+// Node: a source that is no folder may name a model: "default" or "induction" (the models this
+// package ships: checkpoints/default, the embedded default; checkpoints/induction, the
+// induction lesson's model) or a hub model ("gpt2", "org/name"), kept in the cache
 // folder that `hooklab fetch` fills and downloaded into it first when missing (one download
 // for every later load, resumed if interrupted, each file's sha256 checked).
+const BUNDLED_MODELS = ['default', 'induction'];
 async function resolveNamedModel(source, opts) {
   const fs = await import('node:fs');
   if (fs.existsSync(source)) return source;
-  if (source === 'default') {
+  if (BUNDLED_MODELS.includes(source)) {
     const { fileURLToPath } = await import('node:url');
-    return fileURLToPath(new URL('../../checkpoints/default/', import.meta.url));
+    return fileURLToPath(new URL(`../../checkpoints/${source}/`, import.meta.url));
   }
   const { modelCacheDir, fetchModel } = await import('./download.js');
   const { repoOf, MODEL_FILES } = await import('./models.js');
@@ -314,44 +318,7 @@ export const OPTION_KEYS = Object.freeze({
   generateCompare: Object.freeze(GENERATE_KEYS),
 });
 
-const lower = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
-const folded = (s) => lower(s).replace(/[-_]/g, '');
-
-// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
-// neighbouring characters each count one.
-function typoDistance(a, b) {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 0; j <= b.length; ++j) d[0][j] = j;
-  for (let i = 1; i <= a.length; ++i)
-    for (let j = 1; j <= b.length; ++j) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] !== b[j - 1] ? 1 : 0));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.length][b.length];
-}
-
-/**
- * Did you mean: the candidate equal to `key` up to case, '_' and '-' ("max_new_tokens" for
- * "maxNewTokens"), else the one fewest edits away when that is at most 2 and fewer than key's
- * length (on a tie the one sharing the longest start with key); '' when none is close. The
- * engine's rule (hooklab::closest_key) too.
- */
-export function closestKey(key, candidates) {
-  key = String(key);
-  if (key.length > 64) return '';
-  const f = folded(key);
-  if (f) for (const c of candidates) if (folded(c) === f) return c;
-  // The fewest edits; on a tie the longer common start ("sed": "seed", not "std").
-  let best = '', bestD = 3, bestP = 0;
-  for (const c of candidates) {
-    const a = lower(key), b = lower(c);
-    const d = typoDistance(a, b);
-    let p = 0;
-    while (p < a.length && p < b.length && a[p] === b[p]) ++p;
-    if (d < key.length && (d < bestD || (d === bestD && p > bestP))) { best = c; bestD = d; bestP = p; }
-  }
-  return best;
-}
+// closestKey (the did-you-mean rule) lives in errors.js, which the page imports too.
 
 const kindOf = (x) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : `a ${typeof x}`);
 

@@ -39,8 +39,10 @@ export const comment = (text, indent = '') => text.split('\n').map((l) => `${ind
 
 // Where the Python finds the model: a hub name, or a folder (with the download of the
 // embedded model's files from the page that serves them). modelUrl: the absolute URL of the
-// page's models/default/ folder (http or https); without it, the folder in a clone of the repo.
-export function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null } = {}) {
+// page's models/KEY/ folder (http or https); without it, the folder in a clone of the repo.
+// modelDir: that folder in a clone (checkpoints/KEY: the default, or the lesson model).
+export function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null, modelDir = 'checkpoints/default' } = {}) {
+  const inRepo = (s) => s.replaceAll('checkpoints/default', modelDir);
   const L = [];
   if (Object.hasOwn(HUB_MODELS, st.model)) return { L, hf: HUB_MODELS[st.model].repo, tl: st.model, hub: true };
   if (st.model === 'local') {
@@ -49,13 +51,13 @@ export function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = nul
     return { L, hub: false };
   }
   if (!(modelUrl && /^https?:/.test(modelUrl))) {
-    L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${t('cgDefaultRepo')}`));
-    L.push('MODEL = "checkpoints/default"');
+    L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${inRepo(t('cgDefaultRepo'))}`));
+    L.push(`MODEL = ${py(modelDir)}`);
     return { L, hub: false };
   }
-  L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${t('cgDefaultFiles')}`));
+  L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${inRepo(t('cgDefaultFiles'))}`));
   L.push(`MODEL_URL = ${py(modelUrl)}`);
-  L.push('MODEL = "hooklab-brown"');
+  L.push(modelDir === 'checkpoints/default' ? 'MODEL = "hooklab-brown"' : `MODEL = ${py(`hooklab-${modelDir.split('/').pop()}`)}`);
   L.push('import os, urllib.request');
   L.push('os.makedirs(MODEL, exist_ok=True)');
   L.push(`for f in [${MODEL_FILES.map(py).join(', ')}]:`);

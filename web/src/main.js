@@ -2,7 +2,7 @@
 // Panels live in panels/, runs in run.js, model choice in model.js, exports in export.js.
 import './style.css';
 import { EngineClient } from './worker-api.js';
-import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf, invalidForModel } from './state.js';
+import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf, invalidForModel, MODELS } from './state.js';
 import { createApp, setLang } from './store.js';
 import { makeT } from './i18n.js';
 import { $ } from './dom.js';
@@ -11,27 +11,37 @@ import { matchFiles } from './local-files.js';
 import { writeControls, readControls, syncUrl, updateExerciseHelp, renderFieldErrors } from './form.js';
 import { schedule, runLens } from './run.js';
 import { selectModel, loadHub, loadLocal, renderEmptyState, fitToModel } from './model.js';
-import { exportObject, exportJson, exportCsv, exportAllPng, chartOf } from './export.js';
+import { exportObject, exportJson, exportCsv, exportAllPng, chartOf, pendingViews } from './export.js';
+import { authorPatch } from './author.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
 import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
 import { renderQuestions } from './panels/questions.js';
 import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
-import { renderCode } from './panels/code.js';
+import { renderCode, CODE_TABS } from './panels/code.js';
 import { renderAll } from './panels/index.js';
 import { flushLazy } from './lazy.js';
-import { initPatching, patchExport } from './panels/patching.js';
+import { initPatching, patchExport, renderPatchCodes } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
 import { bindHeads } from './panels/heads.js';
 import { mountGeneratePanel } from './panels/generate-panel.js';
+import { mountInductionLesson } from './panels/induction-lesson.js';
+import { loadedModelHeads } from './panels/heads.js';
+import { loadBundledLabels } from './panels/model-info.js';
+import { displayName, bundledName } from './model-name.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
   new EngineClient(new URL('./', location.href).href));
-app.refused = refused.map((r) => `${r.key}=${r.value}`);
+// A key the page does not know is named with the nearest one (keys.js).
+app.refused = refused.map((r) => `${r.key}=${r.value}${r.unknown && r.near ? ` (→ ${r.near}?)` : ''}`);
 app.linkedLocal = app.st.model === 'local'; // opened from a link that named local files (model.js)
-app.embed = initEmbedApi({ getState: () => app.st, setState: (patch) => applyPatch(patch), getExport: () => exportObject(app) });
+app.authorParams = new URLSearchParams(location.search); // the author's values of locked keys (author.js)
+// get-result: null until the run and every autorun view have finished (the element asks again).
+app.embed = initEmbedApi({ getState: () => app.st, setState: (patch) => applyPatch(patch), getExport: () => (pendingViews(app).length ? null : exportObject(app)) });
 app.embed.setParamsOf(stateToParams);
+app.embed.refusedAtLoad(refused); // the element's attributes (the URL) it could not use
+app.notifyResult = () => { if (app.result) app.embed.resultChanged(exportObject(app)); };
 
 function applyLang() {
   const { t } = app;
@@ -52,6 +62,7 @@ function applyLang() {
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
   flushLazy();
   app.genPanel?.setLang(app.st.lang);
+  app.lesson?.setLang(app.st.lang);
   showControls(app.controlsShown);
 }
 
@@ -92,6 +103,7 @@ function applyPatch(patch) {
     next = stateFromParams(build(good), app.st.lang);
   }
   const prevModel = app.st.model, prevLang = app.st.lang;
+  authorPatch(app, good); // the host page is the author: its values are the locked keys' values
   app.st = next;
   app.fieldErrors = {};
   if (app.st.lang !== prevLang) setLang(app, app.st.lang);
@@ -147,13 +159,15 @@ function bind() {
   $('lens-on').addEventListener('change', () => { app.st.lens = $('lens-on').checked; syncUrl(app); runLens(app); });
   $('tuple-attn').addEventListener('change', () => renderTuple(app));
   $('tuple-tf').addEventListener('change', () => renderTuple(app));
-  for (const tab of [$('tab-hf'), $('tab-tl')]) {
-    tab.addEventListener('click', () => { app.codeTab = tab.id === 'tab-hf' ? 'hf' : 'tl'; renderCode(app); });
+  const showTab = (k) => { app.codeTab = k; renderCode(app); renderPatchCodes(app); };
+  for (const k of CODE_TABS) {
+    const tab = $(`tab-${k}`);
+    tab.addEventListener('click', () => showTab(k));
     tab.addEventListener('keydown', (ev) => {
       if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
-      app.codeTab = app.codeTab === 'hf' ? 'tl' : 'hf';
-      renderCode(app);
-      $(app.codeTab === 'hf' ? 'tab-hf' : 'tab-tl').focus();
+      const i = CODE_TABS.indexOf(app.codeTab) + (ev.key === 'ArrowRight' ? 1 : -1);
+      showTab(CODE_TABS[(i + CODE_TABS.length) % CODE_TABS.length]);
+      $(`tab-${app.codeTab}`).focus();
     });
   }
   $('copy').addEventListener('click', async () => {
@@ -194,10 +208,47 @@ app.genPanel = mountGeneratePanel($('generate-section'), {
   worker: app.client.worker, lang: app.st.lang, settings: app.st.gen,
   getInput: () => ({ prompt: app.st.prompt, interventions: interventionsOf(app.st) }),
   onSettings: (s) => { app.st.gen = { ...s }; syncUrl(app); },
+  onResult: () => { if (window.parent !== window) app.notifyResult(); },
 });
+// Its result in the export and the embed API; autorun=generate: generated after each run whose
+// input (prompt, interventions, settings) has not been generated yet.
+app.resultParts.generation = () => app.genPanel.result();
+app.controlWriters.push(() => app.genPanel.setSettings(app.st.gen)); // set-state's gn…gs
+const genKey = () => JSON.stringify([app.loadedKey, app.st.prompt, interventionsOf(app.st), app.st.gen]);
+const genAuto = () => app.st.autorun.includes('generate');
+app.pendingChecks.push(() => (genAuto() && (app.genPanel.busy() || app.genAutoKey !== genKey()) ? 'generate' : null));
+app.autoruns.push(() => {
+  if (!genAuto() || app.genPanel.busy() || app.genAutoKey === genKey()) return;
+  app.genAutoKey = genKey();
+  app.genPanel.generate();
+});
+// The guided path through induction (lesson=induction): lab.heads through the worker, on the
+// model loaded; it offers the lesson model when another one is loaded.
+const mb = (bytes) => `${new Intl.NumberFormat(app.st.lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 0 }).format(Math.max(1, bytes / 1e6))} MB`;
+app.lesson = mountInductionLesson($('lesson-section'), {
+  lang: app.st.lang,
+  heads: (req) => app.client.heads(req),
+  model: () => (app.modelInfo && !app.loading ? {
+    key: app.loadedKey, config: app.modelInfo.config, name: displayName(app), entry: loadedModelHeads(app),
+    stamp: `${app.loadedKey}|${app.modelInfo.fileBytes}|${displayName(app)}`,
+  } : null),
+  lesson: () => (MODELS.induction ? { name: bundledName(app, 'induction'), size: app.bundled.induction?.bytes ? mb(app.bundled.induction.bytes) : '…' } : null),
+  loadLesson: () => { app.linkedLocal = false; selectModel(app, 'induction'); writeControls(app); },
+  wantOpen: () => app.st.lesson === 'induction',
+  onOpen: (open) => {
+    if (open === (app.st.lesson === 'induction')) return;
+    if (open) app.st.lesson = 'induction'; else delete app.st.lesson;
+    syncUrl(app);
+  },
+});
+loadBundledLabels(app).then(() => app.lesson.update());
 applyLang();
 syncUrl(app);
 selectModel(app, app.st.model);
+if (app.st.lesson === 'induction') {
+  app.lesson.open();
+  $('lesson-section').scrollIntoView({ block: 'start' });
+}
 
 // For tests and the host page.
 window.hooklab = {
@@ -209,4 +260,5 @@ window.hooklab = {
   get state() { return structuredClone(app.st); },
   get ready() { return !!app.result; },
   patchExport: () => patchExport(app),
+  lesson: () => app.lesson.result(), // the guided path's runs and truths (tests)
 };

@@ -1,4 +1,4 @@
-// Model choice: the embedded default, a hub model (from the browser's cache, or after the
+// Model choice: a model served with the page (the embedded default, the lesson model), a hub model (from the browser's cache, or after the
 // user asks for the download), or local files. Loading goes through the worker; while no
 // model of the chosen kind is loaded, an empty-state card says what will be fetched.
 import { $ } from './dom.js';
@@ -8,7 +8,7 @@ import { describeError } from './errors.js';
 import { writeControls, syncUrl, updateExerciseHelp } from './form.js';
 import { setStatus, showError } from './panels/status.js';
 import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
-import { displayName } from './model-name.js';
+import { displayName, isBundled, bundledName } from './model-name.js';
 import { renderAll } from './panels/index.js';
 import { schedule } from './run.js';
 
@@ -51,14 +51,15 @@ export function fitToModel(app, report = true) {
 export async function loadModel(app, key, source, extra = {}) {
   const { client } = app;
   showError(app, null);
-  setStatus(app, 'loading', { what: key === 'default' ? app.defaultName : MODELS[key]?.name || extra.fileName || key });
+  setStatus(app, 'loading', { what: isBundled(key) ? bundledName(app, key) : MODELS[key]?.name || extra.fileName || key });
   setProgress(app, 0, 'download');
   app.loading = key;
   renderEmptyState(app);
   try {
     const info = await client.load(source, (f, phase) => setProgress(app, f, phase));
-    app.modelInfo = { ...info, key, origin: source.kind === 'files' ? 'local' : key === 'default' ? 'bundled' : info.fromCache ? 'cache' : 'network', ...extra };
+    app.modelInfo = { ...info, key, origin: source.kind === 'files' ? 'local' : isBundled(key) ? 'bundled' : info.fromCache ? 'cache' : 'network', ...extra };
     app.loadedKey = key;
+    if (isBundled(key)) app.bundled[key] = { ...app.bundled[key], name: displayName(app) };
     if (key === 'default') app.defaultName = displayName(app);
     app.result = null;
     app.lensResult = null;
@@ -100,7 +101,7 @@ export async function selectModel(app, key) {
   $('drop').hidden = key !== 'local';
   syncUrl(app);
   renderEmptyState(app);
-  if (key === 'default') return loadModel(app, 'default', { kind: 'url', base: MODELS.default.base, cache: false });
+  if (isBundled(key)) return loadModel(app, key, { kind: 'url', base: MODELS[key].base, cache: false });
   if (key === 'local') return; // waits for files (loadLocal)
   let cached = false;
   try { cached = (await app.client.cacheInfo(hubUrl(key))).cached; } catch { /* no Cache Storage */ }

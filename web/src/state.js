@@ -1,18 +1,24 @@
 // The whole page state, and its round trip through the URL query string.
-// ?model=default|gpt2|gpt2-medium|local&prompt=…&lang=vi|en&ex1=L.H&ex2=L,mean,std,seed&ex3=L,f&ex4=L,f
+// ?model=default|induction|gpt2|gpt2-medium|local&prompt=…&lang=vi|en&ex1=L.H&ex2=L,mean,std,seed&ex3=L,f&ex4=L,f
 //  &view=both|resid|hf&scale=linear|log&embed=1&topk=10&lens=1&predict=1&hook=NAME&stat=std&hl=L
-// An exercise parameter absent from the URL means that exercise is off. A value the
-// parser cannot read falls back to its default and is reported in `refused`.
+//  &autorun=patch &locked=ex3,prompt &views=std,lens &picker=hidden (author controls)
+// The keys are keys.js's one list (URL, element attributes, set-state). An exercise parameter
+// absent from the URL means that exercise is off. A value the parser cannot read falls back to
+// its default, and a key not in the list is ignored; both are reported in `refused`.
 
 import { HUB_MODELS } from '../../wasm/js/models.js';
 import { defaultPatchState, patchFromParams, patchToParams } from './patch-state.js';
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { parseNumber } from './numbers.js';
 import { genStateFromParams, genStateToParams } from './generate-state.js';
+import { KEYS, VIEWS, AUTORUN, LESSONS, listItems, nearestKey } from './keys.js';
 
 // The hub models' repos, names, sizes and training data live in the one registry (models.js).
 export const MODELS = {
-  default: { kind: 'bundled', base: 'models/default/' },
+  // Bundled: served with the page (web/build.sh copies checkpoints/KEY to models/KEY/). label:
+  // the picker's string for it (i18n), filled with the config's name and the download's size.
+  default: { kind: 'bundled', base: 'models/default/', label: 'modelDefault' },
+  induction: { kind: 'bundled', base: 'models/induction/', label: 'modelLesson' },
   gpt2: { kind: 'hub', ...HUB_MODELS.gpt2 },
   'gpt2-medium': { kind: 'hub', ...HUB_MODELS['gpt2-medium'] },
   local: { kind: 'local' },
@@ -32,7 +38,13 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState(), iv: [], heads: defaultHeads() };
+  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState(), iv: [], heads: defaultHeads(), ...defaultAuthor() };
+}
+
+// The author's controls (docs/embedding.md): what runs on load, the keys the learner cannot
+// change, the views shown (null: all), the model picker.
+export function defaultAuthor() {
+  return { autorun: [], locked: [], views: null, picker: 'shown' };
 }
 
 // The heads panel: the score shown, the block whose patterns are drawn, and the input (the
@@ -42,9 +54,11 @@ export function defaultHeads() {
   return { score: 'induction', block: 0, repeat: false, r: 20, seed: '0' };
 }
 
-// Back to the defaults, keeping what is not an experiment: model, language, embedding.
+// Back to the defaults, keeping what is not an experiment: model, language, embedding, and
+// the author's controls.
 export function resetState(st) {
-  return { ...defaultState(st.lang), model: st.model, embed: st.embed };
+  const { autorun, locked, views, picker } = st;
+  return { ...defaultState(st.lang), model: st.model, embed: st.embed, autorun, locked, views, picker };
 }
 
 export function browserLang(languages = (typeof navigator !== 'undefined' && navigator.languages) || []) {
@@ -95,10 +109,15 @@ export function invalidForModel(st, cfg) {
 // Accepts a URLSearchParams or a plain object of attribute-style strings. Values it cannot
 // read fall back to their defaults and are pushed onto `refused` as {key, value}.
 export function stateFromParams(params, fallbackLang = 'en', refused = []) {
+  const isQuery = params instanceof URLSearchParams;
   const get = (k) => {
-    const v = params instanceof URLSearchParams ? params.get(k) : params[k];
+    const v = isQuery ? params.get(k) : Object.prototype.hasOwnProperty.call(params, k) ? params[k] : undefined;
     return v === null || v === undefined ? undefined : String(v);
   };
+  // A key not in keys.js's list: ignored, reported with the nearest key.
+  for (const k of new Set(isQuery ? params.keys() : Object.keys(params))) {
+    if (!Object.prototype.hasOwnProperty.call(KEYS, k)) refused.push({ key: k, value: get(k) ?? '', unknown: true, near: nearestKey(k) });
+  }
   const st = defaultState(fallbackLang);
   let bad = false;
   const num = (s, d) => {
@@ -174,12 +193,27 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
     if (bad || rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { bad = true; return; }
     st.heads = { ...st.heads, repeat: true, r: R, seed: String(BigInt(seed)) };
   });
-  const flag = (v) => v === '1' || v === 'true';
-  const embed = get('embed');
-  st.embed = flag(embed) || embed === '';
-  st.lens = flag(get('lens'));
-  st.predict = flag(get('predict'));
-  st.gen = genStateFromParams(params); // the Generate panel's settings (gn gt gk gp gs)
+  // Flags: 1/true or 0/false (embed also bare, `?embed`).
+  const flag = (k, d) => {
+    let out = d;
+    take(k, (v) => { if (['1', 'true'].includes(v) || (k === 'embed' && v === '')) out = true; else if (['0', 'false'].includes(v)) out = false; else bad = true; });
+    return out;
+  };
+  st.embed = flag('embed', false);
+  st.predict = flag('predict', false);
+  st.gen = genStateFromParams(get, refused); // the Generate panel's settings (gn gt gk gp gs)
+  // The author's controls: every item of a list must be known, or the key is refused whole.
+  const list = (k, allowed, fn) => take(k, (v) => {
+    const items = listItems(v);
+    if (items.every((x) => allowed.includes(x))) fn(items); else bad = true;
+  });
+  list('autorun', [...AUTORUN, '1'], (xs) => { st.autorun = [...new Set(xs.map((x) => (x === '1' ? 'patch' : x)))]; });
+  list('locked', Object.keys(KEYS).filter((k) => !['locked', 'autorun', 'views', 'picker', 'embed'].includes(k)), (xs) => { st.locked = [...new Set(xs)]; });
+  list('views', VIEWS, (xs) => { st.views = xs.length ? [...new Set(xs)] : null; });
+  take('picker', (v) => { if (v === 'shown' || v === 'hidden') st.picker = v; else bad = true; });
+  take('lesson', (v) => { if (LESSONS.includes(v)) st.lesson = v; else bad = true; }); // a guided path (panels/induction-lesson.js)
+  // The lens view shows the logit lens: on unless the link says lens=0.
+  st.lens = flag('lens', !!st.views?.includes('lens'));
   return st;
 }
 
@@ -201,6 +235,7 @@ export function stateToParams(st) {
   if (st.hookLayer !== 9) q.set('hl', String(st.hookLayer));
   if (st.predict) q.set('predict', '1');
   if (st.lens) q.set('lens', '1');
+  else if (st.views?.includes('lens')) q.set('lens', '0'); // the lens view's default is on
   if (st.embed) q.set('embed', '1');
   patchToParams(st.patch, q);
   if (st.iv.length) q.set('iv', rowsToText(st.iv));
@@ -208,7 +243,37 @@ export function stateToParams(st) {
   if (st.heads.score !== hd.score || st.heads.block !== hd.block) q.set('heads', `${st.heads.score},${st.heads.block}`);
   if (st.heads.repeat) q.set('repeat', `${st.heads.r},${st.heads.seed}`);
   if (st.gen) genStateToParams(st.gen, q);
+  if (st.autorun?.length) q.set('autorun', st.autorun.join(','));
+  if (st.locked?.length) q.set('locked', st.locked.join(','));
+  if (st.views) q.set('views', st.views.join(','));
+  if (st.picker === 'hidden') q.set('picker', 'hidden');
+  if (st.lesson) q.set('lesson', st.lesson);
   return q;
+}
+
+// Where each key lives in the state, for locked keys (author.js copies the author's value of
+// each locked key over the learner's).
+export const KEY_PARTS = {
+  model: [['model']], prompt: [['prompt']], lang: [['lang']], ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']],
+  view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], lens: [['lens']],
+  predict: [['predict']], iv: [['iv']], heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']],
+  pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']],
+  phook: [['patch', 'hook']], pmetric: [['patch', 'metric']], pmethod: [['patch', 'method']],
+  lesson: [['lesson']], gn: [['gen', 'maxNewTokens']], gt: [['gen', 'temperature']], gk: [['gen', 'topK']], gp: [['gen', 'topP']], gs: [['gen', 'seed']],
+};
+
+/** Copies the keys' parts of `from` into `to` (both page states); true when anything changed. */
+export function copyKeys(to, from, keys) {
+  let changed = false;
+  for (const k of keys) {
+    for (const path of KEY_PARTS[k] ?? []) {
+      let a = to, b = from;
+      for (const p of path.slice(0, -1)) { a = a[p]; b = b[p]; }
+      const last = path.at(-1);
+      if (JSON.stringify(a[last]) !== JSON.stringify(b[last])) { a[last] = structuredClone(b[last]); changed = true; }
+    }
+  }
+  return changed;
 }
 
 // The engine's intervention objects for the exercises that are on, in exercise order.

@@ -17,6 +17,7 @@ export function renderAll(app) {
   // Independent of the main run, and drawn at once: its run button's state must be current
   // (a disabled button leaves the tab order, and a click waits for it).
   renderPatching(app);
+  app.lesson?.update(); // the guided path starts again when the model changed
   const has = !!app.result;
   for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
   setShown($('tuple-section'), has);

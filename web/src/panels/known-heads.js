@@ -38,6 +38,22 @@ export const KNOWN_HEADS = [
     patchZ: 'lookPatchZ_brown',
   },
   {
+    // The induction lesson's model (checkpoints/induction): measured by
+    // `tools/circuits_report.py --model checkpoints/induction` (its circuits.json; the model
+    // card quotes it). Induction: <|endoftext|> + 50 random tokens, twice, seeds 0-4 (chance
+    // 0.014); previous-token: the first 127 tokens of 4 held-out Brown documents (chance 0.035);
+    // a head is listed at a score of at least 0.3 (circuits.json "threshold").
+    id: 'hooklab-induction-2x192',
+    match: { hooklab: { name: 'HookLab-Induction 2×192', step: 4229, tokens_seen: 5680128 } },
+    source: 'measured',
+    heads: {
+      induction: [[1, 4, 0.918], [1, 0, 0.909], [1, 10, 0.908], [1, 11, 0.895], [1, 5, 0.893], [1, 7, 0.882], [1, 9, 0.882], [1, 3, 0.88], [1, 8, 0.857], [1, 2, 0.809], [1, 1, 0.794]],
+      previous_token: [[0, 5, 0.502], [0, 7, 0.49], [0, 4, 0.489]],
+    },
+    evidence: 'lookEvidence_induction',
+    advice: 'lookAdvice_lesson',
+  },
+  {
     id: 'gpt2-small',
     match: { repo: 'openai-community/gpt2' },
     source: 'literature',

@@ -1,13 +1,39 @@
 // What model is loaded: its name, shape, size and training data, labelled as what it is.
 import { $ } from '../dom.js';
 import { MODELS, paramCount } from '../state.js';
-import { displayName } from '../model-name.js';
+import { displayName, BUNDLED, bundledName } from '../model-name.js';
 
 // model.js reads the name from here.
 
+// The picker's label of each bundled model (span#model-KEY-label): its registry string, with
+// the config's name and the download's size (from its files.json, loadBundledLabels).
 export function updateModelLabels(app) {
-  const name = app.modelInfo?.key === 'default' ? displayName(app) : app.defaultName;
-  $('model-default-label').textContent = app.t('modelDefault', { name });
+  const nf = new Intl.NumberFormat(app.st.lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 0 });
+  for (const key of BUNDLED) {
+    const span = $(`model-${key}-label`);
+    if (!span) continue;
+    const { label } = MODELS[key];
+    const bytes = app.bundled?.[key]?.bytes;
+    const name = bundledName(app, key);
+    span.textContent = bytes || label === 'modelDefault'
+      ? app.t(label, { name, size: `${nf.format(Math.max(1, bytes / 1e6))} MB` })
+      : app.t(`${label}NoSize`, { name });
+  }
+}
+
+/** Reads each bundled model's files.json (web/build.sh: sizes, sha256, the config's name) for
+ *  the picker's labels; a model without one keeps its fallback label. */
+export async function loadBundledLabels(app) {
+  await Promise.all(BUNDLED.map(async (key) => {
+    try {
+      const res = await fetch(new URL(`${MODELS[key].base}files.json`, location.href), { cache: 'no-cache' });
+      if (!res.ok) return;
+      const { files, name } = await res.json();
+      const bytes = Object.values(files ?? {}).reduce((a, f) => a + (f.size || 0), 0);
+      app.bundled[key] = { ...app.bundled[key], bytes, ...(name && !app.bundled[key]?.name ? { name } : {}) };
+    } catch { /* the label stays without a size */ }
+  }));
+  updateModelLabels(app);
 }
 
 // The config's training-data note in the page's language where its form is known.
@@ -43,15 +69,16 @@ export function renderModelInfo(app) {
   let trained;
   if (raw.hooklab?.training_data) trained = trainedOn(app, raw.hooklab);
   else if (MODELS[modelInfo.key]?.trainedOn) trained = MODELS[modelInfo.key].trainedOn[st.lang];
-  else if (modelInfo.key === 'default') trained = t('randomWeights');
+  else if (modelInfo.origin === 'bundled') trained = t('randomWeights');
   else trained = t('unknownData');
-  add(t('trainedOn'), trained, !raw.hooklab && modelInfo.key === 'default' ? 'warn-text' : '');
-  if (modelInfo.key === 'default' && raw.hooklab) {
+  add(t('trainedOn'), trained, !raw.hooklab && modelInfo.origin === 'bundled' ? 'warn-text' : '');
+  if (MODELS[modelInfo.key]?.kind === 'bundled' && raw.hooklab) {
     const p = document.createElement('p');
     p.className = 'hint';
-    p.textContent = `${t('notGpt2Small', { d: c.n_embd })} `;
+    const same = c.n_layer === 12 && c.n_head === 12;
+    p.textContent = `${t(same ? 'notGpt2Small' : 'notGpt2SmallShape', { d: c.n_embd, L: c.n_layer, H: c.n_head })} `;
     const a = document.createElement('a');
-    a.href = 'models/default/MODEL_CARD.md';
+    a.href = `${MODELS[modelInfo.key].base}MODEL_CARD.md`;
     a.target = '_blank';
     a.rel = 'noopener';
     a.textContent = t('modelCard');

@@ -13,13 +13,15 @@ import { whenVisible } from '../lazy.js';
 import { describeError } from '../errors.js';
 import { describeInterventions } from '../export.js';
 import { tlPatchCode, tlDlaCode } from '../codegen.js';
+import { nnPatchCode, nnDlaCode } from '../codegen-nnsight.js';
 import { barConfig, upsertChart, renderTable, OI } from '../charts.js';
-import { displayName } from '../model-name.js';
+import { displayName, bundledSource } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField, diffWarning, SMALL_DIFF, SMALL_SHARE } from './patch-data.js';
 import { loadedModelHeads } from './heads.js';
 import { patchZNote } from './known-heads.js';
-import { initAttribution, renderAttribution, attributionSummary, attributionSweep, columnText, pairScale } from './patch-attribution.js';
+import { initAttribution, renderAttribution, renderAttributionCode, attributionSummary, attributionSweep, columnText, pairScale, attributionExport, ixgExport } from './patch-attribution.js';
+import { isLocked } from '../author.js';
 import './patching-strings.js';
 import './attribution-strings.js';
 
@@ -66,9 +68,38 @@ export function initPatching(app) {
     if (o) downloadBlob(new Blob([sweepCsv(o)], { type: 'text/csv' }), `hooklab-patching-${o.hook}.csv`);
   });
   initAttribution(app);
+  // Its results in the export and the embed API (export.js), and autorun=patch: the sweep of
+  // the current form runs once the model is loaded, and again when the form changes.
+  app.resultParts.patching = () => patchExport(app);
+  app.resultParts.attribution_patching = () => attributionExport(app);
+  app.resultParts.gradients = () => ixgExport(app);
+  app.pendingChecks.push(() => (autorunsPatch(app) && (app.patch.job || app.patch.autoKey !== autoKey(app)) ? 'patch' : null));
+  app.autoruns.push(autorun);
+}
+
+const autorunsPatch = (app) => app.st.autorun?.includes('patch');
+const autoKey = (app) => JSON.stringify([app.loadedKey, inputs(app), app.st.patch.hook, app.st.patch.method, interventionsOf(app.st)]);
+
+// autorun=patch: a sweep for the current form, when none ran for it (an error counts as ran).
+function autorun(app) {
+  const Pa = app.patch;
+  if (!autorunsPatch(app) || !app.modelInfo || !app.result || Pa.job || Pa.autoKey === autoKey(app)) return;
+  clearTimeout(Pa.autoTimer);
+  Pa.autoTimer = setTimeout(() => {
+    if (Pa.job || Pa.autoKey === autoKey(app) || !autorunsPatch(app)) return;
+    Pa.autoKey = autoKey(app);
+    runSweep(app);
+  }, 300);
 }
 
 // The finished sweep (and the attribution of the same inputs), with what it was run on.
+/** The view's code again, in the code panel's library (its tab changed). */
+export function renderPatchCodes(app) {
+  if (!app.patch) return;
+  renderPatchCode(app);
+  renderAttributionCode(app);
+}
+
 export function patchExport(app) {
   const r = app.patch?.result;
   if (!r || r.model !== app.loadedKey) return null;
@@ -123,6 +154,7 @@ async function runSweep(app) {
   if (g.status === 'fulfilled') P.ixg = { grad: g.value, ex, interventions, model, date: new Date().toISOString() };
   else fail(g.reason);
   renderPatching(app);
+  if (window.parent !== window) app.notifyResult?.(); // the embed API's hooklab:result
 }
 
 function renderProgress(app) {
@@ -196,7 +228,7 @@ function renderPicks(app) {
     const opts = [new Option(t('patchPick', { k: TOPK }), '')];
     for (const x of app.patch.top ?? []) opts.push(new Option(`${showTok(x.token)} #${x.id} · ${fmtNum(x.prob, st.lang, 2)}`, x.token));
     sel.replaceChildren(...opts);
-    sel.disabled = !(app.patch.top ?? []).length;
+    sel.disabled = !(app.patch.top ?? []).length || isLocked(sel); // a locked key's picker stays off (author.js)
     sel.setAttribute('aria-label', `${t(which === 'answer' ? 'patchAnswer' : 'patchWrong')}: ${t('patchPick', { k: TOPK })}`);
   }
 }
@@ -253,6 +285,7 @@ export function renderPatching(app) {
   $('fig-dla-layers').hidden = $('fig-dla-heads').hidden = !d;
   if (d) renderDla(app, d, fmt);
   renderPatchCode(app);
+  autorun(app);
 }
 
 // The normalised metric assumes D = clean − corrupted > 0 and divides by it: a warning when
@@ -340,12 +373,14 @@ function renderDla(app, d, fmt) {
   });
 }
 
+// The view's code follows the code panel's tab: nnsight while it is chosen, else TransformerLens.
 function renderPatchCode(app) {
-  const info = { lang: app.st.lang, modelName: app.defaultName, modelUrl: new URL('models/default/', location.href).href };
+  const info = { lang: app.st.lang, ...bundledSource(app) };
   const ex = { ...inputs(app), hook: app.st.patch.hook, metric: app.st.patch.metric };
+  const nn = app.codeTab === 'nn';
   try {
-    $('patch-code').textContent = tlPatchCode(app.st, ex, info);
-    $('dla-code').textContent = tlDlaCode(app.st, ex, info);
+    $('patch-code').textContent = (nn ? nnPatchCode : tlPatchCode)(app.st, ex, info);
+    $('dla-code').textContent = (nn ? nnDlaCode : tlDlaCode)(app.st, ex, info);
   } catch (e) {
     $('patch-code').textContent = $('dla-code').textContent = `# ${e.message}`;
   }
