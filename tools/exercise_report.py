@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Runs the chapter's four exercises on a model with the native engine and prints the
-numbers as Markdown (the model card's "What the chapter's exercises do" section).
+numbers as Markdown (the model card's "What the chapter's exercises do" section); with
+--patching, the Patching view's default pair instead (the card's "Activation patching" section).
 
     /usr/bin/python3 tools/exercise_report.py --model checkpoints/default [--layer 9] [--head 2]
+    /usr/bin/python3 tools/exercise_report.py --model checkpoints/default --patching
 """
 import argparse
 import json
@@ -36,6 +38,46 @@ def fmt(xs):
     return " ".join("%.3g" % x for x in xs)
 
 
+# The embedded model's pair (web/src/panels/patch-data.js EMBEDDED_PAIR; tests/node/web-patching
+# checks that the card names it) and GPT-2's IOI pair, for comparison.
+PAIR = ("When the man came home, he", "When the men came home, they", " was", " were")
+IOI = ("When Mary and John went to the store, John gave a drink to",
+       "When Mary and John went to the store, Mary gave a drink to", " Mary", " John")
+
+
+def engine(args, *cmd):
+    return json.loads(subprocess.check_output([args.hooklab, *cmd, "--model", args.model]))
+
+
+def patching(args):
+    clean, corr, ans, wrong = PAIR
+    common = ["--clean", clean, "--corrupted", corr, "--answer", ans, "--wrong", wrong]
+    ioi = engine(args, "patch", "--clean", IOI[0], "--corrupted", IOI[1], "--answer", IOI[2], "--wrong", IOI[3],
+                 "--hook", "resid_pre")
+    print(f"On GPT-2's IOI pair (\"{IOI[0]}\" vs \"… Mary gave a drink to\"), logit(\" Mary\") − logit(\" John\") "
+          f"is {ioi['clean_logit_diff']:+.2f} clean and {ioi['corrupted_logit_diff']:+.2f} corrupted.\n")
+    r = engine(args, "patch", *common, "--hook", "resid_pre")
+    ids = r["answer_id"], r["wrong_id"]
+    print(f"Pair ({len(r['clean_tokens'])} tokens each): clean \"{clean}\", corrupted \"{corr}\"; answer \"{ans}\" "
+          f"(#{ids[0]}), wrong \"{wrong}\" (#{ids[1]}). Measured with `build/hooklab patch` and `build/hooklab attribute`; "
+          f"this model's numbers, not GPT-2 small's:\n")
+    print(f"- logit difference (\"{ans}\" − \"{wrong}\"): **{r['clean_logit_diff']:+.2f} clean, "
+          f"{r['corrupted_logit_diff']:+.2f} corrupted**.")
+    for hook, by in (("resid_pre", "position"), ("attn_out", "position"), ("mlp_out", "position"), ("z", "head")):
+        p = r if hook == "resid_pre" else engine(args, "patch", *common, "--hook", hook)
+        grid = p["normalized"]
+        cells = sorted(((v, L, k) for L, row in enumerate(grid) for k, v in enumerate(row) if v is not None),
+                       key=lambda c: -abs(c[0]))[:3]
+        what = "head" if by == "head" else "position"
+        name = (lambda L, k: f"L{L}H{k}") if by == "head" else (lambda L, k: f"block {L} at {what} {k} ({p['corrupted_token_strings'][k]!r})")
+        print(f"- `{hook}` by {what}, normalised: the largest cells are " + ", ".join(f"{name(L, k)} {v:.2f}" for v, L, k in cells) + ".")
+    a = engine(args, "attribute", "--prompt", clean, "--answer", ans, "--wrong", wrong)
+    comps = sorted(a["components"], key=lambda c: -abs(c["value"]))[:3]
+    if comps:
+        print("- Direct logit attribution of the clean prompt: the largest components are "
+              + ", ".join(f"{c['name']} ({c['value']:+.2f})" for c in comps) + ".")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(ROOT, "checkpoints", "default"))
@@ -43,7 +85,10 @@ def main():
     ap.add_argument("--prompt", default=PROMPT)
     ap.add_argument("--layer", type=int, default=9)
     ap.add_argument("--head", type=int, default=2)
+    ap.add_argument("--patching", action="store_true", help="the Patching view's default pair instead of the exercises")
     args = ap.parse_args()
+    if args.patching:
+        return patching(args)
     L, H = args.layer, args.head
     pat, post = f"blocks.{L}.attn.hook_pattern", f"blocks.{L}.mlp.hook_post"
     clean = run(args, [], [pat, post])
