@@ -22,18 +22,11 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "hooklab/backward.h"
 #include "hooklab/compare.h"
 #include "hooklab/error.h"
-#include "hooklab/heads.h"
-#include "hooklab/generate.h"
-#include "hooklab/intervention.h"
+#include "hooklab/json_io.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
-#include "hooklab/patching.h"
-#include "hooklab/run.h"
 
 using emscripten::val;
 using nlohmann::json;
@@ -75,7 +68,8 @@ val f32(const std::vector<float>& v) {
 // text: the one table here. Any other key is an Error naming it (hooklab::check_keys: did you
 // mean, and this list), never ignored. The JS API (wasm/js/hooklab.js, OPTION_KEYS) checks its
 // callers' objects and sends only these; this guards JSON text that reaches the binding from
-// anywhere else. Interventions are checked by the engine (hooklab::parse_intervention).
+// anywhere else. Interventions are parsed and checked against the loaded model by
+// hooklab::parse_interventions (json_io.h), once, here.
 const std::vector<std::string> kRunKeys = {"prompt", "topk", "logits", "capture", "logit_lens"};
 const std::vector<std::pair<std::string, std::vector<std::string>>> kOptionKeys = {
     {"run", kRunKeys},
@@ -132,7 +126,7 @@ std::vector<json> intervention_list(const json& texts) {
     }
     return out;
 }
-std::vector<json> parse_interventions(const std::string& texts) {
+std::vector<json> intervention_texts(const std::string& texts) {
     json j;
     try {
         j = json::parse(texts);
@@ -142,8 +136,20 @@ std::vector<json> parse_interventions(const std::string& texts) {
     return intervention_list(j);
 }
 
+// The loaded model (m), or an Error.
+const hooklab::Model& loaded(const hooklab::Model* m) {
+    if (!m) throw hooklab::Error("no model is loaded");
+    return *m;
+}
+
+// The interventions' JSON texts, parsed (intervention_texts), then checked against the model.
+std::vector<hooklab::Intervention> typed_interventions(const std::string& texts, const hooklab::Model* m) {
+    const std::vector<json> list = intervention_texts(texts);
+    return hooklab::parse_interventions(list, loaded(m).gpt2.config);
+}
+
 // options: {"clean", "corrupted", "answer", "wrong", "hook", "by"}, for both methods of patching.
-hooklab::PatchOptions patch_options(const json& o, const std::string& interventions) {
+hooklab::PatchOptions patch_options(const json& o, const std::string& interventions, const hooklab::Model* m) {
     hooklab::PatchOptions p;
     p.clean = string_field(o, "clean", "patch");
     p.corrupted = string_field(o, "corrupted", "patch");
@@ -151,13 +157,14 @@ hooklab::PatchOptions patch_options(const json& o, const std::string& interventi
     p.wrong = string_field(o, "wrong", "patch");
     p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
     p.by = string_field(o, "by", "patch", false);
-    p.interventions = parse_interventions(interventions);
+    p.interventions = typed_interventions(interventions, m);
     return p;
 }
 
 // options: {"prompt", "topk", "logits", "capture": [...], "logit_lens"} (fn: run, runJSON
-// or compare); interventions: see parse_interventions.
-hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions, const std::string& fn) {
+// or compare); interventions: see typed_interventions.
+hooklab::RunOptions parse_options(const std::string& options, const std::string& interventions, const std::string& fn,
+                                  const hooklab::Model* m) {
     hooklab::RunOptions opt;
     const json o = options_json(options, fn);
     opt.prompt = string_field(o, "prompt", fn);
@@ -176,7 +183,7 @@ hooklab::RunOptions parse_options(const std::string& options, const std::string&
         }
     }
     if (o.contains("logit_lens")) opt.logit_lens = bool_field(o, "logit_lens", fn);
-    opt.interventions = parse_interventions(interventions);
+    opt.interventions = typed_interventions(interventions, m);
     return opt;
 }
 
@@ -247,7 +254,7 @@ public:
     // The run JSON as text, exactly what the native CLI prints.
     val runJSON(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            return val(hooklab::dump_json(hooklab::run(model(), parse_options(options, interventions, "runJSON")), indent));
+            return val(hooklab::dump_json(hooklab::run(model(), parse_options(options, interventions, "runJSON", model_.get())), indent));
         });
     }
 
@@ -255,7 +262,7 @@ public:
     // captures: [{name, shape, data: Float32Array}]}.
     val run(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            const hooklab::RunOptions opt = parse_options(options, interventions, "run");
+            const hooklab::RunOptions opt = parse_options(options, interventions, "run", model_.get());
             return result(hooklab::run_model(model(), opt), opt);
         });
     }
@@ -269,7 +276,7 @@ public:
     // topInt}]}}.
     val compare(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            const hooklab::RunOptions opt = parse_options(options, interventions, "compare");
+            const hooklab::RunOptions opt = parse_options(options, interventions, "compare", model_.get());
             const hooklab::Comparer::Step s = comparer_.compare(model(), opt);
             val out = val::object();
             const bool new_baseline = s.baseline_id != sent_baseline_;
@@ -277,21 +284,7 @@ public:
             if (s.intervened != s.baseline) out.set("intervened", result(*s.intervened, opt));
             out.set("reused", s.reused);
             out.set("firstBlock", s.first_block);
-            const hooklab::Comparison& c = s.comparison;
-            json top = json::array();
-            for (const auto& t : c.top) {
-                const bool both = std::isfinite(t.p_base) && std::isfinite(t.p_int);
-                top.push_back({{"id", t.id}, {"token", token(t.id)}, {"pBase", number(t.p_base)}, {"pInt", number(t.p_int)},
-                               {"delta", both ? json(t.p_int - t.p_base) : json(nullptr)}});
-            }
-            json j = {{"kl", number(c.kl)}, {"top", std::move(top)}};
-            if (opt.logit_lens) {
-                json lens = json::array();
-                auto top1 = [&](const hooklab::TopToken& t) { return json{{"id", t.id}, {"token", token(t.id)}, {"prob", number(t.prob)}}; };
-                for (const auto& l : c.lens) lens.push_back({{"layer", l.layer}, {"kl", number(l.kl)}, {"topBase", top1(l.top_base)}, {"topInt", top1(l.top_int)}});
-                j["lens"] = std::move(lens);
-            }
-            out.set("compare", hooklab::dump_json(j));
+            out.set("compare", hooklab::dump_json(hooklab::comparison_json(model(), s.comparison, opt.logit_lens)));
             // Only now: a call that failed after a new baseline was made must not leave JS
             // with the old one.
             if (new_baseline) sent_baseline_ = s.baseline_id;
@@ -316,8 +309,8 @@ public:
                 if (!o["pattern"].is_number_integer()) throw hooklab::Error("heads: pattern must be a block number, got " + o["pattern"].dump());
                 opt.pattern_layer = o["pattern"].get<int>();
             }
-            opt.interventions = parse_interventions(interventions);
-            return val(hooklab::dump_json(hooklab::heads(m, opt), indent));
+            opt.interventions = typed_interventions(interventions, &m);
+            return val(hooklab::dump_json(hooklab::heads_json(m, hooklab::heads(m, opt)), indent));
         });
     }
 
@@ -354,17 +347,7 @@ public:
     // [{name, per_block, dims, shape, axes: {positions, heads, features}}] (-1: no such axis).
     val hooks(int T) {
         return guard([&] {
-            const hooklab::Config& c = model().gpt2.config;
-            json out = json::array();
-            for (int h = 0; h < hooklab::kHookCount; ++h) {
-                const hooklab::HookInfo& i = hooklab::hook_info(static_cast<hooklab::Hook>(h));
-                json dims = json::array();
-                for (hooklab::Dim d : i.dims) dims.push_back(hooklab::dim_name(d));
-                out.push_back({{"name", i.per_block ? std::string("blocks.{i}.") + i.name : std::string(i.name)},
-                               {"per_block", i.per_block}, {"dims", dims}, {"shape", hooklab::hook_shape(i.hook, c, T)},
-                               {"axes", {{"positions", i.pos_axis}, {"heads", i.head_axis}, {"features", i.feat_axis}}}});
-            }
-            return val(hooklab::dump_json(out));
+            return val(hooklab::dump_json(hooklab::hook_table_json(model().gpt2.config, T)));
         });
     }
 
@@ -384,9 +367,9 @@ public:
     val patchBegin(const std::string& options, const std::string& interventions) {
         return guard([&] {
             patcher_.reset();
-            const hooklab::PatchOptions p = patch_options(options_json(options, "patchBegin"), interventions);
+            const hooklab::PatchOptions p = patch_options(options_json(options, "patchBegin"), interventions, model_.get());
             patcher_ = std::make_unique<hooklab::Patcher>(model(), p);
-            return val(hooklab::dump_json(patcher_->header()));
+            return val(hooklab::dump_json(hooklab::patch_header_json(model(), patcher_->header())));
         });
     }
 
@@ -401,7 +384,7 @@ public:
     val patchResult(int indent) {
         return guard([&] {
             if (!patcher_) throw hooklab::Error("no patching sweep in progress");
-            const std::string out = hooklab::dump_json(patcher_->result(), indent);
+            const std::string out = hooklab::dump_json(hooklab::patch_json(model(), patcher_->result()), indent);
             patcher_.reset();
             return val(out);
         });
@@ -417,8 +400,8 @@ public:
             a.prompt = string_field(o, "prompt", "attribute");
             a.answer = string_field(o, "answer", "attribute");
             a.wrong = string_field(o, "wrong", "attribute");
-            a.interventions = parse_interventions(interventions);
-            return val(hooklab::dump_json(hooklab::attribute(model(), a), indent));
+            a.interventions = typed_interventions(interventions, model_.get());
+            return val(hooklab::dump_json(hooklab::attribute_json(model(), hooklab::attribute(model(), a)), indent));
         });
     }
 
@@ -443,7 +426,7 @@ public:
                     g.hooks.push_back(name.get<std::string>());
                 }
             }
-            g.interventions = parse_interventions(interventions);
+            g.interventions = typed_interventions(interventions, model_.get());
             const auto t0 = std::chrono::steady_clock::now();
             const hooklab::GradientsResult r = hooklab::gradients(model(), g);
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -464,8 +447,8 @@ public:
     // patch --method attribution: options as patchBegin's. Returns the JSON text.
     val attributionPatch(const std::string& options, const std::string& interventions, int indent) {
         return guard([&] {
-            const hooklab::PatchOptions p = patch_options(options_json(options, "attributionPatch"), interventions);
-            return val(hooklab::dump_json(hooklab::attribution_patch(model(), p), indent));
+            const hooklab::PatchOptions p = patch_options(options_json(options, "attributionPatch"), interventions, model_.get());
+            return val(hooklab::dump_json(hooklab::patch_json(model(), hooklab::attribution_patch(model(), p)), indent));
         });
     }
 
@@ -501,8 +484,10 @@ public:
                 throw hooklab::Error("generate: the variants are not valid JSON");
             }
             if (!list.is_array()) throw hooklab::Error("generate: expected an array of variants");
-            for (const auto& texts : list) {
-                g.interventions = intervention_list(texts);
+            std::vector<std::vector<json>> lists;
+            for (const auto& texts : list) lists.push_back(intervention_list(texts));
+            for (const auto& l : lists) {
+                g.interventions = hooklab::parse_interventions(l, model().gpt2.config);
                 all.push_back(g);
             }
             generator_ = std::make_unique<hooklab::GeneratorGroup>(model(), all);
@@ -514,7 +499,7 @@ public:
     val generateStep() {
         return guard([&] {
             if (!generator_) throw hooklab::Error("no generation in progress");
-            return val(hooklab::dump_json(generator_->step()));
+            return val(hooklab::dump_json(hooklab::generate_steps_json(model(), generator_->step())));
         });
     }
 
@@ -525,7 +510,7 @@ public:
         return guard([&] {
             if (!generator_) throw hooklab::Error("no generation in progress");
             nlohmann::json out = nlohmann::json::array();
-            for (int i = 0; i < generator_->size(); ++i) out.push_back(generator_->result(i));
+            for (int i = 0; i < generator_->size(); ++i) out.push_back(hooklab::generate_json(model(), generator_->result(i)));
             generator_.reset();
             return val(hooklab::dump_json(out, indent));
         });
@@ -539,10 +524,7 @@ public:
     void dispose() { reset(); model_.reset(); comparer_.clear(); }
 
 private:
-    const hooklab::Model& model() const {
-        if (!model_) throw hooklab::Error("no model is loaded");
-        return *model_;
-    }
+    const hooklab::Model& model() const { return loaded(model_.get()); }
     void reset() {
         patcher_.reset();  // it refers to the model
         generator_.reset();  // so does it
@@ -550,12 +532,6 @@ private:
         pending_.reset();
         std::vector<uint8_t>().swap(staging_);
     }
-    std::string token(int id) const {
-        const hooklab::Tokenizer& t = model_->tokenizer;
-        return id < t.vocab_size() ? hooklab::utf8_lossy(t.token_bytes(id)) : std::string();
-    }
-    static json number(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
-
     val result(const hooklab::RunResult& r, const hooklab::RunOptions& opt) const {
         hooklab::RunOptions small = opt;  // the report without its bulk arrays
         small.logits = false;

@@ -13,7 +13,7 @@
 
 #include "hooklab/backward.h"
 #include "hooklab/error.h"
-#include "hooklab/intervention.h"
+#include "hooklab/json_io.h"
 #include "hooklab/heads.h"
 #include "hooklab/generate.h"
 #include "hooklab/patching.h"
@@ -91,7 +91,8 @@ void check_flag(const std::string& cmd, const std::string& a) {
     throw hooklab::Error(msg + "; " + cmd + " takes " + list + " (see hooklab --help)");
 }
 
-// One --intervene value: the intervention as JSON (checked further by the engine).
+// One --intervene value: the intervention as JSON (parsed once the model is loaded:
+// hooklab::parse_interventions checks it against the model's shape).
 nlohmann::json intervention_arg(const std::string& v) {
     try {
         return nlohmann::json::parse(v);
@@ -106,6 +107,7 @@ int heads_main(int argc, char** argv) {
     std::string model_dir;
     bool pretty = false, f16 = false;
     hooklab::HeadsOptions opt;
+    std::vector<nlohmann::json> interventions;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -128,14 +130,15 @@ int heads_main(int argc, char** argv) {
                 throw hooklab::Error("option --pattern needs a block number, got \"" + v + "\"");
             opt.pattern_layer = std::stoi(v);
         }
-        else if (a == "--intervene") opt.interventions.push_back(intervention_arg(value()));
+        else if (a == "--intervene") interventions.push_back(intervention_arg(value()));
         else if (a == "--f16") f16 = true;
         else if (a == "--pretty") pretty = true;
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
-    const std::string out = hooklab::dump_json(hooklab::heads(m, opt), pretty ? 2 : -1);
+    opt.interventions = hooklab::parse_interventions(interventions, m.gpt2.config);
+    const std::string out = hooklab::dump_json(hooklab::heads_json(m, hooklab::heads(m, opt)), pretty ? 2 : -1);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
     return 0;
@@ -161,6 +164,7 @@ int run_main(int argc, char** argv) {
     bool have_clean = false, have_corrupted = false, have_answer = false, have_wrong = false, have_hook = false;
     std::vector<std::string> hooks;  // gradients: every --hook, in order
     std::string method = "exact";    // patch
+    std::vector<nlohmann::json> interventions;  // every --intervene, in order
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -191,7 +195,7 @@ int run_main(int argc, char** argv) {
         check_flag(cmd, a);
         if (a == "--model") model_dir = value();
         else if (a == "--prompt" || a == "--text") { prompt = value(); have_prompt = true; }
-        else if (a == "--intervene") opt.interventions.push_back(intervention_arg(value()));
+        else if (a == "--intervene") interventions.push_back(intervention_arg(value()));
         else if (a == "--topk") opt.topk = int_value();
         else if (a == "--logits") opt.logits = true;
         else if (a == "--capture") opt.capture.push_back(value());
@@ -239,6 +243,7 @@ int run_main(int argc, char** argv) {
     }
     hooklab::set_threads(threads);
     const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    opt.interventions = hooklab::parse_interventions(interventions, m.gpt2.config);
 
     std::string out;
     if (cmd == "run") {
@@ -246,7 +251,8 @@ int run_main(int argc, char** argv) {
         out = hooklab::dump_json(hooklab::run(m, opt), pretty ? 2 : -1);
     } else if (cmd == "patch") {
         popt.interventions = opt.interventions;
-        out = hooklab::dump_json(method == "attribution" ? hooklab::attribution_patch(m, popt) : hooklab::patch(m, popt), pretty ? 2 : -1);
+        const hooklab::PatchResult r = method == "attribution" ? hooklab::attribution_patch(m, popt) : hooklab::patch(m, popt);
+        out = hooklab::dump_json(hooklab::patch_json(m, r), pretty ? 2 : -1);
     } else if (cmd == "gradients") {
         hooklab::GradientsOptions gro;
         gro.prompt = prompt;
@@ -264,11 +270,13 @@ int run_main(int argc, char** argv) {
         aopt.answer = popt.answer;
         aopt.wrong = popt.wrong;
         aopt.interventions = opt.interventions;
-        out = hooklab::dump_json(hooklab::attribute(m, aopt), pretty ? 2 : -1);
+        out = hooklab::dump_json(hooklab::attribute_json(m, hooklab::attribute(m, aopt)), pretty ? 2 : -1);
     } else if (cmd == "generate") {
         gopt.prompt = prompt;
         gopt.interventions = opt.interventions;
-        out = hooklab::dump_json(compare ? hooklab::generate_compare(m, gopt) : hooklab::generate(m, gopt), pretty ? 2 : -1);
+        out = hooklab::dump_json(compare ? hooklab::generate_compare_json(m, hooklab::generate_compare(m, gopt))
+                                         : hooklab::generate_json(m, hooklab::generate(m, gopt)),
+                                 pretty ? 2 : -1);
     } else if (cmd == "tokenize") {
         const auto ids = m.tokenizer.encode(prompt);
         out = hooklab::dump_json(nlohmann::json(ids));

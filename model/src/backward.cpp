@@ -23,8 +23,6 @@
 
 namespace hooklab {
 
-using nlohmann::json;
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -401,24 +399,6 @@ void backward(const GPT2& g, const Tape& tape, const std::vector<Intervention>& 
     at(Hook::PosEmbed, -1, dout.data(), {T, C});
 }
 
-// ------------------------------------------------------------------ shared helpers
-
-json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
-
-std::string token_string(const Tokenizer& tok, int id) { return id < tok.vocab_size() ? utf8_lossy(tok.token_bytes(id)) : std::string(); }
-
-json token_strings(const Tokenizer& tok, const std::vector<int>& ids) {
-    json out = json::array();
-    for (int id : ids) out.push_back(token_string(tok, id));
-    return out;
-}
-
-json floats_json(const float* x, size_t n) {
-    json out = json::array();
-    for (size_t i = 0; i < n; ++i) out.push_back(num(x[i]));
-    return out;
-}
-
 }  // namespace
 
 uint64_t backward_floats(const Config& c, int T, int pattern_interventions) {
@@ -438,7 +418,7 @@ GradientsResult gradients(const Model& m, const GradientsOptions& opt) {
         parse_hook_name(name, c, h, layer);
         want.emplace_back(h, layer);
     }
-    const std::vector<Intervention> ivs = parse_interventions(opt.interventions, c);
+    const std::vector<Intervention>& ivs = opt.interventions;
     GradientsResult r;
     r.tokens = opt.tokens.empty() ? m.tokenizer.encode(opt.prompt) : opt.tokens;
     const int T = static_cast<int>(r.tokens.size());
@@ -469,47 +449,13 @@ GradientsResult gradients(const Model& m, const GradientsOptions& opt) {
             }
     };
     backward(g, tape, ivs, r.answer_id, r.wrong_id, sink, &r.input_x_gradient);
-    for (const Intervention& iv : ivs) r.interventions.push_back(iv.as_applied);
+    r.interventions = ivs;
     return r;
-}
-
-namespace {
-
-// gradients_json's fields around the gradients object `grads`.
-json gradients_object(const Model& m, const GradientsResult& r, json grads) {
-    json ixg = json::array();
-    for (double x : r.input_x_gradient) ixg.push_back(num(x));
-    return {{"tokens", r.tokens}, {"token_strings", token_strings(m.tokenizer, r.tokens)},
-            {"answer_id", r.answer_id}, {"wrong_id", r.wrong_id},
-            {"answer", token_string(m.tokenizer, r.answer_id)}, {"wrong", token_string(m.tokenizer, r.wrong_id)},
-            {"logit_diff", num(r.logit_diff)}, {"gradients", std::move(grads)}, {"input_x_gradient", std::move(ixg)},
-            {"interventions", r.interventions}, {"forwards", 1}, {"backwards", 1}};
-}
-
-}  // namespace
-
-json gradients_json(const Model& m, const GradientsResult& r) {
-    json grads = json::object();
-    for (const HookGradient& hg : r.gradients)
-        grads[hg.name] = {{"shape", hg.shape}, {"gradient", floats_json(hg.data.data(), hg.data.size())}};
-    return gradients_object(m, r, std::move(grads));
-}
-
-json gradients_report(const Model& m, const GradientsResult& r, double ms, bool with_data) {
-    json grads = json::object();
-    for (const HookGradient& hg : r.gradients) {
-        json e = {{"shape", hg.shape}};
-        if (with_data) e["data"] = floats_json(hg.data.data(), hg.data.size());
-        grads[hg.name] = std::move(e);
-    }
-    json out = gradients_object(m, r, std::move(grads));
-    out["ms"] = ms;
-    return out;
 }
 
 // ------------------------------------------------------------------ attribution patching
 
-json attribution_patch(const Model& m, const PatchOptions& opt, uint64_t budget_bytes) {
+PatchResult attribution_patch(const Model& m, const PatchOptions& opt, uint64_t budget_bytes) {
     const auto t0 = Clock::now();
     const GPT2& g = m.gpt2;
     const Config& c = g.config;
@@ -560,29 +506,28 @@ json attribution_patch(const Model& m, const PatchOptions& opt, uint64_t budget_
     };
     backward(g, tape, ivs, answer, wrong, sink, nullptr);
 
-    json applied = json::array();
-    for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
-    json diff = json::array(), norm = json::array();
+    PatchResult r;
+    r.hook = family_name;
+    r.by = setup.by;
+    r.method = "attribution";
+    r.clean_tokens = clean;
+    r.corrupted_tokens = corrupted;
+    r.answer_id = answer;
+    r.wrong_id = wrong;
+    r.clean_logit_diff = clean_diff;
+    r.corrupted_logit_diff = corrupted_diff;
+    r.n_layer = NL;
+    r.interventions = ivs;
     for (const auto& row : rows) {
-        json d = json::array(), nm = json::array();
-        for (double x : row) {
-            d.push_back(num(x));
-            nm.push_back(num((x - corrupted_diff) / (clean_diff - corrupted_diff)));
-        }
-        diff.push_back(std::move(d));
-        norm.push_back(std::move(nm));
+        std::vector<double> nm;
+        for (double x : row) nm.push_back((x - corrupted_diff) / (clean_diff - corrupted_diff));
+        r.normalized.push_back(std::move(nm));
     }
-    const Tokenizer& tok = m.tokenizer;
-    return {{"hook", family_name}, {"by", setup.by}, {"method", "attribution"},
-            {"clean_tokens", clean}, {"corrupted_tokens", corrupted},
-            {"clean_token_strings", token_strings(tok, clean)}, {"corrupted_token_strings", token_strings(tok, corrupted)},
-            {"answer_id", answer}, {"wrong_id", wrong},
-            {"answer", token_string(tok, answer)}, {"wrong", token_string(tok, wrong)},
-            {"clean_logit_diff", num(clean_diff)}, {"corrupted_logit_diff", num(corrupted_diff)},
-            {"n_layer", NL}, {"interventions", applied},
-            {"logit_diff", std::move(diff)}, {"normalized", std::move(norm)},
-            {"forwards", 2}, {"backwards", 1},
-            {"ms", std::chrono::duration<double, std::milli>(Clock::now() - t0).count()}};
+    r.logit_diff = std::move(rows);
+    r.forwards = 2;
+    r.backwards = 1;
+    r.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    return r;
 }
 
 }  // namespace hooklab

@@ -1,13 +1,49 @@
 #include "hooklab/compare.h"
 
+#include <cstdio>
+
 namespace hooklab {
 
 namespace {
 
-// What decides a run, as text: the prompt, the options, the interventions.
+// A key's parts: strings with their length (so that no two keys run together), numbers
+// exactly (doubles as hexadecimal floats).
+void put(std::string& k, const std::string& s) { k += std::to_string(s.size()) + ":" + s + ";"; }
+void put(std::string& k, long long x) { k += std::to_string(x) + ";"; }
+void put(std::string& k, unsigned long long x) { k += std::to_string(x) + "u;"; }
+void put(std::string& k, double x) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%a;", x);
+    k += buf;
+}
+void put(std::string& k, const Selector& s) {
+    put(k, static_cast<long long>(s.kind));
+    put(k, static_cast<long long>(s.begin));
+    put(k, static_cast<long long>(s.end));
+    put(k, static_cast<long long>(s.list.size()));
+    for (int i : s.list) put(k, static_cast<long long>(i));
+}
+
+// What decides a run, as text: the prompt, the options, the interventions (every field).
 std::string run_key(const RunOptions& o) {
-    return dump_json({{"prompt", o.prompt}, {"topk", o.topk}, {"logits", o.logits}, {"capture", o.capture},
-                      {"logit_lens", o.logit_lens}, {"interventions", o.interventions}});
+    std::string k;
+    put(k, o.prompt);
+    put(k, static_cast<long long>(o.topk));
+    put(k, static_cast<long long>(o.logits));
+    put(k, static_cast<long long>(o.logit_lens));
+    put(k, static_cast<long long>(o.capture.size()));
+    for (const std::string& c : o.capture) put(k, c);
+    put(k, static_cast<long long>(o.interventions.size()));
+    for (const Intervention& iv : o.interventions) {
+        for (int x : {static_cast<int>(iv.form), static_cast<int>(iv.op), static_cast<int>(iv.hook), iv.layer, iv.head})
+            put(k, static_cast<long long>(x));
+        put(k, iv.positions);
+        put(k, iv.heads);
+        put(k, iv.features);
+        for (double x : {iv.factor, iv.value, iv.mean, iv.std}) put(k, x);
+        put(k, static_cast<unsigned long long>(iv.seed));
+    }
+    return k;
 }
 
 }  // namespace

@@ -13,8 +13,6 @@
 
 namespace hooklab {
 
-using nlohmann::json;
-
 namespace {
 
 std::string show(double x) {
@@ -84,7 +82,7 @@ struct Variant {
     std::vector<Intervention> ivs;
     RunState state;
     std::vector<int> prompt_tokens, new_tokens;
-    json steps = json::array();
+    std::vector<GenerateStep> steps;
     bool cache = true;
     std::string stopped;  // "" while running
     double ms = 0;
@@ -100,16 +98,14 @@ struct Variant {
     }
 
     // Samples from this variant's row of logits and records the token.
-    json take(const Model& m, const float* logits, int eos) {
+    GenerateStep take(const Model& m, const float* logits, int eos) {
         const Config& c = m.gpt2.config;
         const int T = static_cast<int>(state.tokens.size());
         double prob = 0;
         const int id = sample_token(logits, c.vocab_size, opt.sampler, new_tokens.size(), &prob);
         new_tokens.push_back(id);
         state.tokens.push_back(id);
-        const json s = {{"id", id},
-                        {"token", id < m.tokenizer.vocab_size() ? utf8_lossy(m.tokenizer.token_bytes(id)) : std::string()},
-                        {"prob", prob}};
+        const GenerateStep s{id, prob};
         steps.push_back(s);
         if (id == eos) stopped = "endoftext";
         else if (static_cast<int>(new_tokens.size()) >= opt.max_new_tokens) stopped = "length";
@@ -122,7 +118,7 @@ Variant::Variant(const Model& m, const GenerateOptions& o) : opt(o) {
     const Config& c = m.gpt2.config;
     if (opt.max_new_tokens < 1) throw Error("max-new-tokens must be at least 1, got " + std::to_string(opt.max_new_tokens));
     validate_sampler(opt.sampler);
-    for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    ivs = opt.interventions;
     prompt_tokens = m.tokenizer.encode(opt.prompt);
     const int T0 = static_cast<int>(prompt_tokens.size());
     if (T0 == 0) throw Error("the prompt is empty: type at least one character");
@@ -198,7 +194,7 @@ bool GeneratorGroup::done() const {
     return true;
 }
 
-json GeneratorGroup::step() {
+std::vector<std::optional<GenerateStep>> GeneratorGroup::step() {
     Impl& g = *impl_;
     if (done()) {
         std::string why;
@@ -225,18 +221,17 @@ json GeneratorGroup::step() {
         };
     const std::vector<float> logits = g.m.gpt2.forward(segs, 0, hook, Logits::Last);
 
-    json out = json::array();
+    std::vector<std::optional<GenerateStep>> out;
     size_t k = 0;
     for (Variant& v : g.variants)
-        out.push_back(std::find(live.begin(), live.end(), &v) == live.end()
-                          ? json(nullptr)
-                          : v.take(g.m, &logits[k++ * static_cast<size_t>(c.vocab_size)], g.eos));
+        if (std::find(live.begin(), live.end(), &v) == live.end()) out.emplace_back();
+        else out.emplace_back(v.take(g.m, &logits[k++ * static_cast<size_t>(c.vocab_size)], g.eos));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     for (Variant* v : live) v->ms += ms;
     return out;
 }
 
-json GeneratorGroup::result(int i) const {
+GenerateResult GeneratorGroup::result(int i) const {
     const Variant& g = variant_at(impl_->variants, i);
     const Tokenizer& tok = impl_->m.tokenizer;
     // The text leaves out a final <|endoftext|>: it ends the text rather than being part of it.
@@ -244,31 +239,31 @@ json GeneratorGroup::result(int i) const {
     const size_t n = g.new_tokens.size() - (g.stopped == "endoftext" ? 1 : 0);
     for (size_t j = 0; j < n; ++j)
         if (g.new_tokens[j] < tok.vocab_size()) bytes += tok.token_bytes(g.new_tokens[j]);
-    json applied = json::array();
-    for (const Intervention& iv : g.ivs) applied.push_back(iv.as_applied);
-    return {{"prompt_tokens", g.prompt_tokens},
-            {"new_tokens", g.new_tokens},
-            {"text", utf8_lossy(bytes)},
-            {"steps", g.steps},
-            {"stopped", g.stopped.empty() ? json(nullptr) : json(g.stopped)},
-            {"ms", g.ms},
-            {"tokens_per_s", g.ms > 0 ? g.new_tokens.size() / (g.ms / 1000) : 0.0},
-            {"kv_cache", g.cache},
-            {"interventions", applied}};
+    GenerateResult r;
+    r.prompt_tokens = g.prompt_tokens;
+    r.new_tokens = g.new_tokens;
+    r.text = utf8_lossy(bytes);
+    r.steps = g.steps;
+    r.stopped = g.stopped;
+    r.ms = g.ms;
+    r.tokens_per_s = g.ms > 0 ? g.new_tokens.size() / (g.ms / 1000) : 0.0;
+    r.kv_cache = g.cache;
+    r.interventions = g.ivs;
+    return r;
 }
 
-json generate(const Model& m, const GenerateOptions& opt) {
+GenerateResult generate(const Model& m, const GenerateOptions& opt) {
     Generator g(m, opt);
     while (!g.done()) g.step();
     return g.result();
 }
 
-json generate_compare(const Model& m, const GenerateOptions& opt) {
+GenerateComparison generate_compare(const Model& m, const GenerateOptions& opt) {
     GenerateOptions baseline = opt;
     baseline.interventions.clear();
     GeneratorGroup g(m, {baseline, opt});
     while (!g.done()) g.step();
-    return {{"baseline", g.result(0)}, {"intervened", g.result(1)}};
+    return {g.result(0), g.result(1)};
 }
 
 }  // namespace hooklab

@@ -10,8 +10,6 @@
 
 namespace hooklab {
 
-using nlohmann::json;
-
 HeadScore score_head(const float* A, int T, const std::vector<int>& t) {
     HeadScore s;
     double first = 0, prev = 0, ind = 0;
@@ -67,12 +65,10 @@ uint64_t parse_seed(const std::string& text) {
 
 namespace {
 
-json num_or_null(const std::optional<double>& x) { return x && std::isfinite(*x) ? json(*x) : json(nullptr); }
-
-// [T - 1]: -log p(tokens[t + 1] | tokens[..t]) at each position t, in double (null where the
-// logits are not finite, as an intervention of huge values can make them).
-json next_token_loss(const std::vector<float>& logits, const std::vector<int>& tokens, int V) {
-    json out = json::array();
+// [T - 1]: -log p(tokens[t + 1] | tokens[..t]) at each position t, in double (not finite where
+// the logits are not, as an intervention of huge values can make them).
+std::vector<double> next_token_loss(const std::vector<float>& logits, const std::vector<int>& tokens, int V) {
+    std::vector<double> out;
     for (size_t t = 0; t + 1 < tokens.size(); ++t) {
         const float* row = logits.data() + t * static_cast<size_t>(V);
         double mx = -std::numeric_limits<double>::infinity();
@@ -80,22 +76,21 @@ json next_token_loss(const std::vector<float>& logits, const std::vector<int>& t
         double z = 0;
         for (int v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v]) - mx);
         const double loss = mx + std::log(z) - static_cast<double>(row[tokens[t + 1]]);
-        out.push_back(num_or_null(loss));
+        out.push_back(loss);
     }
     return out;
 }
 
 }  // namespace
 
-json heads(const Model& m, const HeadsOptions& opt) {
+HeadsResult heads(const Model& m, const HeadsOptions& opt) {
     const Config& c = m.gpt2.config;
     if (opt.prompt.has_value() == opt.repeat.has_value())
         throw Error("heads: give either a prompt or --repeat R --seed S (exactly one of the two)");
     if (opt.prompt && opt.seed) throw Error("heads: a seed only goes with --repeat (it draws the random tokens)");
     if (opt.repeat && !opt.seed) throw Error("heads: --repeat needs --seed S (which random tokens to draw)");
 
-    std::vector<Intervention> ivs;
-    for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    const std::vector<Intervention>& ivs = opt.interventions;
     if (opt.pattern_layer && (*opt.pattern_layer < 0 || *opt.pattern_layer >= c.n_layer))
         throw Error("heads: pattern block " + std::to_string(*opt.pattern_layer) + " is out of range (the model has blocks 0.." +
                     std::to_string(c.n_layer - 1) + ")");
@@ -115,8 +110,8 @@ json heads(const Model& m, const HeadsOptions& opt) {
     const int T = static_cast<int>(tokens.size());
     for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);
 
-    std::vector<std::vector<HeadScore>> scores(c.n_layer);
-    json pattern;
+    HeadsResult r;
+    r.scores.resize(c.n_layer);
     auto hook = [&](HookView& v) {
         apply_interventions(ivs, v);
         if (v.hook != Hook::Pattern) return;
@@ -124,43 +119,21 @@ json heads(const Model& m, const HeadsOptions& opt) {
         if (v.shape.size() != 3 || v.shape[1] != T || v.shape[2] != T)
             throw Error("internal: blocks." + std::to_string(v.layer) + ".attn.hook_pattern is not [head, T, T]");
         for (int h = 0; h < v.shape[0]; ++h)
-            scores[v.layer].push_back(score_head(v.data + static_cast<size_t>(h) * T * T, T, tokens));
+            r.scores[v.layer].push_back(score_head(v.data + static_cast<size_t>(h) * T * T, T, tokens));
         if (opt.pattern_layer && v.layer == *opt.pattern_layer) {
-            json data = json::array();
-            for (size_t i = 0; i < v.numel(); ++i) data.push_back(std::isfinite(v.data[i]) ? json(v.data[i]) : json(nullptr));
-            pattern = {{"layer", v.layer}, {"shape", v.shape}, {"data", std::move(data)}};
+            r.pattern_layer = v.layer;
+            r.pattern_shape = v.shape;
+            r.pattern.assign(v.data, v.data + v.numel());
         }
     };
     // Every position's logits: the per-token loss is how the induction lesson shows a head's
     // work (the repeated half of random tokens is predictable only by copying).
     const std::vector<float> logits = m.gpt2.forward(tokens, hook, true);
 
-    json out;
-    out["tokens"] = tokens;
-    out["token_loss"] = next_token_loss(logits, tokens, c.vocab_size);
-    json strs = json::array();
-    for (int id : tokens) strs.push_back(utf8_lossy(m.tokenizer.token_bytes(id)));
-    out["token_strings"] = std::move(strs);
-    json ind = json::array(), prev = json::array(), first = json::array();
-    for (const auto& layer : scores) {
-        json a = json::array(), b = json::array(), f = json::array();
-        for (const HeadScore& s : layer) {
-            a.push_back(num_or_null(s.induction));
-            b.push_back(num_or_null(s.previous_token));
-            f.push_back(num_or_null(s.first_token));
-        }
-        ind.push_back(std::move(a));
-        prev.push_back(std::move(b));
-        first.push_back(std::move(f));
-    }
-    out["induction"] = std::move(ind);
-    out["previous_token"] = std::move(prev);
-    out["first_token"] = std::move(first);
-    json applied = json::array();
-    for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
-    out["interventions"] = std::move(applied);
-    if (opt.pattern_layer) out["pattern"] = std::move(pattern);
-    return out;
+    r.tokens = tokens;
+    r.token_loss = next_token_loss(logits, tokens, c.vocab_size);
+    r.interventions = ivs;
+    return r;
 }
 
 }  // namespace hooklab

@@ -8,6 +8,9 @@
 #include "hooklab/error.h"
 #include "hooklab/intervention.h"
 
+// Only to quote text in error messages as JSON strings.
+#include <nlohmann/json.hpp>
+
 namespace hooklab {
 
 using nlohmann::json;
@@ -18,22 +21,10 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// JSON has no NaN/Inf (a normalised value is undefined when clean == corrupted).
-json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
-
 std::vector<int> encode_prompt(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
     const std::vector<int> ids = tok.encode(text);
     check_prompt_length(c, static_cast<int>(ids.size()), what);
     return ids;
-}
-
-// Ids past vocab.json (a config may declare a larger vocabulary) have no text.
-std::string token_string(const Tokenizer& tok, int id) { return id < tok.vocab_size() ? utf8_lossy(tok.token_bytes(id)) : std::string(); }
-
-json token_strings(const Tokenizer& tok, const std::vector<int>& ids) {
-    json out = json::array();
-    for (int id : ids) out.push_back(token_string(tok, id));
-    return out;
 }
 
 double logit_diff(const float* logits, int answer, int wrong) {
@@ -78,7 +69,7 @@ PatchSetup prepare_patch(const Model& m, const PatchOptions& opt) {
     if ((p.family == Hook::Z) != p.by_head())
         throw Error("hook " + p.family_name + " is patched by " + (p.family == Hook::Z ? "head (all positions)" : "position") +
                     ", not by " + p.by);
-    p.ivs = parse_interventions(opt.interventions, c);
+    p.ivs = opt.interventions;
     p.clean = encode_prompt(m.tokenizer, c, opt.clean, "clean ");
     p.corrupted = encode_prompt(m.tokenizer, c, opt.corrupted, "corrupted ");
     if (p.clean.size() != p.corrupted.size())
@@ -217,42 +208,47 @@ const std::vector<double>& Patcher::run_layer(int L) {
     return out;
 }
 
-json Patcher::header() const {
+PatchResult Patcher::header() const {
     const Impl& p = *impl_;
-    const Tokenizer& tok = p.m.tokenizer;
-    json applied = json::array();
-    for (const Intervention& iv : p.ivs) applied.push_back(iv.as_applied);
-    return {{"hook", p.family_name}, {"by", p.by},
-            {"clean_tokens", p.clean}, {"corrupted_tokens", p.corrupted},
-            {"clean_token_strings", token_strings(tok, p.clean)}, {"corrupted_token_strings", token_strings(tok, p.corrupted)},
-            {"answer_id", p.answer}, {"wrong_id", p.wrong},
-            {"answer", token_string(tok, p.answer)}, {"wrong", token_string(tok, p.wrong)},
-            {"clean_logit_diff", num(p.clean_diff)}, {"corrupted_logit_diff", num(p.corrupted_diff)},
-            {"n_layer", p.m.gpt2.config.n_layer}, {"interventions", applied}};
+    PatchResult r;
+    r.hook = p.family_name;
+    r.by = p.by;
+    r.clean_tokens = p.clean;
+    r.corrupted_tokens = p.corrupted;
+    r.answer_id = p.answer;
+    r.wrong_id = p.wrong;
+    r.clean_logit_diff = p.clean_diff;
+    r.corrupted_logit_diff = p.corrupted_diff;
+    r.n_layer = p.m.gpt2.config.n_layer;
+    r.interventions = p.ivs;
+    return r;
 }
 
-json Patcher::result() const {
-    const Impl& p = *impl_;
-    json out = header();
-    json diff = json::array(), norm = json::array();
-    for (size_t L = 0; L < p.rows.size(); ++L) {
-        if (!p.done[L]) throw Error("patching: block " + std::to_string(L) + " has not been run");
-        json d = json::array(), n = json::array();
-        for (double x : p.rows[L]) {
-            d.push_back(num(x));
-            n.push_back(num((x - p.corrupted_diff) / (p.clean_diff - p.corrupted_diff)));
-        }
-        diff.push_back(std::move(d));
-        norm.push_back(std::move(n));
-    }
-    out["logit_diff"] = std::move(diff);
-    out["normalized"] = std::move(norm);
-    out["forwards"] = p.flops / p.m.gpt2.flops(p.T, 0, p.m.gpt2.config.n_layer, 1);
-    out["ms"] = p.ms;
+namespace {
+
+// (x - corrupted) / (clean - corrupted) per entry: 0 is the corrupted run, 1 the clean one.
+std::vector<double> normalized_row(const std::vector<double>& row, double clean, double corrupted) {
+    std::vector<double> out;
+    for (double x : row) out.push_back((x - corrupted) / (clean - corrupted));
     return out;
 }
 
-json patch(const Model& m, const PatchOptions& opt) {
+}  // namespace
+
+PatchResult Patcher::result() const {
+    const Impl& p = *impl_;
+    PatchResult r = header();
+    for (size_t L = 0; L < p.rows.size(); ++L) {
+        if (!p.done[L]) throw Error("patching: block " + std::to_string(L) + " has not been run");
+        r.logit_diff.push_back(p.rows[L]);
+        r.normalized.push_back(normalized_row(p.rows[L], p.clean_diff, p.corrupted_diff));
+    }
+    r.forwards = p.flops / p.m.gpt2.flops(p.T, 0, p.m.gpt2.config.n_layer, 1);
+    r.ms = p.ms;
+    return r;
+}
+
+PatchResult patch(const Model& m, const PatchOptions& opt) {
     Patcher p(m, opt);
     for (int L = 0; L < p.layers(); ++L) p.run_layer(L);
     return p.result();
@@ -260,11 +256,11 @@ json patch(const Model& m, const PatchOptions& opt) {
 
 // ------------------------------------------------------------------------ attribution
 
-json attribute(const Model& m, const AttributeOptions& opt) {
+AttributeResult attribute(const Model& m, const AttributeOptions& opt) {
     const GPT2& g = m.gpt2;
     const Config& c = g.config;
     const int C = c.n_embd, H = c.n_head, D = c.d_head(), NL = c.n_layer;
-    const std::vector<Intervention> ivs = parse_interventions(opt.interventions, c);
+    const std::vector<Intervention>& ivs = opt.interventions;
     for (const Intervention& iv : ivs) {
         const std::string name = hook_full_name(iv.hook, iv.layer);
         if (iv.hook == Hook::ResidPre || iv.hook == Hook::ResidMid || iv.hook == Hook::ResidPost)
@@ -323,8 +319,8 @@ json attribute(const Model& m, const AttributeOptions& opt) {
         return s;
     };
 
-    json comps = json::array();
-    auto add = [&](const std::string& name, double value) { comps.push_back({{"name", name}, {"value", num(value)}}); };
+    AttributeResult r;
+    auto add = [&](const std::string& name, double value) { r.components.push_back({name, value}); };
     add("embed", through_ln(embed.data()));
     add("pos_embed", through_ln(pos.data()));
     std::vector<float> zh(static_cast<size_t>(H) * C), heads(static_cast<size_t>(H) * C);
@@ -343,12 +339,12 @@ json attribute(const Model& m, const AttributeOptions& opt) {
     for (int i = 0; i < C; ++i) bias += g.weights.ln_f.bias[i] * dir[i];
     add("ln_final.bias", bias);
 
-    json applied = json::array();
-    for (const Intervention& iv : ivs) applied.push_back(iv.as_applied);
-    return {{"tokens", tokens}, {"token_strings", token_strings(m.tokenizer, tokens)},
-            {"answer_id", answer}, {"wrong_id", wrong},
-            {"answer", token_string(m.tokenizer, answer)}, {"wrong", token_string(m.tokenizer, wrong)},
-            {"logit_diff", num(diff)}, {"components", std::move(comps)}, {"interventions", applied}};
+    r.tokens = tokens;
+    r.answer_id = answer;
+    r.wrong_id = wrong;
+    r.logit_diff = diff;
+    r.interventions = ivs;
+    return r;
 }
 
 }  // namespace hooklab

@@ -14,8 +14,6 @@
 
 namespace hooklab {
 
-using nlohmann::json;
-
 namespace {
 
 // The first block whose computation a hook at (hook, layer) can see or change: hooks
@@ -28,8 +26,8 @@ int first_block_touched(Hook h, int layer, int n_layer) {
     return hook_before_blocks(h) ? 0 : n_layer;
 }
 
-// Each hook's interventions, in the order they apply, as applied.
-using AtHooks = std::map<std::pair<Hook, int>, std::vector<json>>;
+// Each hook's interventions, in the order they apply.
+using AtHooks = std::map<std::pair<Hook, int>, std::vector<Intervention>>;
 
 // Where a run resumed from a kept one starts.
 struct Resume {
@@ -45,12 +43,7 @@ Resume resume_from(const Config& c, const AtHooks& mine, const RunOptions& opt, 
     const int L = c.n_layer;
     if (k.result.tokens != tokens || !k.result.nonfinite.empty() || k.state.capacity() < static_cast<int>(tokens.size())) return {};
     AtHooks theirs;
-    for (const json& j : k.result.interventions) {
-        Hook h;
-        int layer;
-        parse_hook_name(j.at("hook").get<std::string>(), c, h, layer);
-        theirs[{h, layer}].push_back(j);
-    }
+    for (const Intervention& iv : k.result.interventions) theirs[{iv.hook, iv.layer}].push_back(iv);
     int start = L - 1;  // the forward runs at least the last block
     auto differ = [&](const AtHooks& a, const AtHooks& b) {
         for (const auto& [at, list] : a) {
@@ -66,12 +59,12 @@ Resume resume_from(const Config& c, const AtHooks& mine, const RunOptions& opt, 
     // The run enters `start` by firing block start-1's output hook again, on the residual
     // k's run left there: only where k's interventions there are the first of this run's
     // (those are applied already; the rest apply on entry).
-    const std::vector<json> none;
+    const std::vector<Intervention> none;
     for (; start > 0; --start) {
         const auto t = theirs.find({Hook::ResidPost, start - 1});
         if (t == theirs.end()) return {start, 0, same};
         const auto n = mine.find({Hook::ResidPost, start - 1});
-        const std::vector<json>& m = n == mine.end() ? none : n->second;
+        const std::vector<Intervention>& m = n == mine.end() ? none : n->second;
         if (t->second.size() <= m.size() && std::equal(t->second.begin(), t->second.end(), m.begin())) return {start, t->second.size(), same};
     }
     return {0, 0, same};
@@ -85,8 +78,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
         throw Error("topk must be between 0 and the vocabulary size (" + std::to_string(V) + ")");
 
     // Everything is checked before the forward starts.
-    std::vector<Intervention> ivs;
-    for (const json& j : opt.interventions) ivs.push_back(parse_intervention(j, c));
+    const std::vector<Intervention>& ivs = opt.interventions;
     std::vector<std::pair<Hook, int>> wanted;
     for (const std::string& name : opt.capture) {
         Hook h;
@@ -111,7 +103,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
 
     // The kept run this one may start latest from, and where.
     AtHooks mine;
-    for (const Intervention& iv : ivs) mine[{iv.hook, iv.layer}].push_back(iv.as_applied);
+    for (const Intervention& iv : ivs) mine[{iv.hook, iv.layer}].push_back(iv);
     Resume at;
     const KeptRun* src = nullptr;
     for (const KeptRun* k : from) {
@@ -119,8 +111,8 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
         if (b.block > at.block || (b.block == at.block && b.same && !at.same)) at = b, src = k;
     }
     const int start = at.block;
-    // A run that differs from the kept one only in its captures (the page's per-position
-    // hook, exercise 1's pattern) or options (the lens, top-k) stops after the last block its
+    // A run that differs from the kept one only in its captures (a per-position
+    // hook, an attention pattern) or options (the lens, top-k) stops after the last block its
     // captures need, and takes the rest from the kept run: nothing after can differ.
     int end = L;
     if (src && at.same) {
@@ -223,7 +215,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     r.hidden_std.back() = r.stats[static_cast<int>(Hook::LnFinal)][0].std;
     r.lse = log_sum_exp(r.logits.data(), V);
     r.top = top_k(r.logits.data(), V, opt.topk);
-    for (const Intervention& iv : ivs) r.interventions.push_back(iv.as_applied);
+    r.interventions = ivs;
 
     if (opt.logit_lens) {
         // One GEMM over every block's row (the weights stream through once); the last
@@ -287,7 +279,5 @@ Comparison compare_runs(RunResult& b, const RunResult& i, int k) {
     }
     return out;
 }
-
-json run(const Model& m, const RunOptions& opt) { return run_json(m, run_model(m, opt), opt); }
 
 }  // namespace hooklab

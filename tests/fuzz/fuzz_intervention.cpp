@@ -1,4 +1,4 @@
-// libFuzzer target: intervention specs (arbitrary JSON) parsed against a 12x12 config,
+// libFuzzer target: intervention specs (arbitrary JSON) parsed (json_io.h) against a 12x12 config,
 // then applied to a hook tensor of the matching shape.
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "hooklab/config.h"
 #include "hooklab/error.h"
-#include "hooklab/intervention.h"
+#include "hooklab/json_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const hooklab::Config cfg =

@@ -15,7 +15,7 @@ import json, sys
 p, r = (json.load(open(f)) for f in sys.argv[1:])
 assert r.pop("pattern")["shape"] == [12, 21, 21] and "pattern" not in p
 for d in (p, r):
-    assert sorted(d) == ["first_token", "induction", "interventions", "previous_token", "token_strings", "tokens"], sorted(d)
+    assert sorted(d) == ["first_token", "induction", "interventions", "previous_token", "token_loss", "token_strings", "tokens"], sorted(d)
     for k in ("induction", "previous_token", "first_token"):
         assert len(d[k]) == 12 and all(len(row) == 12 for row in d[k]), k
         assert all(x is None or 0 <= x <= 1 for row in d[k] for x in row), k

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooklab/json_io.h"
 #include "hooklab/model.h"
 #include "hooklab/patching.h"
 
@@ -29,16 +30,23 @@ inline const hooklab::Model& mid_model() {
     return m;
 }
 
+// Interventions given as JSON (an array, or one object), parsed against m's shape as the CLIs
+// and the binding parse them.
+inline std::vector<hooklab::Intervention> ivs(const hooklab::Model& m, const nlohmann::json& list) {
+    if (list.is_object()) return {hooklab::parse_intervention(list, m.gpt2.config)};
+    return hooklab::parse_interventions(list.get<std::vector<nlohmann::json>>(), m.gpt2.config);
+}
+
 // The options of one case of a <ckpt>__patching.json or __gradients.json golden: the file's
 // prompts and tokens, the case's hook and interventions.
-inline hooklab::PatchOptions patch_options_from(const nlohmann::json& golden, const nlohmann::json& c) {
+inline hooklab::PatchOptions patch_options_from(const hooklab::Model& m, const nlohmann::json& golden, const nlohmann::json& c) {
     hooklab::PatchOptions o;
     o.clean = golden["clean"];
     o.corrupted = golden["corrupted"];
     o.answer = golden["answer"];
     o.wrong = golden["wrong"];
     o.hook = c["hook"];
-    for (const auto& iv : c["interventions"]) o.interventions.push_back(iv);
+    o.interventions = ivs(m, c["interventions"]);
     return o;
 }
 

@@ -1,4 +1,4 @@
-// hooklab::Comparer, the page's comparisons: what it keeps and reuses must give exactly the
+// hooklab::Comparer, baseline against intervened runs: what it keeps and reuses must give exactly the
 // numbers of whole runs, and it keeps no more than its limits.
 #include <catch2/catch.hpp>
 
@@ -20,7 +20,7 @@ RunOptions opts(std::vector<json> ivs, std::vector<std::string> capture = {}, bo
     RunOptions o;
     o.prompt = prompt;
     o.topk = 5;
-    o.interventions = std::move(ivs);
+    o.interventions = testing::ivs(testing::mid_model(), json(ivs));
     o.capture = std::move(capture);
     o.logit_lens = lens;
     return o;
@@ -30,7 +30,7 @@ json scale(int layer, double factor) { return {{"kind", "scale_hidden"}, {"layer
 
 // The run JSON and the logits' bits of a whole run with these options.
 void same_as_whole(const Model& m, const RunOptions& o, const RunResult& got) {
-    INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << o.logit_lens);
+    INFO(interventions_json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << o.logit_lens);
     const RunResult whole = run_model(m, o);
     CHECK(dump_json(run_json(m, got, o)) == dump_json(run_json(m, whole, o)));
     REQUIRE(got.logits.size() == whole.logits.size());
@@ -83,9 +83,12 @@ TEST_CASE("the comparer keeps the baseline's forward and the latest runs", "[com
     same_as_whole(m, opts(a), *s.intervened);
     s = c.compare(m, opts(a, pattern, true));
     CHECK(s.reused);
-    // A bad intervention is an error, and what is kept stays.
+    // A bad intervention is an error (a block out of range when parsed; a position out of
+    // range for this prompt in the comparer), and what is kept stays.
     const uint64_t second = s.baseline_id;
-    CHECK_THROWS_AS(c.compare(m, opts({scale(99, 1)}, pattern, true)), Error);
+    CHECK_THROWS_AS(opts({scale(99, 1)}, pattern, true), Error);
+    const RunOptions bad = opts({{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {400}}}}, pattern, true);
+    CHECK_THROWS_AS(c.compare(m, bad), Error);
     s = c.compare(m, opts(a, pattern, true));
     CHECK(s.reused);
     CHECK(s.baseline_id == second);

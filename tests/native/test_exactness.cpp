@@ -37,7 +37,7 @@ void compare_with_golden(const std::string& ckpt_name, const std::string& case_n
     const json golden = testing::read_json(testing::source("tests/golden/" + ckpt_name + "__" + case_name + ".json"));
     RunOptions o;
     o.prompt = golden["prompt"].get<std::string>();
-    for (const auto& iv : golden["interventions"]) o.interventions.push_back(iv);
+    o.interventions = testing::ivs(m, golden["interventions"]);
     o.topk = static_cast<int>(golden["top"].size());
     o.logits = golden.contains("logits_last");
     const json got = run(m, o);
@@ -97,7 +97,7 @@ TEST_CASE("F16 weight storage changes the statistics by at most 1e-3 relative", 
     REQUIRE(f16.gpt2.weights.bytes() < 0.6 * f32.gpt2.weights.bytes());
     RunOptions o;
     o.prompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
-    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
+    o.interventions = testing::ivs(f32, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}});
     const json a = run(f32, o), b = run(f16, o);
     // The checkpoint is F32, so F16 storage rounds every weight: a real approximation.
     for (size_t i = 0; i < a["resid_std"].size(); ++i) {

@@ -26,8 +26,7 @@ const char* kPrompt = "When Mary and John went to the store, John gave a drink t
 // The naive way: one full forward of the whole sequence per new token.
 json recompute(const Model& m, const GenerateOptions& o) {
     const Config& c = m.gpt2.config;
-    std::vector<Intervention> ivs;
-    for (const json& j : o.interventions) ivs.push_back(parse_intervention(j, c));
+    const std::vector<Intervention>& ivs = o.interventions;
     const HookFn hook = [&](HookView& v) { apply_interventions(ivs, v); };
     std::vector<int> tokens = m.tokenizer.encode(o.prompt);
     json steps = json::array();
@@ -52,11 +51,11 @@ double prob_tolerance(double p) {
 }
 
 void check_equal_to_recompute(const GenerateOptions& o, bool expect_cache = true, const Model& m = testing::mid_model()) {
-    INFO("interventions " << json(o.interventions).dump() << ", temperature " << o.sampler.temperature);
+    INFO("interventions " << interventions_json(o.interventions).dump() << ", temperature " << o.sampler.temperature);
     Generator g(m, o);
     CHECK(g.uses_cache() == expect_cache);
     while (!g.done()) g.step();
-    const json got = g.result();
+    const json got = generate_json(m, g.result());
     const json want = recompute(m, o);
     REQUIRE(got["steps"].size() == want.size());
     for (size_t i = 0; i < want.size(); ++i) {
@@ -90,7 +89,7 @@ TEST_CASE("generation with the cache equals recomputing the whole sequence", "[g
         GenerateOptions o;
         o.prompt = kPrompt;
         o.max_new_tokens = 12;
-        o.interventions = ivs.get<std::vector<json>>();
+        o.interventions = testing::ivs(testing::mid_model(), ivs);
         check_equal_to_recompute(o);
         o.sampler = {0.9, 40, 0.95, 1234};
         check_equal_to_recompute(o);
@@ -105,10 +104,10 @@ TEST_CASE("greedy generation on the trained default model equals the recompute",
     o.max_new_tokens = 24;
     for (const json& ivs : {json::array(), json::array({{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}}),
                             json::array({{{"kind", "noise_even_neurons"}, {"layer", 9}, {"std", 1}, {"seed", 2}}})}) {
-        o.interventions = ivs.get<std::vector<json>>();
+        o.interventions = testing::ivs(m, ivs);
         check_equal_to_recompute(o, true, m);
     }
-    const json r = generate(m, o);
+    const json r = generate_json(m, generate(m, o));
     std::set<int> distinct(r["new_tokens"].begin(), r["new_tokens"].end());
     CHECK(distinct.size() > 4);
 }
@@ -124,7 +123,7 @@ TEST_CASE("interventions that change earlier positions as the sequence grows rec
         GenerateOptions o;
         o.prompt = kPrompt;
         o.max_new_tokens = 6;
-        o.interventions = {iv};
+        o.interventions = testing::ivs(testing::mid_model(), iv);
         check_equal_to_recompute(o, false);
         o.sampler = {1.0, 0, 1.0, 5};
         check_equal_to_recompute(o, false);
@@ -170,22 +169,22 @@ TEST_CASE("variants generated together give each one's own generation", "[genera
                 o.prompt = kPrompt;
                 o.max_new_tokens = 12;
                 o.sampler = sampler;
-                o.interventions = ivs.get<std::vector<json>>();
+                o.interventions = testing::ivs(m, ivs);
                 opts.push_back(o);
             }
             GeneratorGroup g(m, opts);
             REQUIRE(g.size() == static_cast<int>(group.size()));
             int steps = 0;
             while (!g.done()) {
-                const json s = g.step();
+                const std::vector<std::optional<GenerateStep>> s = g.step();
                 REQUIRE(s.size() == group.size());
-                for (size_t i = 0; i < group.size(); ++i) CHECK(s[i].is_null() == (static_cast<int>(g.result(i)["steps"].size()) <= steps));
+                for (size_t i = 0; i < group.size(); ++i) CHECK(!s[i].has_value() == (static_cast<int>(g.result(i).steps.size()) <= steps));
                 ++steps;
             }
             CHECK(steps == 12);
             for (size_t i = 0; i < group.size(); ++i) {
                 INFO("variant " << i << " of " << json(group).dump() << ", temperature " << sampler.temperature);
-                const json got = g.result(i), want = generate(m, opts[i]);
+                const json got = generate_json(m, g.result(i)), want = generate_json(m, generate(m, opts[i]));
                 CHECK(g.uses_cache(i) == (group[i] != no_cache));
                 CHECK(got["kv_cache"] == want["kv_cache"]);
                 CHECK(got["new_tokens"] == want["new_tokens"]);
@@ -251,14 +250,14 @@ TEST_CASE("generate_compare: the baseline and the intervened generation together
     o.prompt = kPrompt;
     o.max_new_tokens = 8;
     o.sampler = {0.9, 40, 0.95, 7};
-    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
-    const json r = generate_compare(m, o);
+    o.interventions = testing::ivs(m, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}});
+    const json r = generate_compare_json(m, generate_compare(m, o));
     CHECK(r.size() == 2);
-    CHECK(r["intervened"]["new_tokens"] == generate(m, o)["new_tokens"]);
+    CHECK(r["intervened"]["new_tokens"] == json(generate(m, o).new_tokens));
     CHECK(r["intervened"]["interventions"].size() == 1);
     GenerateOptions base = o;
     base.interventions.clear();
-    CHECK(r["baseline"]["new_tokens"] == generate(m, base)["new_tokens"]);
+    CHECK(r["baseline"]["new_tokens"] == json(generate(m, base).new_tokens));
     CHECK(r["baseline"]["interventions"].empty());
     CHECK(r["baseline"]["new_tokens"] != r["intervened"]["new_tokens"]);
 }
@@ -276,11 +275,11 @@ TEST_CASE("variants of a group stop on their own at the context, even before the
     while (!g.done()) g.step();
     for (int i = 0; i < 3; ++i) {
         const GenerateOptions& o = i == 0 ? full : i == 1 ? nearly : shorter;
-        CHECK(g.result(i)["new_tokens"] == generate(m, o)["new_tokens"]);
-        CHECK(g.result(i)["stopped"] == (i < 2 ? "context" : "length"));
+        CHECK(g.result(i).new_tokens == generate(m, o).new_tokens);
+        CHECK(g.result(i).stopped == (i < 2 ? "context" : "length"));
     }
-    CHECK(g.result(0)["new_tokens"].empty());
-    CHECK(g.result(1)["new_tokens"].size() == 2);
+    CHECK(g.result(0).new_tokens.empty());
+    CHECK(g.result(1).new_tokens.size() == 2);
 }
 
 TEST_CASE("a group of generations rejects bad variants before any work", "[generate]") {
@@ -295,7 +294,7 @@ TEST_CASE("a group of generations rejects bad variants before any work", "[gener
     CHECK_THROWS_WITH(g.result(2), Contains("out of range"));
     CHECK_THROWS_WITH(g.done(-1), Contains("out of range"));
     while (!g.done()) g.step();
-    CHECK(g.result(0) == g.result(1));
+    CHECK(generate_json(m, g.result(0)) == generate_json(m, g.result(1)));
     CHECK_THROWS_WITH(g.step(), Contains("over"));
 }
 
@@ -343,7 +342,7 @@ TEST_CASE("generation stops at the length, at <|endoftext|> and at the context, 
     GenerateOptions o;
     o.prompt = kPrompt;
     o.max_new_tokens = 3;
-    json r = generate(m, o);
+    json r = generate_json(m, generate(m, o));
     CHECK(r["stopped"] == "length");
     CHECK(r["new_tokens"].size() == 3);
     CHECK(r["steps"].size() == 3);
@@ -355,8 +354,8 @@ TEST_CASE("generation stops at the length, at <|endoftext|> and at the context, 
     const int eos = m.tokenizer.id_of("<|endoftext|>");
     REQUIRE(eos >= 0);
     o.max_new_tokens = 10;
-    o.interventions = {{{"kind", "add"}, {"hook", "logits"}, {"value", 1000}, {"features", {eos}}}};
-    r = generate(m, o);
+    o.interventions = testing::ivs(m, {{{"kind", "add"}, {"hook", "logits"}, {"value", 1000}, {"features", {eos}}}});
+    r = generate_json(m, generate(m, o));
     CHECK(r["stopped"] == "endoftext");
     CHECK(r["new_tokens"].size() == 1);
     CHECK(r["new_tokens"][0] == eos);
@@ -366,7 +365,7 @@ TEST_CASE("generation stops at the length, at <|endoftext|> and at the context, 
     o.prompt.clear();
     for (int i = 0; i < 126; ++i) o.prompt += " word";
     REQUIRE(m.tokenizer.encode(o.prompt).size() == 126);
-    r = generate(m, o);
+    r = generate_json(m, generate(m, o));
     CHECK(r["stopped"] == "context");
     CHECK(r["new_tokens"].size() == 2);  // the sequence fills the 128-token context
 }
@@ -399,15 +398,16 @@ TEST_CASE("generation rejects bad settings before any work", "[generate]") {
     }
     o.sampler = {};
     // Positions: up to the final length (prompt + new tokens), from the end up to the prompt's.
-    const int T0 = static_cast<int>(testing::mid_model().tokenizer.encode(kPrompt).size());
-    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 4}}}};
+    const Model& m = testing::mid_model();
+    const int T0 = static_cast<int>(m.tokenizer.encode(kPrompt).size());
+    o.interventions = testing::ivs(m, {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 4}}}});
     CHECK_THAT(error(o), Contains("out of range"));
-    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 3}}}};
+    o.interventions = testing::ivs(m, {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {T0 + 3}}}});
     CHECK(error(o) == "(no error)");
-    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {-T0 - 1}}}};
+    o.interventions = testing::ivs(m, {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {-T0 - 1}}}});
     CHECK_THAT(error(o), Contains("out of range"));
-    o.interventions = {{{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}}};
-    CHECK_THAT(error(o), Contains("layer 12"));
+    // A block out of range: refused when parsed (json_io.h), before any options are built.
+    CHECK_THROWS_WITH(testing::ivs(m, {{{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}}}), Contains("layer 12"));
     o.interventions.clear();
     o.prompt = std::string(200, 'a') + " " + std::string(200, 'b');
     for (int i = 0; i < 130; ++i) o.prompt += " x";

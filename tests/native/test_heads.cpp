@@ -23,9 +23,12 @@ HeadsOptions options_of(const json& c) {
     if (c.contains("prompt")) o.prompt = c["prompt"].get<std::string>();
     if (c.contains("repeat")) o.repeat = c["repeat"].get<long long>();
     if (c.contains("seed")) o.seed = parse_seed(c["seed"].get<std::string>());
-    for (const auto& iv : c["interventions"]) o.interventions.push_back(iv);
+    o.interventions = testing::ivs(testing::mid_model(), c["interventions"]);
     return o;
 }
+
+// heads' result as the CLIs print it.
+json heads_of(const Model& m, const HeadsOptions& o) { return heads_json(m, heads(m, o)); }
 
 void require_error(const HeadsOptions& o, const std::string& fragment, const Model& m = testing::mid_model()) {
     try {
@@ -116,7 +119,7 @@ TEST_CASE("every head's scores equal the PyTorch reference within the golden's t
     const Config& c = testing::mid_model().gpt2.config;
     for (const json& cs : golden) {
         INFO("case " << cs.dump().substr(0, 200));
-        const json got = heads(testing::mid_model(), options_of(cs));
+        const json got = heads_of(testing::mid_model(), options_of(cs));
         const testing::GoldenTolerance tol(cs.at("tolerance"));
         REQUIRE(got["tokens"] == cs["tokens"]);
         REQUIRE(got["token_strings"] == cs["token_strings"]);
@@ -139,9 +142,9 @@ TEST_CASE("an intervention changes the scores from its block on only", "[heads]"
     HeadsOptions o;
     o.repeat = 20;
     o.seed = 0;
-    const json base = heads(testing::mid_model(), o);
-    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 9}, {"head", 2}});
-    const json iv = heads(testing::mid_model(), o);
+    const json base = heads_of(testing::mid_model(), o);
+    o.interventions = testing::ivs(testing::mid_model(), {{"kind", "zero_head_k"}, {"layer", 9}, {"head", 2}});
+    const json iv = heads_of(testing::mid_model(), o);
     for (int l = 0; l < 9; ++l) CHECK(iv["induction"][l] == base["induction"][l]);
     CHECK(iv["first_token"][9][2] != base["first_token"][9][2]);
     // A zero key gives head 9.2 a uniform pattern: A[i][0] = 1/(i+1).
@@ -154,9 +157,9 @@ TEST_CASE("an intervention changes the scores from its block on only", "[heads]"
 TEST_CASE("pattern: the block's scored patterns, those a run captures", "[heads]") {
     HeadsOptions o;
     o.prompt = "The cat sat on the mat. The cat sat";
-    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
+    o.interventions = testing::ivs(testing::mid_model(), {{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
     o.pattern_layer = 4;
-    const json got = heads(testing::mid_model(), o);
+    const json got = heads_of(testing::mid_model(), o);
     RunOptions r;
     r.prompt = *o.prompt;
     r.interventions = o.interventions;
@@ -166,14 +169,14 @@ TEST_CASE("pattern: the block's scored patterns, those a run captures", "[heads]
     CHECK(got["pattern"]["shape"] == want["shape"]);
     CHECK(got["pattern"]["data"] == want["data"]);
     o.pattern_layer.reset();
-    CHECK_FALSE(heads(testing::mid_model(), o).contains("pattern"));
+    CHECK_FALSE(heads_of(testing::mid_model(), o).contains("pattern"));
 }
 
 TEST_CASE("token_loss: each position's loss is what a run of the prefix predicts", "[heads]") {
     HeadsOptions o;
     o.prompt = "The cat sat on the mat. The cat sat on the";
-    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
-    const json got = heads(testing::mid_model(), o);
+    o.interventions = testing::ivs(testing::mid_model(), {{"kind", "zero_head_k"}, {"layer", 4}, {"head", 1}});
+    const json got = heads_of(testing::mid_model(), o);
     const std::vector<int> tokens = got["tokens"];
     REQUIRE(got["token_loss"].size() == tokens.size() - 1);
     std::string prefix;
@@ -195,7 +198,7 @@ TEST_CASE("token_loss: each position's loss is what a run of the prefix predicts
     HeadsOptions rep;
     rep.repeat = 20;
     rep.seed = 3;
-    CHECK(heads(testing::mid_model(), rep)["token_loss"].size() == 40);
+    CHECK(heads_of(testing::mid_model(), rep)["token_loss"].size() == 40);
 }
 
 TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
@@ -219,10 +222,10 @@ TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     o.repeat = 64;  // 2*64+1 = 129 > 128 positions
     require_error(o, "between 1 and 63");
     o.repeat = 63;
-    CHECK(heads(testing::mid_model(), o)["tokens"].size() == 127);
-    o.interventions.push_back({{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}});
-    require_error(o, "layer 12 is out of range");
-    o.interventions.clear();
+    CHECK(heads_of(testing::mid_model(), o)["tokens"].size() == 127);
+    // A block out of range: refused when parsed (json_io.h), as both CLIs parse it.
+    CHECK_THROWS_WITH(testing::ivs(testing::mid_model(), {{{"kind", "zero_head_k"}, {"layer", 12}, {"head", 0}}}),
+                      Catch::Matchers::Contains("layer 12 is out of range"));
     o.pattern_layer = 12;
     require_error(o, "pattern block 12 is out of range");
     o.pattern_layer = -1;
@@ -243,5 +246,5 @@ TEST_CASE("heads refuses bad input with a clear message", "[heads]") {
     r.repeat.reset();
     r.seed.reset();
     r.prompt = "Hello";
-    CHECK(heads(m, r)["tokens"].size() >= 1);
+    CHECK(heads_of(m, r)["tokens"].size() >= 1);
 }

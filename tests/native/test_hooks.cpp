@@ -128,11 +128,13 @@ RunResult zeroed_after(int i, const std::vector<json>& ivs) {
     RunOptions o;
     o.prompt = kPrompt;
     o.topk = 5;
+    json list = json::array();
     for (const json& iv : ivs)
-        if (!(iv.contains("layer") && iv["layer"].get<int>() > i)) o.interventions.push_back(iv);
+        if (!(iv.contains("layer") && iv["layer"].get<int>() > i)) list.push_back(iv);
     for (int j = i + 1; j < m.gpt2.config.n_layer; ++j)
         for (const char* hook : {"hook_attn_out", "hook_mlp_out"})
-            o.interventions.push_back({{"kind", "zero"}, {"hook", "blocks." + std::to_string(j) + "." + hook}});
+            list.push_back({{"kind", "zero"}, {"hook", "blocks." + std::to_string(j) + "." + hook}});
+    o.interventions = testing::ivs(m, list);
     return run_model(m, o);
 }
 
@@ -155,7 +157,7 @@ TEST_CASE("the logit lens in one forward equals runs with the later blocks zeroe
         o.prompt = kPrompt;
         o.topk = 5;
         o.logit_lens = true;
-        o.interventions = ivs;
+        o.interventions = testing::ivs(m, json(ivs));
         const RunResult lens = run_model(m, o);
         o.interventions.clear();
         RunResult base = run_model(m, o);
@@ -192,7 +194,7 @@ TEST_CASE("top-k comparison and KL as the page computed them", "[lens]") {
     o.prompt = kPrompt;
     o.topk = 3;
     RunResult b = run_model(m, o);
-    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}};
+    o.interventions = testing::ivs(m, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 10}}});
     const RunResult i = run_model(m, o);
     const Comparison c = compare_runs(b, i, 3);
     // The baseline's top 3 first, then the intervened top 3 not among them.
@@ -210,6 +212,6 @@ TEST_CASE("top-k comparison and KL as the page computed them", "[lens]") {
     close(c.kl, kl, 1e-9, "kl");
     CHECK(c.kl > 0);
     // Non-finite logits: KL is not defined (NaN), as the page's null.
-    o.interventions = {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 1e38}}};
+    o.interventions = testing::ivs(m, {{{"kind", "scale_hidden"}, {"layer", 9}, {"factor", 1e38}}});
     CHECK(std::isnan(compare_runs(b, run_model(m, o), 3).kl));
 }

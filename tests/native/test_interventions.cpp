@@ -18,10 +18,11 @@ using Catch::Matchers::Contains;
 
 namespace {
 
+// As both CLIs do: the interventions parsed against the model (json_io.h), then one run.
 json run_with(const std::vector<json>& ivs, const std::vector<std::string>& capture = {}) {
     RunOptions o;
     o.prompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
-    o.interventions = ivs;
+    o.interventions = testing::ivs(testing::mid_model(), json(ivs));
     o.capture = capture;
     return run(testing::mid_model(), o);
 }

@@ -232,7 +232,7 @@ TEST_CASE("a run's JSON is the same with 1 and 3 threads", "[parallel]") {
     o.prompt += "Then the dog wakes up and";
     o.logits = true;
     o.capture = {"blocks.1.attn.hook_pattern", "blocks.2.mlp.hook_post"};
-    o.interventions.push_back(nlohmann::json::parse(R"({"kind":"zero_head_k","layer":1,"head":2})"));
+    o.interventions = testing::ivs(m, nlohmann::json::parse(R"([{"kind":"zero_head_k","layer":1,"head":2}])"));
     set_threads(1);
     const std::string one = dump_json(run(m, o));
     set_threads(3);
@@ -315,7 +315,7 @@ TEST_CASE("a patching sweep gives the same numbers with 1, 2 and 3 threads", "[p
         for (int n_threads : {1, 2, 3}) {
             set_threads(n_threads);
             o.hook = hook;
-            nlohmann::json r = patch(m, o);
+            nlohmann::json r = patch_json(m, patch(m, o));
             r.erase("ms");  // the only field that may differ
             dumps.push_back(r.dump());
         }

@@ -46,7 +46,7 @@ void compare_with_reference(const std::string& name, bool f16) {
     REQUIRE(golden["patch"].size() == 8);
     for (const json& c : golden["patch"]) {
         INFO(name << (f16 ? " (F16)" : "") << ", hook " << c["hook"] << ", interventions " << c["interventions"].dump());
-        const json got = patch(m, testing::patch_options_from(golden, c));
+        const json got = patch_json(m, patch(m, testing::patch_options_from(m, golden, c)));
         CHECK(got["clean_tokens"] == c["clean_tokens"]);
         CHECK(got["corrupted_tokens"] == c["corrupted_tokens"]);
         CHECK(got["answer_id"] == c["answer_id"]);
@@ -64,8 +64,8 @@ void compare_with_reference(const std::string& name, bool f16) {
         o.prompt = golden["clean"];
         o.answer = golden["answer"];
         o.wrong = golden["wrong"];
-        for (const auto& iv : c["interventions"]) o.interventions.push_back(iv);
-        const json got = attribute(m, o);
+        o.interventions = testing::ivs(m, c["interventions"]);
+        const json got = attribute_json(m, attribute(m, o));
         REQUIRE(got["components"].size() == c["components"].size());
         json gv = json::array(), wv = json::array();
         for (size_t i = 0; i < c["components"].size(); ++i) {
@@ -86,8 +86,7 @@ void compare_with_reference(const std::string& name, bool f16) {
 json naive_sweep(const Model& m, const PatchOptions& o) {
     const Config& c = m.gpt2.config;
     const int C = c.n_embd, D = c.d_head();
-    std::vector<Intervention> ivs;
-    for (const auto& j : o.interventions) ivs.push_back(parse_intervention(j, c));
+    const std::vector<Intervention>& ivs = o.interventions;
     const Hook family = o.hook == "resid_pre" ? Hook::ResidPre : o.hook == "attn_out" ? Hook::AttnOut
                       : o.hook == "mlp_out" ? Hook::MlpOut : Hook::Z;
     const auto clean = m.tokenizer.encode(o.clean), corrupted = m.tokenizer.encode(o.corrupted);
@@ -144,8 +143,8 @@ TEST_CASE("patching from the corrupted run's cache equals full-forward patching"
     for (const char* hook : {"resid_pre", "attn_out", "mlp_out", "z"})
         for (const json& ivs : {json::array(), json::array({noise, zero_q}), json::array({on_logits})}) {
             INFO("hook " << hook << ", interventions " << ivs.dump());
-            PatchOptions o = testing::patch_options_from(golden, {{"hook", hook}, {"interventions", ivs}});
-            const json got = patch(m, o);
+            PatchOptions o = testing::patch_options_from(m, golden, {{"hook", hook}, {"interventions", ivs}});
+            const json got = patch_json(m, patch(m, o));
             // The metric's own scale is the floor: its values can sit near zero.
             const double spread = std::abs(got["clean_logit_diff"].get<double>() - got["corrupted_logit_diff"].get<double>());
             check_close(got["logit_diff"], naive_sweep(m, o), 1e-5, spread, "cache vs naive");
@@ -159,7 +158,7 @@ TEST_CASE("a resid_pre sweep costs at most 0.35 x n_layer x T forwards", "[patch
     o.corrupted = kCorrupted;
     o.answer = "#1";
     o.wrong = "#2";
-    const json r = patch(m, o);
+    const json r = patch_json(m, patch(m, o));
     const double T = r["clean_tokens"].size(), n = m.gpt2.config.n_layer;
     INFO("forwards " << r["forwards"] << ", n_layer x T = " << n * T);
     CHECK(r["forwards"].get<double>() <= 0.35 * n * T);
@@ -217,7 +216,7 @@ TEST_CASE("patching and attribution refuse bad input with clear messages", "[pat
     CHECK_THROWS_WITH(patch(m, o), Contains("by head"));
     o.hook = "resid_pre";
     o.by = "";
-    o.interventions = {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {40}}}};
+    o.interventions = testing::ivs(m, {{{"kind", "zero"}, {"hook", "blocks.1.hook_resid_pre"}, {"positions", {40}}}});
     CHECK_THROWS_WITH(patch(m, o), Contains("positions") && Contains("out of range"));
     o.clean = "";
     CHECK_THROWS_WITH(patch(m, o), Contains("clean prompt is empty"));
@@ -226,11 +225,11 @@ TEST_CASE("patching and attribution refuse bad input with clear messages", "[pat
     a.prompt = kClean;
     a.answer = "#1";
     a.wrong = "#2";
-    a.interventions = {{{"kind", "scale_hidden"}, {"layer", 3}, {"factor", 2.0}}};
+    a.interventions = testing::ivs(m, {{{"kind", "scale_hidden"}, {"layer", 3}, {"factor", 2.0}}});
     CHECK_THROWS_WITH(attribute(m, a), Contains("blocks.3.hook_resid_post") && Contains("residual stream") && Contains("not defined"));
-    a.interventions = {{{"kind", "add"}, {"hook", "blocks.2.hook_resid_mid"}, {"value", 1.0}}};
+    a.interventions = testing::ivs(m, {{{"kind", "add"}, {"hook", "blocks.2.hook_resid_mid"}, {"value", 1.0}}});
     CHECK_THROWS_WITH(attribute(m, a), Contains("hook_resid_mid") && Contains("not defined"));
-    a.interventions = {{{"kind", "scale"}, {"hook", "blocks.2.hook_attn_out"}, {"factor", 2.0}}};
+    a.interventions = testing::ivs(m, {{{"kind", "scale"}, {"hook", "blocks.2.hook_attn_out"}, {"factor", 2.0}}});
     CHECK_THROWS_WITH(attribute(m, a), Contains("attn.hook_z"));
     a.interventions = {};
     a.wrong = "#-3";

@@ -21,13 +21,13 @@ RunOptions options(const std::string& prompt, const std::vector<json>& ivs, std:
     o.prompt = prompt;
     o.topk = 5;
     o.logit_lens = true;
-    o.interventions = ivs;
+    o.interventions = testing::ivs(testing::mid_model(), json(ivs));
     o.capture = std::move(capture);
     return o;
 }
 
 void same_run(const Model& m, const RunOptions& o, const RunResult& whole, const RunResult& resumed) {
-    INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump());
+    INFO(interventions_json(o.interventions).dump() << " capture " << json(o.capture).dump());
     CHECK(dump_json(run_json(m, resumed, o)) == dump_json(run_json(m, whole, o)));
     REQUIRE(resumed.logits.size() == whole.logits.size());
     CHECK(std::memcmp(resumed.logits.data(), whole.logits.data(), sizeof(float) * whole.logits.size()) == 0);
@@ -116,7 +116,7 @@ TEST_CASE("a run resumes from the kept intervened run it agrees with longest, bi
     // Resumed from `from`, the run starts at block `first` and equals the whole run.
     auto check = [&](const RunOptions& o, const std::vector<const KeptRun*>& from, int first) {
         const RunResult r = run_model(m, o, from);
-        INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump());
+        INFO(interventions_json(o.interventions).dump() << " capture " << json(o.capture).dump());
         CHECK(r.first_block == first);
         same_run(m, o, run_model(m, o), r);
     };
@@ -222,7 +222,7 @@ TEST_CASE("a run that differs from a kept one only in captures or options stops 
             RunOptions o = options(kPrompt, k.ivs, k.capture);
             o.logit_lens = lens;
             o.topk = 7;
-            INFO(json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << lens);
+            INFO(interventions_json(o.interventions).dump() << " capture " << json(o.capture).dump() << " lens " << lens);
             const RunResult r = run_model(m, o, {&base, &ex1});
             CHECK(r.first_block == k.first);
             CHECK(r.end_block == k.end);

@@ -10,8 +10,7 @@
 
 #include "helpers.h"
 #include "hooklab/error.h"
-#include "hooklab/intervention.h"
-#include "hooklab/run.h"
+#include "hooklab/json_io.h"
 
 using nlohmann::json;
 using namespace hooklab;
@@ -33,7 +32,7 @@ std::string parse_error(const json& iv) {
 json run_json(const std::vector<json>& ivs) {
     RunOptions o;
     o.prompt = "The quick brown fox doesn't jump over 12 lazy dogs.";
-    o.interventions = ivs;
+    o.interventions = testing::ivs(testing::mid_model(), json(ivs));
     o.topk = 5;
     return run(testing::mid_model(), o);
 }
@@ -188,15 +187,16 @@ TEST_CASE("an intervention as the engine reports it parses again to itself", "[s
     for (const json& iv : valid_examples()) {
         INFO(iv.dump());
         const Intervention a = parse_intervention(iv, cfg());
-        const Intervention b = parse_intervention(a.as_applied, cfg());
-        CHECK(b.as_applied == a.as_applied);
+        const Intervention b = parse_intervention(intervention_json(a), cfg());
+        CHECK(intervention_json(b) == intervention_json(a));
+        CHECK(b == a);
         CHECK(b.op == a.op);
         CHECK(b.hook == a.hook);
         CHECK(b.layer == a.layer);
         CHECK(b.seed == a.seed);
-        CHECK(b.features.to_json() == a.features.to_json());
-        CHECK(b.positions.to_json() == a.positions.to_json());
-        CHECK(b.heads.to_json() == a.heads.to_json());
+        CHECK(selector_json(b.features) == selector_json(a.features));
+        CHECK(selector_json(b.positions) == selector_json(a.positions));
+        CHECK(selector_json(b.heads) == selector_json(a.heads));
     }
     // Through whole runs: the reported list fed back gives the same run and the same report.
     std::vector<json> ivs;

@@ -18,8 +18,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "hooklab/model.h"
 #include "hooklab/patching.h"
 
@@ -40,7 +38,7 @@ struct GradientsOptions {
     std::vector<int> tokens;             // used instead of the prompt when not empty
     std::string answer, wrong;           // one token each: text or "#ID" (as patch)
     std::vector<std::string> hooks;      // full hook names (the hook table's), in the order reported
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;
     uint64_t budget_bytes = kBackwardBudgetBytes;
 };
 
@@ -57,27 +55,19 @@ struct GradientsResult {
     std::vector<HookGradient> gradients;      // one per asked hook, in order
     // [T]: sum over d of (hook_embed + hook_pos_embed)[p, d] * dLD/d(blocks.0.hook_resid_pre)[p, d]
     std::vector<double> input_x_gradient;
-    std::vector<nlohmann::json> interventions;  // as applied, normalised
+    std::vector<Intervention> interventions;  // as applied
 };
 
 // Checks everything (hooks, tokens, interventions, the budget) before any work, then one
 // forward and one backward.
 GradientsResult gradients(const Model& m, const GradientsOptions& opt);
-// {"tokens", "token_strings", "answer_id", "wrong_id", "answer", "wrong", "logit_diff",
-//  "gradients": {"<hook>": {"shape", "gradient"}}, "input_x_gradient", "interventions", "forwards", "backwards"}
-// (the gradients goldens' layout, tests/golden/<ckpt>__gradients.json)
-nlohmann::json gradients_json(const Model& m, const GradientsResult& r);
-// The CLIs' JSON (hooklab gradients, both CLIs): gradients_json's fields, each gradient as
-// {"shape", "data"} (as run's captures), and "ms": the time `gradients` took. Without `with_data`
-// each gradient is {"shape"} only (the wasm binding hands the values over as Float32Arrays).
-nlohmann::json gradients_report(const Model& m, const GradientsResult& r, double ms, bool with_data = true);
+// gradients_json and gradients_report (json_io.h) write it out.
 
 // Attribution patching (Nanda's "attribution patching"): for every slice that `patch` would
 // patch (resid_pre, attn_out, mlp_out by position; z by head), the estimated patched logit
 // difference LD(corrupted) + sum over the slice of (clean - corrupted activation) * dLD/d(activation)
 // at the corrupted run, normalised as patch does. One clean forward, one corrupted forward
-// and one backward. Returns patch's JSON plus "method": "attribution", "forwards": 2,
-// "backwards": 1.
-nlohmann::json attribution_patch(const Model& m, const PatchOptions& opt, uint64_t budget_bytes = kBackwardBudgetBytes);
+// and one backward. Returns patch's result with method "attribution", forwards 2, backwards 1.
+PatchResult attribution_patch(const Model& m, const PatchOptions& opt, uint64_t budget_bytes = kBackwardBudgetBytes);
 
 }  // namespace hooklab

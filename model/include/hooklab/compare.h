@@ -11,20 +11,20 @@
 
 namespace hooklab {
 
-// The page's comparisons of one prompt, baseline against intervened, at the cost the
-// toggles allow:
+// Comparisons of one prompt, a baseline (no interventions) against an intervened run,
+// for a caller that changes the interventions and options one at a time and asks again:
 //  - the baseline's forward is kept for the next calls on the same prompt, with the
 //    residual stream entering each of its blocks, and so are the forwards of the latest
 //    intervened runs with an intervention at or before the middle block, while their
 //    states fit (half of max_bytes at most each);
 //  - every other run on that prompt resumes from the kept forward it agrees with longest
 //    (run_model's `from`): an intervened run, or the baseline with other options
-//    (captures, which exercise 1's toggle changes, the logit lens, topk). So with exercise
-//    1 on, which makes every run start at its block, a toggle of exercise 4 resumes from
-//    exercise 1's own run at exercise 4's block;
+//    (captures, the logit lens, topk). So while one intervention stays on, which makes
+//    every run start at its block, a change to another intervention further on resumes
+//    from the first one's own run at the later one's block;
 //  - the latest runs, baselines and intervened ones, are kept by their options and
-//    interventions, so that an exercise switched off and on again is shown without a
-//    forward. A run is a function of the model, the prompt, the options and the
+//    interventions, so that an intervention switched off and on again is answered without
+//    a forward. A run is a function of the model, the prompt, the options and the
 //    interventions alone (noise too: its seed is one of them, 0 when not given), so a kept
 //    run is exactly what a new forward would give.
 class Comparer {

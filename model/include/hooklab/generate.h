@@ -3,10 +3,9 @@
 // token computes only its own position, attending to the saved keys and values.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hooklab/run.h"
 
@@ -32,7 +31,30 @@ struct GenerateOptions {
     std::string prompt;
     int max_new_tokens = 0;
     SamplerOptions sampler;
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;
+};
+
+// One generated token: its id and the model's probability of it.
+struct GenerateStep {
+    int id = 0;
+    double prob = 0;
+};
+
+// One generation (generate_json, json_io.h, writes it out).
+struct GenerateResult {
+    std::vector<int> prompt_tokens, new_tokens;
+    std::string text;                 // the new tokens' text, without a final <|endoftext|>
+    std::vector<GenerateStep> steps;
+    std::string stopped;              // endoftext | length | context; "" while running
+    double ms = 0;                    // the time of the steps it took part in
+    double tokens_per_s = 0;
+    bool kv_cache = true;
+    std::vector<Intervention> interventions;  // as applied
+};
+
+// The baseline (no interventions) and the intervened generation, run together.
+struct GenerateComparison {
+    GenerateResult baseline, intervened;
 };
 
 // Several generations run together: each step() is ONE forward with a segment per
@@ -51,12 +73,12 @@ public:
     int size() const;
     bool done() const;  // every variant
     bool done(int variant) const;
-    // Computes the next token of every variant still running: an array with, per variant,
-    // its {"id", "token", "prob"}, or null when it had stopped before this step.
-    nlohmann::json step();
-    // README's generate JSON of one variant. Its "ms" is the time of the steps it took part
-    // in, each shared with the other variants running then.
-    nlohmann::json result(int variant) const;
+    // Computes the next token of every variant still running: per variant, its step, or
+    // nothing when it had stopped before this step.
+    std::vector<std::optional<GenerateStep>> step();
+    // One variant's generation so far. Its ms is the time of the steps it took part in,
+    // each shared with the other variants running then.
+    GenerateResult result(int variant) const;
     // False when an intervention can change a position after it was computed (one that
     // writes past the causal mask of the pattern, or counts positions from the end):
     // then every step recomputes that variant's whole sequence.
@@ -74,10 +96,10 @@ public:
     Generator(const Model& m, const GenerateOptions& opt) : group_(m, {opt}) {}
 
     bool done() const { return group_.done(); }
-    // Computes the next token (the first call runs the prompt): {"id", "token", "prob"}.
-    nlohmann::json step() { return group_.step()[0]; }
-    // README's generate JSON, for the steps run so far (when not done, "stopped" is null).
-    nlohmann::json result() const { return group_.result(0); }
+    // Computes the next token (the first call runs the prompt).
+    GenerateStep step() { return *group_.step()[0]; }
+    // The generation, for the steps run so far (when not done, stopped is "").
+    GenerateResult result() const { return group_.result(0); }
     bool uses_cache() const { return group_.uses_cache(0); }
 
 private:
@@ -85,10 +107,10 @@ private:
 };
 
 // The whole generation.
-nlohmann::json generate(const Model& m, const GenerateOptions& opt);
+GenerateResult generate(const Model& m, const GenerateOptions& opt);
 
 // The baseline (opt without its interventions) and the intervened generation (opt), run
-// together: {"baseline": <generate JSON>, "intervened": <generate JSON>}.
-nlohmann::json generate_compare(const Model& m, const GenerateOptions& opt);
+// together.
+GenerateComparison generate_compare(const Model& m, const GenerateOptions& opt);
 
 }  // namespace hooklab

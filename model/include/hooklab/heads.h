@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "hooklab/run.h"
 
 namespace hooklab {
@@ -38,17 +36,26 @@ struct HeadsOptions {
     std::optional<std::string> prompt;  // exactly one of prompt and repeat
     std::optional<long long> repeat;    // R: 2R+1 tokens must fit the context
     std::optional<uint64_t> seed;       // required with repeat, refused with prompt
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;
     std::optional<int> pattern_layer;   // also return this block's hook_pattern (the page's grid)
 };
 
+struct HeadsResult {
+    std::vector<int> tokens;
+    // [T - 1]: the loss of predicting token t + 1 at position t, nats (NaN where not finite).
+    std::vector<double> token_loss;
+    std::vector<std::vector<HeadScore>> scores;  // [n_layer][n_head]
+    std::vector<Intervention> interventions;     // as applied
+    // With pattern_layer: that block's hook_pattern as scored, [H, T, T] (so a page can draw
+    // them for either input).
+    std::optional<int> pattern_layer;
+    std::vector<int> pattern_shape;
+    std::vector<float> pattern;
+};
+
 // One forward with the interventions; every head's scores from blocks.L.attn.hook_pattern
-// as the interventions left it. Returns {"tokens", "token_strings", "token_loss" ([T - 1]:
-// the loss of predicting token t + 1 at position t, nats, null where not finite),
-// "induction", "previous_token", "first_token" (each [n_layer][n_head], null where undefined
-// or not finite), "interventions"}, and with pattern_layer "pattern": {"layer", "shape": [H, T, T],
-// "data"} (the patterns scored, so a page can draw them for either input). Throws Error
-// before any work for any bad input.
-nlohmann::json heads(const Model& m, const HeadsOptions& opt);
+// as the interventions left it. Throws Error before any work for any bad input.
+// heads_json (json_io.h) writes it out.
+HeadsResult heads(const Model& m, const HeadsOptions& opt);
 
 }  // namespace hooklab

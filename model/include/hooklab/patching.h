@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "hooklab/intervention.h"
 #include "hooklab/run.h"
 
@@ -21,7 +19,7 @@ struct PatchOptions {
     std::string clean, corrupted, answer, wrong;
     std::string hook = "resid_pre";  // resid_pre | attn_out | mlp_out | z
     std::string by;                  // position | head; "" = head for z, else position
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;
 };
 
 // What patching checks and reads before any forward, shared by the exact sweep and attribution
@@ -36,6 +34,24 @@ struct PatchSetup {
 };
 PatchSetup prepare_patch(const Model& m, const PatchOptions& opt);
 
+// A patching sweep's result, exact or estimated (attribution patching, backward.h): what
+// patch_json (json_io.h) writes out.
+struct PatchResult {
+    std::string hook, by;                       // the family patched, and how
+    std::string method = "exact";               // exact | attribution
+    std::vector<int> clean_tokens, corrupted_tokens;
+    int answer_id = 0, wrong_id = 0;
+    double clean_logit_diff = 0, corrupted_logit_diff = 0;
+    int n_layer = 0;
+    std::vector<Intervention> interventions;    // as applied
+    // [n_layer][position or head]: the patched logit difference, and normalised:
+    // (x - corrupted) / (clean - corrupted) (NaN when clean == corrupted). Empty in a header.
+    std::vector<std::vector<double>> logit_diff, normalized;
+    double forwards = 0;                        // the work in whole forwards (exact); forwards run (attribution)
+    int backwards = 0;                          // backward passes run (attribution: 1)
+    double ms = 0;
+};
+
 // A sweep, one block at a time (so that a caller can report progress and stop between
 // blocks). The constructor checks everything and runs the clean and corrupted prompts.
 class Patcher {
@@ -48,10 +64,11 @@ public:
     int layers() const;
     // The patched logit differences of block L: one per position (by position) or head (z).
     const std::vector<double>& run_layer(int layer);
-    // The result JSON (README's schema); every block must have been run.
-    nlohmann::json result() const;
-    // What is known before the sweep: tokens, ids, clean and corrupted logit differences.
-    nlohmann::json header() const;
+    // The result; every block must have been run.
+    PatchResult result() const;
+    // What is known before the sweep: tokens, ids, clean and corrupted logit differences
+    // (no rows, forwards or ms).
+    PatchResult header() const;
 
 private:
     struct Impl;
@@ -59,14 +76,27 @@ private:
 };
 
 // The whole sweep.
-nlohmann::json patch(const Model& m, const PatchOptions& opt);
+PatchResult patch(const Model& m, const PatchOptions& opt);
 
 struct AttributeOptions {
     std::string prompt, answer, wrong;
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;
+};
+
+// One component's direct contribution to the logit difference.
+struct Component {
+    std::string name;  // embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias
+    double value = 0;
+};
+struct AttributeResult {
+    std::vector<int> tokens;
+    int answer_id = 0, wrong_id = 0;
+    double logit_diff = 0;
+    std::vector<Component> components;
+    std::vector<Intervention> interventions;  // as applied
 };
 
 // Direct logit attribution at the last position.
-nlohmann::json attribute(const Model& m, const AttributeOptions& opt);
+AttributeResult attribute(const Model& m, const AttributeOptions& opt);
 
 }  // namespace hooklab

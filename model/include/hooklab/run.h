@@ -2,8 +2,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "hooklab/intervention.h"
 #include "hooklab/loader.h"
 #include "hooklab/model.h"
 #include "hooklab/stats.h"
@@ -12,7 +11,7 @@ namespace hooklab {
 
 struct RunOptions {
     std::string prompt;
-    std::vector<nlohmann::json> interventions;
+    std::vector<Intervention> interventions;  // parsed at the edge (json_io.h)
     int topk = 10;
     bool logits = false;               // include logits_last in the report
     std::vector<std::string> capture;  // full hook names whose tensors to return
@@ -34,7 +33,7 @@ struct LensLayer {
     double kl = 0;  // KL(final output || this reading), nats; NaN when not finite
 };
 
-// One run, typed: what the run JSON reports, with the numbers kept as floats.
+// One run, typed: what the run JSON (json_io.h) reports, with the numbers kept as floats.
 struct RunResult {
     std::string prompt;
     std::vector<int> tokens;
@@ -49,7 +48,7 @@ struct RunResult {
     std::vector<double> lens_lse;            // [n_layer]
     std::vector<double> lens_probs;          // [n_layer][vocab], filled by compare_runs for a baseline
     std::vector<LensLayer> lens;
-    std::vector<nlohmann::json> interventions;  // as applied, normalised
+    std::vector<Intervention> interventions;  // as applied
     std::string nonfinite;                   // the first hook that went non-finite, or ""
     int first_block = 0;                     // the first block computed: a resumed run starts later
                                              // (n_layer: none, all taken from a kept run)
@@ -83,7 +82,7 @@ RunResult run_model(const Model& m, const RunOptions& opt, const std::vector<con
 KeptRun run_kept(const Model& m, const RunOptions& opt, const std::vector<const KeptRun*>& from = {},
                  uint64_t max_state_bytes = kKeepLimitBytes);
 
-// Baseline against intervened, at the last position: what the page shows.
+// Baseline against intervened, at the last position.
 struct TopCompare { int id = 0; double p_base = 0, p_int = 0; };  // NaN: not a number there
 struct LensCompare { int layer = 0; double kl = 0; TopToken top_base, top_int; };
 struct Comparison {
@@ -94,15 +93,6 @@ struct Comparison {
 // The baseline's lens probabilities are computed on its first comparison and kept in it.
 Comparison compare_runs(RunResult& base, const RunResult& intervened, int k);
 
-// The run JSON (schema in README): exactly what both CLIs print.
-nlohmann::json run_json(const Model& m, const RunResult& r, const RunOptions& opt);
-// run_model then run_json.
-nlohmann::json run(const Model& m, const RunOptions& opt);
-
-// The "model" block of the run JSON.
-nlohmann::json config_json(const Config& c);
-
-// Dumps JSON as valid UTF-8 (token strings may hold partial UTF-8 bytes).
-std::string dump_json(const nlohmann::json& j, int indent = -1);
+// The run JSON (run_json), run_model then run_json (run), and the "model" block: json_io.h.
 
 }  // namespace hooklab
