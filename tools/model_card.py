@@ -127,8 +127,44 @@ def circuits_fields(model_dir):
             for a in loss["ablations"]),
         "single_range": "%.2f-%.2f" % (min(min(r) for r in loss["single"]), max(max(r) for r in loss["single"])),
         "uniform_loss": math.log(V),
-        "val_loss": rec["final_val_loss"], "bits_per_byte": rec["val_bits_per_byte"], "last_block": L - 1,
+        "purpose": "for the induction lesson" if L < 12 else
+                   "as the page's embedded default: the chapter's 12 blocks and 12 heads, with induction heads to find",
+        "cannot": _cannot(L, rec),
+        "chapter_sections": _chapter_sections(model_dir),
     }
+
+
+# The embedded default before this trainer's models: HookLab-Brown 12x192 (train_default.py),
+# 6.2156 nats per GPT-2 token on the same held-out files, 64,654 tokens for 300,203 UTF-8 bytes.
+PREVIOUS_DEFAULT_BITS_PER_BYTE = 1.931
+
+
+def _cannot(L, rec):
+    out = [f"- Fluent English: its held-out Brown loss is {rec['final_val_loss']:.3f} nats per token = "
+           f"**{rec['val_bits_per_byte']:.3f} bits per UTF-8 byte** (HookLab-Brown 12×192, the project's first "
+           f"default: {PREVIOUS_DEFAULT_BITS_PER_BYTE}). Bits per byte compare across vocabularies; a loss per "
+           f"token does not."]
+    if L < 12:
+        out.append(f"- The chapter's exercises at their indices: it has blocks 0-{L - 1} only. Use the embedded "
+                   "default for the chapter.")
+    out.append("- GPT-2 small's circuits: its heads are its own (GPT-2 small's induction heads are L5H1, L5H5, "
+               "L6H9, L7H2, L7H10 in the literature). Load GPT-2 small for those.")
+    return "\n".join(out)
+
+
+def _chapter_sections(model_dir):
+    """The chapter's exercises and the Patching view's pair, measured (tools/exercise_report.py),
+    when those files are beside the model."""
+    out = []
+    for name, title, cmd in (("exercises.md", "What the chapter's exercises do on this model", ""),
+                             ("patching.md", "Activation patching on this model", " --patching")):
+        path = os.path.join(model_dir, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                out.append(f"\n## {title}\n\nMeasured with the native engine (`/usr/bin/python3 "
+                           f"tools/exercise_report.py --model DIR{cmd} > DIR/{name}`); this model's numbers, not "
+                           f"GPT-2 small's.\n\n{f.read().strip()}\n")
+    return "".join(out)
 
 
 def render(model_dir=DEFAULT_MODEL, template=None):

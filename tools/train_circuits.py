@@ -277,11 +277,14 @@ def train(args):
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop at the end of the step, with a checkpoint
         signal.signal(sig, lambda *_: stopping.append(1))
+    first_step = step
     last_ckpt = time.time()
     stop_at = time.time() + 60 * args.minutes if args.minutes else float("inf")
     while time.time() < stop_at and (not args.steps or step < args.steps) and not stopping:
         t0 = time.time()
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        if args.decay_steps:  # linear to --lr-end over the next N steps of this process (the last stretch of a run)
+            lr = args.lr + (args.lr_end - args.lr) * min(1.0, (step - first_step) / args.decay_steps)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y, m = get_batch(train_ids, args, gen)
@@ -377,6 +380,9 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--wd", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--decay-steps", type=int, default=0, help="decay the learning rate linearly to --lr-end over "
+                    "this many steps from where this process starts (0: constant)")
+    ap.add_argument("--lr-end", type=float, default=1.5e-4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=os.path.join(ROOT, "build", "train"),
                     help="build/train (GPT-2's vocabulary) or a tools/brown_bpe.py directory")
