@@ -1,6 +1,7 @@
-// The Generate panel (web/src/panels/, issue #12) in Chromium, before it is wired into the
-// page: a harness page mounts it over a module worker that uses generate-worker.js and the
-// wasm engine, as engine-worker.js will. Streams both continuations with the native
+// The Generate panel (web/src/panels/, issue #12) in Chromium, outside the page: a harness
+// page mounts it over the page's EngineClient and a module worker that serves the protocol's
+// 'generate' request with worker/dispatch.js, worker/generate.js and the wasm engine, as
+// worker/engine-worker.js does. Streams both continuations with the native
 // engine's tokens (generated together: both stream at once), tints by probability, stops on request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,24 +18,19 @@ const MODEL = 'checkpoints/default';
 const IVS = [{ kind: 'scale_hidden', layer: 9, factor: 10 }];
 
 const WORKER = `import { HookLab } from '/wasm/js/hooklab.js';
-import { createGenerateHandlers } from '/web/src/panels/generate-worker.js';
-let lab = null;
-const ready = HookLab.load('/${MODEL}/').then((l) => { lab = l; });
-const gen = createGenerateHandlers({ getLab: () => lab, post: (m) => self.postMessage(m) });
-self.onmessage = async (ev) => {
-  const msg = ev.data;
-  if (msg.type === 'generateStop') return gen.stop();
-  await ready;
-  try { self.postMessage({ id: msg.id, type: 'result', value: await gen.generate(msg, msg.id) }); }
-  catch (e) { self.postMessage({ id: msg.id, type: 'error', message: String(e.message) }); }
-};`;
+import { createDispatcher } from '/web/src/worker/dispatch.js';
+import { generate } from '/web/src/worker/generate.js';
+const ready = HookLab.load('/${MODEL}/');
+const dispatch = createDispatcher({ generate: async (args, ctx) => generate(await ready, args, ctx) });
+self.onmessage = (ev) => dispatch(ev.data);`;
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>generate panel</title>
 <style>:root{--border:#ccc;--muted:#666}</style></head><body><section id="gen"></section>
 <script type="module">
 import { mountGeneratePanel } from '/web/src/panels/generate-panel.js';
 import { genStateFromParams } from '/web/src/generate-state.js';
-const worker = new Worker('/gen-worker.js', { type: 'module' });
-window.panel = mountGeneratePanel(document.getElementById('gen'), { worker, lang: 'en',
+import { EngineClient } from '/web/src/worker-api.js';
+const client = new EngineClient({ worker: new Worker('/gen-worker.js', { type: 'module' }) });
+window.panel = mountGeneratePanel(document.getElementById('gen'), { client, lang: 'en',
   settings: genStateFromParams(new URLSearchParams(location.search)),
   getInput: () => ({ prompt: ${JSON.stringify(PROMPT)}, interventions: ${JSON.stringify(IVS)} }),
   onSettings: (s) => { window.lastSettings = s; } });

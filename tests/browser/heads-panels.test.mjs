@@ -26,7 +26,7 @@ const HARNESS = `<!doctype html><html><head><meta charset="utf-8">
 <script type="module">
 import { HookLab } from '/wasm/js/hooklab.js';
 import { makeT } from '/web/src/i18n.js';
-import { headsForPage } from '/web/src/panels/heads-worker.js';
+import { headsForPage } from '/web/src/worker/heads.js';
 import { renderHeadsOverview } from '/web/src/panels/heads-overview.js';
 import { renderHeadGrid } from '/web/src/panels/heads-grid.js';
 const lab = await HookLab.load('/build/ckpt/mid/');

@@ -1,7 +1,8 @@
 // What a toggle costs the page's engine worker, in Chromium on the built page (web/dist):
 // the reply to a toggle (the baseline unchanged) carries only the intervened run, and the
 // page still shows the engine's baseline and intervened numbers; the Patching pickers' top-k
-// (one more forward) is asked only once that view is on screen, not behind every toggle.
+// (one more forward) is asked only once that view is on screen, not behind every toggle; the
+// logit lens switched on after a run rides along with that run asked again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -77,6 +78,27 @@ test('a toggle\'s reply leaves the kept baseline out; the page shows the engine\
   await page.waitForFunction(() => document.querySelectorAll('#patch-answer-pick option').length > 1);
   const after = asked(await page.evaluate(() => window.__sent));
   assert.ok(!after.includes('patchTop off screen') && after.length - before.length <= 1, JSON.stringify(after));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the logit lens is a run option: switched on after a run, the run is asked again with it (no other request)', async () => {
+  const page = await env.context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript(record);
+  await page.goto(`${env.url}index.html?lang=en&ex3=9,0.1`);
+  await waitForRun(page);
+  assert.equal(await page.evaluate(() => window.hooklab.lensData()), null);
+  const n = await page.evaluate(() => window.__sent.length);
+  await page.locator('#lens-on').check();
+  await page.waitForFunction(() => window.hooklab.lensData(), null, { timeout: 60000 });
+  const lens = await page.evaluate(() => window.hooklab.lensData());
+  assert.ok(lens[9].kl < 1e-3 && lens[11].kl > 0.1, JSON.stringify(lens.map((l) => l.kl)));
+  const sent = (await page.evaluate(() => window.__sent)).slice(n).filter((t) => !t.startsWith('patchTop'));
+  assert.deepEqual(sent, ['run'], JSON.stringify(sent));
+  assert.equal(await page.locator('#lens-status').textContent(), '');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,4 +1,4 @@
-// The per-head panels' data helpers (web/src/panels/heads-data.js, heads-worker.js) on the
+// The per-head panels' data helpers (web/src/panels/heads-data.js, web/src/worker/heads.js) on the
 // engine's real output: patternsOf reads a hook_pattern capture in the layout the scores
 // were computed on (scores recomputed here from it equal lab.heads), and the rows and
 // rankings the overview shows are the engine's numbers.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { HookLab } from '../../wasm/js/hooklab.js';
 import { SCORE_KEYS, patternsOf, ramp, scoreRows, strongest } from '../../web/src/panels/heads-data.js';
-import { headsForPage } from '../../web/src/panels/heads-worker.js';
+import { headsForPage } from '../../web/src/worker/heads.js';
 
 const MID = join(fileURLToPath(new URL('../..', import.meta.url)), 'build/ckpt/mid');
 let lab;

@@ -11,7 +11,7 @@ export function hookTable(app) {
   if (!info) return Promise.reject(new Error('no model is loaded yet'));
   if (app.hookTable?.for === info) return Promise.resolve(app.hookTable.table);
   if (app.hookTableAsked?.for !== info) {
-    const promise = app.client.hooks(1).then((table) => {
+    const promise = app.client.hooks({ T: 1 }).then((table) => {
       if (app.modelInfo === info) app.hookTable = { for: info, table };
       return table;
     });

@@ -32,7 +32,7 @@ import { displayName, bundledName } from './model-name.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
-  new EngineClient(new URL('./', location.href).href));
+  new EngineClient({ base: new URL('./', location.href).href }));
 // A key the page does not know is named with the nearest one (keys.js).
 app.refused = refused.map((r) => `${r.key}=${r.value}${r.unknown && r.near ? ` (→ ${r.near}?)` : ''}`);
 app.linkedLocal = app.st.model === 'local'; // opened from a link that named local files (model.js)
@@ -203,9 +203,9 @@ function bind() {
 bind(); // first: it adds the panels' controls that writeControls writes
 writeControls(app);
 initPatching(app);
-// The Generate panel talks to the worker itself (streamed tokens); its settings live in the URL.
+// The Generate panel: its request through the client (streamed tokens); its settings live in the URL.
 app.genPanel = mountGeneratePanel($('generate-section'), {
-  worker: app.client.worker, lang: app.st.lang, settings: app.st.gen,
+  client: app.client, lang: app.st.lang, settings: app.st.gen,
   getInput: () => ({ prompt: app.st.prompt, interventions: interventionsOf(app.st) }),
   onSettings: (s) => { app.st.gen = { ...s }; syncUrl(app); },
   onResult: () => { if (window.parent !== window) app.notifyResult(); },

@@ -56,7 +56,7 @@ export async function loadModel(app, key, source, extra = {}) {
   app.loading = key;
   renderEmptyState(app);
   try {
-    const info = await client.load(source, (f, phase) => setProgress(app, f, phase));
+    const info = await client.load({ source }, { onProgress: (f, phase) => setProgress(app, f, phase) });
     app.modelInfo = { ...info, key, origin: source.kind === 'files' ? 'local' : isBundled(key) ? 'bundled' : info.fromCache ? 'cache' : 'network', ...extra };
     app.loadedKey = key;
     if (isBundled(key)) app.bundled[key] = { ...app.bundled[key], name: displayName(app) };
@@ -104,7 +104,7 @@ export async function selectModel(app, key) {
   if (isBundled(key)) return loadModel(app, key, { kind: 'url', base: MODELS[key].base, cache: false });
   if (key === 'local') return; // waits for files (loadLocal)
   let cached = false;
-  try { cached = (await app.client.cacheInfo(hubUrl(key))).cached; } catch { /* no Cache Storage */ }
+  try { cached = (await app.client.cacheInfo({ base: hubUrl(key) })).cached; } catch { /* no Cache Storage */ }
   if (cached) return loadHub(app, key);
   setStatus(app, null);
 }

@@ -1,5 +1,6 @@
 // Run orchestration: debounced runs of the current state through the worker, the result
-// into the store, the panels redrawn; the logit lens asked for after each run.
+// into the store, the panels redrawn. The logit lens is a run option: it rides along with
+// the run that the lens checkbox is on for, and switching it on after a run runs again.
 import { $ } from './dom.js';
 import { interventionsOf, capturesOf } from './state.js';
 import { describeError } from './errors.js';
@@ -31,13 +32,14 @@ export async function runNow(app) {
   document.body.classList.add('busy');
   try {
     const table = await hookTable(app); // the captures' names are the table's
-    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot, table), logitLens: snapshot.lens });
+    const r = await client.run({ prompt: snapshot.prompt, interventions, topk: snapshot.topk, capture: capturesOf(snapshot, table), logitLens: !!snapshot.lens });
     if (!r) return; // superseded by a newer run
     showError(app, null);
     const prev = app.result;
     const changed = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]);
     app.result = { state: snapshot, model: app.loadedKey, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
     if (r.lens) app.lensResult = { for: app.result, layers: r.lens };
+    app.lensStatus = null;
     if (changed) { app.revealed = false; app.answers = {}; }
     app.tokenCount = { n: r.baseline.tokens.length, ctx: app.modelInfo.config.n_positions };
     setStatus(app, interventions.length ? 'ready' : 'noIntervention');
@@ -48,9 +50,10 @@ export async function runNow(app) {
     runLens(app);
   } catch (e) {
     showError(app, describeError(e.message));
+    if (app.lensStatus) { app.lensStatus = { error: describeError(e.message) }; renderLens(app); }
     setStatus(app, null);
     $('result-body').classList.add('stale');
-    client.tokenize(snapshot.prompt).then((t) => {
+    client.tokenize({ text: snapshot.prompt }).then((t) => {
       if (app.st.prompt !== snapshot.prompt) return;
       app.tokenCount = { n: t.ids.length, ctx: app.modelInfo.config.n_positions };
       renderStatus(app);
@@ -60,21 +63,15 @@ export async function runNow(app) {
   }
 }
 
-export async function runLens(app) {
+// The lens checkbox: the chart of the current result's lens, or, switched on after a run
+// without it, the same run again with the lens (the engine keeps the baseline: one forward).
+export function runLens(app) {
   renderLens(app);
   const { result } = app;
-  if (!app.st.lens || !result || app.lensResult?.for === result) return;
-  const n = app.modelInfo.config.n_layer;
-  const status = (s) => { app.lensStatus = s; renderLens(app); };
-  status({ key: 'lensRunning', vars: { i: 0, n } });
-  try {
-    const r = await app.client.lens({ prompt: result.state.prompt, interventions: interventionsOf(result.state) }, (f) => {
-      if (app.result === result) status({ key: 'lensRunning', vars: { i: Math.round(f * n), n } });
-    });
-    if (!r || app.result !== result) return; // a newer run: it asks again
-    app.lensResult = { for: result, layers: r.layers };
-    status(null);
-  } catch (e) {
-    status({ error: describeError(e.message) });
+  if (!app.st.lens || !result || result.state.lens || app.lensResult?.for === result) return;
+  if (!hasFieldErrors(app)) {
+    app.lensStatus = { key: 'lensRunning', vars: { i: 0, n: app.modelInfo.config.n_layer } };
+    renderLens(app);
   }
+  schedule(app, 0);
 }

@@ -1,8 +1,9 @@
 // The Generate panel (issue #12): the baseline and the intervened continuation of the
 // prompt side by side, streamed token by token from the engine worker, each token tinted
 // by the model's probability of it; stop, seed and sampling settings, URL state, export.
-// The worker side is generate-worker.js; wired by main.js (mount, URL settings via state.js and
-// generate-state.js) and engine-worker.js (generate, generateStop).
+// It asks through the engine client (worker-api.js: the protocol's 'generate' request, its
+// tokens as events, Stop cancels it; the worker side is worker/generate.js); wired by main.js
+// (mount, URL settings via state.js and generate-state.js).
 // Its strings are generate-strings.js's (in i18n.js's table).
 import { makeT } from '../i18n.js';
 import { GEN_DEFAULTS } from '../generate-state.js';
@@ -19,11 +20,9 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
-let nextId = 0;
-
 /**
  * Mounts the panel into `root`.
- * @param opts {worker: the engine Worker, lang: 'en'|'vi', getInput: () => ({prompt, interventions}),
+ * @param opts {client: the EngineClient, lang: 'en'|'vi', getInput: () => ({prompt, interventions}),
  *   settings: initial settings (genStateFromParams), onSettings(settings): called when they change (URL state),
  *   onResult(result): called when a generation finishes (the embed API's hooklab:result)}
  * @returns {setLang(lang), settings(), generate(), stop(), result(), busy()}
@@ -32,7 +31,7 @@ export function mountGeneratePanel(root, opts) {
   let lang = opts.lang === 'vi' ? 'vi' : 'en';
   const t = (key) => makeT(lang)(key);
   const settings = { ...GEN_DEFAULTS, ...(opts.settings || {}) };
-  let current = null;  // the request in flight: {id, request}
+  let current = null;  // the request in flight: {job (the client's promise), request}
   let lastResult = null;  // what Export writes
 
   const inputs = {
@@ -100,20 +99,13 @@ export function mountGeneratePanel(root, opts) {
     return span;
   }
 
-  function onMessage(ev) {
-    const m = ev.data || {};
-    if (!current || m.id !== current.id) return;
-    if (m.type === 'token') {
-      cols[m.which].append(tokenSpan(m.token));
-      return;
-    }
-    opts.worker.removeEventListener('message', onMessage);
-    const done = current;
+  function finish(done, m) {
+    if (current !== done) return;
     current = null;
     goBtn.disabled = false;
     stopBtn.disabled = true;
-    if (m.type === 'error') {
-      status.textContent = m.message;
+    if (m.error) {
+      status.textContent = m.error.message;
       return;
     }
     lastResult = { ...done.request, ...m.value };
@@ -131,7 +123,6 @@ export function mountGeneratePanel(root, opts) {
     if (current) return;
     const { prompt, interventions } = opts.getInput();
     const request = { prompt, interventions, ...settings };
-    current = { id: `gen-${++nextId}`, request };
     for (const which of ['baseline', 'intervened']) {
       cols[which].replaceChildren(el('span', { class: 'prompt' }, prompt));
       colWrap.querySelector(`.gen-${which} .gen-why`).textContent = '';
@@ -139,12 +130,14 @@ export function mountGeneratePanel(root, opts) {
     goBtn.disabled = true;
     stopBtn.disabled = false;
     status.textContent = t('genRunning');
-    opts.worker.addEventListener('message', onMessage);
-    opts.worker.postMessage({ id: current.id, type: 'generate', ...request });
+    const done = { request };
+    done.job = opts.client.generate(request, { onEvent: (e) => { if (current === done) cols[e.which].append(tokenSpan(e.token)); } });
+    current = done;
+    done.job.then((value) => finish(done, { value }), (error) => finish(done, { error }));
   }
 
   function stop() {
-    if (current) opts.worker.postMessage({ id: `${current.id}-stop`, type: 'generateStop' });
+    current?.job.cancel();
   }
 
   function exportJson() {

@@ -1,6 +1,7 @@
 // Pure helpers behind the Patching view (no DOM: node tests import them): the default
 // pairs, the diverging colour scale, the sweep's table and CSV, and the grouping of the
 // engine's attribution components (the view's state and URL keys: ../patch-state.js).
+// The form's input check, run in the worker, is ../worker/patch-check.js.
 // Numbers come from the engine (lab.patch, lab.attribute); nothing is recomputed here
 // except sums for display.
 
@@ -111,39 +112,6 @@ export function errorField(desc) {
   if (which === 'answer' || which === 'wrong') return which;
   if (desc.key === 'errDlaResid') return 'dla';
   return null;
-}
-
-/**
- * The sweep's input errors as the engine words them (model/src/patching.cpp, config.cpp),
- * found without a forward: for checking the form as it is typed. deps: {tokenize(text) → ids,
- * tokenString(id) → text, vocabSize, ctx}. Returns the engine-style messages (errors.js maps
- * them to the page's words and errorField to their field), at most one per field.
- */
-export function patchInputErrors({ clean, corrupted, answer, wrong }, { tokenize, tokenString, vocabSize, ctx }) {
-  const out = [];
-  const prompt = (text, what) => {
-    const ids = tokenize(text);
-    if (!ids.length) { out.push(`the ${what} prompt is empty: type at least one character`); return null; }
-    if (ids.length > ctx) { out.push(`the ${what} prompt is ${ids.length} tokens long but this model's context is ${ctx} tokens; shorten it`); return null; }
-    return ids;
-  };
-  const a = prompt(clean, 'clean');
-  const b = a ? prompt(corrupted, 'corrupted') : null;
-  if (a && b && a.length !== b.length)
-    out.push(`the clean prompt is ${a.length} tokens and the corrupted prompt is ${b.length}: patching needs the same number of tokens in both`);
-  for (const [text, what] of [[answer, 'answer'], [wrong, 'wrong']]) {
-    if (/^#\d+$/.test(text)) {
-      if (text.length > 10 || Number(text.slice(1)) >= vocabSize) out.push(`${what} ${text} is outside the vocabulary (ids 0..${vocabSize - 1})`);
-      continue;
-    }
-    const ids = tokenize(text);
-    if (!ids.length) out.push(`${what} is empty: give one token (text such as " Mary") or #ID`);
-    else if (ids.length > 1) {
-      const parts = ids.map((id) => `${JSON.stringify(tokenString(id))} (#${id})`).join(' + ');
-      out.push(`${what} ${JSON.stringify(text)} is ${ids.length} tokens, ${parts}; it must be exactly one token: give one of them, or #ID`);
-    }
-  }
-  return out;
 }
 
 // When the normalised metric misleads: it divides by D = clean − corrupted and reads 1 as

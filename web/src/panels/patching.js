@@ -125,16 +125,16 @@ async function runSweep(app) {
   P.errors = {};
   P.status = method === 'attribution' ? { key: 'attrRunning', vars: {} } : { key: 'patchProgress', vars: { i: 0, n } };
   P.progress = 0;
-  const job = app.client.patch({ ...ex, interventions, method }, (f) => {
+  const job = app.client.patch({ opts: { ...ex, interventions, method } }, { onProgress: (f) => {
     P.progress = f;
     if (method === 'exact') P.status = { key: 'patchProgress', vars: { i: Math.round(f * n), n } };
     renderProgress(app);
-  });
-  const attr = app.client.attribute({ prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions });
-  const grads = app.client.gradients({ prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions });
+  } });
+  const attr = app.client.attribute({ opts: { prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions } });
+  const grads = app.client.gradients({ opts: { prompt: ex.clean, answer: ex.answer, wrong: ex.wrong, interventions } });
   P.job = job;
   renderPatching(app);
-  const [s, a, g] = await Promise.allSettled([job.promise, attr, grads]);
+  const [s, a, g] = await Promise.allSettled([job, attr, grads]);
   P.job = null;
   const model = app.loadedKey;
   const fail = (e) => {
@@ -191,7 +191,7 @@ function checkInputs(app) {
   clearTimeout(P.checkTimer);
   P.checkTimer = setTimeout(async () => {
     let errors;
-    try { ({ errors } = await app.client.patchCheck(ex)); } catch { P.checkKey = null; return; }
+    try { ({ errors } = await app.client.patchCheck({ opts: ex })); } catch { P.checkKey = null; return; }
     if (P.checkKey !== key) return; // the form changed meanwhile: its own check follows
     P.live = {};
     for (const m of errors) {
