@@ -27,6 +27,7 @@
 #include "hooklab/json_io.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
+#include "hooklab/weights.h"
 
 using emscripten::val;
 using nlohmann::json;
@@ -76,10 +77,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kOptionKeys 
     {"runJSON", kRunKeys},
     {"compare", kRunKeys},
     {"heads", {"prompt", "repeat", "seed", "pattern"}},
-    {"patchBegin", {"clean", "corrupted", "answer", "wrong", "hook", "by"}},
+    {"patchBegin", {"clean", "corrupted", "answer", "wrong", "hook", "by", "metric"}},
     {"attribute", {"prompt", "answer", "wrong"}},
     {"gradients", {"prompt", "answer", "wrong", "hooks"}},
-    {"attributionPatch", {"clean", "corrupted", "answer", "wrong", "hook", "by"}},
+    {"attributionPatch", {"clean", "corrupted", "answer", "wrong", "hook", "by", "metric"}},
 };
 
 // Entry point fn's options text as a JSON object with only the keys of its row.
@@ -142,19 +143,27 @@ const hooklab::Model& loaded(const hooklab::Model* m) {
     return *m;
 }
 
+// The tensors the next call's interventions refer to ({"kind":"set", "value": {"tensor": k}}):
+// Engine::setTensors puts them here just before the call, and parsing takes them.
+hooklab::InterventionTensors pending_tensors;
+
 // The interventions' JSON texts, parsed (intervention_texts), then checked against the model.
 std::vector<hooklab::Intervention> typed_interventions(const std::string& texts, const hooklab::Model* m) {
     const std::vector<json> list = intervention_texts(texts);
-    return hooklab::parse_interventions(list, loaded(m).gpt2.config);
+    const hooklab::InterventionTensors tensors = std::move(pending_tensors);
+    pending_tensors.clear();
+    return hooklab::parse_interventions(list, loaded(m).gpt2.config, &tensors);
 }
 
-// options: {"clean", "corrupted", "answer", "wrong", "hook", "by"}, for both methods of patching.
+// options: {"clean", "corrupted", "answer", "wrong", "hook", "by", "metric"}, for both methods of
+// patching; "wrong" may be left out with a metric of the answer alone.
 hooklab::PatchOptions patch_options(const json& o, const std::string& interventions, const hooklab::Model* m) {
     hooklab::PatchOptions p;
     p.clean = string_field(o, "clean", "patch");
     p.corrupted = string_field(o, "corrupted", "patch");
     p.answer = string_field(o, "answer", "patch");
-    p.wrong = string_field(o, "wrong", "patch");
+    if (o.contains("metric")) p.metric = string_field(o, "metric", "patch");
+    p.wrong = string_field(o, "wrong", "patch", p.metric == "logit_diff");
     p.hook = o.contains("hook") ? string_field(o, "hook", "patch") : std::string("resid_pre");
     p.by = string_field(o, "by", "patch", false);
     p.interventions = typed_interventions(interventions, m);
@@ -173,7 +182,12 @@ hooklab::RunOptions parse_options(const std::string& options, const std::string&
             throw hooklab::Error("topk must be a non-negative integer");
         opt.topk = o["topk"].get<int>();
     }
-    if (o.contains("logits")) opt.logits = bool_field(o, "logits", fn);
+    if (o.contains("logits")) {
+        // true: the last position's; "all": every position's, and the per-token loss.
+        if (o["logits"] == "all") opt.logits = opt.all_logits = true;
+        else if (o["logits"].is_boolean()) opt.logits = o["logits"].get<bool>();
+        else throw hooklab::Error(fn + ": \"logits\" must be true, false or \"all\"");
+    }
     if (o.contains("capture")) {
         const json& c = o["capture"];
         if (!c.is_array()) throw hooklab::Error("capture: expected hook names");
@@ -341,6 +355,33 @@ public:
         });
     }
 
+    // The floats the next call's interventions refer to by index: an array of Float32Arrays
+    // (each copied into the heap at once, no JSON).
+    void setTensors(val list) {
+        hooklab::InterventionTensors t;
+        const int n = list["length"].as<int>();
+        for (int i = 0; i < n; ++i)
+            t.push_back(std::make_shared<const std::vector<float>>(emscripten::convertJSArrayToNumberVector<float>(list[i])));
+        pending_tensors = std::move(t);
+    }
+
+    // A weight by TransformerLens's name: {name, shape, data: Float32Array (a copy)}.
+    val weight(const std::string& name) {
+        return guard([&] {
+            const hooklab::WeightTensor w = hooklab::weight_tensor(model().gpt2, name);
+            val out = val::object();
+            out.set("name", w.name);
+            val shape = val::array();
+            for (int d : w.shape) shape.call<void>("push", d);
+            out.set("shape", shape);
+            out.set("data", f32(w.data));
+            return out;
+        });
+    }
+
+    // Every name weight() takes, as JSON text.
+    val weightNames() { return guard([&] { return val(hooklab::dump_json(json(hooklab::weight_names(model().gpt2.config)))); }); }
+
     val config() { return guard([&] { return val(hooklab::dump_json(hooklab::config_json(model().gpt2.config))); }); }
 
     // The hook table for this model and a prompt of T tokens: JSON text of
@@ -486,8 +527,10 @@ public:
             if (!list.is_array()) throw hooklab::Error("generate: expected an array of variants");
             std::vector<std::vector<json>> lists;
             for (const auto& texts : list) lists.push_back(intervention_list(texts));
+            const hooklab::InterventionTensors tensors = std::move(pending_tensors);
+            pending_tensors.clear();
             for (const auto& l : lists) {
-                g.interventions = hooklab::parse_interventions(l, model().gpt2.config);
+                g.interventions = hooklab::parse_interventions(l, model().gpt2.config, &tensors);
                 all.push_back(g);
             }
             generator_ = std::make_unique<hooklab::GeneratorGroup>(model(), all);
@@ -539,6 +582,7 @@ private:
         val out = val::object();
         out.set("json", hooklab::dump_json(hooklab::run_json(model(), r, small)));
         if (opt.logits) out.set("logits", f32(r.logits));
+        if (opt.all_logits) out.set("logitsAll", f32(r.all_logits));
         val caps = val::array();
         for (const hooklab::Capture& c : r.captures) {
             val e = val::object();
@@ -597,6 +641,9 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("generateCancel", &Engine::generateCancel)
         .function("flops", &Engine::flops)
         .function("weightBytes", &Engine::weightBytes)
+        .function("setTensors", &Engine::setTensors)
+        .function("weight", &Engine::weight)
+        .function("weightNames", &Engine::weightNames)
         .function("dispose", &Engine::dispose);
     emscripten::function("kernel", &kernel);
     emscripten::function("jsonValid", &json_valid);

@@ -24,13 +24,15 @@ namespace {
 
 const char* kUsage =
     "usage:\n"
-    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n"
+    "  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--all-logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n"
+    "    --all-logits: every position's logits, logits_all [T][V] (and logits_last), and token_loss [T-1]\n"
     "  hooklab tokenize --model DIR --text TEXT [--f16]\n"
     "  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n"
     "  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n"
     "                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n"
-    "                [--f16] [--pretty] [--threads N]\n"
+    "                [--metric logit_diff|prob|logprob|loss] [--f16] [--pretty] [--threads N]\n"
     "    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n"
+    "    --metric: what each patched run measures (default logit_diff; the others, of the answer, need no --wrong)\n"
     "  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
     "  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n"
     "                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n"
@@ -46,11 +48,11 @@ const char* kUsage =
 // command ("run --top-k", "generate --topk"), is an error, never silently ignored. The node
 // CLI (wasm/js/cli.js, FLAGS) has the same table and the same messages, byte for byte.
 const std::vector<std::pair<std::string, std::vector<std::string>>> kFlags = {
-    {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--capture", "--f16", "--pretty", "--threads"}},
+    {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--all-logits", "--capture", "--f16", "--pretty", "--threads"}},
     {"tokenize", {"--model", "--text", "--f16"}},
     {"heads", {"--model", "--prompt", "--repeat", "--seed", "--intervene", "--pattern", "--f16", "--pretty"}},
-    {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--method", "--intervene", "--f16",
-               "--pretty", "--threads"}},
+    {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--method", "--metric", "--intervene",
+               "--f16", "--pretty", "--threads"}},
     {"attribute", {"--model", "--prompt", "--answer", "--wrong", "--intervene", "--f16", "--pretty", "--threads"}},
     {"gradients", {"--model", "--prompt", "--answer", "--wrong", "--hook", "--intervene", "--f16", "--pretty", "--threads"}},
     {"generate", {"--model", "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--intervene",
@@ -209,6 +211,7 @@ int run_main(int argc, char** argv) {
         else if (a == "--wrong") { popt.wrong = value(); have_wrong = true; }
         else if (a == "--hook") { popt.hook = value(); hooks.push_back(popt.hook); have_hook = true; }
         else if (a == "--by") popt.by = value();
+        else if (a == "--metric") popt.metric = value();
         else if (a == "--method") {
             method = value();
             if (method != "exact" && method != "attribution")
@@ -231,7 +234,8 @@ int run_main(int argc, char** argv) {
     } else if (!have_prompt) {
         throw hooklab::Error(cmd == "tokenize" ? "--text is required" : "--prompt is required");
     }
-    if ((cmd == "patch" || cmd == "attribute" || cmd == "gradients") && (!have_answer || !have_wrong))
+    const bool wrong_optional = cmd == "patch" && popt.metric != "logit_diff";
+    if ((cmd == "patch" || cmd == "attribute" || cmd == "gradients") && (!have_answer || (!have_wrong && !wrong_optional)))
         throw hooklab::Error("--answer and --wrong are required (one token each: text or #ID)");
     if (cmd == "gradients" && !have_hook)
         throw hooklab::Error("--hook NAME is required (a full hook name, e.g. blocks.3.hook_resid_pre; several: --hook A --hook B)");
@@ -248,6 +252,8 @@ int run_main(int argc, char** argv) {
     std::string out;
     if (cmd == "run") {
         opt.prompt = prompt;
+        opt.all_logits = all_logits;
+        if (all_logits) opt.logits = true;
         out = hooklab::dump_json(hooklab::run(m, opt), pretty ? 2 : -1);
     } else if (cmd == "patch") {
         popt.interventions = opt.interventions;

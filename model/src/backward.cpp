@@ -463,6 +463,9 @@ PatchResult attribution_patch(const Model& m, const PatchOptions& opt, uint64_t 
 
     // The checks and messages of patch, in its order.
     const PatchSetup setup = prepare_patch(m, opt);
+    if (setup.metric != "logit_diff")
+        throw Error("attribution patching estimates the logit difference only (metric logit_diff); for metric " + setup.metric +
+                    " use the exact sweep");
     const Hook family = setup.family;
     const std::string& family_name = setup.family_name;
     const bool by_head = setup.by_head();

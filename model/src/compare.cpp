@@ -31,6 +31,7 @@ std::string run_key(const RunOptions& o) {
     put(k, static_cast<long long>(o.topk));
     put(k, static_cast<long long>(o.logits));
     put(k, static_cast<long long>(o.logit_lens));
+    put(k, static_cast<long long>(o.all_logits));
     put(k, static_cast<long long>(o.capture.size()));
     for (const std::string& c : o.capture) put(k, c);
     put(k, static_cast<long long>(o.interventions.size()));
@@ -42,6 +43,9 @@ std::string run_key(const RunOptions& o) {
         put(k, iv.features);
         for (double x : {iv.factor, iv.value, iv.mean, iv.std}) put(k, x);
         put(k, static_cast<unsigned long long>(iv.seed));
+        // A set's tensor, its floats' bytes as they are.
+        put(k, iv.tensor ? std::string(reinterpret_cast<const char*>(iv.tensor->data()), sizeof(float) * iv.tensor->size())
+                         : std::string("-"));
     }
     return k;
 }
@@ -49,7 +53,7 @@ std::string run_key(const RunOptions& o) {
 }  // namespace
 
 size_t result_bytes(const RunResult& r) {
-    size_t n = sizeof(float) * (r.logits.size() + r.lens_logits.size()) + sizeof(double) * r.lens_probs.size();
+    size_t n = sizeof(float) * (r.logits.size() + r.all_logits.size() + r.lens_logits.size()) + sizeof(double) * r.lens_probs.size();
     for (const Capture& c : r.captures) n += sizeof(float) * c.data.size();
     for (const auto& s : r.stats) n += sizeof(Stat) * s.size();
     return n;

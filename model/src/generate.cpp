@@ -130,6 +130,9 @@ Variant::Variant(const Model& m, const GenerateOptions& o) : opt(o) {
     // counted from the end against the prompt's.
     const int Tmax = static_cast<int>(std::min<int64_t>(c.n_positions, static_cast<int64_t>(T0) + opt.max_new_tokens));
     for (const Intervention& iv : ivs) {
+        if (iv.tensor)
+            throw Error("intervention set: a tensor value is for a fixed sequence (run, compare, heads, patch...); "
+                        "generation grows the sequence, so give one number as \"value\"");
         validate_for_length(iv, c, Tmax, 1);
         const bool attn = iv.hook == Hook::AttnScores || iv.hook == Hook::Pattern;
         auto from_end = [&](const Selector& s, const char* what) {

@@ -44,7 +44,8 @@ bool operator==(const Selector& a, const Selector& b) {
 bool operator==(const Intervention& a, const Intervention& b) {
     return a.form == b.form && a.op == b.op && a.hook == b.hook && a.layer == b.layer && a.head == b.head &&
            a.positions == b.positions && a.heads == b.heads && a.features == b.features && a.factor == b.factor &&
-           a.value == b.value && a.mean == b.mean && a.std == b.std && a.seed == b.seed;
+           a.value == b.value && a.mean == b.mean && a.std == b.std && a.seed == b.seed && !a.tensor == !b.tensor &&
+           (!a.tensor || a.tensor == b.tensor || *a.tensor == *b.tensor);
 }
 
 std::string intervention_kind(const Intervention& iv) {
@@ -68,6 +69,25 @@ void validate_for_length(const Intervention& iv, const Config& c, int T, int log
     const HookInfo& info = hook_info(iv.hook);
     iv.positions.validate(dim_length(info.dims[info.pos_axis], c, T, logits_rows), "positions");
     if (info.dims[info.feat_axis] == Dim::Key) iv.features.validate(T, "features (key positions)");
+    if (iv.tensor) {
+        const std::vector<int> shape = hook_shape(iv.hook, c, T, logits_rows);
+        size_t whole = 1, selected = 1;
+        std::string dims;
+        for (size_t a = 0; a < shape.size(); ++a) {
+            whole *= shape[a];
+            const int ai = static_cast<int>(a);
+            const std::vector<char> m = ai == info.pos_axis ? iv.positions.mask(shape[a])
+                                      : ai == info.head_axis ? iv.heads.mask(shape[a])
+                                      : ai == info.feat_axis ? iv.features.mask(shape[a]) : std::vector<char>(shape[a], 1);
+            selected *= static_cast<size_t>(std::count(m.begin(), m.end(), 1));
+            dims += (a ? ", " : "") + std::to_string(shape[a]);
+        }
+        const size_t n = iv.tensor->size();
+        if (n != whole && n != selected)
+            throw Error("intervention set: the tensor has " + std::to_string(n) + " values; " + hook_full_name(iv.hook, iv.layer) +
+                        " is [" + dims + "] here (" + std::to_string(whole) + " values) and the selection holds " +
+                        std::to_string(selected) + ": give either");
+    }
 }
 
 // ---------------------------------------------------------------- applying
@@ -97,6 +117,17 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
         const int feat_axis = rank == 3 ? 2 : 1;
         std::vector<char> keep[3] = {axis_mask(0, full[0]), rank == 3 ? axis_mask(1, full[1]) : std::vector<char>(1, 1),
                                      axis_mask(feat_axis, full[2])};
+        // A tensor's index of each element: the whole tensor's row-major index, or, when it
+        // holds the selection only, the element's rank among the selected (the selection is a
+        // product of per-axis masks, so a rank per axis).
+        const float* values = iv.tensor ? iv.tensor->data() : nullptr;
+        std::vector<size_t> rank_of[3];
+        size_t count[3] = {0, 0, 0};
+        for (int a = 0; a < 3 && values; ++a) {
+            rank_of[a].resize(keep[a].size());
+            for (size_t i = 0; i < keep[a].size(); ++i) rank_of[a][i] = keep[a][i] ? count[a]++ : 0;
+        }
+        const bool whole = iv.tensor && iv.tensor->size() == static_cast<size_t>(full[0]) * full[1] * full[2];
         // Noise is keyed by (absolute position, index within the position): the
         // attention tensors' index is key * n_head + head, the others' the flat index of
         // their non-position axes; nothing depends on the sequence length.
@@ -119,7 +150,11 @@ void apply_interventions(const std::vector<Intervention>& ivs, HookView& view) {
                         case Intervention::Zero: x = 0.0f; break;
                         case Intervention::Scale: x = static_cast<float>(x * iv.factor); break;
                         case Intervention::Add: x = static_cast<float>(x + iv.value); break;
-                        case Intervention::Set: x = static_cast<float>(iv.value); break;
+                        case Intervention::Set:
+                            x = !values ? static_cast<float>(iv.value)
+                                : whole ? values[(static_cast<size_t>(A) * full[1] + B) * full[2] + E]
+                                        : values[(rank_of[0][A] * count[1] + rank_of[1][B]) * count[2] + rank_of[2][E]];
+                            break;
                         case Intervention::Noise: x = static_cast<float>(iv.mean + iv.std * gaussian_at(iv.seed, pos, feature)); break;
                     }
                 }

@@ -216,13 +216,50 @@ void check_layer(int layer, const Config& c) {
 
 }  // namespace
 
-std::vector<Intervention> parse_interventions(const std::vector<json>& items, const Config& c) {
+std::vector<Intervention> parse_interventions(const std::vector<json>& items, const Config& c, const InterventionTensors* tensors) {
     std::vector<Intervention> ivs;
-    for (const json& j : items) ivs.push_back(parse_intervention(j, c));
+    for (const json& j : items) ivs.push_back(parse_intervention(j, c, tensors));
     return ivs;
 }
 
-Intervention parse_intervention(const json& j, const Config& c) {
+namespace {
+
+// Nested arrays of finite numbers, flattened row-major (each level's arrays of one length).
+void flatten_values(const json& v, std::vector<float>& out) {
+    for (const json& x : v) {
+        if (x.is_array()) {
+            flatten_values(x, out);
+        } else if (x.is_number() && std::isfinite(x.get<double>())) {
+            out.push_back(static_cast<float>(x.get<double>()));
+        } else {
+            throw Error("intervention set: a tensor \"value\" holds finite numbers only, got " + x.dump());
+        }
+    }
+}
+
+// A set's "value" when not a number: the tensor it gives.
+std::shared_ptr<const std::vector<float>> set_tensor(const json& v, const InterventionTensors* tensors) {
+    if (v.is_array()) {
+        auto t = std::make_shared<std::vector<float>>();
+        flatten_values(v, *t);
+        if (t->empty()) throw Error("intervention set: the tensor \"value\" is empty");
+        return t;
+    }
+    if (v.is_object() && v.size() == 1 && v.contains("tensor") && v["tensor"].is_number_integer()) {
+        const int64_t k = v["tensor"].get<int64_t>();
+        if (!tensors || k < 0 || k >= static_cast<int64_t>(tensors->size()) || !(*tensors)[k])
+            throw Error("intervention set: \"value\": {\"tensor\": " + std::to_string(k) +
+                        "} names no tensor given with the call (in JSON, give the numbers as an array)");
+        return (*tensors)[k];
+    }
+    if (v.is_object() && v.contains("tensor_size"))
+        throw Error("intervention set: {\"tensor_size\": n} is how a report describes a tensor; give its values");
+    throw Error("intervention: \"value\" must be a finite number, or for set a tensor (an array of numbers), got " + v.dump());
+}
+
+}  // namespace
+
+Intervention parse_intervention(const json& j, const Config& c, const InterventionTensors* tensors) {
     if (!j.is_object()) throw Error("intervention must be a JSON object, got " + j.dump());
     if (!j.contains("kind") || !j["kind"].is_string()) throw Error("intervention: \"kind\" (a string) is required");
     const std::string kind = j["kind"].get<std::string>();
@@ -297,7 +334,8 @@ Intervention parse_intervention(const json& j, const Config& c) {
         iv.op = kind == "zero" ? Intervention::Zero : kind == "scale" ? Intervention::Scale
               : kind == "add" ? Intervention::Add : kind == "set" ? Intervention::Set : Intervention::Noise;
         if (iv.op == Intervention::Scale) iv.factor = number(j, "factor", 1.0, true);
-        if (iv.op == Intervention::Add || iv.op == Intervention::Set) iv.value = number(j, "value", 0.0, true);
+        if (iv.op == Intervention::Set && j.contains("value") && !j["value"].is_number()) iv.tensor = set_tensor(j["value"], tensors);
+        else if (iv.op == Intervention::Add || iv.op == Intervention::Set) iv.value = number(j, "value", 0.0, true);
         if (iv.op == Intervention::Noise) { iv.mean = number(j, "mean", 0.0); iv.std = number(j, "std", 1.0); }
     }
     if (iv.op == Intervention::Noise) {
@@ -349,7 +387,8 @@ json intervention_json(const Intervention& iv) {
     if (iv.form != Intervention::General) applied["layer"] = iv.layer;
     if (iv.form == Intervention::ZeroHeadK) applied["head"] = iv.head;
     if (iv.op == Intervention::Scale) applied["factor"] = iv.factor;
-    if (iv.op == Intervention::Add || iv.op == Intervention::Set) applied["value"] = iv.value;
+    if (iv.tensor) applied["value"] = {{"tensor_size", iv.tensor->size()}};
+    else if (iv.op == Intervention::Add || iv.op == Intervention::Set) applied["value"] = iv.value;
     if (iv.op == Intervention::Noise) {
         applied["mean"] = iv.mean;
         applied["std"] = iv.std;
@@ -415,6 +454,22 @@ json run_json(const Model& m, const RunResult& r, const RunOptions& opt) {
         for (float x : r.logits) l.push_back(num(x));
         out["logits_last"] = std::move(l);
     }
+    if (opt.all_logits) {
+        json loss = json::array();
+        for (double x : r.token_loss) loss.push_back(num(x));
+        out["token_loss"] = std::move(loss);
+        if (opt.logits) {
+            // [T][V]: long (the CLI's --logits all); the JS API sends it as one Float32Array.
+            json rows = json::array();
+            const size_t V = r.logits.size();
+            for (size_t t = 0; V && t < r.all_logits.size() / V; ++t) {
+                json row = json::array();
+                for (size_t v = 0; v < V; ++v) row.push_back(num(r.all_logits[t * V + v]));
+                rows.push_back(std::move(row));
+            }
+            out["logits_all"] = std::move(rows);
+        }
+    }
     if (!opt.capture.empty()) {
         json captured = json::object();
         for (const Capture& c : r.captures) {
@@ -478,16 +533,22 @@ json patch_header_json(const Model& m, const PatchResult& r) {
                 {"clean_tokens", r.clean_tokens}, {"corrupted_tokens", r.corrupted_tokens},
                 {"clean_token_strings", token_strings(m, r.clean_tokens)},
                 {"corrupted_token_strings", token_strings(m, r.corrupted_tokens)},
-                {"answer_id", r.answer_id}, {"wrong_id", r.wrong_id},
-                {"answer", token_text(m, r.answer_id)}, {"wrong", token_text(m, r.wrong_id)},
-                {"clean_logit_diff", num(r.clean_logit_diff)}, {"corrupted_logit_diff", num(r.corrupted_logit_diff)},
+                {"answer_id", r.answer_id}, {"answer", token_text(m, r.answer_id)},
                 {"n_layer", r.n_layer}, {"interventions", interventions_json(r.interventions)}};
+    if (r.wrong_id >= 0) {
+        out["wrong_id"] = r.wrong_id;
+        out["wrong"] = token_text(m, r.wrong_id);
+    }
+    // The default metric's keys as they always were; another metric's carry its name.
+    if (r.metric != "logit_diff") out["metric"] = r.metric;
+    out["clean_" + r.metric] = num(r.clean_logit_diff);
+    out["corrupted_" + r.metric] = num(r.corrupted_logit_diff);
     return out;
 }
 
 json patch_json(const Model& m, const PatchResult& r) {
     json out = patch_header_json(m, r);
-    out["logit_diff"] = rows_json(r.logit_diff);
+    out[r.metric] = rows_json(r.logit_diff);
     out["normalized"] = rows_json(r.normalized);
     if (r.method == "attribution") {
         // Whole passes run: counts.

@@ -169,6 +169,16 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else std::memcpy(dst, W.w32.data() + off, sizeof(float) * W.in);
 }
 
+std::vector<float> unpack_matrix(const PackedMatrix& W) {
+    // Stored in the source orientation: [in, out], or [out, in] when transposed.
+    std::vector<float> out(static_cast<size_t>(W.in) * W.out);
+    auto at = [&](size_t i) { return W.f16 ? f16_to_f32(W.w16[i]) : W.w32[i]; };
+    for (size_t k = 0; k < static_cast<size_t>(W.in); ++k)
+        for (size_t n = 0; n < static_cast<size_t>(W.out); ++n)
+            out[k * W.out + n] = at(W.transposed ? n * W.in + k : k * W.out + n);
+    return out;
+}
+
 void gemm_transposed(const float* dy, int T, const PackedMatrix& W, float* dx) {
     // dx[T, in] = dy[T, out] W^T in blocks of kTCols columns of dx (rows of W), one Eigen
     // product each whatever the number of threads (Eigen's blocking, hence each sum's order,

@@ -455,6 +455,17 @@ void tied_embedding_row(const PackedMatrix& W, int token, float* dst) {
     else for (int k = 0; k < W.in; ++k) dst[k] = W.w32[base + static_cast<size_t>(k) * kPanel];
 }
 
+std::vector<float> unpack_matrix(const PackedMatrix& W) {
+    // Column n of [in, out] lives in panel n / 8, lane n % 8, whatever the source orientation.
+    std::vector<float> out(static_cast<size_t>(W.in) * W.out);
+    for (size_t k = 0; k < static_cast<size_t>(W.in); ++k)
+        for (size_t n = 0; n < static_cast<size_t>(W.out); ++n) {
+            const size_t i = (n / kPanel) * W.in * kPanel + k * kPanel + n % kPanel;
+            out[k * W.out + n] = W.f16 ? f16_to_f32(W.w16[i]) : W.w32[i];
+        }
+    return out;
+}
+
 void gemm_transposed(const float* dy, int T, const PackedMatrix& W, float* dx) {
     const int K = W.in, N = W.out;
     if (N == 0) {

@@ -33,6 +33,11 @@ double logit_diff(const float* logits, int answer, int wrong) {
 
 }  // namespace
 
+const std::vector<std::string>& patch_metrics() {
+    static const std::vector<std::string> m = {"logit_diff", "prob", "logprob", "loss"};
+    return m;
+}
+
 int parse_single_token(const Tokenizer& tok, const Config& c, const std::string& text, const char* what) {
     if (text.size() > 1 && text[0] == '#' && text.find_first_not_of("0123456789", 1) == std::string::npos) {
         if (text.size() > 10) throw Error(std::string(what) + " " + text + " is outside the vocabulary");
@@ -75,8 +80,13 @@ PatchSetup prepare_patch(const Model& m, const PatchOptions& opt) {
     if (p.clean.size() != p.corrupted.size())
         throw Error("the clean prompt is " + std::to_string(p.clean.size()) + " tokens and the corrupted prompt is " +
                     std::to_string(p.corrupted.size()) + ": patching needs the same number of tokens in both");
+    p.metric = opt.metric;
+    const auto& metrics = patch_metrics();
+    if (std::find(metrics.begin(), metrics.end(), p.metric) == metrics.end())
+        throw Error("metric must be logit_diff, prob, logprob or loss, got \"" + p.metric + "\"");
     p.answer = parse_single_token(m.tokenizer, c, opt.answer, "answer");
-    p.wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
+    if (opt.wrong.empty() && p.metric != "logit_diff") p.wrong = -1;
+    else p.wrong = parse_single_token(m.tokenizer, c, opt.wrong, "wrong");
     p.T = static_cast<int>(p.clean.size());
     for (const Intervention& iv : p.ivs) validate_for_length(iv, c, p.T, 1);
     return p;
@@ -98,7 +108,14 @@ struct Patcher::Impl : PatchSetup {
 
     Impl(const Model& model, PatchSetup setup) : PatchSetup(std::move(setup)), m(model) {}
 
-    // The logit difference at each segment's last position, counting the work. Only its two
+    // The metric of one last-position logits row.
+    double measure(const float* logits, int V) const {
+        if (metric == "logit_diff") return logit_diff(logits, answer, wrong);
+        const double lp = static_cast<double>(logits[answer]) - log_sum_exp(logits, V);
+        return metric == "prob" ? std::exp(lp) : metric == "logprob" ? lp : -lp;
+    }
+
+    // The metric (the logit difference) at each segment's last position, counting the work. Only its two
     // columns are computed (ln_final's output . direction) unless via_logits.
     std::vector<double> diffs(const std::vector<Segment>& segs, int start, const HookFn& hook) {
         const GPT2& g = m.gpt2;
@@ -110,7 +127,7 @@ struct Patcher::Impl : PatchSetup {
         }
         if (via_logits) {
             const std::vector<float> logits = g.forward(segs, start, hook, Logits::Last);
-            for (size_t i = 0; i < segs.size(); ++i) out[i] = logit_diff(&logits[i * c.vocab_size], answer, wrong);
+            for (size_t i = 0; i < segs.size(); ++i) out[i] = measure(&logits[i * c.vocab_size], c.vocab_size);
             return out;
         }
         auto read = [&](HookView& v) {
@@ -132,11 +149,15 @@ Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_uniq
     const Config& c = m.gpt2.config;
     const int C = c.n_embd;
 
-    std::vector<float> ua(C), uw(C);
-    tied_embedding_row(m.gpt2.weights.lm_head.w, p.answer, ua.data());
-    tied_embedding_row(m.gpt2.weights.lm_head.w, p.wrong, uw.data());
-    p.direction.resize(C);
-    for (int i = 0; i < C; ++i) p.direction[i] = static_cast<double>(ua[i]) - uw[i];
+    if (p.wrong >= 0) {
+        std::vector<float> ua(C), uw(C);
+        tied_embedding_row(m.gpt2.weights.lm_head.w, p.answer, ua.data());
+        tied_embedding_row(m.gpt2.weights.lm_head.w, p.wrong, uw.data());
+        p.direction.resize(C);
+        for (int i = 0; i < C; ++i) p.direction[i] = static_cast<double>(ua[i]) - uw[i];
+    }
+    // Any other metric than the logit difference reads the whole distribution.
+    p.via_logits = p.metric != "logit_diff";
     for (const Intervention& iv : p.ivs) p.via_logits = p.via_logits || iv.hook == Hook::Logits;
 
     // The clean run: its value at every block's patched hook (after the interventions).
@@ -217,6 +238,7 @@ PatchResult Patcher::header() const {
     r.corrupted_tokens = p.corrupted;
     r.answer_id = p.answer;
     r.wrong_id = p.wrong;
+    r.metric = p.metric;
     r.clean_logit_diff = p.clean_diff;
     r.corrupted_logit_diff = p.corrupted_diff;
     r.n_layer = p.m.gpt2.config.n_layer;

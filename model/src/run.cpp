@@ -95,7 +95,8 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     r.tokens = m.tokenizer.encode(opt.prompt);
     const int T = static_cast<int>(r.tokens.size());
     check_prompt_length(c, T);
-    for (const Intervention& iv : ivs) validate_for_length(iv, c, T, 1);
+    // With every position's logits, the logits hook holds T rows.
+    for (const Intervention& iv : ivs) validate_for_length(iv, c, T, opt.all_logits ? T : 1);
 
     r.stats.resize(kHookCount);
     for (int h = 0; h < kHookCount; ++h) r.stats[h].resize(hook_is_per_block(static_cast<Hook>(h)) ? L : 1);
@@ -106,7 +107,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     for (const Intervention& iv : ivs) mine[{iv.hook, iv.layer}].push_back(iv);
     Resume at;
     const KeptRun* src = nullptr;
-    for (const KeptRun* k : from) {
+    for (const KeptRun* k : opt.all_logits ? std::vector<const KeptRun*>() : from) {
         const Resume b = k ? resume_from(c, mine, opt, wanted, r.tokens, *k) : Resume{};
         if (b.block > at.block || (b.block == at.block && b.same && !at.same)) at = b, src = k;
     }
@@ -180,7 +181,7 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     // toggle at block 9 of 12 while the heap grows: measured).
     int departs = L;  // the first block where this run can differ from the baseline
     for (const Intervention& iv : ivs) departs = std::min(departs, first_block_touched(iv.hook, iv.layer, L));
-    if (keep && (kept_state_bytes(c, T) > max_state_bytes || (!ivs.empty() && departs > L / 2))) keep = nullptr;
+    if (keep && (opt.all_logits || kept_state_bytes(c, T) > max_state_bytes || (!ivs.empty() && departs > L / 2))) keep = nullptr;
     // Every resume here recomputes all positions from its block, so residuals are enough.
     if (keep && start == 0 && end == L) keep->reserve(c, T, false);
     if (end < L) {
@@ -210,7 +211,12 @@ RunResult run_impl(const Model& m, const RunOptions& opt, const std::vector<cons
     } else {
         RunState s;
         s.tokens = r.tokens;
-        r.logits = m.gpt2.forward({Segment{&s, 0, keep}}, 0, hook, Logits::Last);
+        r.logits = m.gpt2.forward({Segment{&s, 0, keep}}, 0, hook, opt.all_logits ? Logits::All : Logits::Last);
+        if (opt.all_logits) {
+            r.token_loss = next_token_loss(r.logits, r.tokens, V);
+            r.all_logits = std::move(r.logits);
+            r.logits.assign(r.all_logits.end() - V, r.all_logits.end());
+        }
     }
     r.hidden_std.back() = r.stats[static_cast<int>(Hook::LnFinal)][0].std;
     r.lse = log_sum_exp(r.logits.data(), V);

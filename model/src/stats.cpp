@@ -208,4 +208,20 @@ double kl_divergence(const float* p, double p_lse, const float* q, double q_lse,
     return kl_divergence(probabilities(p, n, p_lse).data(), p, p_lse, q, q_lse, n);
 }
 
+// [T - 1]: -log p(tokens[t + 1] | tokens[..t]) at each position t, in double (not finite where
+// the logits are not, as an intervention of huge values can make them).
+std::vector<double> next_token_loss(const std::vector<float>& logits, const std::vector<int>& tokens, int V) {
+    std::vector<double> out;
+    for (size_t t = 0; t + 1 < tokens.size(); ++t) {
+        const float* row = logits.data() + t * static_cast<size_t>(V);
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(row[v]));
+        double z = 0;
+        for (int v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v]) - mx);
+        const double loss = mx + std::log(z) - static_cast<double>(row[tokens[t + 1]]);
+        out.push_back(loss);
+    }
+    return out;
+}
+
 }  // namespace hooklab

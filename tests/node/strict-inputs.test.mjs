@@ -72,6 +72,7 @@ test('each JS API function refuses an unknown option: its name, the key, a sugge
     run: () => lab.run(P, bad),
     runJSON: () => lab.runJSON(P, bad),
     compare: () => lab.compare(P, bad),
+    runWithCache: () => lab.runWithCache(P, bad),
     heads: () => lab.heads({ prompt: P, ...bad }),
     headsJSON: () => lab.headsJSON({ prompt: P, ...bad }),
     attribute: () => lab.attribute({ prompt: P, answer: ' Mary', wrong: ' John', ...bad }),
@@ -140,7 +141,7 @@ test('the binding refuses an unknown key in options JSON that reaches it from el
     ['patchBegin', () => engine.patchBegin(JSON.stringify({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', hooks: 'z' }), '[]'), /^patchBegin: unknown key "hooks" \(did you mean "hook"\?\)/],
     ['attribute', () => engine.attribute(JSON.stringify({ prompt: P, answer: ' Mary', wrong: ' John', by: 'head' }), '[]', -1), /^attribute: unknown key "by"; attribute takes prompt, answer, wrong$/],
     ['gradients', () => engine.gradients(JSON.stringify({ prompt: P, answer: ' Mary', wrong: ' John', hook: 'hook_embed' }), '[]'), /^gradients: unknown key "hook" \(did you mean "hooks"\?\); gradients takes prompt, answer, wrong, hooks$/],
-    ['attributionPatch', () => engine.attributionPatch(JSON.stringify({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', method: 'attribution' }), '[]', -1), /^attributionPatch: unknown key "method"; attributionPatch takes clean, corrupted, answer, wrong, hook, by$/],
+    ['attributionPatch', () => engine.attributionPatch(JSON.stringify({ clean: P, corrupted: P, answer: ' Mary', wrong: ' John', method: 'attribution' }), '[]', -1), /^attributionPatch: unknown key "method" \(did you mean "metric"\?\); attributionPatch takes clean, corrupted, answer, wrong, hook, by, metric$/],
     ['run (not JSON)', () => engine.run('{prompt:', '[]'), /^run: the options are not valid JSON$/],
     ['run (not an object)', () => engine.run('[]', '[]'), /^run: the options must be a JSON object$/],
     ['run (no prompt)', () => engine.run('{}', '[]'), /^run: "prompt" is required$/],
@@ -234,7 +235,8 @@ test('hooklab.d.ts agrees with the table', () => {
     return [...new Set([...keysOf(base[1]).filter((k) => !dropped.includes(k)), ...own])];
   };
   const iface = {
-    load: 'LoadOptions', run: 'RunOptions', runJSON: 'RunOptions', compare: 'RunOptions', heads: 'HeadsOptions', headsJSON: 'HeadsOptions',
+    load: 'LoadOptions', run: 'RunOptions', runJSON: 'RunOptions', compare: 'RunOptions', runWithCache: 'RunWithCacheOptions',
+    heads: 'HeadsOptions', headsJSON: 'HeadsOptions',
     patch: 'PatchOptions', attribute: 'AttributeOptions', gradients: 'GradientsOptions', generate: 'GenerateOptions',
     generateCompare: 'GenerateCompareOptions',
   };
@@ -262,7 +264,7 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
   const bins = existsSync(NATIVE) ? [[NATIVE], [process.execPath, CLI]] : [[process.execPath, CLI]];
   const iv = '{"kind":"zero","hook":"blocks.3.attn.hook_z","head":3}';
   const cases = [
-    [['run', '--model', MID, '--prompt', 'x', '--bogus'], /^hooklab: unknown option --bogus for hooklab run; run takes --model, --prompt, --intervene, --topk, --logits, --capture, --f16, --pretty, --threads \(see hooklab --help\)$/],
+    [['run', '--model', MID, '--prompt', 'x', '--bogus'], /^hooklab: unknown option --bogus for hooklab run; run takes --model, --prompt, --intervene, --topk, --logits, --all-logits, --capture, --f16, --pretty, --threads \(see hooklab --help\)$/],
     [['run', '--model', MID, '--prompt', 'x', '--top-k', '3'], /unknown option --top-k for hooklab run \(did you mean --topk\?\)/],
     [['run', '--model', MID, '--prompt', 'x', '--temperature', '1'], /unknown option --temperature for hooklab run \(an option of hooklab generate\)/],
     [['run', '--model', MID, '--prompt', 'x', '--intervenes', iv], /did you mean --intervene\?/],

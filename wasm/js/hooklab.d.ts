@@ -74,7 +74,13 @@ export type Intervention =
   | { kind: 'scale_hidden'; layer: number; factor: number; positions?: Selector; features?: Selector; hook?: string }
   | (GeneralIntervention & { kind: 'zero' })
   | (GeneralIntervention & { kind: 'scale'; factor: number })
-  | (GeneralIntervention & { kind: 'add' | 'set'; value: number })
+  | (GeneralIntervention & { kind: 'add'; value: number })
+  /**
+   * value: one number, or a tensor (a cached activation patched in): the hook's whole tensor for
+   * this prompt (each selected element takes the value at its own index) or the selected slice
+   * alone, row-major. Not in generation. Reported back as {tensor_size: n}.
+   */
+  | (GeneralIntervention & { kind: 'set'; value: number | Float32Array | ArrayLike<number> | number[][] | number[][][] })
   | (GeneralIntervention & { kind: 'noise'; mean?: number; std?: number; seed?: number });
 
 /** The general form's common keys: a hook point (with `layer` when the name leaves out "blocks.L.") and the selectors. */
@@ -94,10 +100,42 @@ export interface RunOptions {
   topk?: number;
   /** Hook names whose full tensors to return, e.g. "blocks.9.attn.hook_pattern". */
   capture?: string[] | string;
-  /** Include logits_last (the whole vocabulary at the last position, a Float32Array). */
-  logits?: boolean;
+  /** true: logits_last (the last position's, a Float32Array). 'all': also logits_all [T, V] and token_loss (one whole forward, never resumed). */
+  logits?: boolean | 'all';
   /** Read the residual after every block through ln_f and the unembedding (logit_lens). */
   logitLens?: boolean;
+}
+
+/** runWithCache's options: run's, with `hooks` in place of `capture`. */
+export interface RunWithCacheOptions extends Omit<RunOptions, 'capture'> {
+  /**
+   * Which hooks to cache (default: all, as TransformerLens): full names, names without the block
+   * ('resid_post', 'attn.hook_z': every block's), or a filter like TransformerLens's names_filter.
+   */
+  hooks?: string[] | string | ((name: string) => boolean);
+}
+
+/** A tensor: its shape and its values, row-major. */
+export interface Tensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * TransformerLens's ActivationCache, without the batch axis: get('resid_post', 9) is
+ * cache['resid_post', 9] ([pos, d_model]); get('blocks.9.hook_resid_post') the same tensor.
+ * Aliases with a block: resid_pre, attn_out, resid_mid, mlp_out, resid_post, q, k, v, z,
+ * attn_scores, pattern, pre, post, ln1, ln2, qkv; without: embed, pos_embed, ln_final, logits.
+ */
+export class ActivationCache {
+  /** The run, as run() returns it (no captures). */
+  readonly run: RunResult;
+  /** A cached tensor; `layer` negative counts from the end. Unknown names throw (did you mean). */
+  get(name: string, layer?: number): Tensor;
+  has(name: string, layer?: number): boolean;
+  /** The cached hooks' full names, in firing order. */
+  names(): string[];
 }
 
 export interface ModelConfig {
@@ -127,6 +165,10 @@ export interface RunResult {
   stats: Record<string, HookStats>;
   top: { id: number; token: string; logit: number | null; prob: number | null }[];
   logits_last?: Float32Array;
+  /** With logits 'all': every position's logits, shape [T, V]; the last row is logits_last. */
+  logits_all?: { shape: [number, number]; data: Float32Array };
+  /** With logits 'all': [T - 1], the loss (nats) of predicting token t + 1 at position t (null where not finite), as heads(). */
+  token_loss?: (number | null)[];
   captures?: Record<string, { shape: number[]; data: Float32Array }>;
   /** With logitLens: per block, the reading's top tokens and KL(final output || reading) in nats. */
   logit_lens?: { layer: number; top: TokenProb[]; kl: number | null }[];
@@ -176,7 +218,8 @@ export interface PatchOptions {
   clean: string;
   corrupted: string;
   answer: string | number;
-  wrong: string | number;
+  /** Not needed with a metric of the answer alone (prob, logprob, loss). */
+  wrong?: string | number;
   /** Default 'resid_pre'. resid_pre / attn_out / mlp_out are patched by position, z by head (all positions). */
   hook?: 'resid_pre' | 'attn_out' | 'mlp_out' | 'z';
   by?: 'position' | 'head';
@@ -186,6 +229,13 @@ export interface PatchOptions {
    * x dLD/d(activation) at the corrupted run, from two forwards and one backward in one call.
    */
   method?: 'exact' | 'attribution';
+  /**
+   * What each patched run measures at the last position: 'logit_diff' (the default: answer -
+   * wrong), or the answer's 'prob', 'logprob' or 'loss' (-logprob). The result's rows, and its
+   * clean_ / corrupted_ values, are then keyed by the metric's name (prob, clean_prob...) and
+   * `metric` names it. Exact sweep only.
+   */
+  metric?: 'logit_diff' | 'prob' | 'logprob' | 'loss';
   /** Applied to the clean and the corrupted run alike. */
   interventions?: (Intervention | string)[];
   /**
@@ -205,9 +255,12 @@ export interface PatchResult {
   clean_token_strings: string[];
   corrupted_token_strings: string[];
   answer_id: number;
-  wrong_id: number;
+  /** wrong_id and wrong: absent when no wrong token was given (a metric of the answer alone). */
+  wrong_id?: number;
   answer: string;
-  wrong: string;
+  wrong?: string;
+  /** Only with another metric than logit_diff; its rows and values then carry its name (prob, clean_prob, corrupted_prob). */
+  metric?: 'prob' | 'logprob' | 'loss';
   clean_logit_diff: number | null;
   corrupted_logit_diff: number | null;
   /** [n_layer][T] (by position) or [n_layer][n_head] (z): logits[-1, answer] - logits[-1, wrong] when patched. */
@@ -374,6 +427,7 @@ export const OPTION_KEYS: {
   readonly run: readonly (keyof RunOptions)[];
   readonly runJSON: readonly (keyof RunOptions)[];
   readonly compare: readonly (keyof RunOptions)[];
+  readonly runWithCache: readonly (keyof RunWithCacheOptions)[];
   readonly heads: readonly (keyof HeadsOptions)[];
   readonly headsJSON: readonly (keyof HeadsOptions)[];
   readonly patch: readonly (keyof PatchOptions)[];
@@ -403,6 +457,19 @@ export class HookLab {
   compare(prompt: string, opts?: RunOptions): CompareResult;
   /** The hook points in firing order, with shapes for a prompt of T tokens. */
   hooks(T?: number): HookPoint[];
+  /** TransformerLens's run_with_cache: run() with the activations as an ActivationCache. */
+  runWithCache(prompt: string, opts?: RunWithCacheOptions): ActivationCache;
+  /**
+   * A weight by TransformerLens's name, unprocessed (from_pretrained_no_processing), in its shape, as a copy:
+   * 'W_E' [d_vocab, d_model], 'W_pos' [n_ctx, d_model], 'W_U' [d_model, d_vocab], 'b_U' (zeros),
+   * 'blocks.L.attn.W_Q' / W_K / W_V [n_head, d_model, d_head], b_Q / b_K / b_V [n_head, d_head],
+   * W_O [n_head, d_head, d_model], b_O [d_model], 'blocks.L.mlp.W_in' [d_model, d_mlp], b_in,
+   * W_out [d_mlp, d_model], b_out, 'blocks.L.ln1.w' / ln1.b / ln2.w / ln2.b, 'ln_final.w' / 'ln_final.b';
+   * the state dict's 'embed.W_E', 'pos_embed.W_pos', 'unembed.W_U' too, and 'W_Q' ... 'b_out' stacked [n_layer, ...].
+   */
+  weight(name: string): Tensor;
+  /** Every name weight() takes. */
+  weightNames(): string[];
   /** The run JSON as text, byte for byte what the native CLI prints (indent 2: --pretty). */
   runJSON(prompt: string, opts?: RunOptions, indent?: number): string;
   /** Every head's scores from blocks.L.attn.hook_pattern, with the interventions applied. */
@@ -436,6 +503,8 @@ export class HookLab {
   /** The wasm memory's current size (it only grows). */
   readonly memoryBytes: number;
   readonly kernel: string;
+  /** Threads the engine uses (1: the single-threaded build). */
+  readonly threads: number;
   dispose(): void;
 }
 

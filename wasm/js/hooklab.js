@@ -82,6 +82,10 @@ const textDecoder = new TextDecoder();
 function assemble(r) {
   const out = JSON.parse(r.json);
   if (r.logits) out.logits_last = r.logits;
+  if (r.logitsAll) {
+    const T = out.tokens.length;
+    out.logits_all = { shape: [T, r.logitsAll.length / T], data: r.logitsAll };
+  }
   if (r.captures.length) {
     out.captures = {};
     for (const c of r.captures) out.captures[c.name] = { shape: c.shape, data: c.data };
@@ -295,6 +299,7 @@ async function openSource(source, opts) {
 // ---------------------------------------------------------------- strict options (issue #28)
 
 const RUN_KEYS = ['interventions', 'topk', 'capture', 'logits', 'logitLens'];
+const PATCH_METRICS = ['logit_diff', 'prob', 'logprob', 'loss'];
 const HEADS_KEYS = ['prompt', 'repeat', 'seed', 'interventions', 'pattern'];
 const GENERATE_KEYS = ['maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'interventions', 'onToken', 'signal'];
 /**
@@ -309,9 +314,10 @@ export const OPTION_KEYS = Object.freeze({
   run: Object.freeze(RUN_KEYS),
   runJSON: Object.freeze(RUN_KEYS),
   compare: Object.freeze(RUN_KEYS),
+  runWithCache: Object.freeze(['hooks', 'interventions', 'topk', 'logits', 'logitLens']),
   heads: Object.freeze(HEADS_KEYS),
   headsJSON: Object.freeze(HEADS_KEYS),
-  patch: Object.freeze(['clean', 'corrupted', 'answer', 'wrong', 'hook', 'by', 'method', 'interventions', 'onProgress', 'signal']),
+  patch: Object.freeze(['clean', 'corrupted', 'answer', 'wrong', 'hook', 'by', 'method', 'metric', 'interventions', 'onProgress', 'signal']),
   attribute: Object.freeze(['prompt', 'answer', 'wrong', 'interventions']),
   gradients: Object.freeze(['prompt', 'answer', 'wrong', 'hooks', 'interventions']),
   generate: Object.freeze(GENERATE_KEYS),
@@ -342,12 +348,13 @@ function checkOptions(fn, opts) {
 
 // ---------------------------------------------------------------- patching helpers
 
-// The string options of patch() / attribute(), each required. A token may be given as an
-// id (a number), sent as "#ID".
-function patchOptions(opts, names) {
+// The string options of patch() / attribute(), each required (but those in `optional`, when
+// absent). A token may be given as an id (a number), sent as "#ID".
+function patchOptions(opts, names, optional = []) {
   const o = {};
   for (const n of names) {
     let v = opts[n];
+    if (v === undefined && optional.includes(n)) continue;
     if ((n === 'answer' || n === 'wrong') && Number.isInteger(v)) v = `#${v}`;
     if (typeof v !== 'string') throw new HookLabError(`${n} is required (a string${n === 'answer' || n === 'wrong' ? ', one token, or an id' : ''})`);
     o[n] = v;
@@ -356,18 +363,32 @@ function patchOptions(opts, names) {
 }
 
 // Each intervention travels as JSON text (strings as given: 64-bit seeds stay exact); the
-// engine parses it and refuses unknown keys (hooklab::parse_intervention).
-function interventionList(ivs = []) {
+// engine parses it and refuses unknown keys (hooklab::parse_intervention). A set's tensor value
+// (a typed array, or an array of numbers, possibly nested) travels beside it as a Float32Array,
+// {"tensor": k} in the text: `tensors` collects them.
+function interventionList(ivs = [], tensors = []) {
   if (!Array.isArray(ivs)) throw new HookLabError(`interventions: expected an array, got ${kindOf(ivs)}`);
   return ivs.map((iv, i) => {
     if (typeof iv === 'string') return iv;
     if (iv === null || typeof iv !== 'object' || Array.isArray(iv))
       throw new HookLabError(`interventions[${i}]: expected an intervention object or its JSON text, got ${kindOf(iv)}`);
+    const v = iv.value;
+    if (iv.kind === 'set' && (ArrayBuffer.isView(v) || Array.isArray(v))) {
+      if (ArrayBuffer.isView(v) && (v instanceof DataView || typeof v[0] === 'bigint'))
+        throw new HookLabError(`interventions[${i}]: a tensor value is a Float32Array (or another array of numbers)`);
+      const data = v instanceof Float32Array ? v : Float32Array.from(ArrayBuffer.isView(v) ? v : v.flat(Infinity));
+      tensors.push(data);
+      return JSON.stringify({ ...iv, value: { tensor: tensors.length - 1 } });
+    }
     return JSON.stringify(iv);
   });
 }
-function interventionTexts(ivs = []) {
-  return JSON.stringify(interventionList(ivs));
+// The interventions' texts for one engine call; their tensors go to the engine first.
+function interventionTexts(ivs, engine) {
+  const tensors = [];
+  const text = JSON.stringify(interventionList(ivs ?? [], tensors));
+  engine.setTensors(tensors);
+  return text;
 }
 
 // A macrotask turn, so that events (an abort) run between generation steps; not
@@ -384,6 +405,38 @@ let yieldToEventLoop = () => {
 };
 
 // ---------------------------------------------------------------- the lab
+
+/**
+ * runWithCache's activations, named as TransformerLens's ActivationCache: get('resid_post', 9)
+ * is cache['resid_post', 9], get('blocks.9.hook_resid_post') the same. Tensors drop
+ * TransformerLens's batch axis: [pos, d_model], [pos, head, d_head], [head, query, key]...
+ */
+export class ActivationCache {
+  constructor(run, captures, table) {
+    /** The run (run()'s result, without `captures`). */
+    this.run = run;
+    this._captures = captures;
+    this._table = table;
+  }
+
+  /** The cached tensor {shape, data: Float32Array} of a full hook name, or of a name and a block (negative: from the end). */
+  get(name, layer) {
+    const full = this._table.resolve(name, layer);
+    const c = this._captures[full];
+    if (!c) throw new HookLabError(`cache: ${full} was not cached (runWithCache's hooks left it out); cached: ${this.names().length} hooks`);
+    return { name: full, shape: c.shape, data: c.data };
+  }
+
+  /** Whether get(name, layer) finds a tensor (a name this model does not have throws). */
+  has(name, layer) {
+    return this._table.resolve(name, layer) in this._captures;
+  }
+
+  /** The cached hooks' full names, in firing order. */
+  names() {
+    return Object.keys(this._captures);
+  }
+}
 
 export class HookLab {
   /**
@@ -477,14 +530,18 @@ export class HookLab {
       if (!Number.isInteger(opts.topk) || opts.topk < 0) throw new HookLabError('topk must be a non-negative integer');
       o.topk = opts.topk;
     }
-    if (opts.logits !== undefined) o.logits = !!opts.logits;
+    if (opts.logits !== undefined) {
+      if (opts.logits !== 'all' && typeof opts.logits !== 'boolean')
+        throw new HookLabError(`${fn}: logits must be true, false or 'all', got ${JSON.stringify(opts.logits) ?? kindOf(opts.logits)}`);
+      o.logits = opts.logits;
+    }
     if (opts.capture !== undefined) {
       const c = typeof opts.capture === 'string' ? [opts.capture] : opts.capture;
       if (!Array.isArray(c) || !c.every((x) => typeof x === 'string')) throw new HookLabError('capture: expected hook names');
       o.capture = c;
     }
     if (opts.logitLens !== undefined) o.logit_lens = !!opts.logitLens;
-    return [JSON.stringify(o), interventionTexts(opts.interventions ?? [])];
+    return [JSON.stringify(o), interventionTexts(opts.interventions, this._live())];
   }
 
   /** The run JSON as text, exactly as the native CLI prints it (indent -1: compact). */
@@ -536,6 +593,106 @@ export class HookLab {
   }
 
   /**
+   * TransformerLens's run_with_cache: one run (as run()) whose activations come back as an
+   * ActivationCache, looked up as TransformerLens's cache['resid_post', 9]: get('resid_post', 9)
+   * or get('blocks.9.hook_resid_post').
+   * @param opts {hooks: which to cache (default every hook point of every block): full names, a
+   *   name without its block ('resid_post', 'attn.hook_z') for every block's, or a filter
+   *   (name) => boolean like TransformerLens's names_filter; interventions, topk, logits, logitLens}
+   */
+  runWithCache(prompt, opts = {}) {
+    opts = checkOptions('runWithCache', opts);
+    const table = this._hookTable();
+    let names = table.all;
+    if (opts.hooks !== undefined) {
+      const h = opts.hooks;
+      if (typeof h === 'function') names = table.all.filter((n) => h(n));
+      else {
+        const list = typeof h === 'string' ? [h] : h;
+        if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
+          throw new HookLabError('runWithCache: hooks must be hook names or a filter function (name) => boolean');
+        names = [...new Set(list.flatMap((n) => (table.all.includes(n) ? [n] : table.expand(n))))];
+      }
+    }
+    const { hooks, ...rest } = opts;
+    const run = this.run(prompt, { ...rest, capture: names });
+    const captures = run.captures ?? {};
+    delete run.captures;
+    return new ActivationCache(run, captures, table);
+  }
+
+  // The hook names of this model: every full name in firing order, and how a short name or
+  // alias ('resid_post', 'attn.hook_z', 'z', 'pre', 'ln1') expands over the blocks.
+  _hookTable() {
+    if (this._hooks) return this._hooks;
+    const L = this.config.n_layer;
+    const points = this.hooks(1);
+    const all = [];
+    for (let l = 0; l < L; ++l) for (const p of points) if (p.per_block) all.push(`blocks.${l}.${p.name.replace(/^blocks\.\{i\}\.|^blocks\.\d+\./, '')}`);
+    const outside = points.filter((p) => !p.per_block).map((p) => p.name);
+    const before = outside.filter((n) => n === 'hook_embed' || n === 'hook_pos_embed');
+    const blockShort = points.filter((p) => p.per_block).map((p) => p.name.replace(/^blocks\.\{i\}\.|^blocks\.\d+\./, ''));
+    // TransformerLens's aliases (utils.get_act_name): the name's last part without "hook_", and ln1 / ln2.
+    const alias = new Map();
+    for (const s of blockShort) {
+      alias.set(s, s);
+      alias.set(s.replace(/^.*hook_/, ''), s);
+      if (/^ln\d\./.test(s)) alias.set(s.split('.')[0], s);
+    }
+    const outAlias = new Map();
+    for (const n of outside) {
+      outAlias.set(n, n);
+      outAlias.set(n.replace(/^hook_/, ''), n);
+      if (n.startsWith('ln_final')) outAlias.set('ln_final', n);
+    }
+    const names = [...alias.keys(), ...outAlias.keys()];
+    const self = {
+      all: [...before, ...all, ...outside.filter((n) => !before.includes(n))],
+      // The full name of (name, layer), or a HookLabError with a did-you-mean.
+      resolve(name, layer) {
+        if (typeof name !== 'string') throw new HookLabError(`cache: a hook name is a string, got ${kindOf(name)}`);
+        if (layer === undefined) {
+          if (self.all.includes(name)) return name;
+          if (outAlias.has(name)) return outAlias.get(name);
+          if (alias.has(name)) throw new HookLabError(`cache: "${name}" is a hook of every block: give the block, get("${name}", L) with L in 0..${L - 1}`);
+        } else {
+          if (!Number.isInteger(layer) || layer < -L || layer >= L)
+            throw new HookLabError(`cache: block ${String(layer)} is out of range (this model has blocks 0..${L - 1}; negative counts from the end)`);
+          if (alias.has(name)) return `blocks.${layer < 0 ? layer + L : layer}.${alias.get(name)}`;
+          if (outAlias.has(name)) throw new HookLabError(`cache: "${name}" is not a hook of a block; get("${name}") without a block`);
+        }
+        const near = closestKey(name, layer === undefined ? [...names, ...self.all] : names);
+        throw new HookLabError(`cache: unknown hook "${name}"${near ? ` (did you mean "${near}"?)` : ''}; ` +
+          `TransformerLens's names: resid_pre, attn_out, resid_mid, mlp_out, resid_post, q, k, v, z, attn_scores, pattern, pre, post, ln1, ln2 with a block; embed, pos_embed, ln_final, logits without`);
+      },
+      // Every block's hook for a name without its block; outside the blocks, the one hook.
+      expand(name) {
+        if (outAlias.has(name)) return [outAlias.get(name)];
+        if (alias.has(name)) return Array.from({ length: L }, (_, l) => `blocks.${l}.${alias.get(name)}`);
+        return [self.resolve(name)];
+      },
+    };
+    this._hooks = self;
+    return self;
+  }
+
+  /**
+   * A weight by TransformerLens's name, unprocessed (HookedTransformer.from_pretrained_no_processing),
+   * in its shape: {name, shape, data: Float32Array} (a copy: writing to it changes nothing).
+   * Names: weightNames(); e.g. 'W_U' [d_model, d_vocab], 'blocks.3.attn.W_O' [n_head, d_head, d_model],
+   * 'blocks.3.attn.W_Q' [n_head, d_model, d_head], 'W_Q' stacked over the blocks [n_layer, ...].
+   */
+  weight(name) {
+    if (typeof name !== 'string') throw new HookLabError(`weight: the name must be a string, got ${kindOf(name)}`);
+    return unwrap(this._live().weight(name));
+  }
+
+  /** Every name weight() takes (the state dict's, then HookedTransformer's shortcuts). */
+  weightNames() {
+    return JSON.parse(unwrap(this._live().weightNames()));
+  }
+
+  /**
    * hooklab heads' JSON as text, exactly as the native CLI prints it.
    * @param opts {prompt} or {repeat, seed}, and {interventions}; see heads().
    */
@@ -566,7 +723,7 @@ export class HookLab {
       if (!Number.isSafeInteger(opts.pattern)) throw new HookLabError(`heads: pattern must be a block number, got ${opts.pattern}`);
       o.pattern = opts.pattern;
     }
-    return unwrap(engine.heads(JSON.stringify(o), interventionTexts(opts.interventions ?? []), indent));
+    return unwrap(engine.heads(JSON.stringify(o), interventionTexts(opts.interventions, engine), indent));
   }
 
   /**
@@ -617,7 +774,14 @@ export class HookLab {
     const method = opts.method ?? 'exact';
     if (method !== 'exact' && method !== 'attribution')
       throw new HookLabError(`patch: method must be 'exact' or 'attribution', got ${typeof method === 'string' ? JSON.stringify(method) : kindOf(method)}`);
-    const o = patchOptions(opts, ['clean', 'corrupted', 'answer', 'wrong']);
+    const metric = opts.metric ?? 'logit_diff';
+    if (!PATCH_METRICS.includes(metric))
+      throw new HookLabError(`patch: metric must be ${PATCH_METRICS.map((m) => `'${m}'`).join(', ')}, got ` +
+        `${typeof metric === 'string' ? JSON.stringify(metric) : kindOf(metric)}` +
+        `${typeof metric === 'string' && closestKey(metric, PATCH_METRICS) ? ` (did you mean '${closestKey(metric, PATCH_METRICS)}'?)` : ''}`);
+    // A metric of the answer alone needs no wrong token.
+    const o = patchOptions(opts, ['clean', 'corrupted', 'answer', 'wrong'], metric === 'logit_diff' ? [] : ['wrong']);
+    if (opts.metric !== undefined) o.metric = metric;
     o.hook = opts.hook ?? 'resid_pre';
     if (opts.by !== undefined) o.by = opts.by;
     const stop = () => {
@@ -627,11 +791,11 @@ export class HookLab {
     };
     stop();
     if (method === 'attribution') {
-      const r = JSON.parse(unwrap(engine.attributionPatch(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
+      const r = JSON.parse(unwrap(engine.attributionPatch(JSON.stringify(o), interventionTexts(opts.interventions, engine), -1)));
       onProgress({ done: r.n_layer, total: r.n_layer, layer: r.n_layer - 1, row: r.logit_diff.at(-1), header: r });
       return r;
     }
-    const header = JSON.parse(unwrap(engine.patchBegin(JSON.stringify(o), interventionTexts(opts.interventions))));
+    const header = JSON.parse(unwrap(engine.patchBegin(JSON.stringify(o), interventionTexts(opts.interventions, engine))));
     const total = header.n_layer;
     onProgress({ done: 0, total, layer: -1, row: null, header });
     for (let layer = 0; layer < total; ++layer) {
@@ -652,7 +816,8 @@ export class HookLab {
   attribute(opts = {}) {
     opts = checkOptions('attribute', opts);
     const o = patchOptions(opts, ['prompt', 'answer', 'wrong']);
-    return JSON.parse(unwrap(this._live().attribute(JSON.stringify(o), interventionTexts(opts.interventions), -1)));
+    const engine = this._live();
+    return JSON.parse(unwrap(engine.attribute(JSON.stringify(o), interventionTexts(opts.interventions, engine), -1)));
   }
 
   /**
@@ -672,7 +837,8 @@ export class HookLab {
       if (!Array.isArray(h) || !h.every((x) => typeof x === 'string')) throw new HookLabError('gradients: hooks: expected hook names');
       o.hooks = h;
     }
-    const r = unwrap(this._live().gradients(JSON.stringify(o), interventionTexts(opts.interventions)));
+    const engine = this._live();
+    const r = unwrap(engine.gradients(JSON.stringify(o), interventionTexts(opts.interventions, engine)));
     const out = JSON.parse(r.json);
     for (const g of r.gradients) out.gradients[g.name].data = g.data;
     return out;
@@ -727,13 +893,15 @@ export class HookLab {
     const seed = opts.seed ?? 0;
     if (!((typeof seed === 'number' && Number.isSafeInteger(seed)) || typeof seed === 'bigint' || typeof seed === 'string'))
       throw new HookLabError('seed must be a non-negative integer (a number, a bigint or decimal text)');
-    const texts = `[${variants.map((ivs) => interventionTexts(ivs)).join(',')}]`;
+    const tensors = [];
+    const texts = JSON.stringify(variants.map((ivs) => interventionList(ivs ?? [], tensors)));
     const stop = () => {
       if (!signal?.aborted) return;
       engine.generateCancel();
       throw signal.reason ?? new DOMException('the generation was cancelled', 'AbortError');
     };
     stop();
+    engine.setTensors(tensors);
     unwrap(engine.generateBegin(prompt, num('maxNewTokens'), num('temperature', 0), num('topK', 0), num('topP', 1),
       String(seed), texts));
     // The engine holds one generation: a later generate() on this lab replaces this one.

@@ -2,6 +2,7 @@
 // Interventions, typed: what one does to a hook point's tensor, and applying it. Reading
 // them from JSON and writing them back ("as applied") is json_io.h's.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ struct Intervention {
     Selector positions, heads, features;
     double factor = 1, value = 0, mean = 0, std = 1;
     uint64_t seed = 0;
+    // Set only: the values to set, when a tensor rather than one number (`value` unused).
+    // Either the hook's whole tensor for the prompt (row-major, its shape), each selected
+    // element taking the value at its own index, or just the selected elements (in row-major
+    // order of the selection): a cached activation patched into another run. Shared: the
+    // intervention is copied with every run that keeps it.
+    std::shared_ptr<const std::vector<float>> tensor;
 };
 // The same intervention: the same form, hook point, selection and numbers (what it reports).
 bool operator==(const Intervention& a, const Intervention& b);
@@ -45,7 +52,7 @@ inline bool operator!=(const Intervention& a, const Intervention& b) { return !(
 // Its "kind": the shorthand's name, else the op's (zero, scale, add, set, noise).
 std::string intervention_kind(const Intervention& iv);
 
-// Checks what depends on the prompt length (positions).
+// Checks what depends on the prompt length (positions; a tensor's size).
 void validate_for_length(const Intervention& iv, const Config& cfg, int T, int logits_rows);
 
 // Applies every intervention whose hook point this is, in order.

@@ -6,6 +6,7 @@
 //
 // Output is what both CLIs print (schemas in docs/engine.md): objects are written with their
 // keys sorted, non-finite numbers as null, token text as valid UTF-8 (dump_json).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,12 +55,20 @@ InterventionKeys intervention_keys(const std::string& kind);
 Selector parse_selector(const nlohmann::json& j, const char* what);
 nlohmann::json selector_json(const Selector& s);
 
+// Tensors that interventions refer to by index ({"kind":"set", "value": {"tensor": k}}): the
+// JS API sends a typed array's floats beside the JSON rather than inside it.
+using InterventionTensors = std::vector<std::shared_ptr<const std::vector<float>>>;
+
 // Parses one intervention object (the named shorthands or the general form) and checks
 // everything that does not depend on the prompt: layer, head, features, finite numbers.
-Intervention parse_intervention(const nlohmann::json& j, const Config& cfg);
+// A set's "value" is a number, an array of numbers (nested arrays are read row-major: a
+// tensor, see Intervention::tensor) or {"tensor": k}, tensors[k].
+Intervention parse_intervention(const nlohmann::json& j, const Config& cfg, const InterventionTensors* tensors = nullptr);
 // Each of a list, in order.
-std::vector<Intervention> parse_interventions(const std::vector<nlohmann::json>& items, const Config& c);
-// The normalised form reported back ("as applied"): it parses again to the same intervention.
+std::vector<Intervention> parse_interventions(const std::vector<nlohmann::json>& items, const Config& c,
+                                              const InterventionTensors* tensors = nullptr);
+// The normalised form reported back ("as applied"): it parses again to the same intervention,
+// except a tensor's, reported as {"tensor_size": n} (not its values).
 nlohmann::json intervention_json(const Intervention& iv);
 nlohmann::json interventions_json(const std::vector<Intervention>& ivs);
 

@@ -44,6 +44,10 @@ std::vector<int> gemm_exact_rows(const PackedMatrix& W, int T, const std::vector
 // writes wte[token, :] (length W.in) to dst, so the model keeps a single copy of wte.
 void tied_embedding_row(const PackedMatrix& W, int token, float* dst);
 
+// The logical matrix back, [in, out] row-major, as floats (F16 widened): for reading the
+// weights (GPT2 weight_tensor), not for the forward.
+std::vector<float> unpack_matrix(const PackedMatrix& W);
+
 // dx[T, in] = dy[T, out] W^T (the backward of y = x W + b), reading the stored weights in
 // place (no dense copy of an F32 weight). dx must not alias dy. Work is split over dx's
 // columns, each summed in the same order whatever the number of threads: the same bits.

@@ -19,8 +19,14 @@ struct PatchOptions {
     std::string clean, corrupted, answer, wrong;
     std::string hook = "resid_pre";  // resid_pre | attn_out | mlp_out | z
     std::string by;                  // position | head; "" = head for z, else position
+    // What each patched run measures at the last position: logit_diff (answer - wrong), or the
+    // answer's prob, logprob or loss (-logprob; these need no wrong token: "" leaves it out).
+    std::string metric = "logit_diff";
     std::vector<Intervention> interventions;
 };
+
+// The metrics patching measures, logit_diff first (the default).
+const std::vector<std::string>& patch_metrics();
 
 // What patching checks and reads before any forward, shared by the exact sweep and attribution
 // patching (the same checks, in the same order, with the same messages).
@@ -29,7 +35,8 @@ struct PatchSetup {
     std::string family_name, by;
     std::vector<Intervention> ivs;
     std::vector<int> clean, corrupted;
-    int answer = 0, wrong = 0, T = 0;
+    int answer = 0, wrong = 0, T = 0;  // wrong: -1 when not given (a metric of the answer alone)
+    std::string metric = "logit_diff";
     bool by_head() const { return by == "head"; }
 };
 PatchSetup prepare_patch(const Model& m, const PatchOptions& opt);
@@ -40,8 +47,9 @@ struct PatchResult {
     std::string hook, by;                       // the family patched, and how
     std::string method = "exact";               // exact | attribution
     std::vector<int> clean_tokens, corrupted_tokens;
-    int answer_id = 0, wrong_id = 0;
-    double clean_logit_diff = 0, corrupted_logit_diff = 0;
+    int answer_id = 0, wrong_id = 0;            // wrong_id -1: none given
+    std::string metric = "logit_diff";          // what the rows hold (their JSON key: the metric's name)
+    double clean_logit_diff = 0, corrupted_logit_diff = 0;  // the clean and corrupted runs' metric
     int n_layer = 0;
     std::vector<Intervention> interventions;    // as applied
     // [n_layer][position or head]: the patched logit difference, and normalised:

@@ -16,6 +16,9 @@ struct RunOptions {
     bool logits = false;               // include logits_last in the report
     std::vector<std::string> capture;  // full hook names whose tensors to return
     bool logit_lens = false;           // read the residual after every block through ln_f and the unembedding
+    // Every position's logits (RunResult::all_logits) and the per-token loss: one forward with
+    // the whole unembedding, never resumed from or kept for another run.
+    bool all_logits = false;
 };
 
 struct Capture {
@@ -41,6 +44,8 @@ struct RunResult {
     std::vector<double> resid_std;           // [n_layer], before ln_f
     std::vector<std::vector<Stat>> stats;    // [hook][layer, or 0 for non-block hooks]
     std::vector<float> logits;               // [vocab] at the last position
+    std::vector<float> all_logits;           // [T][vocab] with all_logits (its last row is `logits`)
+    std::vector<double> token_loss;          // [T - 1] with all_logits: next_token_loss (stats.h)
     double lse = 0;                          // log_sum_exp(logits)
     std::vector<TopToken> top;
     std::vector<Capture> captures;

@@ -42,4 +42,9 @@ double kl_divergence(const float* p_logits, double p_lse, const float* q_logits,
 // compared with many Qs.
 double kl_divergence(const double* p, const float* p_logits, double p_lse, const float* q_logits, double q_lse, int n);
 
+// [T - 1]: -log p(tokens[t + 1] | tokens[..t]) at each position t from every position's
+// logits [T, V], in double (not finite where the logits are not). The per-token loss of
+// heads() and of a run with every position's logits.
+std::vector<double> next_token_loss(const std::vector<float>& logits, const std::vector<int>& tokens, int V);
+
 }  // namespace hooklab
