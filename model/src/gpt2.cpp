@@ -10,7 +10,6 @@
 
 #include "hooklab/error.h"
 #include "hooklab/forward_plan.h"
-#include "hooklab/loader.h"
 #include "hooklab/parallel.h"
 
 namespace hooklab {
@@ -28,16 +27,6 @@ size_t Weights::bytes() const {
         b += (bl.ln_1.weight.size() + bl.ln_1.bias.size() + bl.ln_2.weight.size() + bl.ln_2.bias.size()) * 4;
     }
     return b;
-}
-
-// ---------------------------------------------------------------- loading
-
-GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size, bool f16_weights) {
-    // The streaming loader, fed the whole file at once: one code path for every way a
-    // checkpoint arrives (file, memory, network stream).
-    SafeTensorsStream stream(cfg, f16_weights, size);
-    stream.feed(data, size);
-    return stream.finish();
 }
 
 // ---------------------------------------------------------------- forward

@@ -321,4 +321,14 @@ GPT2 SafeTensorsStream::finish() {
     return std::move(s.model);
 }
 
+// Declared in gpt2.h, defined beside the loader it calls, so that the model's core does not
+// include the loader built on it.
+GPT2 GPT2::from_safetensors(const Config& cfg, const uint8_t* data, size_t size, bool f16_weights) {
+    // The streaming loader, fed the whole file at once: one code path for every way a
+    // checkpoint arrives (file, memory, network stream).
+    SafeTensorsStream stream(cfg, f16_weights, size);
+    stream.feed(data, size);
+    return stream.finish();
+}
+
 }  // namespace hooklab
