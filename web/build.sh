@@ -72,9 +72,15 @@ else
   echo "web/build.sh: checkpoints/induction is missing; the page's lesson model will not load" >&2
 fi
 
+# The lesson files (lessons/*.md, docs/lessons.md): served as they are, so that a link
+# ?lesson=lessons/NAME.md opens one; chapter and induction are bundled too (web/src/lessons.js).
+mkdir -p "$pub/lessons"
+for f in lessons/*.md; do sync_file "$f" "$pub/lessons/$(basename "$f")"; done
+for f in "$pub"/lessons/*.md; do [ -f "lessons/$(basename "$f")" ] || rm -f "$f"; done
+
 # Vite, when anything it reads is newer than the last build.
 stamp=web/dist/index.html
-if [ -f "$stamp" ] && [ -z "$(find web/index.html web/vite.config.js web/src web/public package.json -newer "$stamp" -print -quit)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find web/index.html web/vite.config.js web/src web/public lessons package.json -newer "$stamp" -print -quit)" ]; then
   echo "web/build.sh: web/dist is up to date"
   exit 0
 fi

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md', 'web/README.md', 'wasm/README.md', 'docs/lesson.md', 'docs/hardening.md', 'docs/engine.md',
+const DOCS = ['README.md', 'web/README.md', 'wasm/README.md', 'docs/lesson.md', 'docs/lessons.md', 'docs/hardening.md', 'docs/engine.md',
   'docs/testing.md', 'bench/RESULTS.md', 'checkpoints/default/MODEL_CARD.md'];
 
 test('relative links in the docs resolve to files of the repository', () => {

@@ -3,7 +3,7 @@
 // inside, and README's API example runs as written there (its hub URL pointed at a local
 // imitation of the hub serving a test checkpoint).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -44,6 +44,18 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
     "const lab = await HookLab.load('default');\nconsole.log(lab.config.n_embd, lab.run('The jury said', {}).tokens.length);\n" +
     "const ind = await HookLab.load('induction');\nconsole.log(ind.config.n_layer, ind.config.hooklab?.name);\n");
   assert.equal(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '192 3\n2 HookLab-Induction 2×192');
+
+  // An autograder from the tarball alone (issue #28): npx hooklab check grades the shipped
+  // lesson 1 on the shipped model; a typo'd question id is an error (2), not a wrong answer.
+  const lesson = join(app, 'node_modules/gpt2-hooklab/lessons/chapter.md');
+  writeFileSync(join(app, 'typo.json'), JSON.stringify({ 'shrink-recovr': 'no' }));
+  const typo = spawnSync('npx', ['--offline', 'hooklab', 'check', lesson, 'typo.json'], { cwd: app, encoding: 'utf8' });
+  assert.equal(typo.status, 2, typo.stderr);
+  assert.match(typo.stderr, /unknown question "shrink-recovr" \(did you mean "shrink-recover"\?\)/);
+  writeFileSync(join(app, 'one.json'), JSON.stringify({ 'shrink-recover': 'no' }));
+  const one = spawnSync('npx', ['--offline', 'hooklab', 'check', lesson, 'one.json'], { cwd: app, encoding: 'utf8' });
+  assert.equal(one.status, 1, one.stderr);
+  assert.match(one.stdout, /^✓ shrink-recover: answered "no"; truth "no"$/m);
 
   // README's example, with only the hub URL replaced.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

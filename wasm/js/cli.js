@@ -29,11 +29,11 @@ function threadsValue(flag, v) {
 // command ("run --top-k", "generate --topk"), is an error, never silently ignored. The same
 // table and messages, byte for byte, as the native CLI's (model/cli/hooklab.cpp, kFlags).
 const FLAGS = {
-  run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--capture', '--f16', '--pretty', '--threads'],
+  run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--all-logits', '--capture', '--f16', '--pretty', '--threads'],
   tokenize: ['--model', '--text', '--f16'],
   heads: ['--model', '--prompt', '--repeat', '--seed', '--intervene', '--pattern', '--f16', '--pretty'],
-  patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--method', '--intervene', '--f16',
-    '--pretty', '--threads'],
+  patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--method', '--metric', '--intervene',
+    '--f16', '--pretty', '--threads'],
   attribute: ['--model', '--prompt', '--answer', '--wrong', '--intervene', '--f16', '--pretty', '--threads'],
   gradients: ['--model', '--prompt', '--answer', '--wrong', '--hook', '--intervene', '--f16', '--pretty', '--threads'],
   generate: ['--model', '--prompt', '--max-new-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--intervene',
@@ -60,13 +60,15 @@ function checkFlag(cmd, a, mine = FLAGS[cmd]) {
 
 const USAGE =
   'usage:\n' +
-  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
+  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--all-logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
+  '    --all-logits: every position\'s logits, logits_all [T][V] (and logits_last), and token_loss [T-1]\n' +
   '  hooklab tokenize --model DIR --text TEXT [--f16]\n' +
   '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
   '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
-  '                [--f16] [--pretty] [--threads N]\n' +
+  '                [--metric logit_diff|prob|logprob|loss] [--f16] [--pretty] [--threads N]\n' +
   '    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n' +
+  '    --metric: what each patched run measures (default logit_diff; the others, of the answer, need no --wrong)\n' +
   '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
   '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
@@ -76,6 +78,8 @@ const USAGE =
   '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
+  '  hooklab check LESSON.md ANSWERS.json [--model DIR] [--json] [--threads N]\n' +
+  '    grades a lesson file\'s questions (docs/lessons.md); exit 0: all right, 1: some wrong, 2: invalid input\n' +
   'DIR may also be a model name fetched before (gpt2, gpt2-medium, ORG/NAME): its cached copy is used.\n' +
   THREADS_USAGE;
 
@@ -92,6 +96,10 @@ async function main(argv) {
   if (cmd === 'heads') return headsCommand(argv.slice(1));
   if (cmd === 'patch' || cmd === 'attribute' || cmd === 'gradients') return patchCommand(cmd, argv.slice(1));
   if (cmd === 'generate') return generateCommand(argv.slice(1));
+  if (cmd === 'check') { // a lesson file's autograder (lesson-check.js): exit 0, 1 or 2, its own report
+    const { checkCommand } = await import('./lesson-check.js');
+    return checkCommand(argv.slice(1), { HookLab, resolveModel });
+  }
   if (!FLAGS[cmd]) throw new CliError(`unknown command "${cmd}" (see hooklab --help)`);
   let modelDir = '', prompt = '', havePrompt = false, pretty = false, f16 = false, allLogits = false, iters = 10, threads;
   const opt = { interventions: [], topk: 10, logits: false, capture: [] };
@@ -132,7 +140,7 @@ async function main(argv) {
 
   let out;
   if (cmd === 'run') {
-    out = lab.runJSON(prompt, opt, pretty ? 2 : -1);
+    out = lab.runJSON(prompt, allLogits ? { ...opt, logits: 'all' } : opt, pretty ? 2 : -1);
   } else if (cmd === 'tokenize') {
     out = JSON.stringify(lab.tokenize(prompt));
   } else if (cmd === 'bench') {
@@ -261,8 +269,9 @@ const PATCH_USAGE =
   'usage:\n' +
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
   '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
-  '                [--f16] [--pretty] [--threads N]\n' +
+  '                [--metric logit_diff|prob|logprob|loss] [--f16] [--pretty] [--threads N]\n' +
   '    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n' +
+  '    --metric: what each patched run measures (default logit_diff; the others, of the answer, need no --wrong)\n' +
   '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
   '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
@@ -276,7 +285,7 @@ async function patchCommand(cmd, args) {
   const hooks = [];  // gradients: every --hook, in order
   let modelDir = '', f16 = false, pretty = false, threads, method = 'exact';
   const flags = { '--clean': 'clean', '--corrupted': 'corrupted', '--answer': 'answer', '--wrong': 'wrong',
-    '--hook': 'hook', '--by': 'by', '--prompt': 'prompt' };
+    '--hook': 'hook', '--by': 'by', '--prompt': 'prompt', '--metric': 'metric' };
   for (let i = 0; i < args.length; ++i) {
     const a = args[i];
     const value = () => {
@@ -309,7 +318,8 @@ async function patchCommand(cmd, args) {
   } else if (o.prompt === undefined) {
     throw new CliError('--prompt is required');
   }
-  if (o.answer === undefined || o.wrong === undefined) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
+  const wrongOptional = cmd === 'patch' && o.metric !== undefined && o.metric !== 'logit_diff';
+  if (o.answer === undefined || (o.wrong === undefined && !wrongOptional)) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
   if (cmd === 'gradients' && !hooks.length)
     throw new CliError('--hook NAME is required (a full hook name, e.g. blocks.3.hook_resid_pre; several: --hook A --hook B)');
   const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
@@ -400,7 +410,7 @@ async function generateCommand(args) {
 }
 
 main(process.argv.slice(2)).then(
-  () => { process.exitCode = 0; },
+  (code) => { process.exitCode = typeof code === 'number' ? code : 0; },
   (e) => {
     const msg = e instanceof HookLabError || e instanceof CliError ? e.message : `internal error: ${e && e.message}`;
     process.stderr.write(`hooklab: ${msg.replace(/\n/g, ' ')}\n`);

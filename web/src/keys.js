@@ -12,7 +12,12 @@ import { closestKey } from '../../wasm/js/errors.js';
 const K = (type, expects) => Object.freeze({ type, expects });
 export const VIEWS = Object.freeze(['std', 'top', 'lens', 'generate', 'attn', 'mlp', 'stats', 'heads', 'tuple', 'code', 'export', 'patch']);
 export const AUTORUN = Object.freeze(['patch', 'generate', 'heads']);
-export const LESSONS = Object.freeze(['induction']); // guided paths (lesson=induction: panels/induction-lesson.js)
+// The lessons (lessons/*.md, docs/lessons.md): lesson=chapter renders lesson 1 with
+// panels/lesson-panel.js; lesson=induction opens lesson 2's guided path (panels/induction-lesson.js).
+export const LESSONS = Object.freeze(['chapter', 'induction']);
+/** A lesson file's link on the page's own origin: a relative path or one from the root,
+ *  ending in .md, without a scheme, "//" or "..". The page fetches it (main.js). */
+export const isLessonUrl = (v) => typeof v === 'string' && v.length <= 200 && /^(\.\/|\/)?[A-Za-z0-9_-][A-Za-z0-9_./-]*\.md$/.test(v) && !v.includes('//') && !v.includes('..');
 export const KEYS = Object.freeze({
   model: K('text', 'one of "default", "induction", "gpt2", "gpt2-medium", "local"'),
   prompt: K('text', 'a text'),
@@ -50,7 +55,7 @@ export const KEYS = Object.freeze({
   locked: K('list', 'keys the learner cannot change, comma-separated (e.g. "ex3,prompt"), or null'),
   views: K('list', `the views shown, comma-separated, of ${VIEWS.join(', ')}; or null for all`),
   picker: K('text', '"shown" or "hidden" (the model picker)'),
-  lesson: K('spec', '"induction" (opens the guided path through induction), or null'),
+  lesson: K('spec', '"chapter" (lesson 1: the chapter\'s questions), "induction" (lesson 2: the guided path through induction), a lesson file on the page\'s origin (e.g. "lessons/chapter.md", docs/lessons.md), or null'),
 });
 export const KEY_NAMES = Object.freeze(Object.keys(KEYS));
 

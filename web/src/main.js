@@ -29,6 +29,9 @@ import { mountInductionLesson } from './panels/induction-lesson.js';
 import { loadedModelHeads } from './panels/heads.js';
 import { loadBundledLabels } from './panels/model-info.js';
 import { displayName, bundledName } from './model-name.js';
+import { mountLessonPanel } from './panels/lesson-panel.js';
+import { parseLesson } from './lesson-file.js';
+import { LESSON_FILES } from './lessons.js';
 
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
@@ -63,6 +66,7 @@ function applyLang() {
   flushLazy();
   app.genPanel?.setLang(app.st.lang);
   app.lesson?.setLang(app.st.lang);
+  app.lessonFile?.setLang(app.st.lang);
   showControls(app.controlsShown);
 }
 
@@ -227,6 +231,7 @@ app.autoruns.push(() => {
 const mb = (bytes) => `${new Intl.NumberFormat(app.st.lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 0 }).format(Math.max(1, bytes / 1e6))} MB`;
 app.lesson = mountInductionLesson($('lesson-section'), {
   lang: app.st.lang,
+  file: parseLesson(LESSON_FILES.induction.text, LESSON_FILES.induction.file), // lesson 2: its words and questions
   heads: (req) => app.client.heads(req),
   model: () => (app.modelInfo && !app.loading ? {
     key: app.loadedKey, config: app.modelInfo.config, name: displayName(app), entry: loadedModelHeads(app),
@@ -249,6 +254,65 @@ if (app.st.lesson === 'induction') {
   app.lesson.open();
   $('lesson-section').scrollIntoView({ block: 'start' });
 }
+// A lesson file (lesson=chapter): its text and questions above the results. An experiment
+// opens as a state change (as set-state does); a reveal reads the page's own run of the
+// question's experiment, so its truth is the one `npx hooklab check` computes for that state.
+// A link may name a lesson file on the page's origin instead (lesson=lessons/NAME.md): fetched,
+// then read as strictly; a fault is shown in the section, naming the line.
+function mountLessonFile(lesson) {
+  const openExperiment = (x) => {
+    const patch = { ex1: null, ex2: null, ex3: null, ex4: null, iv: null, repeat: null, model: lesson.model, ...x.keys };
+    applyPatch(patch);
+  };
+  const sameRun = (r, prompt, interventions) => r && r.model === app.st.model && app.loadedKey === app.st.model
+    && r.state.prompt === prompt && JSON.stringify(interventionsOf(r.state)) === JSON.stringify(interventions);
+  const engine = {
+    async run({ prompt, interventions, experiment }) {
+      if (!sameRun(app.result, prompt, interventions)) {
+        openExperiment(experiment);
+        const t0 = Date.now();
+        while (!sameRun(app.result, prompt, interventions)) {
+          if (Date.now() - t0 > 300000) throw new Error('the experiment did not run');
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+      return app.result;
+    },
+    async heads({ interventions = [], ...input }) {
+      // On the lesson's model, as the checker runs it: loaded first when another one is.
+      if (app.st.model !== lesson.model) applyPatch({ model: lesson.model });
+      const t0 = Date.now();
+      while (!(app.loadedKey === lesson.model && app.modelInfo && !app.loading)) {
+        if (Date.now() - t0 > 300000) throw new Error(`the lesson's model ${lesson.model} did not load`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const r = await app.client.heads({ ...input, interventions });
+      return interventions.length ? r.intervened : r.baseline;
+    },
+  };
+  const root = $('lesson-file');
+  root.hidden = false;
+  app.lessonFile = mountLessonPanel(root, { lang: app.st.lang, lesson, engine, open: openExperiment });
+}
+function lessonFault(name, msg) {
+  const root = $('lesson-file');
+  root.hidden = false;
+  const p = document.createElement('p');
+  p.className = 'error';
+  p.setAttribute('role', 'alert');
+  p.textContent = app.t('lfNotLesson', { name, msg });
+  root.replaceChildren(p);
+}
+if (LESSON_FILES[app.st.lesson] && app.st.lesson !== 'induction') {
+  mountLessonFile(parseLesson(LESSON_FILES[app.st.lesson].text, LESSON_FILES[app.st.lesson].file));
+} else if (app.st.lesson && !LESSON_FILES[app.st.lesson]) {
+  const name = app.st.lesson;
+  const url = new URL(name, location.href);
+  (url.origin !== location.origin ? Promise.reject(new Error('not on this page\'s origin'))
+    : fetch(url).then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); }))
+    .then((text) => mountLessonFile(parseLesson(text, name)), (e) => lessonFault(name, e.message))
+    .catch((e) => lessonFault(name, e.message));
+}
 
 // For tests and the host page.
 window.hooklab = {
@@ -261,4 +325,5 @@ window.hooklab = {
   get ready() { return !!app.result; },
   patchExport: () => patchExport(app),
   lesson: () => app.lesson.result(), // the guided path's runs and truths (tests)
+  lessonFile: () => app.lessonFile?.result() ?? null, // a lesson file's answers and revealed truths (tests)
 };

@@ -11,7 +11,7 @@ import { defaultPatchState, patchFromParams, patchToParams } from './patch-state
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { parseNumber } from './numbers.js';
 import { genStateFromParams, genStateToParams } from './generate-state.js';
-import { KEYS, VIEWS, AUTORUN, LESSONS, listItems, nearestKey } from './keys.js';
+import { KEYS, VIEWS, AUTORUN, LESSONS, isLessonUrl, listItems, nearestKey } from './keys.js';
 
 // The hub models' repos, names, sizes and training data live in the one registry (models.js).
 export const MODELS = {
@@ -211,7 +211,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
   list('locked', Object.keys(KEYS).filter((k) => !['locked', 'autorun', 'views', 'picker', 'embed'].includes(k)), (xs) => { st.locked = [...new Set(xs)]; });
   list('views', VIEWS, (xs) => { st.views = xs.length ? [...new Set(xs)] : null; });
   take('picker', (v) => { if (v === 'shown' || v === 'hidden') st.picker = v; else bad = true; });
-  take('lesson', (v) => { if (LESSONS.includes(v)) st.lesson = v; else bad = true; }); // a guided path (panels/induction-lesson.js)
+  take('lesson', (v) => { if (LESSONS.includes(v) || isLessonUrl(v)) st.lesson = v; else bad = true; }); // a guided path (panels/induction-lesson.js)
   // The lens view shows the logit lens: on unless the link says lens=0.
   st.lens = flag('lens', !!st.views?.includes('lens'));
   return st;

@@ -82,3 +82,26 @@ export function ablations(induction, previous) {
   ];
   return sets.map((s) => ({ ...s, interventions: zeroHeads(s.heads) }));
 }
+
+/** The path's words and inputs, from lesson 2's file (lessons/induction.md, parsed by
+ *  lesson-file.js): the intro, the four steps' titles and texts ("## Title" then the text),
+ *  the questions ({id: {text, choices: [[value, label]]}}), step 2's passage and step 1's R
+ *  and seed. Throws when the file lacks a part the panel shows. */
+export function pathParts(lesson, lang) {
+  const texts = lesson.blocks.filter((b) => b.type === 'text' && b.lang === lang).map((b) => b.md);
+  if (texts.length !== 5) throw new Error(`lesson ${lesson.id}: the induction path needs an intro and 4 step sections in ${lang}, got ${texts.length}`);
+  const steps = texts.slice(1).map((md, i) => {
+    const m = /^##\s+(.+)\n+([\s\S]+)$/.exec(md);
+    if (!m) throw new Error(`lesson ${lesson.id}: step ${i + 1} (${lang}) must start with "## Title"`);
+    return { title: m[1].trim(), text: m[2].trim() };
+  });
+  const questions = {};
+  for (const id of ['halves', 'previous-block', 'induction-block', 'ablate-top', 'ablate-induction', 'ablate-previous']) {
+    const q = lesson.questions.find((x) => x.id === id);
+    if (!q) throw new Error(`lesson ${lesson.id}: the induction path needs the question ${id}`);
+    questions[id] = { text: q.text[lang], choices: q.choices === 'block' ? null : q.choices.map((c) => [c.value, c.label[lang]]) };
+  }
+  const { repeated, passage } = lesson.experiments;
+  if (!repeated?.state.heads.repeat || !passage) throw new Error(`lesson ${lesson.id}: the induction path needs the experiments "repeated" (repeat: R,SEED) and "passage" (prompt)`);
+  return { intro: texts[0], steps, questions, passage: passage.state.prompt, r: repeated.state.heads.r, seed: Number(repeated.state.heads.seed) };
+}

@@ -11,26 +11,16 @@ import { upsertChart, renderTable, OI, reducedMotion } from '../charts.js';
 import { describeError } from '../errors.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { headLabel, knownForScore } from './known-heads.js';
-import { R_DEFAULT, R_MIN, maxR, PASSAGE, halves, compareHalves, found, ablations, ablationVerdict } from './induction-lesson-data.js';
+import { R_MIN, maxR, halves, compareHalves, found, ablations, ablationVerdict, pathParts } from './induction-lesson-data.js';
+import { el, verdict as verdictOf } from './predict-ui.js';
 import './heads-strings.js';
 import './heads-page-strings.js';
 import './induction-lesson-strings.js';
 
-function el(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
-  return e;
-}
 
 /**
  * Mounts the path into `root` (a <details>).
- * @param opts {lang, heads(req) → Promise<{baseline, intervened}> (the worker's lab.heads),
+ * @param opts {lang, file (lesson 2, lessons/induction.md, parsed by lesson-file.js), heads(req) → Promise<{baseline, intervened}> (the worker's lab.heads),
  *   model() → {key, config, name, entry (known-heads.js), stamp} or null while none is loaded,
  *   lesson() → {name, size} of the lesson model, or null where the page has none,
  *   loadLesson(): loads it, onOpen(open): the panel was opened or closed (URL state)}
@@ -39,12 +29,15 @@ function el(tag, attrs = {}, ...kids) {
 export function mountInductionLesson(root, opts) {
   let lang = opts.lang === 'vi' ? 'vi' : 'en';
   let t = makeT(lang);
+  // The path's words, questions and inputs: lesson 2's file (lessons/induction.md), the one
+  // `npx hooklab check lessons/induction.md` grades with the same truths.
+  let P = pathParts(opts.file, lang);
   let S = fresh();
   let chart = null;
   let seq = 0; // the latest request; an older answer is dropped
 
   function fresh(model = null) {
-    return { stamp: model?.stamp ?? null, r: Math.min(R_DEFAULT, maxR(model?.config.n_positions ?? 1024)), seed: 0, answers: {}, revealed: {}, res: {}, busy: null, error: null };
+    return { stamp: model?.stamp ?? null, r: Math.min(P.r, maxR(model?.config.n_positions ?? 1024)), seed: P.seed, answers: {}, revealed: {}, res: {}, busy: null, error: null };
   }
   const fmt = (x, d = 3) => fmtNum(x, lang, d);
   const nats = (x) => fmtNum(x, lang, 2);
@@ -79,13 +72,8 @@ export function mountInductionLesson(root, opts) {
     sel.addEventListener('change', () => { S.answers[id] = sel.value || undefined; });
     return el('fieldset', { class: 'question', 'data-q': id }, el('legend', {}, el('label', { for: `ls-${id}`, text: legend })), sel);
   }
-  // "✓ Your guess held." / "✗ …" for an answer against the truth.
-  function verdict(answer, truth) {
-    if (truth === null || truth === undefined) return el('p', { class: 'hint', text: '' });
-    if (answer === undefined) return el('p', { class: 'hint', text: t('lsNoAnswer') });
-    const held = String(answer) === String(truth);
-    return el('p', { class: held ? 'ok verdict' : 'bad verdict', text: `${held ? '✓' : '✗'} ${t(held ? 'predictHeld' : 'predictFailed')}` });
-  }
+  // "✓ Your guess held." / "✗ …" for an answer against the truth (predict-ui.js).
+  const verdict = (answer, truth) => verdictOf(t, answer, truth);
   function revealButton(step, run) {
     const b = el('button', { type: 'button', class: 'primary', 'data-reveal': String(step), text: S.busy === step ? t('lsRunning') : t('lsReveal') });
     b.disabled = !!S.busy || !opts.model();
@@ -119,7 +107,7 @@ export function mountInductionLesson(root, opts) {
     return { rep: { r: S.r, seed: S.seed, result: baseline, halves: halves(baseline.token_loss, S.r) } };
   });
   const run2 = () => reveal(2, async () => {
-    const { baseline } = await opts.heads({ prompt: PASSAGE });
+    const { baseline } = await opts.heads({ prompt: P.passage });
     return { prev: { result: baseline, found: found(baseline, 'previous_token') } };
   });
   const run3 = () => reveal(3, async () => ({ ind: { found: found(S.res.rep.result, 'induction') } }));
@@ -178,7 +166,7 @@ export function mountInductionLesson(root, opts) {
     const lesson = opts.lesson?.();
     setTitle();
     body.replaceChildren();
-    body.append(el('p', { class: 'caption', text: t('lsIntro') }));
+    body.append(el('p', { class: 'caption', text: P.intro }));
     if (!model) { body.append(el('p', { class: 'hint', text: t('lsNoModel') })); return; }
     const head = el('p', { class: 'lesson-model', text: `${t('lsOn', { name: model.name })} ` });
     if (lesson && model.key !== 'induction') {
@@ -190,7 +178,7 @@ export function mountInductionLesson(root, opts) {
     const R = S.res;
 
     // Step 1.
-    const s1 = step(1, t('ls1Title'), el('p', { text: t('ls1Text') }));
+    const s1 = step(1, P.steps[0].title, el('p', { text: P.steps[0].text }));
     body.append(s1); // in the page before its chart is made (Chart.js measures its box)
     const rIn = el('input', { id: 'ls-r', type: 'number', min: String(Math.min(R_MIN, maxR(model.config.n_positions))), max: String(maxR(model.config.n_positions)), step: '1', value: String(S.r) });
     const seedIn = el('input', { id: 'ls-seed', type: 'number', min: '0', step: '1', value: String(S.seed) });
@@ -205,7 +193,7 @@ export function mountInductionLesson(root, opts) {
     seedIn.addEventListener('change', setInput);
     rIn.disabled = seedIn.disabled = !!S.busy;
     s1.append(el('div', { class: 'row' }, el('label', {}, 'R ', rIn), el('label', {}, `${t('seed')} `, seedIn)));
-    s1.append(radios('1', t('ls1Q'), ['lower', 'same', 'higher'].map((v) => [v, t(`ls1_${v}`)])));
+    s1.append(radios('1', P.questions.halves.text, P.questions.halves.choices));
     if (!S.revealed[1]) s1.append(revealButton(1, run1), errorOf(1));
     else {
       const { r, seed, result, halves: h } = R.rep;
@@ -220,9 +208,9 @@ export function mountInductionLesson(root, opts) {
     if (!S.revealed[1]) return;
 
     // Step 2.
-    const s2 = step(2, t('ls2Title'), el('p', { text: t('ls2Text') }), el('blockquote', { class: 'lesson-passage', text: PASSAGE }));
+    const s2 = step(2, P.steps[1].title, el('p', { text: P.steps[1].text }), el('blockquote', { class: 'lesson-passage', text: P.passage }));
     body.append(s2);
-    s2.append(blockQuestion('2', t('ls2Q'), L));
+    s2.append(blockQuestion('2', P.questions['previous-block'].text, L));
     if (!S.revealed[2]) s2.append(revealButton(2, run2), errorOf(2));
     else {
       const f = R.prev.found;
@@ -236,9 +224,9 @@ export function mountInductionLesson(root, opts) {
     if (!S.revealed[2]) return;
 
     // Step 3.
-    const s3 = step(3, t('ls3Title'), el('p', { text: t('ls3Text') }));
+    const s3 = step(3, P.steps[2].title, el('p', { text: P.steps[2].text }));
     body.append(s3);
-    s3.append(blockQuestion('3', t('ls3Q'), L));
+    s3.append(blockQuestion('3', P.questions['induction-block'].text, L));
     if (!S.revealed[3]) s3.append(revealButton(3, run3), errorOf(3));
     else {
       const f = R.ind.found, p = R.prev.found;
@@ -254,11 +242,10 @@ export function mountInductionLesson(root, opts) {
 
     // Step 4.
     const base = R.rep.halves;
-    const s4 = step(4, t('ls4Title'), el('p', { text: t('ls4Text', { base: nats(base.repeat), first: nats(base.first) }) }));
+    const s4 = step(4, P.steps[3].title, el('p', { text: `${P.steps[3].text} ${t('ls4Now', { base: nats(base.repeat), first: nats(base.first) })}` }));
     body.append(s4);
     const sets = ablations(R.ind.found, R.prev.found);
-    const opts4 = ['little', 'partway', 'much'].map((v) => [v, t(`ls4_${v}`)]);
-    for (const a of sets) s4.append(radios(`4-${a.id}`, t(`ls4Q_${a.id}`, { heads: names(a.heads) }), opts4));
+        for (const a of sets) { const q = P.questions[`ablate-${a.id}`]; s4.append(radios(`4-${a.id}`, `${q.text} (${names(a.heads)})`, q.choices)); }
     if (!S.revealed[4]) s4.append(revealButton(4, run4), errorOf(4));
     else {
       for (const a of R.abl) {
@@ -294,7 +281,7 @@ export function mountInductionLesson(root, opts) {
 
   setTitle();
   return {
-    setLang(l) { lang = l === 'vi' ? 'vi' : 'en'; t = makeT(lang); update(); },
+    setLang(l) { lang = l === 'vi' ? 'vi' : 'en'; t = makeT(lang); P = pathParts(opts.file, lang); drawn = null; update(); },
     update,
     open() { root.open = true; update(); },
     // For tests and exports: what the path ran and found so far.
