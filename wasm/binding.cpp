@@ -27,6 +27,7 @@
 #include "hooklab/json_io.h"
 #include "hooklab/kernels.h"
 #include "hooklab/loader.h"
+#include "hooklab/processing.h"
 #include "hooklab/weights.h"
 
 using emscripten::val;
@@ -260,6 +261,19 @@ public:
             stream_.reset();
             std::vector<uint8_t>().swap(staging_);
             model_ = std::move(pending_);
+            comparer_.clear();
+            return val(true);
+        });
+    }
+
+    // TransformerLens's weight processing (processing.h) on the loaded weights, once, right
+    // after finish() (HookLab.load's {process}).
+    val process(bool fold_ln, bool center_writing_weights, bool center_unembed, bool fold_value_biases) {
+        return guard([&] {
+            if (!model_) throw hooklab::Error("no model loaded");
+            patcher_.reset();
+            generator_.reset();
+            hooklab::process_weights(model_->gpt2, {fold_ln, center_writing_weights, center_unembed, fold_value_biases});
             comparer_.clear();
             return val(true);
         });
@@ -618,6 +632,7 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("buffer", &Engine::buffer)
         .function("feed", &Engine::feed)
         .function("finish", &Engine::finish)
+        .function("process", &Engine::process)
         .function("run", &Engine::run)
         .function("heads", &Engine::heads)
         .function("runJSON", &Engine::runJSON)

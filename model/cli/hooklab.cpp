@@ -18,6 +18,7 @@
 #include "hooklab/generate.h"
 #include "hooklab/patching.h"
 #include "hooklab/parallel.h"
+#include "hooklab/processing.h"
 #include "hooklab/run.h"
 
 namespace {
@@ -42,22 +43,24 @@ const char* kUsage =
     "                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n"
     "    --compare: the baseline (no interventions) and the intervened generation together\n"
     "  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n"
-    "  --threads N: threads in the engine's pool (default: the hardware's, at most 8)\n";
+    "  --threads N: threads in the engine's pool (default: the hardware's, at most 8)\n"
+    "  --process LIST (every command but tokenize): TransformerLens's weight processing at load, comma-separated:\n"
+    "    fold_ln, center_writing_weights, center_unembed, fold_value_biases; or tl (all four, as from_pretrained)\n";
 
 // The flags each command takes (issue #28): any other flag, a typo or one of another
 // command ("run --top-k", "generate --topk"), is an error, never silently ignored. The node
 // CLI (wasm/js/cli.js, FLAGS) has the same table and the same messages, byte for byte.
 const std::vector<std::pair<std::string, std::vector<std::string>>> kFlags = {
-    {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--all-logits", "--capture", "--f16", "--pretty", "--threads"}},
+    {"run", {"--model", "--prompt", "--intervene", "--topk", "--logits", "--all-logits", "--capture", "--process", "--f16", "--pretty", "--threads"}},
     {"tokenize", {"--model", "--text", "--f16"}},
-    {"heads", {"--model", "--prompt", "--repeat", "--seed", "--intervene", "--pattern", "--f16", "--pretty"}},
+    {"heads", {"--model", "--prompt", "--repeat", "--seed", "--intervene", "--pattern", "--process", "--f16", "--pretty"}},
     {"patch", {"--model", "--clean", "--corrupted", "--answer", "--wrong", "--hook", "--by", "--method", "--metric", "--intervene",
-               "--f16", "--pretty", "--threads"}},
-    {"attribute", {"--model", "--prompt", "--answer", "--wrong", "--intervene", "--f16", "--pretty", "--threads"}},
-    {"gradients", {"--model", "--prompt", "--answer", "--wrong", "--hook", "--intervene", "--f16", "--pretty", "--threads"}},
+               "--process", "--f16", "--pretty", "--threads"}},
+    {"attribute", {"--model", "--prompt", "--answer", "--wrong", "--intervene", "--process", "--f16", "--pretty", "--threads"}},
+    {"gradients", {"--model", "--prompt", "--answer", "--wrong", "--hook", "--intervene", "--process", "--f16", "--pretty", "--threads"}},
     {"generate", {"--model", "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--intervene",
-                  "--compare", "--f16", "--pretty", "--threads"}},
-    {"bench", {"--model", "--prompt", "--iters", "--all-logits", "--f16", "--threads"}},
+                  "--compare", "--process", "--f16", "--pretty", "--threads"}},
+    {"bench", {"--model", "--prompt", "--iters", "--all-logits", "--process", "--f16", "--threads"}},
 };
 
 const std::vector<std::string>* flags_of(const std::string& cmd) {
@@ -108,6 +111,7 @@ nlohmann::json intervention_arg(const std::string& v) {
 int heads_main(int argc, char** argv) {
     std::string model_dir;
     bool pretty = false, f16 = false;
+    hooklab::Processing processing;
     hooklab::HeadsOptions opt;
     std::vector<nlohmann::json> interventions;
     for (int i = 2; i < argc; ++i) {
@@ -134,11 +138,13 @@ int heads_main(int argc, char** argv) {
         }
         else if (a == "--intervene") interventions.push_back(intervention_arg(value()));
         else if (a == "--f16") f16 = true;
+        else if (a == "--process") processing = hooklab::parse_processing(value());
         else if (a == "--pretty") pretty = true;
         else throw hooklab::Error("unknown option " + a + " (see hooklab --help)");
     }
     if (model_dir.empty()) throw hooklab::Error("--model DIR is required");
-    const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    hooklab::process_weights(m.gpt2, processing);
     opt.interventions = hooklab::parse_interventions(interventions, m.gpt2.config);
     const std::string out = hooklab::dump_json(hooklab::heads_json(m, hooklab::heads(m, opt)), pretty ? 2 : -1);
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -157,6 +163,7 @@ int run_main(int argc, char** argv) {
     if (cmd == "heads") return heads_main(argc, argv);
     std::string model_dir, prompt;
     bool have_prompt = false, pretty = false, f16 = false, all_logits = false;
+    hooklab::Processing processing;
     int iters = 10;
     int threads = hooklab::default_threads();
     hooklab::RunOptions opt;
@@ -202,6 +209,7 @@ int run_main(int argc, char** argv) {
         else if (a == "--logits") opt.logits = true;
         else if (a == "--capture") opt.capture.push_back(value());
         else if (a == "--f16") f16 = true;
+        else if (a == "--process") processing = hooklab::parse_processing(value());
         else if (a == "--pretty") pretty = true;
         else if (a == "--iters") iters = std::max(1, int_value());
         else if (a == "--all-logits") all_logits = true;
@@ -246,7 +254,8 @@ int run_main(int argc, char** argv) {
         hooklab::validate_sampler(gopt.sampler);
     }
     hooklab::set_threads(threads);
-    const hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    hooklab::Model m = hooklab::load_model_dir(model_dir, f16);
+    hooklab::process_weights(m.gpt2, processing);
     opt.interventions = hooklab::parse_interventions(interventions, m.gpt2.config);
 
     std::string out;

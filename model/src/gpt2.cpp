@@ -21,7 +21,7 @@ size_t HookView::numel() const {
 }
 
 size_t Weights::bytes() const {
-    size_t b = (wpe.size() + ln_f.weight.size() * 2) * 4 + lm_head.w.bytes();
+    size_t b = (wpe.size() + ln_f.weight.size() * 2 + wte.size() + lm_head.bias.size()) * 4 + lm_head.w.bytes();
     for (const auto& bl : blocks) {
         for (const Linear* l : {&bl.c_attn, &bl.attn_proj, &bl.c_fc, &bl.mlp_proj}) b += l->w.bytes() + l->bias.size() * 4;
         b += (bl.ln_1.weight.size() + bl.ln_1.bias.size() + bl.ln_2.weight.size() + bl.ln_2.bias.size()) * 4;
@@ -267,7 +267,9 @@ struct Pass {
         const size_t RC = a.resid.size();
         std::vector<float> tok(RC), pos(RC);
         plan.each_row([&](int s, int t, int r) {
-            tied_embedding_row(w.lm_head.w, segs[s].from->tokens[t], row(tok, r));
+            const int id = segs[s].from->tokens[t];
+            if (w.wte.empty()) tied_embedding_row(w.lm_head.w, id, row(tok, r));
+            else std::memcpy(row(tok, r), &w.wte[static_cast<size_t>(id) * C], sizeof(float) * C);
             std::memcpy(row(pos, r), &w.wpe[static_cast<size_t>(t) * C], sizeof(float) * C);
         });
         fire.rows(Hook::Embed, -1, tok, {C});
@@ -440,14 +442,14 @@ struct Pass {
         if (plan.which == Logits::None) return {};
         if (plan.which == Logits::All) {
             std::vector<float> logits(static_cast<size_t>(R) * V);
-            matmul(a.ln.data(), R, w.lm_head.w, nullptr, logits.data());
+            matmul(a.ln.data(), R, w.lm_head.w, w.lm_head.bias.empty() ? nullptr : w.lm_head.bias.data(), logits.data());
             fire.rows(Hook::Logits, -1, logits, {V});
             return logits;
         }
         // One row per segment, its last position: the logits' position axis is that row.
         std::vector<float> last(static_cast<size_t>(S) * C), logits(static_cast<size_t>(S) * V);
         for (int s = 0; s < S; ++s) std::memcpy(&last[static_cast<size_t>(s) * C], row(a.ln, plan.out_row(plan.row0[s + 1] - 1)), sizeof(float) * C);
-        matmul(last.data(), S, w.lm_head.w, nullptr, logits.data());
+        matmul(last.data(), S, w.lm_head.w, w.lm_head.bias.empty() ? nullptr : w.lm_head.bias.data(), logits.data());
         if (fire)
             for (int s = 0; s < S; ++s) fire.view(Hook::Logits, -1, &logits[static_cast<size_t>(s) * V], {1, V}, s, 0, 1);
         return logits;
@@ -499,7 +501,8 @@ std::vector<float> unembed(const GPT2& m, const float* resid, int rows) {
     const int C = m.config.n_embd;
     std::vector<float> ln(static_cast<size_t>(rows) * C), logits(static_cast<size_t>(rows) * m.config.vocab_size);
     layernorm(resid, rows, C, m.weights.ln_f, m.config.layer_norm_epsilon, ln.data());
-    gemm(ln.data(), rows, m.weights.lm_head.w, nullptr, logits.data());
+    const auto& b_U = m.weights.lm_head.bias;
+    gemm(ln.data(), rows, m.weights.lm_head.w, b_U.empty() ? nullptr : b_U.data(), logits.data());
     return logits;
 }
 

@@ -415,6 +415,12 @@ json config_json(const Config& c) {
               {"activation_function", c.activation_function}, {"d_head", c.d_head()}, {"d_mlp", c.d_mlp()}};
     if (!c.name.empty()) j["name"] = c.name;
     if (!c.hooklab_meta.empty()) j["hooklab"] = json::parse(c.hooklab_meta);
+    // TransformerLens's weight processing, when the model was loaded with it (processing.h).
+    if (c.processing.any())
+        j["processing"] = {{"fold_ln", c.processing.fold_ln},
+                           {"center_writing_weights", c.processing.center_writing_weights},
+                           {"center_unembed", c.processing.center_unembed},
+                           {"fold_value_biases", c.processing.fold_value_biases}};
     return j;
 }
 

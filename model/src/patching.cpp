@@ -104,6 +104,7 @@ struct Patcher::Impl : PatchSetup {
     // W_U[answer] - W_U[wrong]; via_logits when an intervention acts on the logits, which
     // then have to be computed in full.
     std::vector<double> direction;
+    double bias_diff = 0;  // b_U[answer] - b_U[wrong]: 0 but with processed weights (fold_ln, center_unembed)
     bool via_logits = false;
 
     Impl(const Model& model, PatchSetup setup) : PatchSetup(std::move(setup)), m(model) {}
@@ -136,7 +137,7 @@ struct Patcher::Impl : PatchSetup {
             const float* x = v.data + static_cast<size_t>(v.shape[0] - 1) * c.n_embd;
             double d = 0;
             for (int i = 0; i < c.n_embd; ++i) d += x[i] * direction[i];
-            out[v.segment] = d;
+            out[v.segment] = d + bias_diff;
         };
         g.forward(segs, start, read, Logits::None);
         return out;
@@ -155,6 +156,8 @@ Patcher::Patcher(const Model& m, const PatchOptions& opt) : impl_(std::make_uniq
         tied_embedding_row(m.gpt2.weights.lm_head.w, p.wrong, uw.data());
         p.direction.resize(C);
         for (int i = 0; i < C; ++i) p.direction[i] = static_cast<double>(ua[i]) - uw[i];
+        const auto& b_U = m.gpt2.weights.lm_head.bias;
+        if (!b_U.empty()) p.bias_diff = static_cast<double>(b_U[p.answer]) - b_U[p.wrong];
     }
     // Any other metric than the logit difference reads the whole distribution.
     p.via_logits = p.metric != "logit_diff";
@@ -360,6 +363,10 @@ AttributeResult attribute(const Model& m, const AttributeOptions& opt) {
     double bias = 0;
     for (int i = 0; i < C; ++i) bias += g.weights.ln_f.bias[i] * dir[i];
     add("ln_final.bias", bias);
+    // Processed weights (fold_ln, center_unembed) carry an unembedding bias: its share of the
+    // difference, so that the components still sum to it.
+    const auto& b_U = g.weights.lm_head.bias;
+    if (!b_U.empty()) add("unembed.bias", static_cast<double>(b_U[answer]) - b_U[wrong]);
 
     r.tokens = tokens;
     r.answer_id = answer;

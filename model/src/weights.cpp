@@ -72,6 +72,10 @@ WeightTensor weight_tensor(const GPT2& g, const std::string& name) {
     t.name = name;
     if (name == "embed.W_E" || name == "W_E") {
         t.shape = {V, C};
+        if (!w.wte.empty()) {  // untied by weight processing
+            t.data = w.wte;
+            return t;
+        }
         t.data.resize(static_cast<size_t>(V) * C);
         for (int v = 0; v < V; ++v) tied_embedding_row(w.lm_head.w, v, &t.data[static_cast<size_t>(v) * C]);
         return t;
@@ -83,7 +87,8 @@ WeightTensor weight_tensor(const GPT2& g, const std::string& name) {
     }
     if (name == "unembed.b_U" || name == "b_U") {
         t.shape = {V};
-        t.data.assign(V, 0.0f);
+        t.data = w.lm_head.bias;  // set by weight processing (fold_ln, center_unembed)
+        if (t.data.empty()) t.data.assign(V, 0.0f);
         return t;
     }
     if (name == "pos_embed.W_pos" || name == "W_pos") {

@@ -264,7 +264,7 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
   const bins = existsSync(NATIVE) ? [[NATIVE], [process.execPath, CLI]] : [[process.execPath, CLI]];
   const iv = '{"kind":"zero","hook":"blocks.3.attn.hook_z","head":3}';
   const cases = [
-    [['run', '--model', MID, '--prompt', 'x', '--bogus'], /^hooklab: unknown option --bogus for hooklab run; run takes --model, --prompt, --intervene, --topk, --logits, --all-logits, --capture, --f16, --pretty, --threads \(see hooklab --help\)$/],
+    [['run', '--model', MID, '--prompt', 'x', '--bogus'], /^hooklab: unknown option --bogus for hooklab run; run takes --model, --prompt, --intervene, --topk, --logits, --all-logits, --capture, --process, --f16, --pretty, --threads \(see hooklab --help\)$/],
     [['run', '--model', MID, '--prompt', 'x', '--top-k', '3'], /unknown option --top-k for hooklab run \(did you mean --topk\?\)/],
     [['run', '--model', MID, '--prompt', 'x', '--temperature', '1'], /unknown option --temperature for hooklab run \(an option of hooklab generate\)/],
     [['run', '--model', MID, '--prompt', 'x', '--intervenes', iv], /did you mean --intervene\?/],
@@ -273,7 +273,7 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
     [['generate', '--model', MID, '--prompt', 'x', '--max_new_tokens', '2'], /did you mean --max-new-tokens\?/],
     [['heads', '--model', MID, '--prompt', 'x', '--topk', '3'], /unknown option --topk for hooklab heads \(an option of hooklab run\)/],
     [['patch', '--model', MID, '--prompt', 'x'], /unknown option --prompt for hooklab patch \(an option of hooklab run, heads, attribute, gradients, generate, bench\)/],
-    [['gradients', '--model', MID, '--prompt', 'x', '--hooks', 'hook_embed'], /unknown option --hooks for hooklab gradients \(did you mean --hook\?\); gradients takes --model, --prompt, --answer, --wrong, --hook, --intervene, --f16, --pretty, --threads \(see hooklab --help\)$/],
+    [['gradients', '--model', MID, '--prompt', 'x', '--hooks', 'hook_embed'], /unknown option --hooks for hooklab gradients \(did you mean --hook\?\); gradients takes --model, --prompt, --answer, --wrong, --hook, --intervene, --process, --f16, --pretty, --threads \(see hooklab --help\)$/],
     [['gradients', '--model', MID, '--prompt', 'x', '--method', 'attribution'], /unknown option --method for hooklab gradients \(an option of hooklab patch\)/],
     [['patch', '--model', MID, '--method', 'approx'], /^hooklab: option --method needs exact or attribution, got "approx"$/],
     [['attribute', '--model', MID, '--prompt', 'x', '--clean', 'y'], /unknown option --clean for hooklab attribute \(an option of hooklab patch\)/],
@@ -281,6 +281,8 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
     [['bench', '--model', MID, '--prompt', 'x', '--logits'], /unknown option --logits for hooklab bench \(an option of hooklab run\)/],
     [['run', '--model', MID, '--prompt', 'x', 'stray'], /unknown option stray for hooklab run;/],
     [['runn', '--model', MID], /^hooklab: unknown command "runn" \(see hooklab --help\)$/],
+    [['run', '--model', MID, '--prompt', 'x', '--process', 'fold_ln,centre_unembed'], /^hooklab: --process: unknown weight processing "centre_unembed" \(did you mean center_unembed\?\); the options: /],
+    [['tokenize', '--model', MID, '--text', 'x', '--process', 'tl'], /^hooklab: unknown option --process for hooklab tokenize \(an option of hooklab run, heads, patch/],
     [['run', '--model', MID, '--prompt', 'x', '--intervene', iv], /^hooklab: intervention "zero": unknown key "head" \(did you mean "heads"\?\)/],
   ];
   for (const [args, re] of cases) {
@@ -294,5 +296,25 @@ test('an unknown CLI flag is an error in both CLIs, with the same message', () =
       return r.stderr;
     });
     if (lines.length === 2) assert.equal(lines[1], lines[0], args.join(' '));
+  }
+});
+
+test('load {process}: TransformerLens\'s weight processing, strict keys, the config says so', async () => {
+  await assert.rejects(HookLab.load(MID, { process: { fold_lnn: true } }),
+    refused(/^load: unknown weight processing "fold_lnn" \(did you mean "fold_ln"\?\); process takes fold_ln, center_writing_weights, center_unembed, fold_value_biases$/));
+  await assert.rejects(HookLab.load(MID, { process: { fold_ln: 1 } }), refused(/process\.fold_ln must be a boolean/));
+  await assert.rejects(HookLab.load(MID, { process: 'all' }), refused(/process must be 'tl' or an object/));
+  assert.equal(lab.config.processing, undefined);
+  const tl = await HookLab.load(MID, { process: 'tl' });
+  try {
+    assert.deepEqual(tl.config.processing, { fold_ln: true, center_writing_weights: true, center_unembed: true, fold_value_biases: true });
+    const a = lab.run(P, { logits: true }).logits_last, b = tl.run(P, { logits: true }).logits_last;
+    // center_unembed: each logit moves by one constant; differences stay (mid's derived logit tolerance, twice).
+    const tol = 2 * JSON.parse(readFileSync(join(ROOT, 'tests/golden/mid__clean.json'), 'utf8')).tolerance.logit_abs;
+    for (const i of [1, 100, 4000]) assert.ok(Math.abs((a[i] - a[0]) - (b[i] - b[0])) <= tol, `logit ${i}`);
+    assert.ok(tl.weight('b_U').data.some((x) => x !== 0));
+    assert.ok(tl.weight('b_V').data.every((x) => x === 0));
+  } finally {
+    tl.dispose();
   }
 });

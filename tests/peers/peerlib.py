@@ -276,3 +276,19 @@ def printed(stdout):
             if m:
                 rows.append((ast.literal_eval(m.group(1)), float(m.group(2)), float(m.group(3))))
     return {"lists": lists, "kl": float(kl_line[0].split()[-1]) if kl_line else None, "top": rows}
+
+
+def check_tensor(c, name, got, want, rel):
+    """One hook tensor against a peer's: same shape, the masked (future) attention scores -inf in
+    both, and the worst finite element within rel times the tensor's largest |value|."""
+    import torch
+
+    c.equal("%s shape" % name, list(got.shape), list(want.shape))
+    finite = torch.isfinite(want)
+    if name.endswith("hook_attn_scores"):
+        c.equal("%s masked" % name, bool(torch.isneginf(got[~finite]).all()), True)
+    scale = want[finite].abs().max().item()
+    diff = (got[finite] - want[finite]).abs()
+    worst = int(diff.argmax())
+    c.near("%s[%d of %d]" % (name, worst, diff.numel()), got[finite][worst].item(), want[finite][worst].item(),
+           rel * scale)

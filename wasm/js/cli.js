@@ -15,7 +15,7 @@ if (!existsSync(new URL('../dist/hooklab.mjs', import.meta.url)) || !existsSync(
   process.stderr.write('hooklab: the WebAssembly engine is not built yet (wasm/dist/hooklab.{mjs,wasm} missing): run "npm run build:wasm" first\n');
   process.exit(1);
 }
-const { HookLab, HookLabError, loadModule, closestKey } = await import('./hooklab.js');
+const { HookLab, HookLabError, loadModule, closestKey, PROCESS_KEYS } = await import('./hooklab.js');
 
 const THREADS_USAGE = '  --threads N: threads in the engine\'s pool (default: the hardware\'s, at most 8)\n';
 
@@ -29,16 +29,16 @@ function threadsValue(flag, v) {
 // command ("run --top-k", "generate --topk"), is an error, never silently ignored. The same
 // table and messages, byte for byte, as the native CLI's (model/cli/hooklab.cpp, kFlags).
 const FLAGS = {
-  run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--all-logits', '--capture', '--f16', '--pretty', '--threads'],
+  run: ['--model', '--prompt', '--intervene', '--topk', '--logits', '--all-logits', '--capture', '--process', '--f16', '--pretty', '--threads'],
   tokenize: ['--model', '--text', '--f16'],
-  heads: ['--model', '--prompt', '--repeat', '--seed', '--intervene', '--pattern', '--f16', '--pretty'],
+  heads: ['--model', '--prompt', '--repeat', '--seed', '--intervene', '--pattern', '--process', '--f16', '--pretty'],
   patch: ['--model', '--clean', '--corrupted', '--answer', '--wrong', '--hook', '--by', '--method', '--metric', '--intervene',
-    '--f16', '--pretty', '--threads'],
-  attribute: ['--model', '--prompt', '--answer', '--wrong', '--intervene', '--f16', '--pretty', '--threads'],
-  gradients: ['--model', '--prompt', '--answer', '--wrong', '--hook', '--intervene', '--f16', '--pretty', '--threads'],
+    '--process', '--f16', '--pretty', '--threads'],
+  attribute: ['--model', '--prompt', '--answer', '--wrong', '--intervene', '--process', '--f16', '--pretty', '--threads'],
+  gradients: ['--model', '--prompt', '--answer', '--wrong', '--hook', '--intervene', '--process', '--f16', '--pretty', '--threads'],
   generate: ['--model', '--prompt', '--max-new-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--intervene',
-    '--compare', '--f16', '--pretty', '--threads'],
-  bench: ['--model', '--prompt', '--iters', '--all-logits', '--f16', '--threads'],
+    '--compare', '--process', '--f16', '--pretty', '--threads'],
+  bench: ['--model', '--prompt', '--iters', '--all-logits', '--process', '--f16', '--threads'],
 };
 // fetch is the node CLI's own (not in FLAGS, whose hints must match the native CLI's).
 const FETCH_FLAGS = ['--out', '--endpoint'];
@@ -77,6 +77,8 @@ const USAGE =
   '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
   '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n' +
+  '  --process LIST (every command but tokenize): TransformerLens\'s weight processing at load, comma-separated:\n' +
+  '    fold_ln, center_writing_weights, center_unembed, fold_value_biases; or tl (all four, as from_pretrained)\n' +
   '  hooklab fetch gpt2|gpt2-medium|ORG/NAME [--out DIR] [--endpoint URL]\n' +
   '  hooklab check LESSON.md ANSWERS.json [--model DIR] [--json] [--threads N]\n' +
   '    grades a lesson file\'s questions (docs/lessons.md); exit 0: all right, 1: some wrong, 2: invalid input\n' +
@@ -84,6 +86,23 @@ const USAGE =
   THREADS_USAGE;
 
 class CliError extends Error {}
+
+// --process LIST: TransformerLens's weight processing at load (HookLab.load's {process}), as
+// the native CLI takes it: fold_ln,center_writing_weights,center_unembed,fold_value_biases or tl.
+let loadProcess;
+function processValue(v) {
+  if (v === 'tl') return 'tl';
+  const p = {};
+  for (const k of v.split(',')) {
+    if (!PROCESS_KEYS.includes(k)) {
+      const near = closestKey(k, PROCESS_KEYS);
+      throw new CliError(`--process: unknown weight processing "${k}"${near ? ` (did you mean ${near}?)` : ''}; ` +
+        'the options: fold_ln, center_writing_weights, center_unembed, fold_value_biases, or tl for all four');
+    }
+    p[k] = true;
+  }
+  return p;
+}
 
 async function main(argv) {
   if (argv.length < 1) throw new CliError('missing command (see hooklab --help)');
@@ -128,6 +147,7 @@ async function main(argv) {
     else if (a === '--logits') opt.logits = true;
     else if (a === '--capture') opt.capture.push(value());
     else if (a === '--f16') f16 = true;
+    else if (a === '--process') loadProcess = processValue(value());
     else if (a === '--pretty') pretty = true;
     else if (a === '--iters') iters = Math.max(1, intValue());
     else if (a === '--all-logits') allLogits = true;
@@ -136,7 +156,7 @@ async function main(argv) {
   }
   if (!modelDir) throw new CliError('--model DIR is required');
   if (!havePrompt) throw new CliError(cmd === 'tokenize' ? '--text is required' : '--prompt is required');
-  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { process: loadProcess, f16, threads });
 
   let out;
   if (cmd === 'run') {
@@ -209,11 +229,12 @@ async function headsCommand(args) {
       opt.interventions.push(v);
     }
     else if (a === '--f16') f16 = true;
+    else if (a === '--process') loadProcess = processValue(value());
     else if (a === '--pretty') pretty = true;
     else throw new CliError(`unknown option ${a} (see hooklab --help)`);
   }
   if (!modelDir) throw new CliError('--model DIR is required');
-  const lab = await HookLab.load(await resolveModel(modelDir), { f16 });
+  const lab = await HookLab.load(await resolveModel(modelDir), { process: loadProcess, f16 });
   const out = lab.headsJSON(opt, pretty ? 2 : -1);
   lab.dispose();
   process.stdout.write(out + '\n');
@@ -307,6 +328,7 @@ async function patchCommand(cmd, args) {
       interventions.push(v);
     }
     else if (a === '--f16') f16 = true;
+    else if (a === '--process') loadProcess = processValue(value());
     else if (a === '--pretty') pretty = true;
     else if (a === '--threads') threads = threadsValue(a, value());
     else throw new CliError(`unknown option ${a} (see hooklab ${cmd} --help)`);  // unreachable: checkFlag
@@ -322,7 +344,7 @@ async function patchCommand(cmd, args) {
   if (o.answer === undefined || (o.wrong === undefined && !wrongOptional)) throw new CliError('--answer and --wrong are required (one token each: text or #ID)');
   if (cmd === 'gradients' && !hooks.length)
     throw new CliError('--hook NAME is required (a full hook name, e.g. blocks.3.hook_resid_pre; several: --hook A --hook B)');
-  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { process: loadProcess, f16, threads });
   const onProgress = ({ done, total }) => {
     if (process.stderr.isTTY && method === 'exact') process.stderr.write(`\rpatching: block ${done}/${total}${done === total ? '\n' : ''}`);
   };
@@ -392,6 +414,7 @@ async function generateCommand(args) {
     }
     else if (a === '--compare') compare = true;
     else if (a === '--f16') f16 = true;
+    else if (a === '--process') loadProcess = processValue(value());
     else if (a === '--pretty') pretty = true;
     else if (a === '--threads') threads = threadsValue(a, value());
     else throw new CliError(`unknown option ${a} (see hooklab generate --help)`);  // unreachable: checkFlag
@@ -400,7 +423,7 @@ async function generateCommand(args) {
   if (prompt === undefined) throw new CliError('--prompt is required');
   if (o.maxNewTokens === undefined) throw new CliError('--max-new-tokens N is required');
   if (o.maxNewTokens < 1) throw new CliError('--max-new-tokens must be at least 1');
-  const lab = await HookLab.load(await resolveModel(modelDir), { f16, threads });
+  const lab = await HookLab.load(await resolveModel(modelDir), { process: loadProcess, f16, threads });
   try {
     const out = compare ? await lab.generateCompare(prompt, o) : await lab.generate(prompt, o);
     process.stdout.write(JSON.stringify(out, null, pretty ? 2 : undefined) + '\n');

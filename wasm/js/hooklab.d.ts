@@ -23,6 +23,20 @@ export interface LoadOptions {
   cache?: Cache | CacheAdapter;
   /** Threads in the engine's pool, 1 to 256 (default: the hardware's, at most 8; 1 where the page is not cross-origin isolated). */
   threads?: number;
+  /**
+   * TransformerLens's weight processing, applied once at load (docs/engine.md): 'tl' for all four
+   * (HookedTransformer.from_pretrained's defaults, the numbers an ARENA notebook shows), or some of them.
+   * Unknown keys are an error. The model's config then carries `processing`.
+   */
+  process?: 'tl' | ProcessOptions;
+}
+
+/** load's {process}: load_and_process_state_dict's flags (all default false here). */
+export interface ProcessOptions {
+  fold_ln?: boolean;
+  center_writing_weights?: boolean;
+  center_unembed?: boolean;
+  fold_value_biases?: boolean;
 }
 
 /** A file of a URL source: its URL, and what describe() learnt (NaN / null when unknown). */
@@ -141,6 +155,8 @@ export class ActivationCache {
 export interface ModelConfig {
   n_layer: number; n_head: number; n_embd: number; n_positions: number; vocab_size: number;
   layer_norm_epsilon: number; activation_function: string; d_head: number; d_mlp: number; name?: string;
+  /** Present when the weights were loaded with TransformerLens's processing (LoadOptions.process): which. */
+  processing?: Required<ProcessOptions>;
 }
 
 export interface HookStats { mean: (number | null)[]; std: (number | null)[]; min: (number | null)[]; max: (number | null)[]; norm: (number | null)[] }
@@ -330,7 +346,7 @@ export interface AttributeResult {
   answer: string;
   wrong: string;
   logit_diff: number | null;
-  /** embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias: they sum to logit_diff. */
+  /** embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias (and unembed.bias with processed weights): they sum to logit_diff. */
   components: { name: string; value: number | null }[];
   interventions: Intervention[];
 }
@@ -460,7 +476,8 @@ export class HookLab {
   /** TransformerLens's run_with_cache: run() with the activations as an ActivationCache. */
   runWithCache(prompt: string, opts?: RunWithCacheOptions): ActivationCache;
   /**
-   * A weight by TransformerLens's name, unprocessed (from_pretrained_no_processing), in its shape, as a copy:
+   * A weight by TransformerLens's name, unprocessed (from_pretrained_no_processing) unless loaded with
+   * {process} (then as that processing leaves it; b_U no longer zeros after fold_ln), in its shape, as a copy:
    * 'W_E' [d_vocab, d_model], 'W_pos' [n_ctx, d_model], 'W_U' [d_model, d_vocab], 'b_U' (zeros),
    * 'blocks.L.attn.W_Q' / W_K / W_V [n_head, d_model, d_head], b_Q / b_K / b_V [n_head, d_head],
    * W_O [n_head, d_head, d_model], b_O [d_model], 'blocks.L.mlp.W_in' [d_model, d_mlp], b_in,

@@ -310,7 +310,7 @@ const GENERATE_KEYS = ['maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'i
  * keys, and wasm/binding.cpp the JSON these options become.
  */
 export const OPTION_KEYS = Object.freeze({
-  load: Object.freeze(['onProgress', 'onDownload', 'f16', 'fetchOptions', 'cache', 'threads']),
+  load: Object.freeze(['onProgress', 'onDownload', 'f16', 'fetchOptions', 'cache', 'threads', 'process']),
   run: Object.freeze(RUN_KEYS),
   runJSON: Object.freeze(RUN_KEYS),
   compare: Object.freeze(RUN_KEYS),
@@ -325,6 +325,27 @@ export const OPTION_KEYS = Object.freeze({
 });
 
 // closestKey (the did-you-mean rule) lives in errors.js, which the page imports too.
+
+/** TransformerLens's weight processing options (load's {process}), in its order. */
+export const PROCESS_KEYS = Object.freeze(['fold_ln', 'center_writing_weights', 'center_unembed', 'fold_value_biases']);
+
+// load's {process}: undefined (none), 'tl' (all four, as from_pretrained), or an object of
+// PROCESS_KEYS to booleans. Returns the four flags.
+export function checkProcess(p) {
+  if (p === undefined || p === false) return PROCESS_KEYS.map(() => false);
+  if (p === 'tl' || p === true) return PROCESS_KEYS.map(() => true);
+  if (p === null || typeof p !== 'object' || Array.isArray(p))
+    throw new HookLabError(`load: process must be 'tl' or an object {${PROCESS_KEYS.join(', ')}} of booleans, got ${kindOf(p)}`);
+  for (const [k, v] of Object.entries(p)) {
+    if (!PROCESS_KEYS.includes(k)) {
+      const near = closestKey(k, PROCESS_KEYS);
+      throw new HookLabError(`load: unknown weight processing ${JSON.stringify(k)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ` +
+        `process takes ${PROCESS_KEYS.join(', ')}`);
+    }
+    if (typeof v !== 'boolean') throw new HookLabError(`load: process.${k} must be a boolean, got ${kindOf(v)}`);
+  }
+  return PROCESS_KEYS.map((k) => !!p[k]);
+}
 
 const kindOf = (x) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : `a ${typeof x}`);
 
@@ -445,10 +466,13 @@ export class HookLab {
    * @param opts {onProgress(fraction), f16: keep weights as IEEE half in memory, fetchOptions,
    *   cache: where URL sources keep whole files, read from it and filled as they load: a Cache
    *     Storage cache (match/put/delete), or an adapter (cacheStorage(cache), folderCache(dir)),
-   *   threads: how many (default: the hardware's, at most 8; one where the page is not cross-origin isolated)}
+   *   threads: how many (default: the hardware's, at most 8; one where the page is not cross-origin isolated),
+   *   process: TransformerLens's weight processing at load, {fold_ln, center_writing_weights, center_unembed,
+   *     fold_value_biases} (booleans) or 'tl' for all four (from_pretrained's defaults); config.processing then says so}
    */
   static async load(source, opts = {}) {
     opts = checkOptions('load', opts);
+    const processing = checkProcess(opts.process);  // checked before anything loads
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : () => {};
     const build = await selectBuild(opts.threads);
     const src = await openSource(source, opts);
@@ -495,6 +519,7 @@ export class HookLab {
       };
       await src.pump(ROLE.weights, feed);
       unwrap(engine.finish());
+      if (processing.some(Boolean)) unwrap(engine.process(...processing));
       await src.settle?.(true);
       if (!known) onProgress(1);
       const lab = new HookLab(M, engine);

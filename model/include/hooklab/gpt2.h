@@ -26,7 +26,9 @@ struct Weights {
     std::vector<float> wpe;  // [n_positions, C]
     std::vector<BlockWeights> blocks;
     LayerNormWeights ln_f;
-    Linear lm_head;          // packed from wte (tied); also serves the token embedding
+    Linear lm_head;          // packed from wte (tied); also serves the token embedding unless wte is set.
+                             // Its bias (b_U) is empty but after TransformerLens's fold_ln / center_unembed.
+    std::vector<float> wte;  // [V, C] the token embedding when untied from lm_head (processed weights), else empty
     size_t bytes() const;
 };
 

@@ -93,7 +93,7 @@ struct AttributeOptions {
 
 // One component's direct contribution to the logit difference.
 struct Component {
-    std::string name;  // embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias
+    std::string name;  // embed, pos_embed, blocks.L.attn.head.H, blocks.L.attn.bias, blocks.L.mlp, ln_final.bias, unembed.bias (processed weights)
     double value = 0;
 };
 struct AttributeResult {

@@ -1,6 +1,9 @@
 #pragma once
 // The weights by TransformerLens's names and in its shapes (HookedTransformer's state dict
 // without weight processing: from_pretrained_no_processing), read back from the loaded model.
+// A model loaded with TransformerLens's processing (processing.h) gives the processed weights,
+// as that processing leaves them in from_pretrained's state dict (ln*.w = 1, ln*.b = 0 after
+// fold_ln, where TransformerLens's LayerNormPre has none).
 #include <string>
 #include <vector>
 
