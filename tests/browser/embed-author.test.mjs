@@ -98,13 +98,21 @@ test('a locked patching experiment from attributes: autorun, getResult with the 
     return [f.getBoundingClientRect().height, f.contentDocument ? null : 'cross-origin'];
   });
   const docH = () => frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
+  // The lab's page keeps growing while the sweep's views render, and the frame follows a
+  // frame later: wait until the two agree (within 2 px) rather than reading the first change.
+  const settles = async (what) => {
+    let h, d;
+    for (const end = Date.now() + 15000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      [[h], d] = [await fits(), await docH()];
+      if (Math.abs(h - d) <= 2) return h;
+    }
+    assert.fail(`iframe ${h} px, lab page ${d} px${what}`);
+  };
   await page.waitForFunction(() => document.querySelector('gpt2-hooklab').shadowRoot.querySelector('iframe').getBoundingClientRect().height !== 720, null, { timeout: 10000 });
-  let [h] = await fits();
-  assert.ok(Math.abs(h - await docH()) <= 2, `iframe ${h} px, lab page ${await docH()} px`);
+  let h = await settles('');
   await frame.click('#controls-toggle'); // fold again: the page shrinks, the frame follows
   await page.waitForFunction((prev) => document.querySelector('gpt2-hooklab').shadowRoot.querySelector('iframe').getBoundingClientRect().height < prev - 50, h, { timeout: 10000 });
-  [h] = await fits();
-  assert.ok(Math.abs(h - await docH()) <= 2, `iframe ${h} px, lab page ${await docH()} px after folding`);
+  h = await settles(' after folding');
 
   // set-state {pclean} (an attribute change is one): applied, and autorun sweeps the new form.
   await page.evaluate(() => document.getElementById('lab').setAttribute('pclean', 'When the woman came home, she'));
