@@ -292,3 +292,13 @@ def check_tensor(c, name, got, want, rel):
     worst = int(diff.argmax())
     c.near("%s[%d of %d]" % (name, worst, diff.numel()), got[finite][worst].item(), want[finite][worst].item(),
            rel * scale)
+
+
+def engine_hooks(run):
+    """Every hook name of the engine, from a run's statistics (per block: blocks.{i}.NAME)."""
+    n = run["model"]["n_layer"]
+    names = []
+    for k, st in run["stats"].items():
+        names += ["blocks.%d.%s" % (i, k) for i in range(n)] if len(st["std"]) == n and k != "logits" and not k.startswith(
+            ("hook_embed", "hook_pos_embed", "ln_final")) else [k]
+    return names

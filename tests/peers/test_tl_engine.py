@@ -115,16 +115,6 @@ def test_decompose_resid_and_stack_head_results_match_hooklab_attribute(bridge, 
     c.done()
 
 
-def engine_hooks(run):
-    """Every hook name of the engine, from a run's statistics (per block: blocks.{i}.NAME)."""
-    n = run["model"]["n_layer"]
-    names = []
-    for k, st in run["stats"].items():
-        names += ["blocks.%d.%s" % (i, k) for i in range(n)] if len(st["std"]) == n and k != "logits" and not k.startswith(
-            ("hook_embed", "hook_pos_embed", "ln_final")) else [k]
-    return names
-
-
 # The engine's hooks that TransformerLens has no hook for: hook_qkv is HF's fused c_attn output
 # (TransformerLens computes q, k, v apart), logits is the output, not a hook point.
 NOT_IN_TL = ("attn.hook_qkv", "logits")
@@ -134,7 +124,7 @@ NOT_IN_TL = ("attn.hook_qkv", "logits")
 def test_run_with_cache_matches_the_engines_captures(bridge, interventions):
     prompt = PAIR["clean"]
     probe = peerlib.engine_run("mid", prompt)
-    names = [n for n in engine_hooks(probe) if not n.endswith(NOT_IN_TL)]
+    names = [n for n in peerlib.engine_hooks(probe) if not n.endswith(NOT_IN_TL)]
     run = peerlib.engine_run("mid", prompt, interventions, captures=tuple(names))
     tol = peerlib.derived(run)
     hooks = []

@@ -74,12 +74,7 @@ def engine(ck, config, captures=()):
 
 
 def engine_hooks(run):
-    n = run["model"]["n_layer"]
-    names = []
-    for k, st in run["stats"].items():
-        names += ["blocks.%d.%s" % (i, k) for i in range(n)] if len(st["std"]) == n and k != "logits" and not k.startswith(
-            ("hook_embed", "hook_pos_embed", "ln_final")) else [k]
-    return [x for x in names if not x.endswith(NOT_IN_TL)]
+    return [x for x in peerlib.engine_hooks(run) if not x.endswith(NOT_IN_TL)]
 
 
 @pytest.mark.parametrize("ck,config", CASES, ids=["%s-%s" % c for c in CASES])
