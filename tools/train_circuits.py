@@ -253,13 +253,15 @@ def train(args):
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(args.threads)
     train_ids, val_ids = load_data(args.data)
-    model = load_start(args)
+    ckpt_path = os.path.join(args.work, "ckpt.pt")
+    resuming = args.resume and os.path.exists(ckpt_path)
+    # a resumed run takes its weights from the checkpoint: --init's weights may have another shape
+    model = td.make_model(args.seed) if resuming else load_start(args)
     opt = td.make_optimizer(model, args.lr, args.wd)
     gen = torch.Generator().manual_seed(args.seed)
-    ckpt_path = os.path.join(args.work, "ckpt.pt")
     log_path = os.path.join(args.work, "log.jsonl")
     step, tokens, seconds = 0, 0, 0.0
-    if args.resume and os.path.exists(ckpt_path):
+    if resuming:
         st = torch.load(ckpt_path)
         model.transformer.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
