@@ -11,9 +11,8 @@ int ForwardPlan::out_row(int r) const {
     return kept.empty() ? r : static_cast<int>(std::lower_bound(kept.begin(), kept.end(), r) - kept.begin());
 }
 
-ForwardPlan plan_forward(const GPT2& m, const std::vector<Segment>& segs, int start, int end, Logits which,
-                         bool fire_entry, bool hooked) {
-    const Config& c = m.config;
+ForwardPlan plan_forward(const Config& c, const std::vector<const PackedMatrix*>& last_gemms, const std::vector<Segment>& segs,
+                         int start, int end, Logits which, bool fire_entry, bool hooked) {
     const int S = static_cast<int>(segs.size());
     if (S < 1) throw Error("forward: no sequence to run");
     if (start < 0 || start >= c.n_layer) throw Error("forward: start block " + std::to_string(start) + " is out of range");
@@ -65,10 +64,9 @@ ForwardPlan plan_forward(const GPT2& m, const std::vector<Segment>& segs, int st
     const int R = p.rows();
     if (!hooked && which == Logits::Last && !saving) {
         for (int s = 0; s < S; ++s) p.kept.push_back(p.row0[s + 1] - 1);
-        const BlockWeights& wl = m.weights.blocks.back();
         for (size_t before = 0; before != p.kept.size();) {
             before = p.kept.size();
-            for (const Linear* l : {&wl.attn_proj, &wl.c_fc, &wl.mlp_proj}) p.kept = gemm_exact_rows(l->w, R, p.kept);
+            for (const PackedMatrix* w : last_gemms) p.kept = gemm_exact_rows(*w, R, p.kept);
         }
         if (static_cast<int>(p.kept.size()) == R) p.kept.clear();
     }

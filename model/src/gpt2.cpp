@@ -119,23 +119,15 @@ float gelu_new(float x) {
     return 0.5f * x * (1.0f + t);
 }
 
-void RunState::reserve(const Config& c, int positions, bool keys_values) {
-    const bool same = C_ == c.n_embd && n_layer_ == c.n_layer && kv_ == keys_values;
-    if (positions <= capacity_ && same) return;
-    const int slots = keys_values ? c.n_layer * 3 + 1 : c.n_layer + 1, keep = same ? capacity_ : 0;
-    std::vector<float> arena(static_cast<size_t>(slots) * positions * c.n_embd);
-    for (int s = 0; s < slots && keep > 0; ++s)
-        std::memcpy(&arena[static_cast<size_t>(s) * positions * c.n_embd], slot(s, 0), sizeof(float) * keep * c.n_embd);
-    arena_.swap(arena);
-    n_layer_ = c.n_layer;
-    C_ = c.n_embd;
-    capacity_ = positions;
-    kv_ = keys_values;
-}
-
 // ---------------------------------------------------------------- the pass
 
 namespace {
+
+// The last block's matrices past its keys and values, for the plan's kept rows.
+std::vector<const PackedMatrix*> last_block_gemms(const Weights& w) {
+    const BlockWeights& wl = w.blocks.back();
+    return {&wl.attn_proj.w, &wl.c_fc.w, &wl.mlp_proj.w};
+}
 
 // Adds the milliseconds of its scope to one field of a StageTimes, when there is one.
 class Stopwatch {
@@ -466,7 +458,7 @@ std::vector<float> GPT2::forward(const std::vector<int>& tokens, const HookFn& h
 
 std::vector<float> GPT2::forward(const std::vector<Segment>& segs, int start, const HookFn& hook, Logits which,
                                  bool fire_entry, int end, StageTimes* times) const {
-    const ForwardPlan plan = plan_forward(*this, segs, start, end, which, fire_entry, static_cast<bool>(hook));
+    const ForwardPlan plan = plan_forward(config, last_block_gemms(weights), segs, start, end, which, fire_entry, static_cast<bool>(hook));
     if (times) ++times->passes;
     Pass pass(*this, segs, plan, hook, times);
     if (plan.start == 0)

@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "hooklab/gpt2.h"
+#include "hooklab/config.h"
+#include "hooklab/kernels.h"
+#include "hooklab/run_state.h"
 
 namespace hooklab {
 
@@ -53,8 +55,10 @@ struct ForwardPlan {
 // Checks a forward's request, throwing the forward's errors, and lays it out. Each save
 // state grows to hold its sequence and takes its tokens here, before what the state to
 // read holds is checked: generation saves into the very state it resumes from.
-// `hooked`: whether a hook watches (then every row is computed).
-ForwardPlan plan_forward(const GPT2& m, const std::vector<Segment>& segs, int start, int end, Logits which,
-                         bool fire_entry, bool hooked);
+// `hooked`: whether a hook watches (then every row is computed). `last_gemms`: the last
+// block's matrices past its keys and values (attention's output, the MLP's two), whose
+// kernels decide which rows a trimmed pass must keep.
+ForwardPlan plan_forward(const Config& c, const std::vector<const PackedMatrix*>& last_gemms, const std::vector<Segment>& segs,
+                         int start, int end, Logits which, bool fire_entry, bool hooked);
 
 }  // namespace hooklab
