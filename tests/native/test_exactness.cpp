@@ -1,6 +1,6 @@
-// The engine against the independent PyTorch reference (tools/reference.py: HF module
-// structure, the chapter's recipes as real register_forward_hook hooks). Goldens are
-// committed; tools/make_goldens.py regenerates them and the checkpoints.
+// The engine against HuggingFace transformers (tools/hf_goldens.py: GPT2LMHeadModel.from_pretrained,
+// the chapter's recipes as real register_forward_hook hooks). Goldens are committed;
+// tools/make_goldens.py regenerates them and the checkpoints (docs/testing.md).
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // hooklab heads: the scoring function on hand-made patterns whose scores are known
-// exactly, the repeated-random-token input, every head's scores against the PyTorch
-// reference (tools/reference.py head_scores on its hooks' patterns, tests/golden/
-// heads__mid.json) within 1e-5, and the bad inputs.
+// exactly, the repeated-random-token input, every head's scores against transformers'
+// attention patterns (tools/hf_goldens.py heads_goldens, tests/golden/heads__mid.json)
+// within 1e-5, and the bad inputs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>

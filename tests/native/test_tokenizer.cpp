@@ -1,6 +1,7 @@
 // The tokenizer against an outside reference: tests/golden/tokenizer_cases.json holds ids
-// from OpenAI's encoder.py algorithm (tools/reference.py, Python `regex`), cross-checked
-// with npm gpt-3-encoder, on GPT-2's real vocabulary.
+// from HF's GPT2TokenizerFast (tools/hf_goldens.py), which OpenAI's encoder.py algorithm
+// (tools/reference.py, Python `regex`) agrees with, cross-checked with npm gpt-3-encoder,
+// on GPT-2's real vocabulary.
 #include <catch2/catch.hpp>
 
 #include <random>
