@@ -78,6 +78,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kOptionKeys 
     {"runJSON", kRunKeys},
     {"compare", kRunKeys},
     {"heads", {"prompt", "repeat", "seed", "pattern"}},
+    {"headsJSON", {"prompt", "repeat", "seed", "pattern"}},
     {"patchBegin", {"clean", "corrupted", "answer", "wrong", "hook", "by", "metric"}},
     {"attribute", {"prompt", "answer", "wrong"}},
     {"gradients", {"prompt", "answer", "wrong", "hooks"}},
@@ -202,6 +203,26 @@ hooklab::RunOptions parse_options(const std::string& options, const std::string&
     return opt;
 }
 
+// hooklab heads' options: {"prompt"} or {"repeat", "seed" (decimal text: 64 bits exact)},
+// optional "pattern" (a block).
+hooklab::HeadsOptions heads_options(const std::string& options, const std::string& interventions, const hooklab::Model& m,
+                                    const std::string& fn) {
+    hooklab::HeadsOptions opt;
+    const json o = options_json(options, fn);
+    if (o.contains("prompt")) opt.prompt = string_field(o, "prompt", fn);
+    if (o.contains("repeat")) {
+        if (!o["repeat"].is_number_integer()) throw hooklab::Error(fn + ": repeat must be a positive integer, got " + o["repeat"].dump());
+        opt.repeat = o["repeat"].get<long long>();
+    }
+    if (o.contains("seed")) opt.seed = hooklab::parse_seed(string_field(o, "seed", fn));
+    if (o.contains("pattern")) {
+        if (!o["pattern"].is_number_integer()) throw hooklab::Error(fn + ": pattern must be a block number, got " + o["pattern"].dump());
+        opt.pattern_layer = o["pattern"].get<int>();
+    }
+    opt.interventions = typed_interventions(interventions, &m);
+    return opt;
+}
+
 class Engine {
 public:
     // Step 1: the three small files, the weight format and the safetensors file size
@@ -321,24 +342,23 @@ public:
     }
 
     // hooklab heads. options: {"prompt"} or {"repeat", "seed" (decimal text: 64 bits exact)},
-    // optional "pattern" (a block); interventions as in run().
-    val heads(const std::string& options, const std::string& interventions, int indent) {
+    // optional "pattern" (a block); interventions as in run(). Returns {json: the CLI's heads
+    // JSON without the pattern's values (pattern: {layer, shape} only), pattern?: Float32Array}:
+    // the pattern is H x T x T floats, too many for JSON text.
+    val heads(const std::string& options, const std::string& interventions) {
         return guard([&] {
-            const hooklab::Model& m = model();
-            hooklab::HeadsOptions opt;
-            const json o = options_json(options, "heads");
-            if (o.contains("prompt")) opt.prompt = string_field(o, "prompt", "heads");
-            if (o.contains("repeat")) {
-                if (!o["repeat"].is_number_integer()) throw hooklab::Error("heads: repeat must be a positive integer, got " + o["repeat"].dump());
-                opt.repeat = o["repeat"].get<long long>();
-            }
-            if (o.contains("seed")) opt.seed = hooklab::parse_seed(string_field(o, "seed", "heads"));
-            if (o.contains("pattern")) {
-                if (!o["pattern"].is_number_integer()) throw hooklab::Error("heads: pattern must be a block number, got " + o["pattern"].dump());
-                opt.pattern_layer = o["pattern"].get<int>();
-            }
-            opt.interventions = typed_interventions(interventions, &m);
-            return val(hooklab::dump_json(hooklab::heads_json(m, hooklab::heads(m, opt)), indent));
+            const hooklab::HeadsResult r = heads_result(options, interventions, "heads");
+            val out = val::object();
+            out.set("json", hooklab::dump_json(hooklab::heads_json(model(), r, false)));
+            if (r.pattern_layer) out.set("pattern", f32(r.pattern));
+            return out;
+        });
+    }
+
+    // The same as text, exactly what the native CLI prints.
+    val headsJSON(const std::string& options, const std::string& interventions, int indent) {
+        return guard([&] {
+            return val(hooklab::dump_json(hooklab::heads_json(model(), heads_result(options, interventions, "headsJSON")), indent));
         });
     }
 
@@ -582,6 +602,9 @@ public:
 
 private:
     const hooklab::Model& model() const { return loaded(model_.get()); }
+    hooklab::HeadsResult heads_result(const std::string& options, const std::string& interventions, const std::string& fn) const {
+        return hooklab::heads(model(), heads_options(options, interventions, model(), fn));
+    }
     void reset() {
         patcher_.reset();  // it refers to the model
         generator_.reset();  // so does it
@@ -635,6 +658,7 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("process", &Engine::process)
         .function("run", &Engine::run)
         .function("heads", &Engine::heads)
+        .function("headsJSON", &Engine::headsJSON)
         .function("runJSON", &Engine::runJSON)
         .function("compare", &Engine::compare)
         .function("tokenize", &Engine::tokenize)

@@ -586,7 +586,7 @@ json num_or_null(const std::optional<double>& x) { return x && std::isfinite(*x)
 
 }  // namespace
 
-json heads_json(const Model& m, const HeadsResult& r) {
+json heads_json(const Model& m, const HeadsResult& r, bool with_pattern_data) {
     json out;
     out["tokens"] = r.tokens;
     json loss = json::array();
@@ -609,8 +609,10 @@ json heads_json(const Model& m, const HeadsResult& r) {
     out["previous_token"] = std::move(prev);
     out["first_token"] = std::move(first);
     out["interventions"] = interventions_json(r.interventions);
-    if (r.pattern_layer)
-        out["pattern"] = {{"layer", *r.pattern_layer}, {"shape", r.pattern_shape}, {"data", floats_json(r.pattern.data(), r.pattern.size())}};
+    if (r.pattern_layer) {
+        out["pattern"] = {{"layer", *r.pattern_layer}, {"shape", r.pattern_shape}};
+        if (with_pattern_data) out["pattern"]["data"] = floats_json(r.pattern.data(), r.pattern.size());
+    }
     return out;
 }
 

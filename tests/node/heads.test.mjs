@@ -60,7 +60,9 @@ test('pattern: the scored patterns of one block, those lab.run captures', () => 
   const want = lab.run(prompt, { interventions, capture: ['blocks.4.attn.hook_pattern'] }).captures['blocks.4.attn.hook_pattern'];
   assert.equal(got.layer, 4);
   assert.deepEqual(got.shape, want.shape);
-  assert.deepEqual(got.data, Array.from(want.data)); // lab.run's captures are Float32Arrays
+  // Both cross the wasm boundary as Float32Arrays, not JSON numbers.
+  assert.ok(got.data instanceof Float32Array);
+  assert.deepEqual(got.data, want.data);
   assert.equal(lab.heads({ prompt }).pattern, undefined);
 });
 

@@ -173,9 +173,13 @@ export interface RunResult {
   prompt: string;
   tokens: number[];
   token_strings: string[];
-  /** HuggingFace's output_hidden_states convention: the last entry is after ln_f. */
+  /** n_layer + 1 entries, HuggingFace's output_hidden_states convention: [0] the embeddings
+   *  (blocks.0.hook_resid_pre), [i + 1] the residual stream after block i, the last (index
+   *  n_layer) after ln_f. Offset by one from resid_std: hidden_std[i + 1] == resid_std[i] for
+   *  i < n_layer − 1; hidden_std[n_layer] is not resid_std[n_layer − 1] (ln_f lies between). */
   hidden_std: (number | null)[];
-  /** The residual stream after each block, before ln_f. */
+  /** n_layer entries: the residual stream after block i (blocks.i.hook_resid_post), before
+   *  ln_f; resid_std[i] == hidden_std[i + 1] for i < n_layer − 1 (see hidden_std). */
   resid_std: (number | null)[];
   /** Keyed by hook name without "blocks.{i}." (20 hook points). */
   stats: Record<string, HookStats>;
@@ -226,7 +230,7 @@ export interface HeadsResult {
   first_token: (number | null)[][];
   interventions: Intervention[];
   /** With opts.pattern: that block's hook_pattern, [head, query, key] row-major. */
-  pattern?: { layer: number; shape: [number, number, number]; data: (number | null)[] };
+  pattern?: { layer: number; shape: [number, number, number]; data: Float32Array };
 }
 
 /** Activation patching (issue #11). A TOKEN is text that is exactly one token (" Mary"), "#ID", or an id. */
@@ -461,7 +465,9 @@ export class HookLabError extends Error {}
 
 export class HookLab {
   /** source: a folder path (node), a base URL laid out like a HuggingFace repo, or the four files.
-   *  In node a name works too: "default" or "induction" (the models the package ships), or a hub model. */
+   *  In node a name works too: "default" or "induction" (the models the package ships), or a hub model.
+   *  In a browser "default" and "induction" are the package's own checkpoints, fetched relative to this
+   *  module (new URL('../../checkpoints/NAME/', import.meta.url)): serve node_modules/gpt2-hooklab as is. */
   static load(source: string | URL | FourFiles, opts?: LoadOptions): Promise<HookLab>;
   readonly config: ModelConfig;
   run(prompt: string, opts?: RunOptions): RunResult;

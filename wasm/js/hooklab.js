@@ -258,6 +258,7 @@ function buffersSource(src) {
 }
 
 // Node: a source that is no folder may name a model: "default" or "induction" (the models this
+// package ships; in a browser these two names resolve next to this module: bundledModelUrl)
 // package ships: checkpoints/default, the embedded default; checkpoints/induction, the
 // induction lesson's model) or a hub model ("gpt2", "org/name"), kept in the cache
 // folder that `hooklab fetch` fills and downloaded into it first when missing (one download
@@ -289,8 +290,13 @@ async function resolveNamedModel(source, opts) {
   return dir;
 }
 
+/** A browser (or worker): the bundled names are the package's own checkpoints, beside this module
+ *  (node_modules/gpt2-hooklab/checkpoints/NAME/, served by a bundler or a static server); other strings are URLs. */
+const bundledModelUrl = (name) => new URL(`../../checkpoints/${name}/`, import.meta.url).href;
+
 async function openSource(source, opts) {
   if (typeof source === 'string' && IS_NODE && !isUrlString(source)) return folderSource(await resolveNamedModel(source, opts));
+  if (typeof source === 'string' && !IS_NODE && BUNDLED_MODELS.includes(source)) return urlSource(bundledModelUrl(source), opts.fetchOptions, opts.cache);
   if (typeof source === 'string' || source instanceof URL) return urlSource(String(source), opts.fetchOptions, opts.cache);
   if (source && typeof source === 'object') return buffersSource(source);
   throw new HookLabError('HookLab.load: source must be a folder path (node), a base URL, or the four files');
@@ -722,10 +728,12 @@ export class HookLab {
    * @param opts {prompt} or {repeat, seed}, and {interventions}; see heads().
    */
   headsJSON(opts = {}, indent = -1) {
-    return this._heads(opts, indent, 'headsJSON');
+    const [o, ivs] = this._headsOptions(opts, 'headsJSON');
+    return unwrap(this._live().headsJSON(o, ivs, indent));
   }
 
-  _heads(opts, indent, fn) {
+  // The engine's heads options as JSON text, and the interventions' texts.
+  _headsOptions(opts, fn) {
     const engine = this._live();
     if (opts === null || typeof opts !== 'object') throw new HookLabError(`${fn}: expected {prompt} or {repeat, seed}`);
     checkOptions(fn, opts);
@@ -748,7 +756,7 @@ export class HookLab {
       if (!Number.isSafeInteger(opts.pattern)) throw new HookLabError(`heads: pattern must be a block number, got ${opts.pattern}`);
       o.pattern = opts.pattern;
     }
-    return unwrap(engine.heads(JSON.stringify(o), interventionTexts(opts.interventions, engine), indent));
+    return [JSON.stringify(o), interventionTexts(opts.interventions, engine)];
   }
 
   /**
@@ -756,10 +764,15 @@ export class HookLab {
    * [n_layer][n_head] (null where a score is undefined), on a prompt or on
    * TransformerLens's test input (<|endoftext|> then `repeat` random tokens twice).
    * @param opts {prompt} | {repeat, seed}, plus {interventions} applied during the forward and
-   *   {pattern: L} to also get block L's scored patterns as result.pattern {layer, shape [H,T,T], data}
+   *   {pattern: L} to also get block L's scored patterns as result.pattern {layer, shape [H,T,T],
+   *   data: Float32Array}, as run()'s captures
    */
   heads(opts = {}) {
-    return JSON.parse(this._heads(opts, -1, 'heads'));
+    const [o, ivs] = this._headsOptions(opts, 'heads');
+    const r = unwrap(this._live().heads(o, ivs));
+    const out = JSON.parse(r.json);
+    if (r.pattern) out.pattern.data = r.pattern;
+    return out;
   }
 
   /** Token ids of `text` (GPT-2 byte-level BPE). */

@@ -103,7 +103,7 @@ nlohmann::json attribute_json(const Model& m, const AttributeResult& r);
 // hooklab heads: {"tokens", "token_strings", "token_loss" ([T - 1], null where not finite),
 // "induction", "previous_token", "first_token" (each [n_layer][n_head], null where undefined or
 // not finite), "interventions"}, and with a pattern layer "pattern": {"layer", "shape": [H, T, T], "data"}.
-nlohmann::json heads_json(const Model& m, const HeadsResult& r);
+nlohmann::json heads_json(const Model& m, const HeadsResult& r, bool with_pattern_data = true);
 
 // One generated token: {"id", "token", "prob"}.
 nlohmann::json generate_step_json(const Model& m, const GenerateStep& s);

@@ -31,7 +31,7 @@ export function renderHeadGrid(container, { layer, tokens, baseline, intervened,
   grid.style.flexWrap = 'wrap';
   grid.style.gap = '12px';
   const none = t('headsNull');
-  const show = (x) => (x === null || x === undefined ? none : fmt(x));
+  const show = (x) => (x === null || x === undefined || Number.isNaN(x) ? none : fmt(x)); // NaN: a pattern's non-finite value
   pb.forEach((mb, h) => {
     const fig = document.createElement('figure');
     fig.className = 'heat-fig';
