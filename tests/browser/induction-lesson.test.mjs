@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { launch, waitForRun, REPO } from './helpers.mjs';
 import { HookLab } from '../../wasm/js/hooklab.js';
-import { PASSAGE, halves, found, ablations, compareHalves, ablationVerdict } from '../../web/src/panels/induction-lesson-data.js';
+import { PASSAGE, halves, found, ablations, compareHalves, ablationVerdict } from '../../web/src/induction-data.js';
 
 const R = 40, SEED = 3;
 let env, lab, ref;

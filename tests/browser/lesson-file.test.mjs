@@ -111,3 +111,70 @@ test('a lesson file on the page\'s origin opens from a link (lesson=lessons/indu
     await page.close();
   }
 });
+
+// Issue #28's leftovers 1 and 2: set-state {lesson} after load opens, switches and (null)
+// closes the lesson; predict mode asks lesson 1's questions from lessons/chapter.md (the one
+// place they are written), and not a second time beside the open lesson.
+test('set-state {lesson} opens, switches and closes a lesson; predict mode asks lesson 1\'s questions from its file, once', async () => {
+  const page = await env.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const setState = (state) => page.evaluate(async (state) => {
+    const out = [];
+    const h = (e) => { if (e.data?.type === 'hooklab:error') out.push(e.data.error); };
+    window.addEventListener('message', h);
+    window.postMessage({ type: 'hooklab:set-state', state, v: 1 }, location.origin);
+    await new Promise((r) => setTimeout(r, 300));
+    window.removeEventListener('message', h);
+    return out;
+  }, state);
+  try {
+    await page.goto(`${env.url}index.html?lang=en&ex3=9,0.1&predict=1`);
+    await waitForRun(page);
+    const sec = page.locator('#lesson-file');
+    assert.equal(await sec.isHidden(), true, 'no lesson at load');
+    // Predict mode: the questions of lesson 1 whose experiment is this state (shrink), worded by the file.
+    const shrink = lesson.questions.filter((q) => q.experiment === 'shrink');
+    assert.deepEqual(await page.locator('#questions fieldset legend').allTextContents(), shrink.map((q) => q.text.en));
+    await page.locator('#questions [data-q="shrink-recover"] input[value=yes]').check();
+    await page.locator('#reveal').click();
+    await page.waitForFunction(() => /Actual:/.test(document.querySelector('#questions [data-q="shrink-recover"]').textContent));
+    const said = await page.locator('#questions [data-q="shrink-recover"]').textContent();
+    assert.match(said, new RegExp(`Actual: ${node['shrink-recover'] === 'yes' ? 'Yes' : 'No'}`), 'the node checker\'s truth');
+    assert.match(said, /the later blocks undid [\d.]+%/);
+
+    // set-state {lesson: 'chapter'}: lesson 1 opens without a reload; its questions are not repeated below.
+    assert.deepEqual(await setState({ lesson: 'chapter' }), []);
+    await page.waitForSelector('#lesson-file h2.lesson-title');
+    assert.equal((await sec.locator('h2.lesson-title').textContent()).trim(), lesson.title.en);
+    assert.equal(await page.evaluate(() => window.hooklab.state.lesson), 'chapter');
+    assert.equal(new URL(page.url()).searchParams.get('lesson'), 'chapter');
+    assert.equal(await page.locator('#questions fieldset').count(), 0, 'lesson 1\'s questions once, in the lesson');
+    assert.equal(await page.evaluate(() => window.hooklab.lessonFile().id), 'chapter');
+
+    // Switched to lesson 2, the guided path: the lesson file closes, the path opens.
+    assert.deepEqual(await setState({ lesson: 'induction' }), []);
+    await page.waitForFunction(() => document.querySelector('#lesson-section').open);
+    assert.equal(await sec.isHidden(), true);
+    assert.equal(await page.evaluate(() => window.hooklab.lessonFile()), null);
+    // A lesson file by its link, then lesson 1 again.
+    assert.deepEqual(await setState({ lesson: 'lessons/chapter.md' }), []);
+    await page.waitForSelector('#lesson-file h2.lesson-title', { timeout: 30000 });
+    assert.equal(await page.evaluate(() => document.querySelector('#lesson-section').open), false, 'the guided path closed');
+    assert.equal(await page.evaluate(() => window.hooklab.state.lesson), 'lessons/chapter.md');
+    // A bad value is refused, naming the key; the lesson stays.
+    const bad = await setState({ lesson: 'https://elsewhere.example/x.md' });
+    assert.match(bad.join('\n'), /lesson/);
+    assert.equal(await sec.isVisible(), true);
+    // null closes it.
+    assert.deepEqual(await setState({ lesson: null }), []);
+    await page.waitForFunction(() => document.querySelector('#lesson-file').hidden);
+    assert.equal(await page.evaluate(() => window.hooklab.state.lesson ?? null), null);
+    assert.equal(new URL(page.url()).searchParams.get('lesson'), null);
+    assert.equal(await page.evaluate(() => document.querySelector('#lesson-section').open), false);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});

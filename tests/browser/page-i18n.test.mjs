@@ -49,7 +49,7 @@ test('Vietnamese: no English UI text, after a run, a language switch, errors and
   // Switched after the run: the status line and the token count must follow.
   await page.locator('#lang').selectOption('vi');
   assert.deepEqual(await englishOn(page), [], 'after switching to vi');
-  await page.locator('#questions fieldset').first().locator('input[value=true]').check();
+  await page.locator('#questions fieldset').first().locator('input[value=yes]').check();
   await page.locator('#reveal').click();
   const qtext = await page.locator('#questions').textContent();
   assert.match(qtext, /0,1/);

@@ -264,7 +264,7 @@ test('predict, then reveal', async () => {
   assert.equal(await page.locator('#result-body').isHidden(), true);
   const qs = page.locator('#questions fieldset');
   assert.ok((await qs.count()) >= 2);
-  await qs.nth(0).locator('input[value=true]').check();
+  await qs.nth(0).locator('input[value=yes]').check();
   await page.locator('#reveal').click();
   assert.equal(await page.locator('#result-body').isVisible(), true);
   assert.match(await qs.nth(0).textContent(), /Actual: (Yes|No)/);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { KNOWN_HEADS, knownHeadsFor, modelIdentity, headsNote } from '../../web/src/panels/known-heads.js';
+import { KNOWN_HEADS, knownHeadsFor, modelIdentity, headsNote } from '../../web/src/known-heads.js';
 import { HEADS_STRINGS } from '../../web/src/panels/heads-strings.js';
 import { makeT } from '../../web/src/i18n.js';
 

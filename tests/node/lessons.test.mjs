@@ -13,7 +13,7 @@ import { parseLesson, checkAnswers, LessonError } from '../../web/src/lesson-fil
 import { TRUTHS, TRUTH_NAMES, lessonTruths } from '../../web/src/lesson-truths.js';
 import { LESSONS } from '../../web/src/keys.js';
 import { quizTruths } from '../../web/src/analysis.js';
-import { halves, compareHalves, found, ablations, ablationVerdict, PASSAGE, pathParts } from '../../web/src/panels/induction-lesson-data.js';
+import { halves, compareHalves, found, ablations, ablationVerdict, PASSAGE, pathParts } from '../../web/src/induction-data.js';
 import { LESSON_STRINGS } from '../../web/src/panels/induction-lesson-strings.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -116,7 +116,7 @@ test('the truth table: every entry declares its choices and parameters', () => {
   }
 });
 
-test('the truths are the page\'s: analysis.js for lesson 1, induction-lesson-data.js for lesson 2', { skip: !built && 'wasm engine not built' }, async () => {
+test('the truths are the page\'s: analysis.js for lesson 1, induction-data.js for lesson 2', { skip: !built && 'wasm engine not built' }, async () => {
   const { HookLab } = await import('../../wasm/js/hooklab.js');
   const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
   try {

@@ -69,6 +69,12 @@ test('quiz truths come from the run, null where undefined', () => {
   const two = Object.fromEntries(quizTruths([scale(1, 0.1), scale(2, 10)], ex, base, int).map((q) => [q.id, q]));
   assert.equal(two.recover.truth, null);
   assert.equal(two.recover.reason, 'twoBlocks');
+  // Another exercise on besides the scaling: no figure, the reason instead (the page's predict
+  // mode asks lesson 1's questions only for its experiments; tests/browser/page-panels.test.mjs).
+  const noise = { kind: 'add_noise', layer: 9, mean: 10, std: 1, seed: 0 };
+  const mixed = Object.fromEntries(quizTruths([noise, scale(1, 0.1)], ex, base, int).map((q) => [q.id, q]));
+  assert.equal(mixed.recover.truth, null);
+  assert.equal(mixed.recover.reason, 'mixed');
   // Uniform head: a [H=1, T=2, T=2] pattern.
   const pat = { shape: [1, 2, 2], data: new Float32Array([1, 0, 0.5, 0.5]) };
   const zk = { kind: 'zero_head_k', layer: 0, head: 0 };

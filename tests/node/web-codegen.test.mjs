@@ -112,6 +112,36 @@ test('the nnsight tab: in the page beside HF and TL, its label and its code in t
   }
 });
 
+test('TransformerLens-processed weights (process=tl, issue #27): the TL code loads them as from_pretrained does, the HF and nnsight code say theirs are not', async () => {
+  const { tlDlaCode, tlPatchCode } = await import('../../web/src/codegen.js');
+  const { tlInputGradCode } = await import('../../web/src/codegen-gradients.js');
+  const proc = (ex, opts) => ({ ...state(ex, opts), process: 'tl' });
+  // A hub model: from_pretrained with its default processing, as the page computed.
+  const hub = tlCode(proc({}, { model: 'gpt2' }));
+  assert.match(hub, /^model = HookedTransformer\.from_pretrained\("gpt2"\)  # /m);
+  assert.doesNotMatch(hub, /from_pretrained_no_processing/);
+  assert.doesNotMatch(tlCode(state({}, { model: 'gpt2' })), /from_pretrained\("gpt2"\)/); // unprocessed: no_processing only
+  // A folder: the same four flags on, in float32 (the embedded model's file is F16).
+  const local = tlCode(proc());
+  assert.match(local, /convert_gpt2_weights\(hf, cfg\), fold_ln=True, center_writing_weights=True,\n\s+center_unembed=True, fold_value_biases=True\)/);
+  assert.match(local, /GPT2LMHeadModel\.from_pretrained\(MODEL\)\.float\(\)\.eval\(\)/);
+  // ln_final is LayerNormPre: no .w / .b to apply; the page's value is TL's hook_normalized.
+  assert.doesNotMatch(local, /model\.ln_final\.[wb]\b/);
+  assert.match(local, /\("ln_final\.hook_normalized", lambda x, hook: final\.append\(x\.std\(\)\.item\(\)\)\)\]/);
+  // The Patching view's code: the same load; the DLA without ln_final's weight, with b_U's part.
+  const pair = { clean: 'When Mary and John', corrupted: 'When John and Mary', answer: ' Mary', wrong: ' John', hook: 'resid_pre', metric: 'normalized' };
+  assert.match(tlPatchCode(proc({}, { model: 'gpt2' }), pair), /HookedTransformer\.from_pretrained\("gpt2"\)/);
+  assert.match(tlInputGradCode(proc({}, { model: 'gpt2' }), pair), /HookedTransformer\.from_pretrained\("gpt2"\)/);
+  const dla = tlDlaCode(proc({}, { model: 'gpt2' }), pair);
+  assert.doesNotMatch(dla, /model\.ln_final\.[wb]\b/);
+  assert.match(dla, /unembed_bias = \(model\.b_U\[answer\] - model\.b_U\[wrong\]\)\.item\(\)/);
+  assert.match(dla, /print\("sum", sum\(parts\.values\(\)\) \+ ln_bias \+ unembed_bias/);
+  // HF and nnsight load HF's weights: said at the top, in the page's language.
+  assert.ok(hfCode(proc()).includes(`# ${STRINGS.en.cgHfUnprocessed.split('\n')[0]}`));
+  assert.ok(nnCode(proc({}, { lang: 'vi' }), { lang: 'vi' }).includes(`# ${STRINGS.vi.cgHfUnprocessed.split('\n')[0]}`));
+  assert.doesNotMatch(hfCode(state()), /TransformerLens's from_pretrained does/);
+});
+
 test('which model the code loads: the hub name, the page URL or the repo folder; never GPT-2 small for the embedded model', () => {
   const hub = hfCode(state({}, { model: 'gpt2' }));
   assert.match(hub, /^MODEL = "openai-community\/gpt2"$/m);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { validMessage, initEmbedApi, refusedOriginWarning, EXPECTS } from '../../web/src/embed-api.js';
 import { KEY_NAMES } from '../../web/src/keys.js';
-import { stateFromParams, stateToParams, defaultState, KEY_PARTS } from '../../web/src/state.js';
+import { stateFromParams, stateToParams, defaultState, resetState, KEY_PARTS } from '../../web/src/state.js';
 
 test('validMessage accepts the documented shapes', () => {
   assert.equal(validMessage({ type: 'hooklab:get-state' }), null);
@@ -158,7 +158,7 @@ test('every URL key is a set-state key, with its type checked and a did-you-mean
   // The URL the page writes for a state that sets every key holds only keys.js's keys, and
   // each of them is a valid set-state field.
   const st = stateFromParams(new URLSearchParams('ex1=9.2&ex2=9,10,1,0&ex3=9,0.1&ex4=9,10&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=3&lens=1&predict=1&iv=blocks.3.attn.hook_z%20scale=0&heads=induction,5&repeat=20,7'
-    + '&pclean=A%20B&pcorr=C%20D&pans=%20x&pwrong=%20y&phook=z&pmetric=logit_diff&pmethod=attribution&gn=5&gt=0.5&gk=3&gp=0.9&gs=2&autorun=patch&locked=ex3,prompt&views=std,patch&picker=hidden&embed=1&model=gpt2&lang=vi&prompt=hi&lesson=induction'));
+    + '&pclean=A%20B&pcorr=C%20D&pans=%20x&pwrong=%20y&phook=z&pmetric=logit_diff&pmethod=attribution&gn=5&gt=0.5&gk=3&gp=0.9&gs=2&autorun=patch&locked=ex3,prompt&views=std,patch&picker=hidden&embed=1&model=gpt2&process=tl&lang=vi&prompt=hi&lesson=induction'));
   const q = stateToParams(st);
   assert.deepEqual([...q.keys()].sort(), [...KEY_NAMES].sort(), 'stateToParams writes exactly the keys of keys.js');
   for (const [k, v] of q) assert.equal(validMessage({ type: 'hooklab:set-state', state: { [k]: v } }), null, k);
@@ -177,6 +177,36 @@ test('every URL key is a set-state key, with its type checked and a did-you-mean
   // The API's version.
   assert.equal(validMessage({ type: 'hooklab:get-state', v: 1 }), null);
   assert.match(validMessage({ type: 'hooklab:get-state', v: 2 }), /unsupported version/);
+});
+
+test('the process key (issue #27): "tl" or "none", anything else refused; set-state switches it off with null or false', () => {
+  const read = (query) => { const refused = []; return { st: stateFromParams(new URLSearchParams(query), 'en', refused), refused }; };
+  assert.equal(defaultState().process, 'none');
+  const on = read('process=tl');
+  assert.deepEqual([on.st.process, on.refused], ['tl', []]);
+  assert.equal(stateToParams(on.st).get('process'), 'tl');
+  assert.deepEqual(stateFromParams(stateToParams(on.st), 'en'), on.st, 'round trip');
+  const off = read('process=none');
+  assert.deepEqual([off.st.process, off.refused], ['none', []]);
+  assert.equal(stateToParams(off.st).has('process'), false, 'the default is not written');
+  for (const bad of ['TL', '1', 'true', 'fold_ln', '', 'tl,none']) {
+    const r = read(`process=${encodeURIComponent(bad)}`);
+    assert.equal(r.st.process, 'none', bad);
+    assert.deepEqual(r.refused, [{ key: 'process', value: bad }], bad);
+  }
+  const typo = read('proces=tl');
+  assert.deepEqual([typo.st.process, typo.refused[0].unknown, typo.refused[0].near], ['none', true, 'process']);
+  // The element's attribute: the same rules.
+  assert.equal(stateFromParams({ process: 'tl' }, 'en').process, 'tl');
+  // set-state: a string, or null / false to go back to HF's weights; true or a number is refused.
+  for (const v of ['tl', 'none', null, false]) assert.equal(validMessage({ type: 'hooklab:set-state', state: { process: v } }), null, String(v));
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { process: true } }), /bad value for process: true; expected "tl"/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { process: 1 } }), /bad value for process: 1/);
+  assert.match(validMessage({ type: 'hooklab:set-state', state: { proces: 'tl' } }), /did you mean "process"/);
+  // Not an experiment: Reset keeps it, as it keeps the model; an author can lock it.
+  assert.equal(resetState(on.st).process, 'tl');
+  assert.deepEqual(KEY_PARTS.process, [['process']]);
+  assert.deepEqual(read('locked=process').st.locked, ['process']);
 });
 
 test('URL keys (and so the element\'s attributes) the page does not know are refused, naming the nearest key', () => {

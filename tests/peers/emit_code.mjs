@@ -83,6 +83,15 @@ function states() {
   out.push({ name: 'default/all', ckpt: 'default', query: q({ ex1: '9.2', ex2: '9,10,0,0', ex3: '9,0.1', ex4: '5,10' }) });
   out.push({ name: 'default/patch-resid_pre', ckpt: 'default', kind: 'patch', query: q({}) });
   out.push({ name: 'default/dla', ckpt: 'default', kind: 'dla', query: q({}) });
+  // The weights processed as TransformerLens's from_pretrained does (process=tl, issue #27): the
+  // TransformerLens code loads them so and prints the engine's numbers loaded with --process tl
+  // (the HF and nnsight tabs load HF's weights: not run in these states).
+  out.push({ name: 'processed/all', ckpt: 'mid', query: q({ process: 'tl', ...page }) });
+  out.push({ name: 'processed/default', ckpt: 'default', query: q({ process: 'tl', ex1: '9.2', ex3: '9,0.1' }) });
+  out.push({ name: 'processed/rows', ckpt: 'mid', rows: true, query: q({ process: 'tl', ex1: '6.1', iv: 'blocks.2.ln1.hook_normalized scale=3 feat=0:40;blocks.5.attn.hook_v set=0.5 heads=even feat=0:4;ln_final.hook_normalized add=-0.5 feat=odd' }) });
+  out.push({ name: 'processed/patch-resid_pre', ckpt: 'mid', kind: 'patch', query: q({ ...pair, process: 'tl', phook: 'resid_pre' }) });
+  out.push({ name: 'processed/dla', ckpt: 'mid', kind: 'dla', query: q({ ...pair, process: 'tl' }) });
+  out.push({ name: 'processed/dla-default', ckpt: 'default', kind: 'dla', query: q({ process: 'tl' }) });
   return out;
 }
 
@@ -112,14 +121,15 @@ const result = wanted.map((s) => {
   const refused = [];
   const st = stateFromParams(new URLSearchParams(s.query), 'en', refused);
   if (refused.length) throw new Error(`${s.name}: the page refused ${JSON.stringify(refused)}`);
-  const e = { ...s, prompt: st.prompt, interventions: interventionsOf(st), topk: st.topk };
+  const e = { ...s, prompt: st.prompt, interventions: interventionsOf(st), topk: st.topk, process: st.process };
+  const processed = st.process === 'tl'; // only the TransformerLens code loads the weights processed
   if (s.rows && !hooks) return { ...e, skip: 'the builder\'s rows need the engine\'s hook table: wasm engine not built (npm run build:wasm)' };
   const info = { ...INFO, hooks };
   if (s.kind) {
     const ex = { ...patchInputs(st.patch, st.model), hook: st.patch.hook, metric: st.patch.metric };
     const [tl, nn] = { patch: [tlPatchCode, nnPatchCode], dla: [tlDlaCode, nnDlaCode], attr: [tlAttributionCode, nnAttributionCode], ixg: [tlInputGradCode, nnInputGradCode] }[s.kind];
-    return { ...e, ex, tl: tl(st, ex, info), nn: nn(st, ex, info) };
+    return processed ? { ...e, ex, tl: tl(st, ex, info) } : { ...e, ex, tl: tl(st, ex, info), nn: nn(st, ex, info) };
   }
-  return { ...e, hf: hfCode(st, info), tl: tlCode(st, info), nn: nnCode(st, info) };
+  return processed ? { ...e, tl: tlCode(st, info) } : { ...e, hf: hfCode(st, info), tl: tlCode(st, info), nn: nnCode(st, info) };
 });
 process.stdout.write(JSON.stringify({ hook_table: hooks ? 'wasm' : null, states: result }, null, 1));

@@ -56,15 +56,20 @@ def _ivs(interventions):
     return [a for iv in interventions for a in ("--intervene", json.dumps(iv))]
 
 
-def engine_run(name, prompt, interventions=(), captures=(), topk=20):
+def _process(process):
+    """--process LIST for a page state's weight processing ("tl": TransformerLens's from_pretrained's four)."""
+    return ["--process", process] if process and process != "none" else []
+
+
+def engine_run(name, prompt, interventions=(), captures=(), topk=20, process=None):
     args = ["run", "--model", str(ckpt(name)), "--prompt", prompt, "--logits", "--topk", str(topk), "--threads", "1"]
-    args += _ivs(interventions) + [a for c in captures for a in ("--capture", c)]
+    args += _ivs(interventions) + [a for c in captures for a in ("--capture", c)] + _process(process)
     return _engine(tuple(args))
 
 
-def engine_patch(name, clean, corrupted, answer, wrong, hook, interventions=(), method="exact"):
+def engine_patch(name, clean, corrupted, answer, wrong, hook, interventions=(), method="exact", process=None):
     args = ["patch", "--model", str(ckpt(name)), "--clean", clean, "--corrupted", corrupted, "--answer", answer,
-            "--wrong", wrong, "--hook", hook, "--method", method, "--threads", "1"] + _ivs(interventions)
+            "--wrong", wrong, "--hook", hook, "--method", method, "--threads", "1"] + _ivs(interventions) + _process(process)
     return _engine(tuple(args))
 
 
@@ -135,9 +140,9 @@ def input_x_gradient_tolerance(name, prompt, answer, wrong, interventions=()):
     return g, rec
 
 
-def engine_attribute(name, prompt, answer, wrong, interventions=()):
+def engine_attribute(name, prompt, answer, wrong, interventions=(), process=None):
     args = ["attribute", "--model", str(ckpt(name)), "--prompt", prompt, "--answer", answer, "--wrong", wrong,
-            "--threads", "1"] + _ivs(interventions)
+            "--threads", "1"] + _ivs(interventions) + _process(process)
     return _engine(tuple(args))
 
 

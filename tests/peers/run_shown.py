@@ -6,7 +6,7 @@ each printed and the values it computed (tests/peers, docs/peers.md).
 JOBS.json: [{"code": PATH, "out": PATH}, ...]. Each program runs as a script (runpy, as
 __main__) with its stdout captured; then {"stdout", "error", "values"} is written to its "out",
 "values" being the globals the page's programs compute their printed numbers from (baseline,
-intervened, result, clean_ld, corrupted_ld, parts, per_head, ln_bias) as plain lists and numbers,
+intervened, result, clean_ld, corrupted_ld, parts, per_head, ln_bias, unembed_bias) as plain lists and numbers,
 and the dtype of the model's parameters ("dtype").
 One process for all of them saves importing torch and transformers once per program; the
 programs share nothing (each loads its own model, removes its hooks, seeds its own noise).
@@ -20,7 +20,7 @@ import traceback
 
 import torch
 
-KEEP = ("baseline", "intervened", "result", "clean_ld", "corrupted_ld", "parts", "per_head", "ln_bias", "x_grad")
+KEEP = ("baseline", "intervened", "result", "clean_ld", "corrupted_ld", "parts", "per_head", "ln_bias", "unembed_bias", "x_grad")
 
 
 def plain(x):

@@ -41,6 +41,8 @@ def _program(shown, name, lang):
     s = STATES[name]
     if s.get("skip"):
         pytest.skip(s["skip"])
+    if lang not in s:  # the page's weights processed (process=tl): only its TransformerLens code loads them so
+        pytest.skip("%s: the page's %s code loads HF's weights, the page's are processed" % (name, lang))
     if (name, lang) not in shown:
         pytest.skip("%s's programs not run (PEERS_LANGS)" % lang)
     r = shown[(name, lang)]
@@ -62,8 +64,9 @@ def _noise_layer(s):
 @pytest.mark.parametrize("name", MAIN)
 def test_code_panel_prints_the_engines_numbers(shown, name, lang):
     s, r = _program(shown, name, lang)
-    base = peerlib.engine_run(s["ckpt"], s["prompt"])
-    inter = peerlib.engine_run(s["ckpt"], s["prompt"], s["interventions"])
+    proc = s.get("process")  # the page's weights TransformerLens-processed ("tl"): the engine loads them so
+    base = peerlib.engine_run(s["ckpt"], s["prompt"], process=proc)
+    inter = peerlib.engine_run(s["ckpt"], s["prompt"], s["interventions"], process=proc)
     tb, ti = peerlib.derived(base), peerlib.derived(inter)
     noise = _noise_layer(s)
     p = peerlib.printed(r["stdout"])
@@ -118,8 +121,9 @@ def test_patching_code_prints_the_engines_sweep(shown, name, lang):
     s, r = _program(shown, name, lang)
     clean, corrupted, answer, wrong = _pair(s)
     hook, metric = s["ex"]["hook"], s["ex"]["metric"]
-    e = peerlib.engine_patch(s["ckpt"], clean, corrupted, answer, wrong, hook, s["interventions"])
-    runs = [peerlib.engine_run(s["ckpt"], t, s["interventions"]) for t in (clean, corrupted)]
+    proc = s.get("process")
+    e = peerlib.engine_patch(s["ckpt"], clean, corrupted, answer, wrong, hook, s["interventions"], process=proc)
+    runs = [peerlib.engine_run(s["ckpt"], t, s["interventions"], process=proc) for t in (clean, corrupted)]
     tol = peerlib.derived(*runs)
     v = r["values"]
     line = [l for l in r["stdout"].splitlines() if l.startswith("clean logit diff")]
@@ -142,11 +146,14 @@ def test_patching_code_prints_the_engines_sweep(shown, name, lang):
 def test_attribution_code_prints_the_engines_components(shown, name, lang):
     s, r = _program(shown, name, lang)
     clean, _, answer, wrong = _pair(s)
-    e = peerlib.engine_attribute(s["ckpt"], clean, answer, wrong, s["interventions"])
-    tol = peerlib.derived(peerlib.engine_run(s["ckpt"], clean, s["interventions"]))
+    proc = s.get("process")
+    e = peerlib.engine_attribute(s["ckpt"], clean, answer, wrong, s["interventions"], process=proc)
+    tol = peerlib.derived(peerlib.engine_run(s["ckpt"], clean, s["interventions"], process=proc))
     v = r["values"]
     n_layer, n_head = len(v["per_head"]), len(v["per_head"][0])
     mine = {"embed": v["parts"]["embed"], "pos_embed": v["parts"]["pos_embed"], "ln_final.bias": v["ln_bias"]}
+    if "unembed_bias" in v:  # processed weights: b_U[answer] - b_U[wrong], the engine's unembed.bias
+        mine["unembed.bias"] = v["unembed_bias"]
     for l in range(n_layer):
         for h in range(n_head):
             mine["blocks.%d.attn.head.%d" % (l, h)] = v["per_head"][l][h]

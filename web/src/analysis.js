@@ -38,23 +38,24 @@ export function compensationReport(interventions, base, int) {
 }
 
 // The predict-then-reveal questions for a run, with their true answers (null: undefined
-// for this run, `reason` says why). The page words them: {id, key, vars, truth, net?, reason?}.
+// for this run, `reason` says why): {id, vars, truth, net?, reason?}. Their wording is lessons/chapter.md's
+// (the questions that name these truths, lesson-truths.js); the page asks them in predict mode (panels/questions.js).
 export function quizTruths(interventions, ex, base, int) {
   const qs = [];
   const comp = compensationReport(interventions, base, int);
   if (comp) {
     // "Recovers" = the later blocks themselves undo at least a quarter of the change (log scale).
     const truth = finite(comp.net) ? comp.net >= 25 : null;
-    qs.push({ id: 'recover', key: 'qRecover', vars: { l: comp.layer, f: comp.factor }, truth, net: comp.net, reason: comp.reason });
+    qs.push({ id: 'recover', vars: { l: comp.layer, f: comp.factor }, truth, net: comp.net, reason: comp.reason });
     const n = base.hidden_std.length - 1;
     const bb = base.hidden_std[n], ii = int.hidden_std[n];
-    qs.push({ id: 'hf1', key: 'qHfOne', vars: {}, truth: finite(bb) && finite(ii) && bb !== 0 ? Math.abs(ii / bb - 1) < 0.05 : null });
+    qs.push({ id: 'hf1', vars: {}, truth: finite(bb) && finite(ii) && bb !== 0 ? Math.abs(ii / bb - 1) < 0.05 : null });
   }
   if (ex?.ex1?.on) {
     const cap = int.captures?.[`blocks.${ex.ex1.layer}.attn.hook_pattern`];
-    qs.push({ id: 'uniform', key: 'qUniform', vars: { h: ex.ex1.head, l: ex.ex1.layer }, truth: isUniformHead(cap, ex.ex1.head) });
+    qs.push({ id: 'uniform', vars: { h: ex.ex1.head, l: ex.ex1.layer }, truth: isUniformHead(cap, ex.ex1.head) });
   }
-  if (interventions.length) qs.push({ id: 'top1', key: 'qTop1', vars: {}, truth: base.top[0]?.id !== int.top[0]?.id });
+  if (interventions.length) qs.push({ id: 'top1', vars: {}, truth: base.top[0]?.id !== int.top[0]?.id });
   return qs;
 }
 
@@ -149,6 +150,7 @@ export function toCsv(exp, table) {
   row('meta', 1, 'prompt', exp.prompt, '');
   row('meta', 2, 'interventions', JSON.stringify(exp.interventions), '');
   row('meta', 3, 'date', exp.date, '');
+  if (exp.model.processing) row('meta', 4, 'processing', Object.keys(exp.model.processing).filter((k) => exp.model.processing[k]).join(','), ''); // TransformerLens's, at load
   Array.from(base.resid_std).forEach((b, i) => row('resid_std', i, `block ${i}`, b, int.resid_std[i]));
   const hn = base.hidden_std.length;
   Array.from(base.hidden_std).forEach((b, i) => row('hidden_std', i, i === 0 ? 'embeddings' : i === hn - 1 ? 'ln_f' : `block ${i - 1}`, b, int.hidden_std[i]));

@@ -10,6 +10,7 @@ import { stateFromParams, copyKeys } from './state.js';
 // The controls of each key (selectors).
 const CONTROLS = {
   model: 'input[name=model], #files, #empty-files, #clear-cache',
+  process: '#process-tl',
   prompt: '#prompt',
   lang: '#lang',
   ex1: '[data-ex=ex1] input', ex2: '[data-ex=ex2] input', ex3: '[data-ex=ex3] input', ex4: '[data-ex=ex4] input',
@@ -87,4 +88,10 @@ export function applyAuthor(app) {
   // The compact embed shows a patching experiment's results first.
   const patchFirst = (st.autorun ?? []).includes('patch') || (!!views && views.has('patch'));
   document.body.classList.toggle('patch-first', patchFirst);
+  // Likewise heads, generation or a lesson: the lesson, else the first autorun view, else the
+  // first of the views; its result comes before the other views (style.css).
+  const leads = ['heads', 'generate'];
+  const lead = patchFirst ? 'patch' : st.lesson === 'induction' ? 'lesson'
+    : (st.autorun ?? []).find((v) => leads.includes(v)) ?? (st.views ?? []).find((v) => leads.includes(v)) ?? null;
+  for (const v of ['heads', 'generate', 'lesson']) document.body.classList.toggle(`${v}-first`, lead === v);
 }

@@ -51,7 +51,7 @@ function permanentHooks(st, t, hooks) {
       throw new Error(`codegen: no TransformerLens hook for intervention kind ${iv.kind}`);
     }
   });
-  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, hooks);
+  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, hooks, st.process === 'tl');
   if (rows.hooks.length) {
     L.push(...comment(t('cgRowsPermanent')));
     L.push(...rows.L);

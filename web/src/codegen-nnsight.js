@@ -28,6 +28,7 @@ const nnToken = (s) => (/^#\d+$/.test(s) ? s.slice(1) : `token_id(${py(s)})`);
 function head(st, t, info) {
   const src = modelSource(st, t, info);
   const L = [...comment(t('cgNeeds', { pkgs: `torch transformers ${NN_PKG}` }))];
+  if (st.process === 'tl') L.push(...comment(t('cgHfUnprocessed')));
   L.push('import torch');
   L.push('import nnsight');
   L.push('from nnsight import TransformersModel');

@@ -211,7 +211,7 @@ const LN_MODULE = {
 };
 
 /** TransformerLens: {lines, hooks: [python (name, fn) tuples], post: [fn names for the logits]}. */
-export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
+export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null, processed = false) {
   num = pyNum;
   useTable(rows, engineHooks);
   const L = [];
@@ -244,7 +244,10 @@ export function tlRows(rows, t, pyNum, n0 = 0, engineHooks = null) {
     }
     L.push(`def ${fn}(x, hook):`);
     if (name === 'attn.hook_attn_scores') L.push(`    return torch.where(causal(x), ${call(iv, 'x')}, x)  # ${t('cgCausalTl')}`);
-    else if (LN_MODULE[name]) {
+    else if (LN_MODULE[name] && processed) {
+      // Weights processed (fold_ln): TransformerLens's LayerNormPre value is the engine's hook point.
+      L.push(`    return ${call(iv, 'x')}  # ${t('cgTlLnPre')}`);
+    } else if (LN_MODULE[name]) {
       // TransformerLens's hook_normalized is (x - mean) / scale, before the LayerNorm's weight and
       // bias; the engine's hook point (HF's ln output) is after them: act there, hand back x.
       L.push(`    ln = ${LN_MODULE[name](layer)}`);

@@ -41,7 +41,12 @@ export const comment = (text, indent = '') => text.split('\n').map((l) => `${ind
 // embedded model's files from the page that serves them). modelUrl: the absolute URL of the
 // page's models/KEY/ folder (http or https); without it, the folder in a clone of the repo.
 // modelDir: that folder in a clone (checkpoints/KEY: the default, or the lesson model).
-export function modelSource(st, t, { modelName = 'HookLab-Brown', modelUrl = null, modelDir = 'checkpoints/default' } = {}) {
+// processed: the page's weights are TransformerLens-processed (st.process 'tl'): tlLoad loads them so.
+export function modelSource(st, t, info = {}) {
+  return { ...modelFiles(st, t, info), processed: st.process === 'tl' };
+}
+
+function modelFiles(st, t, { modelName = 'HookLab-Brown', modelUrl = null, modelDir = 'checkpoints/default' } = {}) {
   const inRepo = (s) => s.replaceAll('checkpoints/default', modelDir);
   const L = [];
   if (Object.hasOwn(HUB_MODELS, st.model)) return { L, hf: HUB_MODELS[st.model].repo, tl: st.model, hub: true };
@@ -92,6 +97,7 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   const src = modelSource(st, t, info);
   const L = [];
   L.push(...comment(t('cgNeeds', { pkgs: 'torch transformers' })));
+  if (st.process === 'tl') L.push(...comment(t('cgHfUnprocessed')));
   L.push('import torch');
   L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
   L.push('');
@@ -177,18 +183,23 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
 }
 
 // The lines that load the model into TransformerLens: a hub name directly; a folder (the
-// embedded model, local files) through a config built from the checkpoint.
+// embedded model, local files) through a config built from the checkpoint. src.processed (the
+// page's weights TransformerLens-processed): from_pretrained's default processing, as the page
+// computed its numbers; otherwise none (from_pretrained_no_processing: HF's activations).
 export function tlLoad(src, t) {
   const L = [];
+  const on = src.processed ? 'True' : 'False';
   if (src.hub) {
-    L.push(`model = HookedTransformer.from_pretrained_no_processing(${py(src.tl)})  # ${t('cgTlHub')}`);
+    if (src.processed) L.push(`model = HookedTransformer.from_pretrained(${py(src.tl)})  # ${t('cgTlHubTl')}`);
+    else L.push(`model = HookedTransformer.from_pretrained_no_processing(${py(src.tl)})  # ${t('cgTlHub')}`);
   } else {
-    L.push(...comment(t('cgTlLocal')));
+    L.push(...comment(t(src.processed ? 'cgTlLocalTl' : 'cgTlLocal')));
     L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
     L.push('from transformer_lens import HookedTransformerConfig');
     L.push('from transformer_lens.loading_from_pretrained import convert_gpt2_weights');
     L.push(...src.L);
-    L.push('hf = GPT2LMHeadModel.from_pretrained(MODEL).eval()');
+    // .float(): the processing computes on the converted tensors, in the file's dtype otherwise (F16).
+    L.push('hf = GPT2LMHeadModel.from_pretrained(MODEL).float().eval()');
     L.push('c = hf.config');
     L.push('cfg = HookedTransformerConfig(');
     L.push('    n_layers=c.n_layer, d_model=c.n_embd, n_heads=c.n_head, d_head=c.n_embd // c.n_head,');
@@ -196,8 +207,8 @@ export function tlLoad(src, t) {
     L.push('    act_fn=c.activation_function, eps=c.layer_norm_epsilon, normalization_type="LN",');
     L.push('    original_architecture="GPT2LMHeadModel")');
     L.push('model = HookedTransformer(cfg, tokenizer=GPT2TokenizerFast.from_pretrained(MODEL))');
-    L.push('model.load_and_process_state_dict(convert_gpt2_weights(hf, cfg), fold_ln=False, center_writing_weights=False,');
-    L.push('                                  center_unembed=False, fold_value_biases=False)');
+    L.push(`model.load_and_process_state_dict(convert_gpt2_weights(hf, cfg), fold_ln=${on}, center_writing_weights=${on},`);
+    L.push(`                                  center_unembed=${on}, fold_value_biases=${on})`);
   }
   return L;
 }
@@ -227,7 +238,9 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
   // TransformerLens's hook_normalized is (x - mean) / scale, before ln_final's weight and bias;
   // HF's last hidden_states entry, the page's, is ln_final's output: the recorder applies them.
-  L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append((x * model.ln_final.w + model.ln_final.b).std().item()))]');
+  // Processed (fold_ln: LayerNormPre, no weight or bias), the page's value is TL's as it is.
+  if (src.processed) L.push(`            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]  # ${t('cgTlLnPre')}`);
+  else L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append((x * model.ln_final.w + model.ln_final.b).std().item()))]');
   L.push('    with torch.no_grad():');
   L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)');
   L.push(`    for f in post:  # ${t('cgTlPost')}`);
@@ -236,7 +249,7 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   L.push('    return resid, emb + resid[:-1] + final, logits');
   L.push('');
   const hooks = [];
-  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks);
+  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks, src.processed);
   ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
@@ -417,27 +430,39 @@ export function tlDlaCode(st, ex, { lang = 'en', ...info } = {}) {
   const t = makeT(lang);
   const L = tlPatchHead(st, ex, t, info, '');
   L.splice(L.indexOf('') + 1, 0, ...comment(t('cgDlaIntro')));
+  const processed = st.process === 'tl';
   L.push('logits, cache = model.run_with_cache(clean_tokens)');
   L.push('direction = model.W_U[:, answer] - model.W_U[:, wrong]');
   L.push('def project(stack):');
-  L.push('    # ln_final with the run\'s own scale, its weight, then onto the direction');
-  L.push('    return (cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1) * model.ln_final.w) @ direction');
+  if (processed) {
+    // fold_ln: ln_final has no weight or bias (LayerNormPre); they are inside W_U and b_U.
+    L.push(`    # ${t('cgDlaProject')}`);
+    L.push('    return cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1) @ direction');
+  } else {
+    L.push('    # ln_final with the run\'s own scale, its weight, then onto the direction');
+    L.push('    return (cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1) * model.ln_final.w) @ direction');
+  }
   L.push('resid, labels = cache.decompose_resid(layer=-1, pos_slice=-1, return_labels=True)');
   L.push('heads, head_labels = cache.stack_head_results(layer=-1, pos_slice=-1, return_labels=True)');
   L.push('parts = dict(zip(labels, project(resid)[:, 0].tolist()))');
   L.push('n, h = model.cfg.n_layers, model.cfg.n_heads');
   L.push('per_head = project(heads)[:, 0].reshape(n, h)');
   L.push(...comment(t('cgDlaBias')));
-  L.push('ln_bias = (model.ln_final.b @ direction).item()');
+  if (processed) {
+    L.push(...comment(t('cgDlaBiasTl')));
+    L.push('ln_bias = 0.0');
+    L.push('unembed_bias = (model.b_U[answer] - model.b_U[wrong]).item()');
+  } else L.push('ln_bias = (model.ln_final.b @ direction).item()');
   L.push('print("embed", parts["embed"], "pos_embed", parts["pos_embed"])');
   L.push('print("block  heads  attn_bias  mlp")');
   L.push('for l in range(n):');
   L.push('    heads_sum = per_head[l].sum().item()');
   L.push('    print(l, heads_sum, parts[f"{l}_attn_out"] - heads_sum, parts[f"{l}_mlp_out"])');
   L.push('print("ln_final.bias", ln_bias)');
+  if (processed) L.push('print("unembed.bias", unembed_bias)');
   L.push('torch.set_printoptions(precision=4, linewidth=200, sci_mode=False)');
   L.push('print(per_head)');
-  L.push('print("sum", sum(parts.values()) + ln_bias, "logit diff", logit_diff(logits).item())');
+  L.push(`print("sum", sum(parts.values()) + ln_bias${processed ? ' + unembed_bias' : ''}, "logit diff", logit_diff(logits).item())`);
   if (interventionsOf(st).length) L.push('model.reset_hooks(including_permanent=True)');
   return L.join('\n');
 }

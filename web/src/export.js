@@ -8,6 +8,7 @@ import { interventionsOf } from './state.js';
 import { describeRow, rowToText, rowIntervention } from './rows.js';
 import { flushLazy } from './lazy.js';
 import { displayName } from './model-name.js';
+import './processing-strings.js'; // the weights' label
 
 // Typed arrays (the worker may send Float32Array) become plain arrays for JSON.
 const plain = (x) => JSON.parse(JSON.stringify(x, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v)));
@@ -28,7 +29,8 @@ export function exportObject(app) {
   return plain({
     format: 'hooklab-export',
     v: EXPORT_VERSION,
-    model: { id: result.model, name: displayName(app), ...modelInfo.config },
+    // config.processing: TransformerLens's weight processing the run's weights had ({fold_ln, ...}), or null (HF's)
+    model: { id: result.model, name: displayName(app), ...modelInfo.config, processing: processingOf(modelInfo) },
     prompt: result.state.prompt,
     interventions: interventionsOf(result.state),
     date: new Date().toISOString(),
@@ -43,6 +45,14 @@ export function exportObject(app) {
     pending: pendingViews(app),
   });
 }
+
+/** The loaded model's weight processing ({fold_ln, center_writing_weights, center_unembed,
+ *  fold_value_biases} as the engine reports it), or null for HuggingFace's weights. */
+export const processingOf = (modelInfo) => {
+  const p = modelInfo?.config?.processing;
+  return p && Object.values(p).some(Boolean) ? { ...p } : null;
+};
+const PROCESS_ORDER = ['fold_ln', 'center_writing_weights', 'center_unembed', 'fold_value_biases'];
 
 /** The views whose automatic run (autorun) has not finished: [name]. */
 export const pendingViews = (app) => (app.pendingChecks ?? []).map((f) => f()).filter(Boolean);
@@ -76,8 +86,10 @@ export function exportContext(app, date = new Date()) {
   const { t, result, modelInfo } = app;
   const name = displayName(app);
   const model = modelInfo?.key === 'default' ? t('modelDefault', { name }) : name;
+  const proc = processingOf(modelInfo);
   return [
     ['Model', t('exportModel'), model],
+    ['Weights', t('weights'), proc ? t('weightsTl', { list: PROCESS_ORDER.filter((k) => proc[k]).join(', ') }) : t('weightsHf')],
     ['Prompt', t('exportPrompt'), JSON.stringify(result.state.prompt)],
     ['Interventions', t('exportInterventions'), describeInterventions(app, result.state)],
     ['Creation Time', t('exportDate'), date.toISOString()],

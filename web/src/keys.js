@@ -20,6 +20,8 @@ export const LESSONS = Object.freeze(['chapter', 'induction']);
 export const isLessonUrl = (v) => typeof v === 'string' && v.length <= 200 && /^(\.\/|\/)?[A-Za-z0-9_-][A-Za-z0-9_./-]*\.md$/.test(v) && !v.includes('//') && !v.includes('..');
 export const KEYS = Object.freeze({
   model: K('text', 'one of "default", "induction", "gpt2", "gpt2-medium", "local"'),
+  // TransformerLens's weight processing at load (HookLab.load's {process}: 'tl', from_pretrained's four).
+  process: K('spec', '"tl" (the weights processed as TransformerLens\'s from_pretrained does: fold_ln, center_writing_weights, center_unembed, fold_value_biases), or "none" / null for the HuggingFace weights'),
   prompt: K('text', 'a text'),
   lang: K('text', '"en" or "vi"'),
   ex1: K('spec', '"L.H" (block and head, e.g. "9.2"), or null to switch exercise 1 off'),

@@ -7,10 +7,10 @@
 //     (lab.compare; experiment: the lesson's, for the page, which runs it in its own state)
 //   engine.heads({prompt} | {repeat, seed}, interventions?) → lab.heads result
 // The chapter's truths are analysis.js's (quizTruths); the induction path's are
-// panels/induction-lesson-data.js's.
+// induction-data.js's.
 import { quizTruths } from './analysis.js';
 import { stateFromParams, interventionsOf } from './state.js';
-import { halves, compareHalves, found, ablations, ablationVerdict } from './panels/induction-lesson-data.js';
+import { halves, compareHalves, found, ablations, ablationVerdict } from './induction-data.js';
 
 const YES_NO = Object.freeze(['yes', 'no']);
 const yesNo = (b) => (b === null || b === undefined ? null : b ? 'yes' : 'no');

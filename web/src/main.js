@@ -10,7 +10,7 @@ import { initEmbedApi } from './embed-api.js';
 import { matchFiles } from './local-files.js';
 import { writeControls, readControls, syncUrl, updateExerciseHelp, renderFieldErrors } from './form.js';
 import { schedule, runLens } from './run.js';
-import { selectModel, loadHub, loadLocal, renderEmptyState, fitToModel } from './model.js';
+import { selectModel, loadHub, loadLocal, renderEmptyState, fitToModel, bindProcessing, reloadForProcessing } from './model.js';
 import { exportObject, exportJson, exportCsv, exportAllPng, chartOf, pendingViews } from './export.js';
 import { authorPatch } from './author.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
@@ -28,7 +28,7 @@ import { mountGeneratePanel } from './panels/generate-panel.js';
 import { mountInductionLesson } from './panels/induction-lesson.js';
 import { loadedModelHeads } from './panels/heads.js';
 import { loadBundledLabels } from './panels/model-info.js';
-import { displayName, bundledName } from './model-name.js';
+import { displayName, bundledName, loadedModelId } from './model-name.js';
 import { mountLessonPanel } from './panels/lesson-panel.js';
 import { parseLesson } from './lesson-file.js';
 import { LESSON_FILES } from './lessons.js';
@@ -106,7 +106,7 @@ function applyPatch(patch) {
     }
     next = stateFromParams(build(good), app.st.lang);
   }
-  const prevModel = app.st.model, prevLang = app.st.lang;
+  const prevModel = app.st.model, prevLang = app.st.lang, prevProcess = app.st.process;
   authorPatch(app, good); // the host page is the author: its values are the locked keys' values
   app.st = next;
   app.fieldErrors = {};
@@ -115,7 +115,9 @@ function applyPatch(patch) {
   if (app.st.lang !== prevLang) applyLang();
   syncUrl(app);
   if (app.st.model !== prevModel) selectModel(app, app.st.model);
+  else if (app.st.process !== prevProcess) reloadForProcessing(app); // the weights processed or not: loaded again
   else schedule(app, 0);
+  if ('lesson' in good) showLesson(app.st.lesson ?? null);
   return bad;
 }
 
@@ -189,6 +191,7 @@ function bind() {
   });
   // The intervention builder's rows and the heads panel (panels/builder.js, panels/heads.js).
   bindBuilder(app, () => { syncUrl(app); schedule(app); });
+  bindProcessing(app); // the TransformerLens-processing switch (model.js)
   bindHeads(app, () => syncUrl(app));
   $('export-json').addEventListener('click', () => exportJson(app));
   $('export-csv').addEventListener('click', () => exportCsv(app));
@@ -218,7 +221,7 @@ app.genPanel = mountGeneratePanel($('generate-section'), {
 // input (prompt, interventions, settings) has not been generated yet.
 app.resultParts.generation = () => app.genPanel.result();
 app.controlWriters.push(() => app.genPanel.setSettings(app.st.gen)); // set-state's gn…gs
-const genKey = () => JSON.stringify([app.loadedKey, app.st.prompt, interventionsOf(app.st), app.st.gen]);
+const genKey = () => JSON.stringify([loadedModelId(app), app.st.prompt, interventionsOf(app.st), app.st.gen]);
 const genAuto = () => app.st.autorun.includes('generate');
 app.pendingChecks.push(() => (genAuto() && (app.genPanel.busy() || app.genAutoKey !== genKey()) ? 'generate' : null));
 app.autoruns.push(() => {
@@ -243,6 +246,7 @@ app.lesson = mountInductionLesson($('lesson-section'), {
   onOpen: (open) => {
     if (open === (app.st.lesson === 'induction')) return;
     if (open) app.st.lesson = 'induction'; else delete app.st.lesson;
+    app.shownLesson = app.st.lesson ?? null;
     syncUrl(app);
   },
 });
@@ -250,10 +254,6 @@ loadBundledLabels(app).then(() => app.lesson.update());
 applyLang();
 syncUrl(app);
 selectModel(app, app.st.model);
-if (app.st.lesson === 'induction') {
-  app.lesson.open();
-  $('lesson-section').scrollIntoView({ block: 'start' });
-}
 // A lesson file (lesson=chapter): its text and questions above the results. An experiment
 // opens as a state change (as set-state does); a reveal reads the page's own run of the
 // question's experiment, so its truth is the one `npx hooklab check` computes for that state.
@@ -303,16 +303,32 @@ function lessonFault(name, msg) {
   p.textContent = app.t('lfNotLesson', { name, msg });
   root.replaceChildren(p);
 }
-if (LESSON_FILES[app.st.lesson] && app.st.lesson !== 'induction') {
-  mountLessonFile(parseLesson(LESSON_FILES[app.st.lesson].text, LESSON_FILES[app.st.lesson].file));
-} else if (app.st.lesson && !LESSON_FILES[app.st.lesson]) {
-  const name = app.st.lesson;
-  const url = new URL(name, location.href);
-  (url.origin !== location.origin ? Promise.reject(new Error('not on this page\'s origin'))
-    : fetch(url).then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); }))
-    .then((text) => mountLessonFile(parseLesson(text, name)), (e) => lessonFault(name, e.message))
-    .catch((e) => lessonFault(name, e.message));
+// The lesson key, at load and on every set-state (applyPatch): opens, switches or (null) closes it.
+function showLesson(name = null) {
+  if (name === app.shownLesson) return;
+  app.shownLesson = name;
+  const root = $('lesson-file');
+  app.lessonFile = null;
+  root.hidden = true;
+  root.replaceChildren();
+  delete root.dataset.lesson;
+  if (name !== 'induction' && $('lesson-section').open) $('lesson-section').open = false;
+  if (name === 'induction') {
+    app.lesson.open();
+    $('lesson-section').scrollIntoView({ block: 'start' });
+  } else if (LESSON_FILES[name]) {
+    mountLessonFile(parseLesson(LESSON_FILES[name].text, LESSON_FILES[name].file));
+  } else if (name) {
+    const url = new URL(name, location.href);
+    const still = (f) => (...a) => { if (app.shownLesson === name) f(...a); }; // a later set-state wins
+    (url.origin !== location.origin ? Promise.reject(new Error('not on this page\'s origin'))
+      : fetch(url).then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); }))
+      .then(still((text) => mountLessonFile(parseLesson(text, name))), still((e) => lessonFault(name, e.message)))
+      .catch(still((e) => lessonFault(name, e.message)));
+  }
+  renderQuestions(app);
 }
+showLesson(app.st.lesson);
 
 // For tests and the host page.
 window.hooklab = {

@@ -11,6 +11,11 @@ export function displayName(app) {
   return app.t('randomModelName');
 }
 
+/** The loaded model's identity for results kept per model (a patching sweep, a generation): its
+ *  picker key, and '|tl' when its weights are TransformerLens-processed, so that loading the same
+ *  model processed or not starts afresh. null before a model is loaded. */
+export const loadedModelId = (app) => (app.loadedKey ? `${app.loadedKey}${app.loadedProcess === 'tl' ? '|tl' : ''}` : null);
+
 /** The keys of the models served with the page (MODELS kind 'bundled'), in the picker's order. */
 export const BUNDLED = Object.keys(MODELS).filter((k) => MODELS[k].kind === 'bundled');
 export const isBundled = (key) => MODELS[key]?.kind === 'bundled';

@@ -56,9 +56,11 @@ export async function loadModel(app, key, source, extra = {}) {
   app.loading = key;
   renderEmptyState(app);
   try {
-    const info = await client.load({ source }, { onProgress: (f, phase) => setProgress(app, f, phase) });
+    // The weights as the state asks: HF's, or processed as TransformerLens's from_pretrained does.
+    const info = await client.load({ source, process: app.st.process === 'tl' ? 'tl' : 'none' }, { onProgress: (f, phase) => setProgress(app, f, phase) });
     app.modelInfo = { ...info, key, origin: source.kind === 'files' ? 'local' : isBundled(key) ? 'bundled' : info.fromCache ? 'cache' : 'network', ...extra };
     app.loadedKey = key;
+    app.loadedProcess = info.process; // part of the loaded model's identity (model-name.js loadedModelId)
     if (isBundled(key)) app.bundled[key] = { ...app.bundled[key], name: displayName(app) };
     if (key === 'default') app.defaultName = displayName(app);
     app.result = null;
@@ -74,8 +76,9 @@ export async function loadModel(app, key, source, extra = {}) {
     showError(app, describeError(e.message));
     setStatus(app, null);
     // The previous model (if any) stays loaded: show it as selected again.
-    if (app.loadedKey && app.loadedKey !== key) {
+    if (app.loadedKey && (app.loadedKey !== key || app.loadedProcess !== app.st.process)) {
       app.st.model = app.loadedKey;
+      app.st.process = app.loadedProcess ?? 'none';
       writeControls(app);
       syncUrl(app);
     }
@@ -93,7 +96,25 @@ export function loadLocal(app, files) {
   app.st.model = 'local';
   writeControls(app);
   syncUrl(app);
+  app.localModelFiles = files; // kept: the processing switch loads them again
   return loadModel(app, 'local', { kind: 'files', files }, { fileName: files.safetensors.name });
+}
+
+// The weight-processing switch (#process-tl, the process key): the chosen model loads again,
+// processed as TransformerLens's from_pretrained does or with HF's weights (the engine processes
+// at load). Local files load again from the files dropped; a hub model not downloaded waits
+// for its Load button, as when chosen.
+export function reloadForProcessing(app) {
+  syncUrl(app);
+  const key = app.st.model;
+  if (key !== 'local') return selectModel(app, key);
+  if (app.localModelFiles) return loadLocal(app, app.localModelFiles);
+}
+
+export function bindProcessing(app) {
+  const box = $('process-tl');
+  box.addEventListener('change', () => { app.st.process = box.checked ? 'tl' : 'none'; reloadForProcessing(app); });
+  app.controlWriters.push(() => { box.checked = app.st.process === 'tl'; });
 }
 
 export async function selectModel(app, key) {

@@ -47,9 +47,10 @@ const baselineOnce = {
 
 export const REQUESTS = {
   init: { args: ['base'], result: '{ok}: the page\'s base URL, where engine/ and models/ are' },
-  // source: {kind:'url', base, cache} | {kind:'files', files:{config, safetensors, vocab, merges}}
-  load: { args: ['source'], progress: true,
-    result: '{config, rawConfig, fromCache, fileBytes, weightBytes, threads, isolated}' },
+  // source: {kind:'url', base, cache} | {kind:'files', files:{config, safetensors, vocab, merges}};
+  // process: 'tl' (TransformerLens's from_pretrained weight processing) or 'none'/absent (HF's weights)
+  load: { args: ['source', 'process'], progress: true,
+    result: '{config (config.processing: the processing applied, or null), rawConfig, fromCache, fileBytes, weightBytes, threads, isolated, process}' },
   // The page's run: baseline and intervened in the engine (lab.compare), which keeps the
   // baseline between toggles; logitLens: the per-block lens read in the same forward.
   run: { args: ['prompt', 'interventions', 'topk', 'capture', 'logitLens'], latest: true, codec: baselineOnce,
@@ -66,7 +67,9 @@ export const REQUESTS = {
   patchCheck: { args: ['opts'], result: '{errors: [message]}: the Patching form\'s input errors, in the engine\'s words' },
   tokenize: { args: ['text'], result: '{ids}' },
   hooks: { args: ['T'], result: 'the engine\'s hook table: [{name, per_block, dims, shape, axes}]' },
-  heads: { args: ['prompt', 'repeat', 'seed', 'interventions', 'pattern'], result: '{baseline, intervened}: lab.heads' },
+  heads: { args: ['prompt', 'repeat', 'seed', 'interventions', 'pattern'], result: '{baseline, intervened}: lab.heads',
+    // the patterns (H × T × T floats each) move to the page
+    transfer: (v) => buffersOf(v) },
   // Baseline and intervened continuations together, each token streamed as {which, token}.
   generate: { args: ['prompt', 'interventions', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed'],
     stream: 'token', cancellable: true, result: '{baseline, intervened} (lab.generateCompare), or {stoppedByUser: true}' },

@@ -36,8 +36,8 @@ export async function runNow(app) {
     if (!r) return; // superseded by a newer run
     showError(app, null);
     const prev = app.result;
-    const changed = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]);
-    app.result = { state: snapshot, model: app.loadedKey, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
+    const changed = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]) || prev.process !== app.loadedProcess;
+    app.result = { state: snapshot, model: app.loadedKey, process: app.loadedProcess, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
     if (r.lens) app.lensResult = { for: app.result, layers: r.lens };
     app.lensStatus = null;
     if (changed) { app.revealed = false; app.answers = {}; }

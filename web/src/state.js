@@ -27,6 +27,9 @@ export const MODELS = {
 export const DEFAULT_PROMPT = 'When Mary and John went to the store, John gave a drink to';
 export const STATS = ['mean', 'std', 'min', 'max', 'norm'];
 export const TOPK_MAX = 50;
+// The process key's values: the HuggingFace weights, or TransformerLens's from_pretrained processing
+// (fold_ln, center_writing_weights, center_unembed, fold_value_biases; docs/engine.md).
+export const PROCESSINGS = ['none', 'tl'];
 
 export function defaultExercises() {
   return {
@@ -38,7 +41,7 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, patch: defaultPatchState(), iv: [], heads: defaultHeads(), ...defaultAuthor() };
+  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, process: 'none', patch: defaultPatchState(), iv: [], heads: defaultHeads(), ...defaultAuthor() };
 }
 
 // The author's controls (docs/embedding.md): what runs on load, the keys the learner cannot
@@ -54,11 +57,11 @@ export function defaultHeads() {
   return { score: 'induction', block: 0, repeat: false, r: 20, seed: '0' };
 }
 
-// Back to the defaults, keeping what is not an experiment: model, language, embedding, and
-// the author's controls.
+// Back to the defaults, keeping what is not an experiment: model (and its weight processing),
+// language, embedding, and the author's controls.
 export function resetState(st) {
   const { autorun, locked, views, picker } = st;
-  return { ...defaultState(st.lang), model: st.model, embed: st.embed, autorun, locked, views, picker };
+  return { ...defaultState(st.lang), model: st.model, process: st.process ?? 'none', embed: st.embed, autorun, locked, views, picker };
 }
 
 export function browserLang(languages = (typeof navigator !== 'undefined' && navigator.languages) || []) {
@@ -141,6 +144,8 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
     if (bad) refused.push({ key: k, value: v });
   };
   take('model', (m) => { if (m in MODELS) st.model = m; else bad = true; });
+  // The weights as TransformerLens's from_pretrained processes them ('tl'), or HF's ('none').
+  take('process', (v) => { if (PROCESSINGS.includes(v)) st.process = v; else bad = true; });
   const p = get('prompt');
   if (p !== undefined) st.prompt = p;
   take('lang', (l) => { if (l === 'vi' || l === 'en') st.lang = l; else bad = true; });
@@ -220,6 +225,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
 export function stateToParams(st) {
   const q = new URLSearchParams();
   q.set('model', st.model);
+  if (st.process === 'tl') q.set('process', 'tl');
   q.set('lang', st.lang);
   q.set('prompt', st.prompt);
   const e = st.ex;
@@ -254,7 +260,7 @@ export function stateToParams(st) {
 // Where each key lives in the state, for locked keys (author.js copies the author's value of
 // each locked key over the learner's).
 export const KEY_PARTS = {
-  model: [['model']], prompt: [['prompt']], lang: [['lang']], ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']],
+  model: [['model']], process: [['process']], prompt: [['prompt']], lang: [['lang']], ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']],
   view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], lens: [['lens']],
   predict: [['predict']], iv: [['iv']], heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']],
   pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']],

@@ -5,7 +5,7 @@
 import { renderTable } from '../charts.js';
 import { canvasSetup } from '../heatmap.js';
 import { ramp, scoreRows, strongest } from './heads-data.js';
-import { headLabel } from './known-heads.js';
+import { headLabel } from '../known-heads.js';
 import './heads-strings.js';
 
 const CELL = 22, PAD_L = 34, PAD_T = 40, BAR = 46;

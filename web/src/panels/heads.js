@@ -10,7 +10,7 @@ import { describeError } from '../errors.js';
 import { displayName } from '../model-name.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { renderHeadGrid } from './heads-grid.js';
-import { modelIdentity, knownHeadsFor, knownForScore, headsNote } from './known-heads.js';
+import { modelIdentity, knownHeadsFor, knownForScore, headsNote } from '../known-heads.js';
 import './heads-strings.js';
 import './heads-page-strings.js';
 

@@ -3,15 +3,15 @@
 // repeated half. Each step is predict-then-reveal, as the chapter's questions are
 // (questions.js): the learner commits to a guess, then the reveal runs lab.heads on the
 // loaded model and says what it found, with every number from that run (the truths:
-// induction-lesson-data.js). Opened by the link key lesson=induction; wired by main.js,
+// induction-data.js). Opened by the link key lesson=induction; wired by main.js,
 // which passes the worker's heads request and the lesson model's loader (a panel imports
 // lower modules only).
 import { makeT, fmtNum } from '../i18n.js';
 import { upsertChart, renderTable, OI, reducedMotion } from '../charts.js';
 import { describeError } from '../errors.js';
 import { renderHeadsOverview } from './heads-overview.js';
-import { headLabel, knownForScore } from './known-heads.js';
-import { R_MIN, maxR, halves, compareHalves, found, ablations, ablationVerdict, pathParts } from './induction-lesson-data.js';
+import { headLabel, knownForScore } from '../known-heads.js';
+import { R_MIN, maxR, halves, compareHalves, found, ablations, ablationVerdict, pathParts } from '../induction-data.js';
 import { el, verdict as verdictOf } from './predict-ui.js';
 import './heads-strings.js';
 import './heads-page-strings.js';

@@ -2,6 +2,7 @@
 import { $ } from '../dom.js';
 import { MODELS, paramCount } from '../state.js';
 import { displayName, BUNDLED, bundledName } from '../model-name.js';
+import '../processing-strings.js';
 
 // model.js reads the name from here.
 
@@ -65,6 +66,17 @@ export function renderModelInfo(app) {
   add(t('params'), `${nf.format(paramCount(c) / 1e6)} M`);
   add(t('fileSize'), `${nf.format(modelInfo.fileBytes / 1e6)} MB`);
   const n = modelInfo.threads ?? 1;
+  // The weights as the engine reports them (config.processing, set by the load's {process}).
+  const proc = c.processing && Object.values(c.processing).some(Boolean) ? c.processing : null;
+  add(t('weights'), proc ? t('weightsTl', { list: ['fold_ln', 'center_writing_weights', 'center_unembed', 'fold_value_biases'].filter((k) => proc[k]).join(', ') }) : t('weightsHf'));
+  dl.lastChild.id = 'model-weights';
+  if (proc) {
+    const p = document.createElement('p');
+    p.className = 'hint';
+    p.id = 'model-weights-changes';
+    p.textContent = t('weightsTlChanges');
+    dl.append(p);
+  }
   add(t('engineThreads'), n > 1 ? t('threadsN', { n }) : modelInfo.isolated ? t('threadsOne') : t('threadsNotIsolated'));
   let trained;
   if (raw.hooklab?.training_data) trained = trainedOn(app, raw.hooklab);

@@ -16,7 +16,7 @@ import { isRow } from '../codegen-rows.js';
 import { tlAttributionCode, tlInputGradCode } from '../codegen-gradients.js';
 import { nnAttributionCode, nnInputGradCode } from '../codegen-nnsight.js';
 import { hookTable, tableOf } from '../hook-table.js';
-import { displayName, bundledSource } from '../model-name.js';
+import { displayName, bundledSource, loadedModelId } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { scaleMax, sweepColumns, divergingColor, patchInputs } from './patch-data.js';
 import { comparison, sameSlices, attributionCsv, ixgCsv, finiteSum, absMax, textOn } from './attribution-data.js';
@@ -35,9 +35,9 @@ export const columnText = (t, c) => (c.kind === 'head' ? t('patchHeadN', { h: c.
  *  and the exact sweep when it was run on the same form (the only one compared). */
 function shown(app) {
   const P = app.patch;
-  const a = P.attr && P.attr.model === app.loadedKey ? P.attr : null;
-  const r = P.result && P.result.model === app.loadedKey ? P.result : null;
-  const x = P.ixg && P.ixg.model === app.loadedKey ? P.ixg : null;
+  const a = P.attr && P.attr.model === loadedModelId(app) ? P.attr : null;
+  const r = P.result && P.result.model === loadedModelId(app) ? P.result : null;
+  const x = P.ixg && P.ixg.model === loadedModelId(app) ? P.ixg : null;
   const pair = a && r && sameForm(a, r) && sameSlices(a.sweep, r.sweep) ? r : null;
   return { a, r, x, pair };
 }

@@ -15,11 +15,11 @@ import { describeInterventions } from '../export.js';
 import { tlPatchCode, tlDlaCode } from '../codegen.js';
 import { nnPatchCode, nnDlaCode } from '../codegen-nnsight.js';
 import { barConfig, upsertChart, renderTable, OI } from '../charts.js';
-import { displayName, bundledSource } from '../model-name.js';
+import { displayName, bundledSource, loadedModelId } from '../model-name.js';
 import { renderDivergingMap } from './patch-heatmap.js';
 import { defaultPair, patchInputs, scaleMax, sweepColumns, sweepCsv, dlaGroups, errorField, diffWarning, SMALL_DIFF, SMALL_SHARE } from './patch-data.js';
 import { loadedModelHeads } from './heads.js';
-import { patchZNote } from './known-heads.js';
+import { patchZNote } from '../known-heads.js';
 import { initAttribution, renderAttribution, renderAttributionCode, attributionSummary, attributionSweep, columnText, pairScale, attributionExport, ixgExport } from './patch-attribution.js';
 import { isLocked } from '../author.js';
 import './patching-strings.js';
@@ -78,7 +78,7 @@ export function initPatching(app) {
 }
 
 const autorunsPatch = (app) => app.st.autorun?.includes('patch');
-const autoKey = (app) => JSON.stringify([app.loadedKey, inputs(app), app.st.patch.hook, app.st.patch.method, interventionsOf(app.st)]);
+const autoKey = (app) => JSON.stringify([loadedModelId(app), inputs(app), app.st.patch.hook, app.st.patch.method, interventionsOf(app.st)]);
 
 // autorun=patch: a sweep for the current form, when none ran for it (an error counts as ran).
 function autorun(app) {
@@ -102,10 +102,10 @@ export function renderPatchCodes(app) {
 
 export function patchExport(app) {
   const r = app.patch?.result;
-  if (!r || r.model !== app.loadedKey) return null;
+  if (!r || r.model !== loadedModelId(app)) return null;
   const dla = app.patch.dla;
   return {
-    model: { id: r.model, name: displayName(app), ...app.modelInfo.config },
+    model: { id: app.loadedKey, name: displayName(app), ...app.modelInfo.config },
     clean: r.ex.clean, corrupted: r.ex.corrupted, answer: r.ex.answer, wrong: r.ex.wrong,
     hook: r.sweep.hook, by: r.sweep.by, interventions: r.interventions, date: r.date,
     sweep: r.sweep,
@@ -136,7 +136,7 @@ async function runSweep(app) {
   renderPatching(app);
   const [s, a, g] = await Promise.allSettled([job, attr, grads]);
   P.job = null;
-  const model = app.loadedKey;
+  const model = loadedModelId(app);
   const fail = (e) => {
     const d = describeError(e.message);
     const field = errorField(d) ?? 'general';
@@ -185,7 +185,7 @@ function checkInputs(app) {
   const P = app.patch;
   if (!app.modelInfo) return;
   const ex = inputs(app);
-  const key = JSON.stringify([app.loadedKey, ex]);
+  const key = JSON.stringify([loadedModelId(app), ex]);
   if (P.checkKey === key) return;
   P.checkKey = key;
   clearTimeout(P.checkTimer);
@@ -209,7 +209,7 @@ function checkInputs(app) {
 function refreshTop(app) {
   if (!app.modelInfo) return;
   const { clean } = inputs(app), interventions = interventionsOf(app.st);
-  const key = JSON.stringify([app.loadedKey, clean, interventions]);
+  const key = JSON.stringify([loadedModelId(app), clean, interventions]);
   whenVisible($('patch-section'), [key], async () => {
     const P = app.patch;
     P.topKey = key;
@@ -263,7 +263,7 @@ export function renderPatching(app) {
   refreshTop(app);
   $('patch-ivs').textContent = t('patchIvs', { list: describeInterventions(app, st) });
 
-  const r = P.result && P.result.model === app.loadedKey ? P.result : null;
+  const r = P.result && P.result.model === loadedModelId(app) ? P.result : null;
   const attrMode = st.patch.method === 'attribution';
   $('patch-export-json').disabled = $('patch-export-csv').disabled = !r;
   $('fig-patch').hidden = !r;
@@ -280,7 +280,7 @@ export function renderPatching(app) {
   $('patch-stale').hidden = !(stale || staleA);
   $('patch-stale').textContent = stale || staleA ? t('patchStale') : '';
   if (r) renderSweep(app, r, fmt);
-  const d = P.dla && P.dla.model === app.loadedKey ? P.dla : null;
+  const d = P.dla && P.dla.model === loadedModelId(app) ? P.dla : null;
   $('patch-dla').hidden = !d && !P.errors.dla;
   $('fig-dla-layers').hidden = $('fig-dla-heads').hidden = !d;
   if (d) renderDla(app, d, fmt);

@@ -7,6 +7,7 @@ import { compensationReport, finite } from '../analysis.js';
 import { interventionsOf } from '../state.js';
 import { figureShell, setFigureText, lazyTable, upsertChart, lineConfig } from '../charts.js';
 import { chartPng } from '../export.js';
+import '../processing-strings.js';
 
 const shown = (st) => ({ resid: st.view !== 'hf', hf: st.view !== 'resid' });
 
@@ -47,7 +48,8 @@ function stdCaption({ t, st, result }) {
   const b = result.baseline, i = result.intervened;
   const n = b.hidden_std.length - 1;
   const f = (x) => fmtNum(x, st.lang);
-  const noScale = t('captionNoScale', { b: f(b.hidden_std[n]), i: f(i.hidden_std[n]) });
+  const tl = result.process === 'tl'; // the weights TransformerLens-processed: ln_f has no gain or bias
+  const noScale = t(tl ? 'captionNoScaleTl' : 'captionNoScale', { b: f(b.hidden_std[n]), i: f(i.hidden_std[n]) });
   const c = compensationReport(interventionsOf(result.state), b, i);
   if (!c) return noScale;
   if (c.reason === 'nonfinite') return `${t('nonfinite', { hook: i.nonfinite || '?' })} ${noScale}`;
@@ -59,5 +61,5 @@ function stdCaption({ t, st, result }) {
     const key = c.net < 0 ? 'capAmplified' : c.net > 100 ? 'capOvershot' : 'capUndid';
     verdict = t(key, { net: pct(c.net), lnf: pct(c.lnf) });
   }
-  return `${head}${verdict} ${t('capLnf', { b: f(b.hidden_std[n]) })}`;
+  return `${head}${verdict} ${t(tl ? 'capLnfTl' : 'capLnf', { b: f(b.hidden_std[n]) })}`;
 }

@@ -31,8 +31,8 @@ export const handlers = {
     base = args.base;
     return { ok: true };
   },
-  async load({ source }, ctx) {
-    const next = await loadModel(source, base, ctx.progress);
+  async load({ source, process }, ctx) {
+    const next = await loadModel(source, base, ctx.progress, process);
     if (lab) {
       try { lab.dispose(); } catch { /* already gone */ }
     }

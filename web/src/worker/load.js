@@ -48,6 +48,8 @@ function normalizeConfig(c, raw) {
     layer_norm_epsilon: src.layer_norm_epsilon,
     activation_function: src.activation_function,
     name: src.name ?? raw?.hooklab?.name,
+    // TransformerLens's weight processing the engine applied ({fold_ln, ...}), or null: HF's weights.
+    processing: c?.processing ?? null,
   };
 }
 
@@ -70,8 +72,10 @@ async function contentKey(source) {
 // (navigator.locks) makes a second embed loading it at the same time wait for the first one's
 // copy. The engine refuses a model too large for its memory from config.json, before the
 // weights are downloaded. Resolves to {lab, info}; the caller disposes of the old lab (after
-// this one loaded: if it fails, the old one stays usable).
-export async function loadModel(src, base, progress) {
+// this one loaded: if it fails, the old one stays usable). process: 'tl' loads the weights as
+// TransformerLens's from_pretrained processes them (HookLab.load's {process: 'tl'}); anything else: HF's.
+export async function loadModel(src, base, progress, process = 'none') {
+  if (process !== undefined && process !== 'none' && process !== 'tl') throw new Error(`load: process must be "tl" or "none", got ${JSON.stringify(process)}`);
   const H = await engine(base);
   let source, opts, cache = null;
   if (src.kind === 'url') {
@@ -84,6 +88,7 @@ export async function loadModel(src, base, progress) {
     source = readFiles(src.files);
     opts = { onProgress: (f) => progress(f, 'parse') };
   } else throw new Error(`unknown model source ${src.kind}`);
+  if (process === 'tl') opts.process = 'tl';
   let lab;
   try {
     lab = await H.load(source, opts);
@@ -93,6 +98,6 @@ export async function loadModel(src, base, progress) {
   const rawConfig = lab.config.hooklab ? { hooklab: lab.config.hooklab } : {};
   // weightBytes: the weights in memory; fileBytes: model.safetensors on disk or the wire.
   const info = { config: normalizeConfig(lab.config, rawConfig), rawConfig, fromCache: lab.fromCache, fileBytes: lab.fileBytes, weightBytes: lab.weightBytes,
-    threads: lab.threads, isolated: !!self.crossOriginIsolated };
+    threads: lab.threads, isolated: !!self.crossOriginIsolated, process: process === 'tl' ? 'tl' : 'none' };
   return { lab, info };
 }
