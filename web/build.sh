@@ -29,7 +29,7 @@ else
   echo "web/build.sh: the wasm engine (wasm/js/hooklab.js, wasm/dist/hooklab.{mjs,wasm}) is missing: run 'bash tools/build.sh wasm' first; the page will say the engine is missing" >&2
 fi
 
-# The bundled models (web/src/state.js MODELS, kind 'bundled'): checkpoints/KEY → public/models/KEY/.
+# The bundled models (web/src/models-page.js MODELS, kind 'bundled'): checkpoints/KEY → public/models/KEY/.
 # The default falls back to the random-weights test checkpoint while checkpoints/default is
 # missing; another bundled model that is missing is left out (the page says it cannot load).
 bundle_model() { # key src
@@ -57,20 +57,21 @@ bundle_model() { # key src
   fi
 }
 
-src=checkpoints/default
-if [ ! -f "$src/model.safetensors" ]; then
-  src=build/ckpt/mid
-  echo "web/build.sh: checkpoints/default is missing; embedding the random-weights test checkpoint $src" >&2
-  [ -f "$src/model.safetensors" ] || { echo "web/build.sh: $src is missing too: run 'bash tools/build.sh native' (ctest makes it)" >&2; exit 1; }
-fi
-bundle_model default "$src"
-# The induction lesson's model (issue #25).
-if [ -f checkpoints/induction/model.safetensors ]; then
-  bundle_model induction checkpoints/induction
-else
-  rm -rf "$pub/models/induction"
-  echo "web/build.sh: checkpoints/induction is missing; the page's lesson model will not load" >&2
-fi
+bundled=$(node --input-type=module -e "import { MODELS } from './web/src/models-page.js'; console.log(Object.keys(MODELS).filter((k) => MODELS[k].kind === 'bundled').join(' '))")
+for key in $bundled; do
+  src=checkpoints/$key
+  if [ "$key" = default ] && [ ! -f "$src/model.safetensors" ]; then
+    src=build/ckpt/mid
+    echo "web/build.sh: checkpoints/default is missing; embedding the random-weights test checkpoint $src" >&2
+    [ -f "$src/model.safetensors" ] || { echo "web/build.sh: $src is missing too: run 'bash tools/build.sh native' (ctest makes it)" >&2; exit 1; }
+  fi
+  if [ -f "$src/model.safetensors" ]; then
+    bundle_model "$key" "$src"
+  else
+    rm -rf "$pub/models/$key"
+    echo "web/build.sh: $src is missing; the page's $key model will not load" >&2
+  fi
+done
 
 # The lesson files (lessons/*.md, docs/lessons.md): served as they are, so that a link
 # ?lesson=lessons/NAME.md opens one; chapter and induction are bundled too (web/src/lessons.js).

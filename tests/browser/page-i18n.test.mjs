@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { launch, openPage, waitForRun, shot, REPO, pageStrings } from './helpers.mjs';
+import { MODELS } from '../../web/src/models-page.js';
 
 const STRINGS = await pageStrings();
 
@@ -81,6 +82,14 @@ test('Vietnamese: no English UI text, after a run, a language switch, errors and
   await page.locator('#empty-state').waitFor({ state: 'visible' });
   assert.match(await page.locator('#load-btn').textContent(), /Tải GPT-2 small về \(550 MB\)/);
   assert.deepEqual(await englishOn(page), [], 'hub empty state');
+  // The picker, built from the registry (web/src/models-page.js): its order, its sizes read from
+  // wasm/js/models.js, its labels re-worded by the language switch.
+  assert.deepEqual(await page.locator('input[name=model]').evaluateAll((els) => els.map((e) => e.value)), Object.keys(MODELS));
+  assert.equal(await page.locator('#model-gpt2-label').textContent(), 'GPT-2 small (124M) từ HuggingFace hub — tải về 550 MB');
+  assert.equal(await page.locator('#model-gpt2-medium-label').textContent(), 'GPT-2 medium (355M) từ HuggingFace hub — tải về 1,5 GB');
+  await page.locator('#lang').selectOption('en');
+  assert.equal(await page.locator('#model-gpt2-medium-label').textContent(), 'GPT-2 medium (355M) from the HuggingFace hub — 1.5 GB download');
+  assert.equal(await page.locator('#model-local-label').textContent(), 'Local files…');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -11,13 +11,23 @@ const WEBTEXT = {
   vi: 'WebText (~40 GB trang web được liên kết từ Reddit), do OpenAI huấn luyện năm 2019',
 };
 
-/** Short names a learner types, the hub repos they mean and the names shown for them (params and bytes: the F32 file). */
+// A repo's files' sizes as the hub serves them (bytes): its config and F32 weights, and GPT-2's
+// tokenizer, the same two files in every size's repo.
+const sizes = (config, weights) => ({
+  bytes: weights, files: { [FILES.config]: config, [FILES.vocab]: 1042301, [FILES.merges]: 456318, [FILES.weights]: weights },
+});
+
+/** Short names a learner types, the hub repos they mean and the names shown for them (params;
+ *  bytes: the F32 file; files: each file's size, where known). */
 export const HUB_MODELS = {
-  gpt2: { repo: 'openai-community/gpt2', name: 'GPT-2 small', params: 124439808, bytes: 548105171, trainedOn: WEBTEXT },
-  'gpt2-medium': { repo: 'openai-community/gpt2-medium', name: 'GPT-2 medium', params: 354823168, bytes: 1519918112, trainedOn: WEBTEXT },
+  gpt2: { repo: 'openai-community/gpt2', name: 'GPT-2 small', params: 124439808, ...sizes(665, 548105171), trainedOn: WEBTEXT },
+  'gpt2-medium': { repo: 'openai-community/gpt2-medium', name: 'GPT-2 medium', params: 354823168, ...sizes(718, 1519918112), trainedOn: WEBTEXT },
   'gpt2-large': { repo: 'openai-community/gpt2-large', name: 'GPT-2 large', trainedOn: WEBTEXT },
   'gpt2-xl': { repo: 'openai-community/gpt2-xl', name: 'GPT-2 XL', trainedOn: WEBTEXT },
 };
+
+/** What loading a hub model downloads: the sum of its files' sizes (bytes). */
+export const downloadBytes = (model) => Object.values(model.files).reduce((a, b) => a + b, 0);
 
 /** The hub repo of a short name or an "org/name". */
 export function repoOf(name) {

@@ -3,7 +3,7 @@
 import './style.css';
 import { EngineClient } from './worker-api.js';
 import { stateFromParams, stateToParams, browserLang, resetState, interventionsOf, invalidForModel, MODELS } from './state.js';
-import { createApp, setLang } from './store.js';
+import { createApp, setLang, subscribe, changed } from './store.js';
 import { makeT } from './i18n.js';
 import { $ } from './dom.js';
 import { initEmbedApi } from './embed-api.js';
@@ -19,7 +19,7 @@ import { renderQuestions } from './panels/questions.js';
 import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
 import { renderCode, CODE_TABS } from './panels/code.js';
-import { renderAll } from './panels/index.js';
+import { mountPanels } from './panels/index.js';
 import { flushLazy } from './lazy.js';
 import { initPatching, patchExport, renderPatchCodes } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
@@ -27,7 +27,8 @@ import { bindHeads } from './panels/heads.js';
 import { mountGeneratePanel } from './panels/generate-panel.js';
 import { mountInductionLesson } from './panels/induction-lesson.js';
 import { loadedModelHeads } from './panels/heads.js';
-import { loadBundledLabels } from './panels/model-info.js';
+import { loadBundledLabels, mountModelPicker } from './panels/model-info.js';
+import { fmtSize } from './models-page.js';
 import { displayName, bundledName, loadedModelId } from './model-name.js';
 import { mountLessonPanel } from './panels/lesson-panel.js';
 import { parseLesson } from './lesson-file.js';
@@ -46,28 +47,36 @@ app.embed.setParamsOf(stateToParams);
 app.embed.refusedAtLoad(refused); // the element's attributes (the URL) it could not use
 app.notifyResult = () => { if (app.result) app.embed.resultChanged(exportObject(app)); };
 
-function applyLang() {
-  const { t } = app;
-  document.documentElement.lang = app.st.lang;
-  document.title = t('title');
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
-  $('lang').value = app.st.lang;
-  writeControls(app); // decimal separators follow the language
-  updateModelLabels(app);
-  updateExerciseHelp(app);
-  renderModelInfo(app);
-  renderStatus(app);
-  renderFieldErrors(app);
-  renderQuestions(app);
-  renderEmptyState(app);
-  renderAll(app);
+// What each change redraws, in this order; the results panels are panels/index.js's table.
+function subscribeAll() {
+  subscribe(app, ['lang'], ({ t }) => {
+    document.documentElement.lang = app.st.lang;
+    document.title = t('title');
+    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+    $('lang').value = app.st.lang;
+  });
+  subscribe(app, ['lang'], writeControls); // decimal separators follow the language
+  subscribe(app, ['lang', 'model'], updateModelLabels);
+  subscribe(app, ['lang'], updateExerciseHelp);
+  subscribe(app, ['lang', 'model'], renderModelInfo);
+  subscribe(app, ['lang'], renderStatus);
+  subscribe(app, ['lang'], renderFieldErrors);
+  subscribe(app, ['lang', 'result', 'predict'], renderQuestions);
+  subscribe(app, ['lang'], renderEmptyState);
+  mountPanels(app);
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
-  flushLazy();
-  app.genPanel?.setLang(app.st.lang);
-  app.lesson?.setLang(app.st.lang);
-  app.lessonFile?.setLang(app.st.lang);
-  showControls(app.controlsShown);
+  subscribe(app, ['lang'], () => flushLazy());
+  subscribe(app, ['lang'], ({ st }) => {
+    app.genPanel?.setLang(st.lang);
+    app.lesson?.setLang(st.lang);
+    app.lessonFile?.setLang(st.lang);
+    showControls(app.controlsShown);
+  });
+}
+
+function applyLang() {
+  changed(app, 'lang');
 }
 
 // ?embed=1: the controls fold away (results first, a chart on the first screen); the
@@ -131,7 +140,7 @@ function takeFiles(list) {
 
 function bind() {
   const onInput = () => { readControls(app); updateExerciseHelp(app); syncUrl(app); schedule(app); };
-  const redraw = () => { readControls(app); syncUrl(app); renderAll(app); };
+  const redraw = () => { readControls(app); syncUrl(app); changed(app, 'view'); };
   $('lang').addEventListener('change', () => { setLang(app, $('lang').value); applyLang(); syncUrl(app); });
   $('controls-toggle').addEventListener('click', () => showControls(!app.controlsShown));
   for (const el of document.querySelectorAll('input[name=model]')) el.addEventListener('change', () => { if (el.checked) { app.linkedLocal = false; selectModel(app, el.value); } });
@@ -159,8 +168,8 @@ function bind() {
     syncUrl(app);
     schedule(app, 0);
   });
-  $('predict-on').addEventListener('change', () => { app.st.predict = $('predict-on').checked; app.revealed = false; syncUrl(app); renderQuestions(app); });
-  $('reveal').addEventListener('click', () => { app.revealed = true; renderQuestions(app); renderAll(app); $('results').focus(); });
+  $('predict-on').addEventListener('change', () => { app.st.predict = $('predict-on').checked; app.revealed = false; syncUrl(app); changed(app, 'predict'); });
+  $('reveal').addEventListener('click', () => { app.revealed = true; changed(app, 'result'); $('results').focus(); });
   $('mlp-pos').addEventListener('change', () => renderMlp(app));
   $('lens-on').addEventListener('change', () => { app.st.lens = $('lens-on').checked; syncUrl(app); runLens(app); });
   $('tuple-attn').addEventListener('change', () => renderTuple(app));
@@ -207,6 +216,7 @@ function bind() {
   drop.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); $('files').click(); } });
 }
 
+mountModelPicker(); // the model radios, from the registry (models-page.js)
 bind(); // first: it adds the panels' controls that writeControls writes
 writeControls(app);
 initPatching(app);
@@ -231,7 +241,6 @@ app.autoruns.push(() => {
 });
 // The guided path through induction (lesson=induction): lab.heads through the worker, on the
 // model loaded; it offers the lesson model when another one is loaded.
-const mb = (bytes) => `${new Intl.NumberFormat(app.st.lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 0 }).format(Math.max(1, bytes / 1e6))} MB`;
 app.lesson = mountInductionLesson($('lesson-section'), {
   lang: app.st.lang,
   file: parseLesson(LESSON_FILES.induction.text, LESSON_FILES.induction.file), // lesson 2: its words and questions
@@ -240,7 +249,7 @@ app.lesson = mountInductionLesson($('lesson-section'), {
     key: app.loadedKey, config: app.modelInfo.config, name: displayName(app), entry: loadedModelHeads(app),
     stamp: `${app.loadedKey}|${app.modelInfo.fileBytes}|${displayName(app)}`,
   } : null),
-  lesson: () => (MODELS.induction ? { name: bundledName(app, 'induction'), size: app.bundled.induction?.bytes ? mb(app.bundled.induction.bytes) : '…' } : null),
+  lesson: () => (MODELS.induction ? { name: bundledName(app, 'induction'), size: app.bundled.induction?.bytes ? fmtSize(app.bundled.induction.bytes, app.st.lang) : '…' } : null),
   loadLesson: () => { app.linkedLocal = false; selectModel(app, 'induction'); writeControls(app); },
   wantOpen: () => app.st.lesson === 'induction',
   onOpen: (open) => {
@@ -251,6 +260,7 @@ app.lesson = mountInductionLesson($('lesson-section'), {
   },
 });
 loadBundledLabels(app).then(() => app.lesson.update());
+subscribeAll();
 applyLang();
 syncUrl(app);
 selectModel(app, app.st.model);

@@ -4,22 +4,15 @@
 import { $ } from './dom.js';
 import { hubBase } from '../../wasm/js/models.js';
 import { MODELS, invalidForModel, defaultExercises, defaultState, stateToParams } from './state.js';
+import { downloadSize } from './models-page.js';
 import { describeError } from './errors.js';
 import { writeControls, syncUrl, updateExerciseHelp } from './form.js';
 import { setStatus, showError } from './panels/status.js';
-import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
 import { displayName, isBundled, bundledName } from './model-name.js';
-import { renderAll } from './panels/index.js';
+import { changed } from './store.js';
 import { schedule } from './run.js';
 
 const hubUrl = (key) => hubBase(MODELS[key].repo);
-
-// The download size as the page says it: the weights plus ~1.5 MB of tokenizer and config.
-export function downloadSize(bytes, lang) {
-  const nf = (d) => new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: d });
-  const b = bytes + 1.5e6;
-  return b >= 1e9 ? `${nf(1).format(b / 1e9)} GB` : `${nf(0).format(b / 1e6)} MB`;
-}
 
 function setProgress(app, fraction, phase) {
   $('progress-wrap').hidden = false;
@@ -66,8 +59,7 @@ export async function loadModel(app, key, source, extra = {}) {
     app.result = null;
     app.lensResult = null;
     $('progress-wrap').hidden = true;
-    updateModelLabels(app);
-    renderModelInfo(app);
+    changed(app, 'model');
     fitToModel(app);
     updateExerciseHelp(app);
     schedule(app, 0);
@@ -146,9 +138,9 @@ export function renderEmptyState(app) {
   const hub = MODELS[want]?.kind === 'hub';
   // "This link uses local files" only where a link named them; a reader who just chose
   // "Local files…" is asked for the files.
-  $('empty-text').textContent = hub ? t('emptyHub', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : t(app.linkedLocal ? 'localNeeded' : 'localChoose');
+  $('empty-text').textContent = hub ? t('emptyHub', { name: MODELS[want].name, size: downloadSize(want, st.lang) }) : t(app.linkedLocal ? 'localNeeded' : 'localChoose');
   $('load-btn').hidden = !hub;
-  $('load-btn').textContent = hub ? t('loadSize', { name: MODELS[want].name, size: downloadSize(MODELS[want].bytes, st.lang) }) : '';
+  $('load-btn').textContent = hub ? t('loadSize', { name: MODELS[want].name, size: downloadSize(want, st.lang) }) : '';
   $('empty-files').hidden = hub;
-  renderAll(app);
+  changed(app, 'view');
 }

@@ -7,9 +7,8 @@ import { describeError } from './errors.js';
 import { hookTable } from './hook-table.js';
 import { hasFieldErrors } from './form.js';
 import { setStatus, showError, renderStatus } from './panels/status.js';
-import { renderQuestions } from './panels/questions.js';
 import { renderLens } from './panels/lens.js';
-import { renderAll } from './panels/index.js';
+import { changed } from './store.js';
 import { exportObject } from './export.js';
 
 export function schedule(app, delay = 200) {
@@ -36,15 +35,14 @@ export async function runNow(app) {
     if (!r) return; // superseded by a newer run
     showError(app, null);
     const prev = app.result;
-    const changed = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]) || prev.process !== app.loadedProcess;
+    const newRun = !prev || JSON.stringify([prev.state.prompt, interventionsOf(prev.state), prev.model]) !== JSON.stringify([snapshot.prompt, interventions, app.loadedKey]) || prev.process !== app.loadedProcess;
     app.result = { state: snapshot, model: app.loadedKey, process: app.loadedProcess, baseline: r.baseline, intervened: r.intervened, compare: r.compare };
     if (r.lens) app.lensResult = { for: app.result, layers: r.lens };
     app.lensStatus = null;
-    if (changed) { app.revealed = false; app.answers = {}; }
+    if (newRun) { app.revealed = false; app.answers = {}; }
     app.tokenCount = { n: r.baseline.tokens.length, ctx: app.modelInfo.config.n_positions };
     setStatus(app, interventions.length ? 'ready' : 'noIntervention');
-    renderQuestions(app);
-    renderAll(app);
+    changed(app, 'result');
     for (const f of app.autoruns) f(app); // autorun: the views' own runs (a patching sweep, generation)
     if (window.parent !== window) app.embed?.resultChanged(exportObject(app));
     runLens(app);

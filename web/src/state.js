@@ -6,23 +6,15 @@
 // absent from the URL means that exercise is off. A value the parser cannot read falls back to
 // its default, and a key not in the list is ignored; both are reported in `refused`.
 
-import { HUB_MODELS } from '../../wasm/js/models.js';
+import { MODELS } from './models-page.js';
 import { defaultPatchState, patchFromParams, patchToParams } from './patch-state.js';
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { parseNumber } from './numbers.js';
 import { genStateFromParams, genStateToParams } from './generate-state.js';
 import { KEYS, VIEWS, AUTORUN, LESSONS, isLessonUrl, listItems, nearestKey } from './keys.js';
 
-// The hub models' repos, names, sizes and training data live in the one registry (models.js).
-export const MODELS = {
-  // Bundled: served with the page (web/build.sh copies checkpoints/KEY to models/KEY/). label:
-  // the picker's string for it (i18n), filled with the config's name and the download's size.
-  default: { kind: 'bundled', base: 'models/default/', label: 'modelDefault' },
-  induction: { kind: 'bundled', base: 'models/induction/', label: 'modelLesson' },
-  gpt2: { kind: 'hub', ...HUB_MODELS.gpt2 },
-  'gpt2-medium': { kind: 'hub', ...HUB_MODELS['gpt2-medium'] },
-  local: { kind: 'local' },
-};
+// The page's models (the `model` key's values), declared once in models-page.js.
+export { MODELS };
 
 export const DEFAULT_PROMPT = 'When Mary and John went to the store, John gave a drink to';
 export const STATS = ['mean', 'std', 'min', 'max', 'norm'];
@@ -41,7 +33,7 @@ export function defaultExercises() {
 }
 
 export function defaultState(lang = 'en') {
-  return { model: 'default', prompt: DEFAULT_PROMPT, lang, ex: defaultExercises(), view: 'both', scale: 'linear', topk: 10, embed: false, predict: false, lens: false, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, process: 'none', patch: defaultPatchState(), iv: [], heads: defaultHeads(), ...defaultAuthor() };
+  return Object.assign({ lang }, ...SLICES.map((sl) => sl.defaults()));
 }
 
 // The author's controls (docs/embedding.md): what runs on load, the keys the learner cannot
@@ -94,19 +86,10 @@ export function validateField(kind, raw, cfg = null) {
 export const FIELD_KIND = { layer: 'layer', head: 'head', mean: 'mean', std: 'std', seed: 'seed', factor: 'factor' };
 
 // Exercise parameters (and the hook-statistics block) that the loaded model cannot take,
-// e.g. block 50 from a link on a 12-block model: [{id, key, vars}], id = the field's id.
+// e.g. block 50 from a link on a 12-block model: [{id, key, vars}], id = the field's id. Each
+// slice checks its own fields (its `invalid`).
 export function invalidForModel(st, cfg) {
-  const bad = [];
-  for (const [k, e] of Object.entries(st.ex)) {
-    for (const p of Object.keys(e)) {
-      if (p === 'on') continue;
-      const r = validateField(FIELD_KIND[p], String(e[p]), cfg);
-      if (r.error) bad.push({ id: `${k}-${p}`, ...r.error });
-    }
-  }
-  const r = validateField('layer', String(st.hookLayer), cfg);
-  if (r.error) bad.push({ id: 'stat-layer', ...r.error });
-  return bad;
+  return SLICES.flatMap((sl) => (sl.invalid ? sl.invalid(st, cfg) : []));
 }
 
 // Accepts a URLSearchParams or a plain object of attribute-style strings. Values it cannot
@@ -136,137 +119,232 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
     bad = true;
     return d;
   };
+  // take(k, fn): fn(value, fail, failed) when the key is given; fn calls fail() for a value it
+  // cannot use (num and int fail on their own); failed(): whether anything has failed so far.
   const take = (k, fn) => {
     const v = get(k);
     if (v === undefined) return;
     bad = false;
-    fn(v);
+    fn(v, () => { bad = true; }, () => bad);
     if (bad) refused.push({ key: k, value: v });
   };
-  take('model', (m) => { if (m in MODELS) st.model = m; else bad = true; });
-  // The weights as TransformerLens's from_pretrained processes them ('tl'), or HF's ('none').
-  take('process', (v) => { if (PROCESSINGS.includes(v)) st.process = v; else bad = true; });
-  const p = get('prompt');
-  if (p !== undefined) st.prompt = p;
-  take('lang', (l) => { if (l === 'vi' || l === 'en') st.lang = l; else bad = true; });
-  take('ex1', (v) => {
-    const [l, h, ...rest] = v.split(/[.,]/);
-    if (rest.length) { bad = true; st.ex.ex1.on = true; return; }
-    st.ex.ex1 = { on: true, layer: int(l, 9), head: int(h, 2) };
-  });
-  take('ex2', (v) => {
-    const [l, mean, std, seed, ...rest] = v.split(',');
-    if (rest.length) { bad = true; st.ex.ex2.on = true; return; }
-    const s = num(std, 1);
-    if (s < 0) bad = true;
-    st.ex.ex2 = { on: true, layer: int(l, 9), mean: num(mean, 10), std: s < 0 ? 1 : s, seed: int(seed, 0) };
-  });
-  for (const [k, f] of [['ex3', 0.1], ['ex4', 10]]) {
-    take(k, (v) => {
-      const [l, fac, ...rest] = v.split(',');
-      if (rest.length) { bad = true; st.ex[k].on = true; return; }
-      st.ex[k] = { on: true, layer: int(l, 9), factor: num(fac, f) };
-    });
-  }
-  take('view', (v) => { if (['both', 'resid', 'hf'].includes(v)) st.view = v; else bad = true; });
-  take('scale', (v) => { if (['linear', 'log'].includes(v)) st.scale = v; else bad = true; });
-  take('topk', (v) => {
-    const k = int(v, 10, 1);
-    if (k > TOPK_MAX) bad = true;
-    else st.topk = k;
-  });
-  take('hook', (v) => { if (/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v) && !v.startsWith('blocks')) st.hook = v; else bad = true; });
-  take('stat', (v) => { if (STATS.includes(v)) st.stat = v; else bad = true; });
-  take('hl', (v) => { st.hookLayer = int(v, 9); });
-  st.patch = patchFromParams(get, refused); // the Patching view's keys (patch-state.js)
-  // The builder's rows (rows.js): a row the page cannot read is left out and reported alone.
-  const ivText = get('iv');
-  if (ivText !== undefined) {
-    const { rows, refused: bad } = rowsFromText(ivText);
-    st.iv = rows;
-    for (const r of bad) refused.push({ key: 'iv', value: r });
-  }
-  take('heads', (v) => {
-    const [score, block, ...rest] = v.split(',');
-    if (rest.length || !HEAD_SCORES.includes(score)) { bad = true; return; }
-    st.heads.score = score;
-    st.heads.block = int(block, 0);
-  });
-  take('repeat', (v) => {
-    const [r, seed, ...rest] = v.split(',');
-    const R = int(r, 20, 1);
-    if (bad || rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { bad = true; return; }
-    st.heads = { ...st.heads, repeat: true, r: R, seed: String(BigInt(seed)) };
-  });
   // Flags: 1/true or 0/false (embed also bare, `?embed`).
   const flag = (k, d) => {
     let out = d;
-    take(k, (v) => { if (['1', 'true'].includes(v) || (k === 'embed' && v === '')) out = true; else if (['0', 'false'].includes(v)) out = false; else bad = true; });
+    take(k, (v, fail) => { if (['1', 'true'].includes(v) || (k === 'embed' && v === '')) out = true; else if (['0', 'false'].includes(v)) out = false; else fail(); });
     return out;
   };
-  st.embed = flag('embed', false);
-  st.predict = flag('predict', false);
-  st.gen = genStateFromParams(get, refused); // the Generate panel's settings (gn gt gk gp gs)
-  // The author's controls: every item of a list must be known, or the key is refused whole.
-  const list = (k, allowed, fn) => take(k, (v) => {
+  // The author's lists: every item must be known, or the key is refused whole.
+  const list = (k, allowed, fn) => take(k, (v, fail) => {
     const items = listItems(v);
-    if (items.every((x) => allowed.includes(x))) fn(items); else bad = true;
+    if (items.every((x) => allowed.includes(x))) fn(items); else fail();
   });
-  list('autorun', [...AUTORUN, '1'], (xs) => { st.autorun = [...new Set(xs.map((x) => (x === '1' ? 'patch' : x)))]; });
-  list('locked', Object.keys(KEYS).filter((k) => !['locked', 'autorun', 'views', 'picker', 'embed'].includes(k)), (xs) => { st.locked = [...new Set(xs)]; });
-  list('views', VIEWS, (xs) => { st.views = xs.length ? [...new Set(xs)] : null; });
-  take('picker', (v) => { if (v === 'shown' || v === 'hidden') st.picker = v; else bad = true; });
-  take('lesson', (v) => { if (LESSONS.includes(v) || isLessonUrl(v)) st.lesson = v; else bad = true; }); // a guided path (panels/induction-lesson.js)
-  // The lens view shows the logit lens: on unless the link says lens=0.
-  st.lens = flag('lens', !!st.views?.includes('lens'));
+  const r = { get, take, num, int, flag, list, refused };
+  for (const sl of SLICES) sl.read(st, r);
   return st;
 }
 
 export function stateToParams(st) {
   const q = new URLSearchParams();
-  q.set('model', st.model);
-  if (st.process === 'tl') q.set('process', 'tl');
-  q.set('lang', st.lang);
-  q.set('prompt', st.prompt);
-  const e = st.ex;
-  if (e.ex1.on) q.set('ex1', `${e.ex1.layer}.${e.ex1.head}`);
-  if (e.ex2.on) q.set('ex2', `${e.ex2.layer},${e.ex2.mean},${e.ex2.std},${e.ex2.seed}`);
-  if (e.ex3.on) q.set('ex3', `${e.ex3.layer},${e.ex3.factor}`);
-  if (e.ex4.on) q.set('ex4', `${e.ex4.layer},${e.ex4.factor}`);
-  if (st.view !== 'both') q.set('view', st.view);
-  if (st.scale !== 'linear') q.set('scale', st.scale);
-  if (st.topk !== 10) q.set('topk', String(st.topk));
-  if (st.hook !== 'hook_resid_post') q.set('hook', st.hook);
-  if (st.stat !== 'std') q.set('stat', st.stat);
-  if (st.hookLayer !== 9) q.set('hl', String(st.hookLayer));
-  if (st.predict) q.set('predict', '1');
-  if (st.lens) q.set('lens', '1');
-  else if (st.views?.includes('lens')) q.set('lens', '0'); // the lens view's default is on
-  if (st.embed) q.set('embed', '1');
-  patchToParams(st.patch, q);
-  if (st.iv.length) q.set('iv', rowsToText(st.iv));
-  const hd = defaultHeads();
-  if (st.heads.score !== hd.score || st.heads.block !== hd.block) q.set('heads', `${st.heads.score},${st.heads.block}`);
-  if (st.heads.repeat) q.set('repeat', `${st.heads.r},${st.heads.seed}`);
-  if (st.gen) genStateToParams(st.gen, q);
-  if (st.autorun?.length) q.set('autorun', st.autorun.join(','));
-  if (st.locked?.length) q.set('locked', st.locked.join(','));
-  if (st.views) q.set('views', st.views.join(','));
-  if (st.picker === 'hidden') q.set('picker', 'hidden');
-  if (st.lesson) q.set('lesson', st.lesson);
+  for (const sl of SLICES) sl.write(st, q);
   return q;
 }
 
+// ---------------------------------------------------------------- the slices
+// The page state is made of slices, one per area: each declares its keys (keys.js's names, and
+// where each lives in the state: `parts`, used by locked keys), its defaults, how it reads
+// and writes its URL keys, and which of its fields the loaded model cannot take. The URL's
+// order is the slices' order. A new view adds one slice here (and its keys to keys.js).
+const oneOf = (values, set) => (v, fail) => { if (values.includes(v)) set(v); else fail(); };
+
+export const SLICES = [
+  {
+    name: 'model', // which model, and its weights as TransformerLens processes them ('tl') or HF's
+    parts: { model: [['model']], process: [['process']] },
+    defaults: () => ({ model: 'default', process: 'none' }),
+    read(st, { take }) {
+      take('model', (m, fail) => { if (m in MODELS) st.model = m; else fail(); });
+      take('process', oneOf(PROCESSINGS, (v) => { st.process = v; }));
+    },
+    write(st, q) {
+      q.set('model', st.model);
+      if (st.process === 'tl') q.set('process', 'tl');
+    },
+  },
+  {
+    name: 'input', // the prompt (and the page's language)
+    parts: { lang: [['lang']], prompt: [['prompt']] },
+    defaults: () => ({ prompt: DEFAULT_PROMPT }),
+    read(st, { get, take }) {
+      const p = get('prompt');
+      if (p !== undefined) st.prompt = p;
+      take('lang', oneOf(['vi', 'en'], (l) => { st.lang = l; }));
+    },
+    write(st, q) {
+      q.set('lang', st.lang);
+      q.set('prompt', st.prompt);
+    },
+  },
+  {
+    name: 'chapter', // the chapter's four exercises; absent from the URL: off
+    parts: { ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']] },
+    defaults: () => ({ ex: defaultExercises() }),
+    read(st, { take, num, int }) {
+      take('ex1', (v, fail) => {
+        const [l, h, ...rest] = v.split(/[.,]/);
+        if (rest.length) { fail(); st.ex.ex1.on = true; return; }
+        st.ex.ex1 = { on: true, layer: int(l, 9), head: int(h, 2) };
+      });
+      take('ex2', (v, fail) => {
+        const [l, mean, std, seed, ...rest] = v.split(',');
+        if (rest.length) { fail(); st.ex.ex2.on = true; return; }
+        const s = num(std, 1);
+        if (s < 0) fail();
+        st.ex.ex2 = { on: true, layer: int(l, 9), mean: num(mean, 10), std: s < 0 ? 1 : s, seed: int(seed, 0) };
+      });
+      for (const [k, f] of [['ex3', 0.1], ['ex4', 10]]) {
+        take(k, (v, fail) => {
+          const [l, fac, ...rest] = v.split(',');
+          if (rest.length) { fail(); st.ex[k].on = true; return; }
+          st.ex[k] = { on: true, layer: int(l, 9), factor: num(fac, f) };
+        });
+      }
+    },
+    write(st, q) {
+      const e = st.ex;
+      if (e.ex1.on) q.set('ex1', `${e.ex1.layer}.${e.ex1.head}`);
+      if (e.ex2.on) q.set('ex2', `${e.ex2.layer},${e.ex2.mean},${e.ex2.std},${e.ex2.seed}`);
+      if (e.ex3.on) q.set('ex3', `${e.ex3.layer},${e.ex3.factor}`);
+      if (e.ex4.on) q.set('ex4', `${e.ex4.layer},${e.ex4.factor}`);
+    },
+    invalid(st, cfg) {
+      const bad = [];
+      for (const [k, e] of Object.entries(st.ex)) {
+        for (const p of Object.keys(e)) {
+          if (p === 'on') continue;
+          const r = validateField(FIELD_KIND[p], String(e[p]), cfg);
+          if (r.error) bad.push({ id: `${k}-${p}`, ...r.error });
+        }
+      }
+      return bad;
+    },
+  },
+  {
+    name: 'views', // how the results are shown: charts, top-k, the statistics panel's hook, the lens, predict mode
+    parts: { view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], predict: [['predict']], lens: [['lens']], embed: [] },
+    defaults: () => ({ view: 'both', scale: 'linear', topk: 10, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, predict: false, lens: false, embed: false }),
+    read(st, { take, int, flag }) {
+      take('view', oneOf(['both', 'resid', 'hf'], (v) => { st.view = v; }));
+      take('scale', oneOf(['linear', 'log'], (v) => { st.scale = v; }));
+      take('topk', (v, fail) => {
+        const k = int(v, 10, 1);
+        if (k > TOPK_MAX) fail();
+        else st.topk = k;
+      });
+      take('hook', (v, fail) => { if (/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v) && !v.startsWith('blocks')) st.hook = v; else fail(); });
+      take('stat', oneOf(STATS, (v) => { st.stat = v; }));
+      take('hl', (v) => { st.hookLayer = int(v, 9); });
+      st.embed = flag('embed', false);
+      st.predict = flag('predict', false);
+      st.lens = flag('lens', null); // null: the author slice decides (the lens view shows it)
+    },
+    write(st, q) {
+      if (st.view !== 'both') q.set('view', st.view);
+      if (st.scale !== 'linear') q.set('scale', st.scale);
+      if (st.topk !== 10) q.set('topk', String(st.topk));
+      if (st.hook !== 'hook_resid_post') q.set('hook', st.hook);
+      if (st.stat !== 'std') q.set('stat', st.stat);
+      if (st.hookLayer !== 9) q.set('hl', String(st.hookLayer));
+      if (st.predict) q.set('predict', '1');
+      if (st.lens) q.set('lens', '1');
+      else if (st.views?.includes('lens')) q.set('lens', '0'); // the lens view's default is on
+      if (st.embed) q.set('embed', '1');
+    },
+    invalid(st, cfg) {
+      const r = validateField('layer', String(st.hookLayer), cfg);
+      return r.error ? [{ id: 'stat-layer', ...r.error }] : [];
+    },
+  },
+  {
+    name: 'patch', // the Patching view (patch-state.js)
+    parts: { pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']], phook: [['patch', 'hook']], pmetric: [['patch', 'metric']], pmethod: [['patch', 'method']] },
+    defaults: () => ({ patch: defaultPatchState() }),
+    read(st, { get, refused }) { st.patch = patchFromParams(get, refused); },
+    write(st, q) { patchToParams(st.patch, q); },
+  },
+  {
+    name: 'builder', // the intervention builder's rows (rows.js): a row the page cannot read is left out and reported alone
+    parts: { iv: [['iv']] },
+    defaults: () => ({ iv: [] }),
+    read(st, { get, refused }) {
+      const ivText = get('iv');
+      if (ivText === undefined) return;
+      const { rows, refused: bad } = rowsFromText(ivText);
+      st.iv = rows;
+      for (const row of bad) refused.push({ key: 'iv', value: row });
+    },
+    write(st, q) { if (st.iv.length) q.set('iv', rowsToText(st.iv)); },
+  },
+  {
+    name: 'heads', // the heads panel: the score, the block drawn, the input (prompt or repeated random tokens)
+    parts: { heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']] },
+    defaults: () => ({ heads: defaultHeads() }),
+    read(st, { take, int }) {
+      take('heads', (v, fail) => {
+        const [score, block, ...rest] = v.split(',');
+        if (rest.length || !HEAD_SCORES.includes(score)) { fail(); return; }
+        st.heads.score = score;
+        st.heads.block = int(block, 0);
+      });
+      take('repeat', (v, fail, failed) => {
+        const [r, seed, ...rest] = v.split(',');
+        const R = int(r, 20, 1);
+        if (failed() || rest.length || !/^\d{1,20}$/.test(seed ?? '') || BigInt(seed) >= 2n ** 64n) { fail(); return; }
+        st.heads = { ...st.heads, repeat: true, r: R, seed: String(BigInt(seed)) };
+      });
+    },
+    write(st, q) {
+      const hd = defaultHeads();
+      if (st.heads.score !== hd.score || st.heads.block !== hd.block) q.set('heads', `${st.heads.score},${st.heads.block}`);
+      if (st.heads.repeat) q.set('repeat', `${st.heads.r},${st.heads.seed}`);
+    },
+  },
+  {
+    name: 'generate', // the Generate panel's settings (generate-state.js)
+    parts: { gn: [['gen', 'maxNewTokens']], gt: [['gen', 'temperature']], gk: [['gen', 'topK']], gp: [['gen', 'topP']], gs: [['gen', 'seed']] },
+    defaults: () => ({ gen: genStateFromParams(() => undefined) }),
+    read(st, { get, refused }) { st.gen = genStateFromParams(get, refused); },
+    write(st, q) { if (st.gen) genStateToParams(st.gen, q); },
+  },
+  {
+    name: 'author', // the course author's controls (docs/embedding.md) and the lesson
+    parts: { autorun: [], locked: [], views: [], picker: [], lesson: [['lesson']] },
+    defaults: defaultAuthor,
+    read(st, { take, list }) {
+      list('autorun', [...AUTORUN, '1'], (xs) => { st.autorun = [...new Set(xs.map((x) => (x === '1' ? 'patch' : x)))]; });
+      list('locked', Object.keys(KEYS).filter((k) => !UNLOCKABLE.includes(k)), (xs) => { st.locked = [...new Set(xs)]; });
+      list('views', VIEWS, (xs) => { st.views = xs.length ? [...new Set(xs)] : null; });
+      take('picker', oneOf(['shown', 'hidden'], (v) => { st.picker = v; }));
+      take('lesson', (v, fail) => { if (LESSONS.includes(v) || isLessonUrl(v)) st.lesson = v; else fail(); }); // a guided path (panels/induction-lesson.js)
+      // The lens view shows the logit lens: on unless the link says lens=0.
+      if (st.lens === null) st.lens = !!st.views?.includes('lens');
+    },
+    write(st, q) {
+      if (st.autorun?.length) q.set('autorun', st.autorun.join(','));
+      if (st.locked?.length) q.set('locked', st.locked.join(','));
+      if (st.views) q.set('views', st.views.join(','));
+      if (st.picker === 'hidden') q.set('picker', 'hidden');
+      if (st.lesson) q.set('lesson', st.lesson);
+    },
+  },
+];
+
+// Keys a learner is never locked out of: the author's own controls, and the layout.
+const UNLOCKABLE = ['locked', 'autorun', 'views', 'picker', 'embed'];
+
 // Where each key lives in the state, for locked keys (author.js copies the author's value of
-// each locked key over the learner's).
-export const KEY_PARTS = {
-  model: [['model']], process: [['process']], prompt: [['prompt']], lang: [['lang']], ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']],
-  view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], lens: [['lens']],
-  predict: [['predict']], iv: [['iv']], heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']],
-  pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']],
-  phook: [['patch', 'hook']], pmetric: [['patch', 'metric']], pmethod: [['patch', 'method']],
-  lesson: [['lesson']], gn: [['gen', 'maxNewTokens']], gt: [['gen', 'temperature']], gk: [['gen', 'topK']], gp: [['gen', 'topP']], gs: [['gen', 'seed']],
-};
+// each locked key over the learner's): the slices' parts.
+export const KEY_PARTS = Object.fromEntries(SLICES.flatMap((sl) => Object.entries(sl.parts)).filter(([k]) => !UNLOCKABLE.includes(k)));
 
 /** Copies the keys' parts of `from` into `to` (both page states); true when anything changed. */
 export function copyKeys(to, from, keys) {

@@ -1,6 +1,8 @@
-// The page's one mutable object: what the user asked for (`st`, the URL state), what the
-// worker loaded, the latest results, and the UI's own bits. Every module reads and writes
-// this object, none keeps state of its own.
+// The page's one mutable object: what the user asked for (`st`, the URL state, made of
+// state.js's slices), what the worker loaded, the latest results, and the UI's own bits.
+// Every module reads and writes this object, none keeps state of its own. Redraws follow it
+// by subscription: whoever changes it says what changed (`changed(app, 'result')`), and each
+// panel is subscribed to the changes it draws (panels/index.js's table).
 import { makeT } from './i18n.js';
 
 export function createApp(st, client) {
@@ -33,7 +35,29 @@ export function createApp(st, client) {
     resultParts: {}, // view name → () => its result for the export, or null (export.js); panels add theirs
     pendingChecks: [], // () => a view name while its autorun has not finished, else null
     autoruns: [], // (app) => void, after each run: the views' automatic runs (autorun)
+    subscribers: [], // [{topics, fn}] in the order they subscribed: subscribe() / changed()
   };
+}
+
+// What a change can be: every subscriber names the ones it draws.
+export const TOPICS = Object.freeze({
+  lang: 'the language: every text',
+  model: 'a model loaded: its facts and the picker\'s labels',
+  result: 'a run\'s result; predict mode revealed',
+  view: 'how the results are shown: the chart\'s series and scale, the statistic, no model to show',
+  predict: 'predict mode switched',
+});
+
+/** fn(app) on each of the topics' changes, after the earlier subscribers. */
+export function subscribe(app, topics, fn) {
+  for (const t of topics) if (!(t in TOPICS)) throw new Error(`subscribe: no topic ${t}`);
+  app.subscribers.push({ topics, fn });
+}
+
+/** Says what changed: each subscriber to any of the topics runs once, in subscription order. */
+export function changed(app, ...topics) {
+  for (const t of topics) if (!(t in TOPICS)) throw new Error(`changed: no topic ${t}`);
+  for (const s of app.subscribers) if (s.topics.some((t) => topics.includes(t))) s.fn(app);
 }
 
 export function setLang(app, lang) {

@@ -1,24 +1,35 @@
 // What model is loaded: its name, shape, size and training data, labelled as what it is.
 import { $ } from '../dom.js';
 import { MODELS, paramCount } from '../state.js';
+import { modelLabel } from '../models-page.js';
 import { displayName, BUNDLED, bundledName } from '../model-name.js';
 import '../processing-strings.js';
 
 // model.js reads the name from here.
 
-// The picker's label of each bundled model (span#model-KEY-label): its registry string, with
-// the config's name and the download's size (from its files.json, loadBundledLabels).
+/** The model picker: one radio per model of the registry (models-page.js), in its order, into
+ *  the fieldset #model-panel after its legend (before #drop); each label is span#model-KEY-label. */
+export function mountModelPicker() {
+  const end = $('drop');
+  for (const key of Object.keys(MODELS)) {
+    const label = document.createElement('label');
+    label.className = 'radio';
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'radio', name: 'model', value: key, checked: key === 'default' });
+    const span = document.createElement('span');
+    span.id = `model-${key}-label`;
+    label.append(input, ' ', span);
+    end.before(label);
+  }
+}
+
+// The picker's labels (span#model-KEY-label): each model's registry string with its name, and
+// the download's size (a hub model's from the registry, a bundled one's from its files.json,
+// loadBundledLabels), in the page's language.
 export function updateModelLabels(app) {
-  const nf = new Intl.NumberFormat(app.st.lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 0 });
-  for (const key of BUNDLED) {
+  for (const key of Object.keys(MODELS)) {
     const span = $(`model-${key}-label`);
-    if (!span) continue;
-    const { label } = MODELS[key];
-    const bytes = app.bundled?.[key]?.bytes;
-    const name = bundledName(app, key);
-    span.textContent = bytes || label === 'modelDefault'
-      ? app.t(label, { name, size: `${nf.format(Math.max(1, bytes / 1e6))} MB` })
-      : app.t(`${label}NoSize`, { name });
+    if (span) span.textContent = modelLabel(app.t, app.st.lang, key, { name: bundledName(app, key), bytes: app.bundled?.[key]?.bytes });
   }
 }
 
