@@ -163,6 +163,11 @@ def tokenizer_dir():
     return pkg
 
 
+def tokenizer_golden(cases):
+    """tokenizer_cases.json's text, one case a line."""
+    return "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"
+
+
 def tokenizer_cases(cases=None):
     """(cases, report): TOKENIZER_TEXTS through tools/reference.py's encoder unless given (HF's,
     from tools/hf_goldens.py), and their cross-check against the JavaScript gpt-3-encoder."""
@@ -194,15 +199,40 @@ def tokenizer_cases(cases=None):
     return cases, report
 
 
-def run_scales(d, model, enc, runs):
-    """(tolerance's model record, largest score scale, largest logit scale) over reference runs
-    given as (tokens, interventions)."""
+def scales_over(run, runs):
+    """(tolerance's model record, largest score scale, largest logit scale) over runs given as
+    (tokens, interventions); run(tokens, interventions) -> a report: the reference's, or
+    transformers' in tools/hf_goldens.py."""
     S = L = 0.0
     for tokens, ivs in runs:
-        rep = reference.run(d, tokens=tokens, interventions=ivs, topk=1, model=model, encoder=enc)
+        rep = run(tokens, ivs)
         s, l = golden_compare.scales_of(rep["stats"])
         S, L = max(S, s), max(L, l)
     return rep["model"], S, L
+
+
+def reference_run(d, model, enc):
+    """scales_over's run on the reference."""
+    return lambda tokens, ivs: reference.run(d, tokens=tokens, interventions=ivs, topk=1, model=model, encoder=enc)
+
+
+def run_scales(d, model, enc, runs):
+    """scales_over the reference's runs."""
+    return scales_over(reference_run(d, model, enc), runs)
+
+
+def run_golden(name, case, rep):
+    """<name>__<case>.json's text from a run's report with TOPK + 1 entries in its top."""
+    # seeds are chosen so the top-k order (and the k/k+1 boundary) is not a near-tie
+    top = [t["logit"] for t in rep["top"]]
+    gap = min(a - b for a, b in zip(top, top[1:]))
+    if gap < MIN_TOP_GAP:
+        print("WARNING: %s__%s: top-%d logits only %.2e apart" % (name, case, TOPK + 1, gap), file=sys.stderr)
+    rep["top"] = rep["top"][:TOPK]
+    obj = {"prompt": PROMPT}
+    obj.update(rep)
+    obj["tolerance"] = golden_compare.derive(rep["model"], len(rep["tokens"]), *golden_compare.scales_of(rep["stats"]))
+    return dump_golden(obj)
 
 
 def build(names, ckpt_root, golden_dir, cases=None):
@@ -220,17 +250,7 @@ def build(names, ckpt_root, golden_dir, cases=None):
                 continue
             rep = reference.run(d, PROMPT, ivs, TOPK + 1, logits=spec["vocab_size"] <= MAX_LOGITS_VOCAB,
                                 model=model, encoder=enc)
-            # seeds are chosen so the top-k order (and the k/k+1 boundary) is not a near-tie
-            top = [t["logit"] for t in rep["top"]]
-            gap = min(a - b for a, b in zip(top, top[1:]))
-            if gap < MIN_TOP_GAP:
-                print("WARNING: %s__%s: top-%d logits only %.2e apart" % (name, case, TOPK + 1, gap), file=sys.stderr)
-            rep["top"] = rep["top"][:TOPK]
-            obj = {"prompt": PROMPT}
-            obj.update(rep)
-            obj["tolerance"] = golden_compare.derive(rep["model"], len(rep["tokens"]),
-                                                     *golden_compare.scales_of(rep["stats"]))
-            outputs.append((os.path.join(golden_dir, "%s__%s.json" % (name, case)), dump_golden(obj)))
+            outputs.append((os.path.join(golden_dir, "%s__%s.json" % (name, case)), run_golden(name, case, rep)))
         print("%-18s %d tokens, %.1fs" % (name, len(rep["tokens"]), time.time() - t0), file=sys.stderr)
     return outputs
 
@@ -266,6 +286,28 @@ def ioi_pair(ckpt_root, name):
     return d, model, enc, clean, corrupted, answer, wrong, reference.single_token(enc, answer), reference.single_token(enc, wrong)
 
 
+def patching_golden(model, run, clean, corrupted, a, w, ivs):
+    """<name>__patching.json's text: reference.patch_sweep for every hook family and
+    reference.attribute, each without and with ivs (patch_interventions), on `model` (the
+    reference's or transformers'); run as scales_over's, for the tolerance."""
+    cases = []
+    for with_iv in (False, True):
+        for hook in reference.PATCH_HOOKS:
+            rep = reference.patch_sweep(model, clean, corrupted, a, w, hook, ivs["patch"] if with_iv else [])
+            del rep["ms"]  # a timing, not a result
+            rep["interventions"] = ivs["patch"] if with_iv else []
+            cases.append(rep)
+    dla = []
+    for with_iv in (False, True):
+        rep = reference.attribute(model, clean, a, w, ivs["attribute"] if with_iv else [])
+        rep["interventions"] = ivs["attribute"] if with_iv else []
+        dla.append(rep)
+    cfg, S, L = scales_over(run, [(t, iv) for t in (clean, corrupted) for iv in ([], ivs["patch"], ivs["attribute"])])
+    obj = {"clean": PATCH_CLEAN, "corrupted": PATCH_CORRUPTED, "answer": "#%d" % a, "wrong": "#%d" % w,
+           "patch": cases, "attribute": dla, "tolerance": golden_compare.derive(cfg, len(clean), S, L)}
+    return dump_golden(obj)
+
+
 def patching_goldens(names, ckpt_root, golden_dir):
     """tests/golden/<name>__patching.json for the checkpoints in PATCH_CHECKPOINTS (made by build())."""
     outputs = []
@@ -274,24 +316,8 @@ def patching_goldens(names, ckpt_root, golden_dir):
             continue
         t0 = time.time()
         d, model, enc, clean, corrupted, answer, wrong, a, w = ioi_pair(ckpt_root, name)
-        ivs = patch_interventions(name)
-        cases = []
-        for with_iv in (False, True):
-            for hook in reference.PATCH_HOOKS:
-                rep = reference.patch_sweep(model, clean, corrupted, a, w, hook, ivs["patch"] if with_iv else [])
-                del rep["ms"]  # a timing, not a result
-                rep["interventions"] = ivs["patch"] if with_iv else []
-                cases.append(rep)
-        dla = []
-        for with_iv in (False, True):
-            rep = reference.attribute(model, clean, a, w, ivs["attribute"] if with_iv else [])
-            rep["interventions"] = ivs["attribute"] if with_iv else []
-            dla.append(rep)
-        cfg, S, L = run_scales(d, model, enc, [(t, iv) for t in (clean, corrupted)
-                                               for iv in ([], ivs["patch"], ivs["attribute"])])
-        obj = {"clean": PATCH_CLEAN, "corrupted": PATCH_CORRUPTED, "answer": answer, "wrong": wrong,
-               "patch": cases, "attribute": dla, "tolerance": golden_compare.derive(cfg, len(clean), S, L)}
-        outputs.append((os.path.join(golden_dir, "%s__patching.json" % name), dump_golden(obj)))
+        text = patching_golden(model, reference_run(d, model, enc), clean, corrupted, a, w, patch_interventions(name))
+        outputs.append((os.path.join(golden_dir, "%s__patching.json" % name), text))
         print("%-18s patching goldens, %d tokens, %.1fs" % (name, len(clean), time.time() - t0), file=sys.stderr)
     return outputs
 
@@ -425,25 +451,31 @@ HEADS_CASES = [
 REPEAT_DRAWS = [(50, "7", 100, 42), (30, "18446744073709551615", 50257, 50256), (40, "3", 2, 0)]
 
 
+def heads_golden(scores):
+    """heads__mid.json's text: each of HEADS_CASES with its scores (a dict), one case a line, and
+    reference.repeat_tokens for REPEAT_DRAWS."""
+    lines = ["    " + json.dumps(dict(case, **got)) for case, got in zip(HEADS_CASES, scores)]
+    draws = ["    " + json.dumps({"repeat": R, "seed": seed, "vocab_size": V, "eos": eos,
+                                  "tokens": reference.repeat_tokens(R, int(seed), V, eos)})
+             for R, seed, V, eos in REPEAT_DRAWS]
+    return ('{\n  "cases": [\n' + ",\n".join(lines) + '\n  ],\n  "repeat_tokens": [\n' + ",\n".join(draws)
+            + "\n  ]\n}\n")
+
+
 def heads_goldens(ckpt_root, golden_dir):
     """tests/golden/heads__mid.json: reference.head_scores for HEADS_CASES, one case a line,
     and reference.repeat_tokens for REPEAT_DRAWS."""
     d = os.path.join(ckpt_root, "mid")
     model, enc = reference.load_model(d), reference.load_encoder(d)
-    lines = []
+    scores = []
     for case in HEADS_CASES:
         got = reference.head_scores(d, prompt=case.get("prompt"), repeat=case.get("repeat"),
                                     seed=int(case["seed"]) if "seed" in case else None,
                                     interventions=case["interventions"], model=model, encoder=enc)
         cfg, S, L = run_scales(d, model, enc, [(got["tokens"], case["interventions"])])
         got["tolerance"] = golden_compare.derive(cfg, len(got["tokens"]), S, L)
-        lines.append("    " + json.dumps(dict(case, **got)))
-    draws = ["    " + json.dumps({"repeat": R, "seed": seed, "vocab_size": V, "eos": eos,
-                                  "tokens": reference.repeat_tokens(R, int(seed), V, eos)})
-             for R, seed, V, eos in REPEAT_DRAWS]
-    text = ('{\n  "cases": [\n' + ",\n".join(lines) + '\n  ],\n  "repeat_tokens": [\n' + ",\n".join(draws)
-            + "\n  ]\n}\n")
-    return [(os.path.join(golden_dir, "heads__mid.json"), text)]
+        scores.append(got)
+    return [(os.path.join(golden_dir, "heads__mid.json"), heads_golden(scores))]
 
 
 # Forced CPU paths for --emulate-cpus: PyTorch's float32 bits depend on the vector kernels that
@@ -551,7 +583,7 @@ def main(argv=None):
     hf_cases = [json.loads(text) for path, text in outputs if path == tok_path]
     cases, report = tokenizer_cases(hf_cases[0] if hf_cases else None)
     if not hf_cases:
-        outputs.append((tok_path, "[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n"))
+        outputs.append((tok_path, tokenizer_golden(cases)))
     for line in report:
         if not a.quiet:
             print(line, file=sys.stderr)

@@ -336,6 +336,15 @@ BLOCK_KEYS = [
 GLOBAL_KEYS_BEFORE = ["hook_embed", "hook_pos_embed"]
 GLOBAL_KEYS_AFTER = ["ln_final.hook_normalized", "logits"]
 STAT_NAMES = ["mean", "std", "min", "max", "norm"]
+MODEL_KEYS = ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size", "layer_norm_epsilon")
+
+
+def model_config(model):
+    """The report's model record, from this file's GPT2LMHeadModel (a config dict) or transformers'
+    (a GPT2Config, for tools/hf_goldens.py): every algorithm below runs on either, since transformers'
+    modules carry the names this file's do."""
+    c = model.transformer.config
+    return {k: c[k] if isinstance(c, dict) else getattr(c, k) for k in MODEL_KEYS}
 
 
 def _check_layer(iv, n_layer):
@@ -375,7 +384,7 @@ def engine_gaussian(seed, pos, feature):
 def attach_interventions(model, interventions):
     """Register the chapter's hooks (in order); returns the handles."""
     tr = model.transformer
-    cfg = tr.config
+    cfg = model_config(model)
     C, H = cfg["n_embd"], cfg["n_head"]
     d_head = C // H
     handles = []
@@ -408,8 +417,9 @@ def attach_interventions(model, interventions):
             factor = float(iv["factor"])
 
             def hook(module, inputs, output, factor=factor):
-                modified = output[0].mul(factor)
-                return (modified,) + output[1:]
+                if isinstance(output, tuple):
+                    return (output[0].mul(factor),) + output[1:]
+                return output.mul(factor)  # transformers 5's block returns a bare tensor
             handles.append(tr.h[L].register_forward_hook(hook))
         else:
             raise ValueError("unknown intervention kind %r" % (kind,))
@@ -423,17 +433,26 @@ def tensor_stats(t):
 
 
 class Recorder:
-    """Statistics (and optionally copies) of every TransformerLens-named hook point."""
+    """Statistics (and optionally copies) of every TransformerLens-named hook point, and the
+    report's hidden_std (HF's hidden_states convention: each block's input, then ln_f's output) and
+    resid_std (each block's output). Those are taken from the hooks, not from output_hidden_states:
+    transformers 5 fills that from hooks of its own, installed by from_pretrained before any of
+    ours, so it keeps a block's output from before a hook that replaces it (scale_hidden)."""
 
     def __init__(self, n_layer, keep_tensors=False):
         self.n_layer = n_layer
         self.stats = {}
         self.tensors = {} if keep_tensors else None
+        self.hidden_std, self.resid_std = [], []
 
     def record(self, key, layer, t, mask=None):
         full = key if layer is None else "blocks.%d.%s" % (layer, key)
         if self.tensors is not None:
             self.tensors[full] = t.detach().clone()
+        if key in ("hook_resid_pre", "ln_final.hook_normalized"):
+            self.hidden_std.append(_std(t))
+        elif key == "hook_resid_post":
+            self.resid_std.append(_std(t))
         if mask is not None:
             t = t.masked_select(mask.expand_as(t))
         if key == "logits":
@@ -452,69 +471,83 @@ class Recorder:
         return out
 
 
-def attach_recorder(model, rec):
-    """Forward hooks for the hook points that have a module, captures for the rest. Register
-    AFTER the interventions so that every recorded value is the post-intervention one."""
+class Handles(list):
+    """Hook handles removed together, as one."""
+
+    def remove(self):
+        for h in self:
+            h.remove()
+
+
+class _Capture:
+    """GPT2Attention.capture set, with a hook handle's remove()."""
+
+    def __init__(self, attn, fn):
+        self.attn = attn
+        attn.capture = fn
+
+    def remove(self):
+        self.attn.capture = None
+
+
+def capture_attention(block, layer, rec):
+    """attach_recorder's hook points inside this file's attention (q, k, v, scores, pattern, z):
+    they have no module, so the attention reports them itself."""
+    return [_Capture(block.attn, lambda name, t, mask: rec.record(name, layer, t, mask))]
+
+
+def _block_out(o):
+    return o[0] if isinstance(o, tuple) else o  # a bare tensor in transformers 5, a tuple here and before
+
+
+def attach_recorder(model, rec, attention=capture_attention):
+    """Forward hooks recording every TransformerLens-named hook point into rec. Register AFTER the
+    interventions so that every recorded value is the post-intervention one. The hook points inside
+    the attention have no module to hook; attention(block, layer, rec) records them and returns
+    their handles (tools/hf_goldens.py passes transformers')."""
     tr = model.transformer
-    hs = []
+    hs = Handles()
 
     def out_hook(key, layer, pick=lambda o: o):
         return lambda m, i, o: rec.record(key, layer, pick(o))
 
-    def in_hook(key, layer):
-        return lambda m, i: rec.record(key, layer, i[0])
-
     hs.append(tr.wte.register_forward_hook(out_hook("hook_embed", None)))
     hs.append(tr.wpe.register_forward_hook(out_hook("hook_pos_embed", None)))
     for i, b in enumerate(tr.h):
-        hs.append(b.register_forward_pre_hook(in_hook("hook_resid_pre", i)))
+        hs.append(b.register_forward_pre_hook(lambda m, inp, i=i: rec.record("hook_resid_pre", i, inp[0])))
         hs.append(b.ln_1.register_forward_hook(out_hook("ln1.hook_normalized", i)))
         hs.append(b.attn.c_attn.register_forward_hook(out_hook("attn.hook_qkv", i)))
-        b.attn.capture = (lambda name, t, mask, i=i: rec.record(name, i, t, mask))
+        hs.extend(attention(b, i, rec))
         hs.append(b.attn.c_proj.register_forward_hook(out_hook("hook_attn_out", i)))
-        hs.append(b.ln_2.register_forward_pre_hook(in_hook("hook_resid_mid", i)))
+        hs.append(b.ln_2.register_forward_pre_hook(lambda m, inp, i=i: rec.record("hook_resid_mid", i, inp[0])))
         hs.append(b.ln_2.register_forward_hook(out_hook("ln2.hook_normalized", i)))
         hs.append(b.mlp.c_fc.register_forward_hook(out_hook("mlp.hook_pre", i)))
         hs.append(b.mlp.act.register_forward_hook(out_hook("mlp.hook_post", i)))
         hs.append(b.mlp.c_proj.register_forward_hook(out_hook("hook_mlp_out", i)))
-        hs.append(b.register_forward_hook(out_hook("hook_resid_post", i, lambda o: o[0])))
+        hs.append(b.register_forward_hook(out_hook("hook_resid_post", i, _block_out)))
     hs.append(tr.ln_f.register_forward_hook(out_hook("ln_final.hook_normalized", None)))
     hs.append(model.lm_head.register_forward_hook(out_hook("logits", None)))
-
-    class _Handle:
-        def remove(self):
-            for h in hs:
-                h.remove()
-            for b in tr.h:
-                b.attn.capture = None
-    return _Handle()
+    return hs
 
 
 def _std(t):
     return t.detach().to(torch.float64).std().item()
 
 
-def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=None,
-        model=None, encoder=None, keep_tensors=False, output_attentions=False):
-    """The engine's JSON report as a dict. Pass `model`/`encoder` to reuse loaded ones.
-    With keep_tensors, the full tensors are returned too: (report, recorder, outputs)."""
+def forward_report(model, tokens, token_string, interventions=(), topk=10, logits=False, keep_tensors=False,
+                   attention=capture_attention, **forward_kwargs):
+    """One forward of `model` (this file's or transformers') with the interventions hooked, then
+    the recorder: (the engine's JSON report as a dict, the Recorder, the model's output).
+    token_string(id) -> text; attention as attach_recorder's."""
     torch.set_num_threads(1)
-    model = model if model is not None else load_model(model_dir)
-    cfg = model.transformer.config
-    if encoder is None:
-        encoder = load_encoder(model_dir)
-    if tokens is None:
-        tokens = encoder.encode(prompt)
-    if not tokens:
-        raise ValueError("empty prompt")
+    cfg = model_config(model)
     interventions = list(interventions)
     rec = Recorder(cfg["n_layer"], keep_tensors)
     handles = attach_interventions(model, interventions)
-    handles.append(attach_recorder(model, rec))
+    handles.append(attach_recorder(model, rec, attention))
     try:
         with torch.no_grad():
-            out = model(torch.tensor([tokens], dtype=torch.long), output_attentions=output_attentions,
-                        output_hidden_states=True)
+            out = model(torch.tensor([tokens], dtype=torch.long), **forward_kwargs)
     finally:
         for h in handles:
             h.remove()
@@ -522,14 +555,12 @@ def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=
     probs = np.exp(last - last.max())
     probs /= probs.sum()
     order = np.argsort(-last, kind="stable")[:topk]
-    token_string = lambda i: encoder.token_bytes(int(i)).decode("utf-8", errors="replace")
     report = {
-        "model": {k: cfg[k] for k in ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size",
-                                      "layer_norm_epsilon")},
+        "model": cfg,
         "tokens": list(tokens),
         "token_strings": [token_string(t) for t in tokens],
-        "hidden_std": [_std(h) for h in out.hidden_states],
-        "resid_std": [_std(h) for h in out.block_outputs],
+        "hidden_std": rec.hidden_std,
+        "resid_std": rec.resid_std,
         "stats": rec.table(),
         "top": [{"id": int(i), "token": token_string(i), "logit": float(last[i]), "prob": float(probs[i])}
                 for i in order],
@@ -537,9 +568,24 @@ def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=
     if logits:
         report["logits_last"] = [float(x) for x in last]
     report["interventions"] = interventions
-    if keep_tensors:
-        return report, rec, out
-    return report
+    return report, rec, out
+
+
+def run(model_dir, prompt=None, interventions=(), topk=10, logits=False, tokens=None,
+        model=None, encoder=None, keep_tensors=False, output_attentions=False):
+    """The engine's JSON report as a dict. Pass `model`/`encoder` to reuse loaded ones.
+    With keep_tensors, the full tensors are returned too: (report, recorder, outputs)."""
+    model = model if model is not None else load_model(model_dir)
+    if encoder is None:
+        encoder = load_encoder(model_dir)
+    if tokens is None:
+        tokens = encoder.encode(prompt)
+    if not tokens:
+        raise ValueError("empty prompt")
+    token_string = lambda i: encoder.token_bytes(int(i)).decode("utf-8", errors="replace")
+    report, rec, out = forward_report(model, tokens, token_string, interventions, topk, logits, keep_tensors,
+                                      output_attentions=output_attentions, output_hidden_states=True)
+    return (report, rec, out) if keep_tensors else report
 
 
 # --------------------------------------------------------------------------------------
@@ -597,14 +643,17 @@ def head_scores(model_dir, prompt=None, repeat=None, seed=None, interventions=()
         tokens = repeat_tokens(repeat, seed, len(encoder.encoder), encoder.encoder["<|endoftext|>"])
     else:
         tokens = encoder.encode(prompt)
-    _, rec, _ = run(model_dir, tokens=tokens, interventions=interventions, model=model, encoder=encoder,
-                    keep_tensors=True)
-    n_layer = model.transformer.config["n_layer"]
-    out = {"tokens": tokens, "token_strings": [encoder.token_bytes(t).decode("utf-8", errors="replace") for t in tokens]}
-    per = [[score_pattern(A, tokens) for A in rec.tensors["blocks.%d.attn.hook_pattern" % L][0]] for L in range(n_layer)]
-    for key in ("induction", "previous_token", "first_token"):
-        out[key] = [[h[key] for h in layer] for layer in per]
-    return out
+    rep, rec, _ = run(model_dir, tokens=tokens, interventions=interventions, model=model, encoder=encoder,
+                      keep_tensors=True)
+    return dict({"tokens": tokens, "token_strings": rep["token_strings"]}, **pattern_scores(rec, tokens))
+
+
+def pattern_scores(rec, tokens):
+    """{induction, previous_token, first_token: [n_layer][n_head]}: score_pattern on every head's
+    hook_pattern in rec (a Recorder that kept its tensors)."""
+    per = [[score_pattern(A, tokens) for A in rec.tensors["blocks.%d.attn.hook_pattern" % L][0]]
+           for L in range(rec.n_layer)]
+    return {key: [[h[key] for h in layer] for layer in per] for key in ("induction", "previous_token", "first_token")}
 
 
 # --------------------------------------------------------------------------------------
@@ -627,9 +676,10 @@ def single_token(encoder, text):
 def _patch_site(model, hook, layer, fn):
     """Registers fn(tensor [1, T, C]) -> tensor at `hook` of block `layer` on the HF module
     where TransformerLens's hook point sits; returns the handle.
-      resid_pre: the block's input (forward pre-hook on h[L])
+      resid_pre: the block's input (forward pre-hook on h[L]: transformers too passes it
+                 positionally, and Debian's torch has no pre-hooks with keyword arguments)
       attn_out:  attn.c_proj's output
-      mlp_out:   the MLP's output
+      mlp_out:   mlp.c_proj's output, the MLP's (transformers' dropout after it is the identity in eval)
       z:         attn.c_proj's input, the heads' z merged [T, H * d_head]"""
     b = model.transformer.h[layer]
     if hook == "resid_pre":
@@ -637,7 +687,7 @@ def _patch_site(model, hook, layer, fn):
     if hook == "attn_out":
         return b.attn.c_proj.register_forward_hook(lambda m, inp, out: fn(out))
     if hook == "mlp_out":
-        return b.mlp.register_forward_hook(lambda m, inp, out: fn(out))
+        return b.mlp.c_proj.register_forward_hook(lambda m, inp, out: fn(out))
     if hook == "z":
         return b.attn.c_proj.register_forward_pre_hook(lambda m, inp: (fn(inp[0]),) + tuple(inp[1:]))
     raise ValueError("hook must be one of %s" % (PATCH_HOOKS,))
@@ -654,7 +704,7 @@ def patch_sweep(model, clean, corrupted, answer, wrong, hook, interventions=()):
     [n_layer][T]) and get_act_patch_attn_head_out_all_pos for z ([n_layer][n_head]): one
     full forward of the corrupted tokens per patch, the interventions hooked first."""
     torch.set_num_threads(1)
-    cfg = model.transformer.config
+    cfg = model_config(model)
     n_layer, H = cfg["n_layer"], cfg["n_head"]
     D = cfg["n_embd"] // H
     if len(clean) != len(corrupted):
@@ -708,7 +758,7 @@ def attribute(model, tokens, answer, wrong, interventions=()):
     HF modules' weights and the activations their hooks see."""
     torch.set_num_threads(1)
     tr = model.transformer
-    cfg = tr.config
+    cfg = model_config(model)
     H = cfg["n_head"]
     D = cfg["n_embd"] // H
     acts = {}
@@ -723,7 +773,7 @@ def attribute(model, tokens, answer, wrong, interventions=()):
           tr.ln_f.register_forward_pre_hook(keep("final", lambda i, o: i[0]))]
     for L, b in enumerate(tr.h):
         hs.append(b.attn.c_proj.register_forward_pre_hook(keep("z%d" % L, lambda i, o: i[0])))
-        hs.append(b.mlp.register_forward_hook(keep("mlp%d" % L, lambda i, o: o)))
+        hs.append(b.mlp.c_proj.register_forward_hook(keep("mlp%d" % L, lambda i, o: o)))
     try:
         diff = _logit_diff(model, tokens, answer, wrong)
     finally:
@@ -828,8 +878,7 @@ def attribution_patch(model, clean, corrupted, answer, wrong, hook, intervention
     over each patched slice of (clean - corrupted activation) * dLD/d(activation) at the corrupted
     run (slices as patch_sweep: a position of resid_pre / attn_out / mlp_out, a head of z at every
     position). One clean forward, one corrupted forward and one backward."""
-    cfg = model.transformer.config
-    n_layer = cfg["n_layer"]
+    n_layer = model_config(model)["n_layer"]
     if hook not in _ATTRIBUTION_SITE:
         raise ValueError("hook must be one of %s" % (PATCH_HOOKS,))
     if len(clean) != len(corrupted):
