@@ -111,8 +111,11 @@ export function bindProcessing(app) {
 
 export async function selectModel(app, key) {
   app.st.model = key;
-  $('drop').hidden = key !== 'local';
   syncUrl(app);
+  // A locked model stays the author's (syncUrl enforces the locks): nothing to load when it is.
+  if (app.st.model !== key && app.st.model === app.loadedKey) return;
+  key = app.st.model;
+  $('drop').hidden = key !== 'local';
   renderEmptyState(app);
   if (isBundled(key)) return loadModel(app, key, { kind: 'url', base: MODELS[key].base, cache: false });
   if (key === 'local') return; // waits for files (loadLocal)
