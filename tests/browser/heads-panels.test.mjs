@@ -177,3 +177,39 @@ test('page: a closed heads panel asks the worker nothing; opening it shows the e
     await env.close();
   }
 });
+
+test('page: the heads view and the Generate panel show their code (HF / TransformerLens / nnsight tabs) for the current state', async () => {
+  const env = await launch();
+  try {
+    const page = await env.context.newPage();
+    const errs = [];
+    page.on('pageerror', (e) => errs.push(String(e)));
+    await page.goto(`${env.url}index.html?lang=en&ex3=9,0.1`);
+    await waitForRun(page);
+    // The Generate panel's fold: greedy, with the page's exercise as the code panel's HF hook.
+    await page.locator('.gen-code > summary').click();
+    const gen = page.locator('#gen-code');
+    assert.match(await gen.textContent(), /def generate\(interventions\):[\s\S]*intervened = generate\(\[\(blocks\[9\], scale_block_0\)\]\)/);
+    await page.locator('.gen-code [data-tab="tl"]').click();
+    assert.match(await gen.textContent(), /model\.run_with_hooks\(torch\.tensor\(\[ids\]\)/);
+    await page.locator('.gen-code [data-tab="nn"]').click();
+    assert.match(await gen.textContent(), /model\.trace\(torch\.tensor\(\[ids\]\)\)/);
+    // The heads view's fold: the repeated tokens are the ids the engine drew.
+    await page.locator('#heads-section > summary').click();
+    await page.locator('#heads-input').selectOption('repeat');
+    await page.locator('#heads-overview table tbody tr').first().waitFor({ state: 'attached' });
+    await page.locator('.heads-code > summary').click();
+    await page.locator('.heads-code [data-tab="tl"]').click();
+    const lab = await HookLab.load(join(REPO, 'web/dist/models/default/'));
+    const want = lab.heads({ repeat: 20, seed: '0' }).tokens;
+    lab.dispose();
+    await page.waitForFunction(() => /^ids = \[/m.test(document.getElementById('heads-code').textContent));
+    const code = await page.locator('#heads-code').textContent();
+    assert.equal(code.match(/^ids = \[(.*)\]$/m)[1], want.join(', '));
+    assert.match(code, /model\.run_with_cache\(tokens/);
+    assert.match(code, /\("blocks\.9\.hook_resid_post", scale_0\)/);
+    assert.deepEqual(errs, []);
+  } finally {
+    await env.close();
+  }
+});

@@ -17,14 +17,17 @@
 // downloads from its models/default/ URL): the peers replace only the `MODEL = ...` line by a
 // local checkpoint folder. The builder's rows need the engine's hook table (lab.hooks()), read
 // from the wasm engine; without a wasm build those states carry {"skip": reason}.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { hfCode, tlCode, tlPatchCode, tlDlaCode, tupleText } from '../../web/src/codegen.js';
 import { tlAttributionCode, tlInputGradCode } from '../../web/src/codegen-gradients.js';
-import { nnCode, nnPatchCode, nnDlaCode, nnAttributionCode, nnInputGradCode } from '../../web/src/codegen-nnsight.js';
+import { nnCode, nnPatchCode, nnDlaCode, nnAttributionCode, nnInputGradCode, nnGenerateCode } from '../../web/src/codegen-nnsight.js';
+import { hfGenerateCode, tlGenerateCode, hfHeadsCode, tlHeadsCode } from '../../web/src/codegen-generate.js';
 import { stateFromParams, interventionsOf } from '../../web/src/state.js';
+import { GEN_DEFAULTS } from '../../web/src/generate-state.js';
 import { patchInputs } from '../../web/src/panels/patch-data.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -92,7 +95,24 @@ function states() {
   out.push({ name: 'processed/patch-resid_pre', ckpt: 'mid', kind: 'patch', query: q({ ...pair, process: 'tl', phook: 'resid_pre' }) });
   out.push({ name: 'processed/dla', ckpt: 'mid', kind: 'dla', query: q({ ...pair, process: 'tl' }) });
   out.push({ name: 'processed/dla-default', ckpt: 'default', kind: 'dla', query: q({ process: 'tl' }) });
+  // The Generate panel's code (greedy, 12 new tokens; codegen-generate.js, nnsight's in
+  // codegen-nnsight.js) and the heads view's: {kind: "gen" | "heads", code: {hf, tl[, nn]}} (under `code`: the code panel's runner leaves them to
+  // test_code_gen_heads.py). The repeated random tokens are the engine's (build/hooklab heads), as
+  // the page passes the heads view's own result to the code.
+  out.push({ name: 'gen/clean', ckpt: 'mid', kind: 'gen', query: q({ prompt: PATCHING.clean }) });
+  out.push({ name: 'gen/ex3-mid', ckpt: 'mid', kind: 'gen', query: q({ prompt: PATCHING.clean, ex3: '9,0.1' }) });
+  out.push({ name: 'gen/ex1-ex3-default', ckpt: 'default', kind: 'gen', query: q({ ex1: '9.2', ex3: '9,0.1' }) });
+  out.push({ name: 'gen/rows', ckpt: 'mid', kind: 'gen', rows: true, query: q({ prompt: PATCHING.clean, iv: 'blocks.3.hook_mlp_out scale=0.5;blocks.5.attn.hook_v set=0.5 heads=even feat=0:4' }) });
+  out.push({ name: 'heads/prompt', ckpt: 'mid', kind: 'heads', query: q({ prompt: GOLDEN_PROMPT }) });
+  out.push({ name: 'heads/prompt-ex1-ex3', ckpt: 'mid', kind: 'heads', query: q({ prompt: GOLDEN_PROMPT, ex1: '9.2', ex3: '5,0.5' }) });
+  out.push({ name: 'heads/repeat', ckpt: 'mid', kind: 'heads', repeat: { r: 20, seed: '0' }, query: q({}) });
   return out;
+}
+
+const GEN_NEW = 12;
+function engineRepeatTokens(ckpt, r, seed) {
+  const out = execFileSync(join(REPO, 'build/hooklab'), ['heads', '--model', join(REPO, 'build/ckpt', ckpt), '--repeat', String(r), '--seed', seed], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return JSON.parse(out).tokens;
 }
 
 async function hookTable() {
@@ -125,6 +145,14 @@ const result = wanted.map((s) => {
   const processed = st.process === 'tl'; // only the TransformerLens code loads the weights processed
   if (s.rows && !hooks) return { ...e, skip: 'the builder\'s rows need the engine\'s hook table: wasm engine not built (npm run build:wasm)' };
   const info = { ...INFO, hooks };
+  if (s.kind === 'gen') {
+    const gen = { ...GEN_DEFAULTS, maxNewTokens: GEN_NEW };
+    return { ...e, gen, code: { hf: hfGenerateCode(st, gen, info), tl: tlGenerateCode(st, gen, info), nn: nnGenerateCode(st, gen, info) } };
+  }
+  if (s.kind === 'heads') {
+    const heads = s.repeat ? { repeat: true, ...s.repeat, tokens: engineRepeatTokens(s.ckpt, s.repeat.r, s.repeat.seed) } : { repeat: false };
+    return { ...e, heads, code: { hf: hfHeadsCode(st, heads, info), tl: tlHeadsCode(st, heads, info) } };
+  }
   if (s.kind) {
     const ex = { ...patchInputs(st.patch, st.model), hook: st.patch.hook, metric: st.patch.metric };
     const [tl, nn] = { patch: [tlPatchCode, nnPatchCode], dla: [tlDlaCode, nnDlaCode], attr: [tlAttributionCode, nnAttributionCode], ixg: [tlInputGradCode, nnInputGradCode] }[s.kind];

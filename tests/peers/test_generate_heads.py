@@ -1,4 +1,4 @@
-"""Generation and head scores, where the page shows no code: the peers' own way of computing
+"""Generation and head scores, the peers' own way of computing
 what the engine computes, on the mid checkpoint.
 
 - greedy generation: HuggingFace's model.generate(do_sample=False) against `build/hooklab

@@ -10,9 +10,10 @@
 // or patches there, as the engine's hooks fire.
 import { interventionsOf } from './state.js';
 import { makeT } from './i18n.js';
-import { comment, modelSource, py, pyInt, pyNum } from './codegen.js';
+import { comment, modelSource, py, pyInt, pyNum, hiddenDef } from './codegen.js';
 import { rowTools, isRow } from './codegen-rows.js';
 import './codegen-strings.js';
+import './codegen-generate-strings.js';
 
 // The series the code is written for (TransformersModel; LanguageModel before 0.8).
 export const NN_PKG = '"nnsight>=0.8"';
@@ -54,10 +55,7 @@ function head(st, t, info) {
   L.push('    for _, fn in sorted(edits, key=lambda e: e[0]):');
   L.push('        fn()');
   L.push('');
-  L.push('def hidden(output):');
-  L.push(...comment(t('cgHidden'), '    '));
-  L.push('    return output[0] if isinstance(output, tuple) else output');
-  L.push('');
+  L.push(...hiddenDef(t));
   return L;
 }
 
@@ -230,6 +228,40 @@ export function nnCode(st, { lang = 'en', ...info } = {}) {
   L.push('intervened = run(interventions)');
   L.push('decode = model.tokenizer.decode');
   L.push(...printResults(t, st.topk));
+  return L.join('\n');
+}
+
+/** The Generate panel's greedy generation in nnsight (codegen-generate.js has the HF and TL
+ *  tabs): one trace per step over the whole sequence, the interventions' edits in each. gen: its settings. */
+export function nnGenerateCode(st, gen, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const L = head(st, t, info);
+  L.push(`prompt_ids = model.tokenizer(${py(st.prompt)})["input_ids"]`);
+  L.push('EOS = model.tokenizer.convert_tokens_to_ids("<|endoftext|>")');
+  L.push(`MAX_NEW = ${pyInt(gen.maxNewTokens)}`);
+  L.push('');
+  L.push(...interventionLines(st, t, info, null));
+  L.push('def generate(edits):');
+  L.push(...comment(t('cgGenLoop'), '    '));
+  L.push('    ids, new = list(prompt_ids), []');
+  L.push('    while len(new) < MAX_NEW and len(ids) < model.config.n_positions:');
+  L.push('        logits = []');
+  L.push('        with torch.no_grad(), model.trace(torch.tensor([ids])):');
+  L.push('            forward(edits + [at(n_layer, "lm_head", lambda: logits.append(model.lm_head.output[0, -1]))])');
+  L.push(`        nxt = int(logits[0].argmax())  # ${t('cgGenTie')}`);
+  L.push('        ids.append(nxt)');
+  L.push('        new.append(nxt)');
+  L.push('        if nxt == EOS:');
+  L.push('            break');
+  L.push('    return new');
+  L.push('');
+  L.push(...comment(t('cgGenGreedy', { n: gen.maxNewTokens })));
+  if (gen.temperature > 0) L.push(...comment(t('cgGenSampled', { temp: gen.temperature })));
+  L.push('baseline = generate([])');
+  L.push('intervened = generate(interventions)');
+  L.push('for name, new in [("baseline", baseline), ("intervened", intervened)]:');
+  L.push('    print(name, new)');
+  L.push('    print("  ", repr(model.tokenizer.decode([i for i in new if i != EOS])))');
   return L.join('\n');
 }
 

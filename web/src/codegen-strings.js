@@ -103,7 +103,7 @@ export const CODEGEN_STRINGS = {
     nnBackward: 'gradients arrive in reverse order: the last block\'s first',
     nnGradIntro: 'Gradient × input as on the page: one forward and one backward of LD = logit(answer) - logit(wrong) at the last position; per token, sum over d_model of input * gradient, the input being wte + wpe and the gradient the one at block 0\'s input.',
     nnGradInput: 'block 0\'s input: wte + wpe summed',
-    nnNotShown: 'The page writes no program for generation and head scores in any library; this tab covers this run, and while it is chosen the Patching view\'s code (sweep, attribution, attribution patching, gradient × input) is nnsight too.',
+    nnNotShown: 'This tab covers this run, and while it is chosen the Patching view\'s code (sweep, attribution, attribution patching, gradient × input) is nnsight too. Generation and head scores have their code in the Generate panel and the heads view (head scores: HuggingFace and TransformerLens only).',
   },
   vi: {
     // The code panel and the tuple explorer (codegen.js).
@@ -204,7 +204,7 @@ export const CODEGEN_STRINGS = {
     nnBackward: 'gradient đến theo thứ tự ngược: khối cuối trước',
     nnGradIntro: 'Gradient × đầu vào như trên trang: một lượt xuôi và một lượt ngược của LD = logit(đúng) - logit(sai) ở vị trí cuối; với mỗi token, tổng trên d_model của đầu vào * gradient, đầu vào là wte + wpe và gradient là gradient tại đầu vào của khối 0.',
     nnGradInput: 'đầu vào của khối 0: wte + wpe cộng lại',
-    nnNotShown: 'Trang không viết chương trình nào cho việc sinh văn bản và điểm số head, ở thư viện nào cũng vậy; tab này gồm lượt chạy này, và khi tab được chọn thì mã của phần Vá activation (phép quét, quy kết, vá quy kết, gradient × đầu vào) cũng là nnsight.',
+    nnNotShown: 'Tab này gồm lượt chạy này, và khi tab được chọn thì mã của phần Vá activation (phép quét, quy kết, vá quy kết, gradient × đầu vào) cũng là nnsight. Việc sinh văn bản và điểm số head có mã riêng trong bảng Sinh văn bản và phần head (điểm số head: chỉ HuggingFace và TransformerLens).',
   },
 };
 

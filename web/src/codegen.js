@@ -89,58 +89,10 @@ function printResults(t, topk) {
   return L;
 }
 
-// info: {modelName, modelUrl, hooks: the engine's hook table (lab.hooks()), which the
-// builder's rows need}.
-export function hfCode(st, { lang = 'en', ...info } = {}) {
-  const t = makeT(lang);
-  const ivs = interventionsOf(st);
-  const src = modelSource(st, t, info);
+// The page's interventions as HuggingFace forward hooks: {L: their definitions, hooks: the
+// (module, hook[, how]) tuples for attach()}. The code panel's and the Generate panel's code share them.
+export function hfInterventions(ivs, t, info = {}) {
   const L = [];
-  L.push(...comment(t('cgNeeds', { pkgs: 'torch transformers' })));
-  if (st.process === 'tl') L.push(...comment(t('cgHfUnprocessed')));
-  L.push('import torch');
-  L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
-  L.push('');
-  if (src.hub) L.push(`MODEL = ${py(src.hf)}`);
-  else L.push(...src.L);
-  // .float(): transformers 5 loads a checkpoint in its own dtype (the embedded model's file is
-  // F16, so the forward would run in half precision); the engine computes in float32.
-  L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).float().eval()');
-  L.push('tok = GPT2TokenizerFast.from_pretrained(MODEL)');
-  L.push('n_embd, n_head = model.config.n_embd, model.config.n_head');
-  L.push('d_head = n_embd // n_head');
-  L.push(`inputs = tok(${py(st.prompt)}, return_tensors="pt")`);
-  L.push('blocks = model.transformer.h');
-  L.push('');
-  L.push('def hidden(output):');
-  L.push(...comment(t('cgHidden'), '    '));
-  L.push('    return output[0] if isinstance(output, tuple) else output');
-  L.push('');
-  L.push('def run(interventions):');
-  L.push(...comment(t('cgRun'), '    '));
-  L.push('    resid, emb, final = [None] * len(blocks), [], []');
-  L.push('    def record(i):');
-  L.push('        def hook(module, inp, output):');
-  L.push('            resid[i] = hidden(output).std().item()');
-  L.push('        return hook');
-  L.push(`    handles = [attach(*x) for x in interventions]  # ${t('cgOrder')}`);
-  L.push('    handles += [b.register_forward_hook(record(i)) for i, b in enumerate(blocks)]');
-  L.push('    handles.append(blocks[0].register_forward_pre_hook(lambda m, args: emb.append(args[0].std().item())))');
-  L.push('    handles.append(model.transformer.ln_f.register_forward_hook(lambda m, inp, out: final.append(out.std().item())))');
-  L.push('    try:');
-  L.push('        with torch.no_grad():');
-  L.push('            logits = model(**inputs).logits[0, -1]');
-  L.push('    finally:');
-  L.push('        for h in handles:');
-  L.push('            h.remove()');
-  L.push('    return resid, emb + resid[:-1] + final, logits');
-  L.push('');
-  L.push('def attach(module, hook, how="out"):');
-  L.push(...comment(t('cgAttach'), '    '));
-  L.push('    if how == "pre":');
-  L.push('        return module.register_forward_pre_hook(hook)');
-  L.push('    return module.register_forward_hook(hook)');
-  L.push('');
   const hooks = [];
   const rows = hfRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks);
   ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
@@ -174,6 +126,71 @@ export function hfCode(st, { lang = 'en', ...info } = {}) {
   });
   L.push(...rows.L);
   hooks.push(...rows.hooks.map((h) => h.reg));
+  return { L, hooks };
+}
+
+// The HuggingFace program's first lines: what it needs, its imports, the model and tokenizer.
+// eagerNote: load with eager attention (out.attentions), saying why.
+export function hfLoad(st, t, src, { eagerNote = null } = {}) {
+  const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: 'torch transformers' })));
+  if (st.process === 'tl') L.push(...comment(t('cgHfUnprocessed')));
+  L.push('import torch');
+  L.push('from transformers import GPT2LMHeadModel, GPT2TokenizerFast');
+  L.push('');
+  if (src.hub) L.push(`MODEL = ${py(src.hf)}`);
+  else L.push(...src.L);
+  // .float(): transformers 5 loads a checkpoint in its own dtype (the embedded model's file is
+  // F16, so the forward would run in half precision); the engine computes in float32.
+  if (eagerNote) L.push(`model = GPT2LMHeadModel.from_pretrained(MODEL, attn_implementation="eager").float().eval()  # ${eagerNote}`);
+  else L.push('model = GPT2LMHeadModel.from_pretrained(MODEL).float().eval()');
+  L.push('tok = GPT2TokenizerFast.from_pretrained(MODEL)');
+  L.push('n_embd, n_head = model.config.n_embd, model.config.n_head');
+  L.push('d_head = n_embd // n_head');
+  return L;
+}
+
+// Python helpers the programs share: a block's hidden state out of its output, and a hook
+// attached after (or, "pre", before) a module.
+export const hiddenDef = (t) => ['def hidden(output):', ...comment(t('cgHidden'), '    '), '    return output[0] if isinstance(output, tuple) else output', ''];
+export const attachDef = (t) => ['def attach(module, hook, how="out"):', ...comment(t('cgAttach'), '    '),
+  '    if how == "pre":', '        return module.register_forward_pre_hook(hook)', '    return module.register_forward_hook(hook)', ''];
+
+// info: {modelName, modelUrl, hooks: the engine's hook table (lab.hooks()), which the
+// builder's rows need}.
+export function hfCode(st, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const ivs = interventionsOf(st);
+  const src = modelSource(st, t, info);
+  const L = [];
+  L.push(...hfLoad(st, t, src));
+  L.push(`inputs = tok(${py(st.prompt)}, return_tensors="pt")`);
+  L.push('blocks = model.transformer.h');
+  L.push('');
+  L.push(...hiddenDef(t));
+  L.push('def run(interventions):');
+  L.push(...comment(t('cgRun'), '    '));
+  L.push('    resid, emb, final = [None] * len(blocks), [], []');
+  L.push('    def record(i):');
+  L.push('        def hook(module, inp, output):');
+  L.push('            resid[i] = hidden(output).std().item()');
+  L.push('        return hook');
+  L.push(`    handles = [attach(*x) for x in interventions]  # ${t('cgOrder')}`);
+  L.push('    handles += [b.register_forward_hook(record(i)) for i, b in enumerate(blocks)]');
+  L.push('    handles.append(blocks[0].register_forward_pre_hook(lambda m, args: emb.append(args[0].std().item())))');
+  L.push('    handles.append(model.transformer.ln_f.register_forward_hook(lambda m, inp, out: final.append(out.std().item())))');
+  L.push('    try:');
+  L.push('        with torch.no_grad():');
+  L.push('            logits = model(**inputs).logits[0, -1]');
+  L.push('    finally:');
+  L.push('        for h in handles:');
+  L.push('            h.remove()');
+  L.push('    return resid, emb + resid[:-1] + final, logits');
+  L.push('');
+  L.push(...attachDef(t));
+  const iv = hfInterventions(ivs, t, info);
+  L.push(...iv.L);
+  const hooks = iv.hooks;
   if (!ivs.length) L.push(...comment(t('cgNone')));
   L.push('baseline = run([])');
   L.push(`intervened = run([${hooks.join(', ')}])`);
@@ -213,43 +230,12 @@ export function tlLoad(src, t) {
   return L;
 }
 
-export function tlCode(st, { lang = 'en', ...info } = {}) {
-  const t = makeT(lang);
-  const ivs = interventionsOf(st);
-  const src = modelSource(st, t, info);
+// The page's interventions as TransformerLens hooks: {L: their definitions, hooks: the
+// (name, fn) pairs for run_with_hooks, post: functions of the logits (rows on `logits`).
+export function tlInterventions(ivs, t, info = {}, processed = false) {
   const L = [];
-  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? `torch ${TL_PKG}` : `torch transformers ${TL_PKG}` })));
-  L.push('import torch');
-  L.push('from transformer_lens import HookedTransformer');
-  L.push('');
-  L.push(...tlLoad(src, t));
-  L.push('model.eval()');
-  L.push(`tokens = model.to_tokens(${py(st.prompt)}, prepend_bos=False)`);
-  L.push('');
-  L.push('def run(fwd_hooks, post=()):');
-  L.push(...comment(t('cgRun'), '    '));
-  L.push('    n = model.cfg.n_layers');
-  L.push('    resid, emb, final = [None] * n, [], []');
-  L.push('    def record(i):');
-  L.push('        def hook(x, hook):');
-  L.push('            resid[i] = x.std().item()');
-  L.push('        return hook');
-  L.push(`    rec = [(f"blocks.{i}.hook_resid_post", record(i)) for i in range(n)]  # ${t('cgOrder')}`);
-  L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
-  // TransformerLens's hook_normalized is (x - mean) / scale, before ln_final's weight and bias;
-  // HF's last hidden_states entry, the page's, is ln_final's output: the recorder applies them.
-  // Processed (fold_ln: LayerNormPre, no weight or bias), the page's value is TL's as it is.
-  if (src.processed) L.push(`            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]  # ${t('cgTlLnPre')}`);
-  else L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append((x * model.ln_final.w + model.ln_final.b).std().item()))]');
-  L.push('    with torch.no_grad():');
-  L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)');
-  L.push(`    for f in post:  # ${t('cgTlPost')}`);
-  L.push('        logits = f(logits)');
-  L.push('    logits = logits[0, -1]');
-  L.push('    return resid, emb + resid[:-1] + final, logits');
-  L.push('');
   const hooks = [];
-  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks, src.processed);
+  const rows = tlRows(ivs.filter(isRow), t, pyNum, ivs.length, info.hooks, processed);
   ivs.filter((iv) => !isRow(iv)).forEach((iv, n) => {
     const l = pyInt(iv.layer);
     if (iv.kind === 'zero_head_k') {
@@ -275,9 +261,56 @@ export function tlCode(st, { lang = 'en', ...info } = {}) {
   });
   L.push(...rows.L);
   hooks.push(...rows.hooks);
+  return { L, hooks, post: rows.post };
+}
+
+// The TransformerLens program's first lines: what it needs, its imports, the model loaded.
+export function tlStart(st, t, info) {
+  const src = modelSource(st, t, info);
+  const L = [];
+  L.push(...comment(t('cgNeeds', { pkgs: src.hub ? `torch ${TL_PKG}` : `torch transformers ${TL_PKG}` })));
+  L.push('import torch');
+  L.push('from transformer_lens import HookedTransformer');
+  L.push('');
+  L.push(...tlLoad(src, t));
+  L.push('model.eval()');
+  return { L, src };
+}
+
+export function tlCode(st, { lang = 'en', ...info } = {}) {
+  const t = makeT(lang);
+  const ivs = interventionsOf(st);
+  const { L, src } = tlStart(st, t, info);
+  L.push(`tokens = model.to_tokens(${py(st.prompt)}, prepend_bos=False)`);
+  L.push('');
+  L.push('def run(fwd_hooks, post=()):');
+  L.push(...comment(t('cgRun'), '    '));
+  L.push('    n = model.cfg.n_layers');
+  L.push('    resid, emb, final = [None] * n, [], []');
+  L.push('    def record(i):');
+  L.push('        def hook(x, hook):');
+  L.push('            resid[i] = x.std().item()');
+  L.push('        return hook');
+  L.push(`    rec = [(f"blocks.{i}.hook_resid_post", record(i)) for i in range(n)]  # ${t('cgOrder')}`);
+  L.push('    rec += [("blocks.0.hook_resid_pre", lambda x, hook: emb.append(x.std().item())),');
+  // TransformerLens's hook_normalized is (x - mean) / scale, before ln_final's weight and bias;
+  // HF's last hidden_states entry, the page's, is ln_final's output: the recorder applies them.
+  // Processed (fold_ln: LayerNormPre, no weight or bias), the page's value is TL's as it is.
+  if (src.processed) L.push(`            ("ln_final.hook_normalized", lambda x, hook: final.append(x.std().item()))]  # ${t('cgTlLnPre')}`);
+  else L.push('            ("ln_final.hook_normalized", lambda x, hook: final.append((x * model.ln_final.w + model.ln_final.b).std().item()))]');
+  L.push('    with torch.no_grad():');
+  L.push('        logits = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks + rec)');
+  L.push(`    for f in post:  # ${t('cgTlPost')}`);
+  L.push('        logits = f(logits)');
+  L.push('    logits = logits[0, -1]');
+  L.push('    return resid, emb + resid[:-1] + final, logits');
+  L.push('');
+  const iv = tlInterventions(ivs, t, info, src.processed);
+  L.push(...iv.L);
+  const { hooks, post } = iv;
   if (!ivs.length) L.push(...comment(t('cgNone')));
   L.push('baseline = run([])');
-  L.push(`intervened = run([${hooks.join(', ')}]${rows.post.length ? `, post=[${rows.post.join(', ')}]` : ''})`);
+  L.push(`intervened = run([${hooks.join(', ')}]${post.length ? `, post=[${post.join(', ')}]` : ''})`);
   L.push('decode = model.tokenizer.decode');
   L.push(...printResults(t, st.topk));
   return L.join('\n');

@@ -18,7 +18,7 @@ import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
 import { renderQuestions } from './panels/questions.js';
 import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
-import { renderCode, CODE_TABS } from './panels/code.js';
+import { renderCode, CODE_TABS, generateCode } from './panels/code.js';
 import { mountPanels } from './panels/index.js';
 import { flushLazy } from './lazy.js';
 import { initPatching, patchExport, renderPatchCodes } from './panels/patching.js';
@@ -69,6 +69,7 @@ function subscribeAll() {
   subscribe(app, ['lang'], () => flushLazy());
   subscribe(app, ['lang'], ({ st }) => {
     app.genPanel?.setLang(st.lang);
+    app.headsCode?.setLang(st.lang);
     app.lesson?.setLang(st.lang);
     app.lessonFile?.setLang(st.lang);
     showControls(app.controlsShown);
@@ -226,6 +227,7 @@ app.genPanel = mountGeneratePanel($('generate-section'), {
   getInput: () => ({ prompt: app.st.prompt, interventions: interventionsOf(app.st) }),
   onSettings: (s) => { app.st.gen = { ...s }; syncUrl(app); },
   onResult: () => { if (window.parent !== window) app.notifyResult(); },
+  code: (tab, gen) => generateCode(app, tab, gen),
 });
 // Its result in the export and the embed API; autorun=generate: generated after each run whose
 // input (prompt, interventions, settings) has not been generated yet.

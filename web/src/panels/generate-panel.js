@@ -7,6 +7,7 @@
 // Its strings are generate-strings.js's (in i18n.js's table).
 import { makeT } from '../i18n.js';
 import { GEN_DEFAULTS } from '../generate-state.js';
+import { mountCodeTabs } from './code-tabs.js';
 import './generate-strings.js';
 
 function el(tag, attrs = {}, ...kids) {
@@ -24,8 +25,9 @@ function el(tag, attrs = {}, ...kids) {
  * Mounts the panel into `root`.
  * @param opts {client: the EngineClient, lang: 'en'|'vi', getInput: () => ({prompt, interventions}),
  *   settings: initial settings (genStateFromParams), onSettings(settings): called when they change (URL state),
+ *   code(tab, settings): the equivalent program ('hf' | 'tl' | 'nn') for the code fold (none without it),
  *   onResult(result): called when a generation finishes (the embed API's hooklab:result)}
- * @returns {setLang(lang), settings(), generate(), stop(), result(), busy()}
+ * @returns {setLang(lang), refreshCode(), settings(), generate(), stop(), setSettings(s), result(), busy()}
  */
 export function mountGeneratePanel(root, opts) {
   let lang = opts.lang === 'vi' ? 'vi' : 'en';
@@ -50,6 +52,7 @@ export function mountGeneratePanel(root, opts) {
       if (input.checkValidity() && Number.isFinite(x)) {
         settings[k] = x;
         opts.onSettings?.({ ...settings });
+        code?.refresh();
       } else {
         input.value = String(settings[k]);
       }
@@ -76,6 +79,8 @@ export function mountGeneratePanel(root, opts) {
   }
   const title = el('h2');
   root.append(title, controls, hint, colWrap, legend, status);
+  // The equivalent code (greedy, under the page's interventions): opts.code(tab, settings).
+  const code = opts.code ? mountCodeTabs(root, { lang, name: 'gen', code: (tab) => opts.code(tab, { ...settings }) }) : null;
 
   function render() {
     title.textContent = t('genTitle');
@@ -150,13 +155,16 @@ export function mountGeneratePanel(root, opts) {
 
   render();
   return {
-    setLang(l) { lang = l === 'vi' ? 'vi' : 'en'; render(); },
+    setLang(l) { lang = l === 'vi' ? 'vi' : 'en'; render(); code?.setLang(lang); },
+    /** Writes the code fold again (the state's prompt or interventions changed). */
+    refreshCode() { code?.refresh(); },
     settings: () => ({ ...settings }),
     generate,
     stop,
     /** New settings from the page state (a set-state, Reset): the inputs follow. */
     setSettings(s) {
       for (const k of Object.keys(inputs)) if (s && k in s) { settings[k] = s[k]; inputs[k].value = String(s[k]); }
+      code?.refresh();
     },
     result: () => lastResult, // what Export writes, or null
     busy: () => !!current,

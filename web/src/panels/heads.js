@@ -2,7 +2,8 @@
 // open, the engine's per-head scores (lab.heads through the worker; baseline and intervened)
 // drawn by heads-overview.js and heads-grid.js. They cost two extra forwards, so a closed
 // panel asks for nothing; scores are asked once per (model, input, interventions, block)
-// and kept, so closing and reopening on the same state asks nothing again.
+// and kept, so closing and reopening on the same state asks nothing again. Its code fold
+// (code-tabs.js) shows the scores' program in TransformerLens and HuggingFace.
 import { $, showFieldError } from '../dom.js';
 import { fmtNum } from '../i18n.js';
 import { interventionsOf, stateToParams, MODELS } from '../state.js';
@@ -11,6 +12,8 @@ import { displayName } from '../model-name.js';
 import { renderHeadsOverview } from './heads-overview.js';
 import { renderHeadGrid } from './heads-grid.js';
 import { modelIdentity, knownHeadsFor, knownForScore, headsNote } from '../known-heads.js';
+import { headsCode } from './code.js';
+import { mountCodeTabs } from './code-tabs.js';
 import './heads-strings.js';
 import './heads-page-strings.js';
 
@@ -79,8 +82,10 @@ export function renderHeads(app) {
   const key = JSON.stringify([result.model, req]);
   const fmt = (x) => fmtNum(x, app.st.lang);
   const entry = loadedModelHeads(app);
+  app.headsCode?.refresh();
   const draw = () => {
     const hs = app.headsResult.value;
+    app.headsCode?.refresh(); // the repeated tokens' ids are the result's
     $('heads-status').textContent = h.repeat ? t('headsRepeatNote', { r: h.r, s: h.seed }) : '';
     $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: hs.baseline, score: h.score, t, fmt: (x) => fmtNum(x, app.st.lang, 2) });
     renderHeadsOverview($('heads-overview'), {
@@ -113,6 +118,8 @@ export function renderHeads(app) {
 export function bindHeads(app, onChange) {
   app.controlWriters.push(writeHeadsControls);
   const panel = $('heads-section');
+  // The equivalent code (TransformerLens run_with_cache, HF output_attentions) of the scores shown.
+  app.headsCode = mountCodeTabs(panel, { lang: app.st.lang, name: 'heads', code: (tab) => headsCode(app, tab) });
   const q = stateToParams(app.st);
   if (q.has('heads') || q.has('repeat') || app.st.autorun?.includes('heads')) panel.open = true;
   // Its result in the export and the embed API (export.js): the scores of the latest request
