@@ -1,7 +1,8 @@
 // npm run bench: the native engine, the wasm engine in node and ONNX Runtime Web (wasm
 // backend) side by side, on the same weights and the same prompt, at 1 and 2 threads (and
 // at the machine's thread count, at most 8, where that is more), plus simd128's mul+add
-// peak on this CPU, measured in the same run, as the yardstick for the GEMMs.
+// peak on this CPU, measured in the same run, as the yardstick for the GEMMs, and the wasm
+// forward's time by stage (GEMMs, lm_head, per-head attention, LayerNorm, GELU; issue #24).
 //
 //   node bench/bench.mjs --model DIR --onnx FILE --onnx-last FILE [--tokens 32] [--iters 7] [--rounds 3] [--json OUT]
 //
@@ -93,6 +94,11 @@ async function childWasm(a) {
       inner.push(e);
     }
     out[all ? 'all' : 'last'] = { ...summarise(ms), engine: summarise(inner), js_ms_median: summarise(ms.map((m, i) => m - inner[i])).ms_median };
+    // Where a pass's time goes, from passes of their own (the stage timer's clock reads
+    // stay out of the timed ones above), as the native `hooklab bench` reports it.
+    const st = lab._live().forwardStages(JSON.stringify(ids), all, a.iters);
+    if (st.error) throw new Error(`forwardStages: ${st.error}`);
+    out[all ? 'all' : 'last'].stages = JSON.parse(st.value);
   }
   out.wasm_memory_mb = lab.memoryBytes / 2 ** 20;
   out.peak_rss_mb = peakRssMB();
@@ -465,11 +471,12 @@ async function childOrt(a) {
 // are not counted. `kept`: the last block's rows the engine computes past its keys and
 // values (null: every row); `square`: attention as whole T x T products, masked after
 // (ORT's export), rather than each row over the keys it sees.
-function forwardWork(cfg, T, path, { kept = null, square = false } = {}) {
+// `attention: false`: without QK^T and PV (the block GEMMs and lm_head only).
+function forwardWork(cfg, T, path, { kept = null, square = false, attention = true } = {}) {
   const C = cfg.n_embd, M = 4 * C, V = cfg.vocab_size, L = cfg.n_layer;  // M: hooklab::Config::d_mlp
   const after = 2 * (C * C + C * M + M * C);     // a row's attn c_proj, c_fc and mlp c_proj
   const row = 2 * C * 3 * C + after;              // ... and its c_attn
-  const attn = (i) => 2 * 2 * C * (square ? T : i + 1);  // QK^T and PV of position i, every head
+  const attn = (i) => (attention ? 2 * 2 * C * (square ? T : i + 1) : 0);  // QK^T and PV of position i, every head
   let block = 0, lastBlock = 0;
   const keep = new Set(kept ?? []);
   for (let i = 0; i < T; ++i) {
@@ -523,6 +530,44 @@ function rowWork(r, cfg, T, path) {
       `(causal) and attn c_proj, c_fc, mlp c_proj on the ${rows(kept.length)} it keeps (${span(kept)}); lm_head on ${head}`
       : `every block on all ${rows(T)}, attention causal (each position over the keys it sees); lm_head on ${head}` };
 }
+
+// ---------------------------------------------------------------- stages (issue #24)
+// Where the wasm forward's time goes, per pass (GPT2::forward's stage timer: embed, the
+// attention and MLP halves of every block, unembed; and across them the GEMMs, lm_head's
+// among them, the per-head attention, LayerNorm and GELU), and each GEMM group's share of
+// the simd128 peak. The stage passes are timed apart from the table's, so their total
+// differs a little from its times; the round with the fastest pass is printed (noise only
+// adds time), the median rounds go to the JSON.
+function stageTable(rows, cfg, T, peak) {
+  const out = [];
+  console.log(`\nwasm forward by stage: ms per pass (mean of --iters passes with the stage timer on, in each wasm child after its timed ` +
+    `runs; the round with the fastest pass) and GFLOP/s as a share of the simd128 peak (${peak.toFixed(1)} GFLOP/s a thread)`);
+  const head = ['weights', 'threads', 'logits', 'pass ms', '% peak', 'GEMMs ms', '% peak', 'lm_head ms', '% peak', 'other GEMMs ms', '% peak',
+    'heads ms', 'LayerNorm ms', 'GELU ms', 'rest ms', 'not GEMM'];
+  const table = [head];
+  const pct = (flops, ms, t) => `${(100 * flops / (ms * 1e6) / (peak * t)).toFixed(0)} %`;
+  for (const r of rows.filter((x) => x.engine === 'wasm (node)'))
+    for (const path of ['all', 'last']) {
+      const best = r[path].stages_rounds.reduce((x, y) => (total(y) < total(x) ? y : x));
+      const kept = path === 'last' ? keptRows(r.kernel, r.f16, T) : null;
+      const work = forwardWork(cfg, T, path, { kept }), gemmWork = forwardWork(cfg, T, path, { kept, attention: false });
+      const lmWork = 2 * cfg.n_embd * cfg.vocab_size * (path === 'all' ? T : 1);
+      const pass = total(best), rest = pass - best.gemm - best.attention_heads - best.layernorm - best.gelu;
+      table.push([r.f16 ? 'F16' : 'F32', r.threads, path === 'all' ? 'all' : 'last', pass.toFixed(1), pct(work, pass, r.threads),
+        best.gemm.toFixed(1), pct(gemmWork, best.gemm, r.threads), best.lm_head.toFixed(1), pct(lmWork, best.lm_head, r.threads),
+        (best.gemm - best.lm_head).toFixed(1), pct(gemmWork - lmWork, best.gemm - best.lm_head, r.threads),
+        best.attention_heads.toFixed(1), best.layernorm.toFixed(1), best.gelu.toFixed(1), rest.toFixed(1),
+        `${(100 * (pass - best.gemm) / pass).toFixed(1)} %`]);
+      out.push({ f16: r.f16, threads: r.threads, path, best, median: r[path].stages, pass_ms: pass, pct_peak: 100 * work / (pass * 1e6) / (peak * r.threads),
+        gemm_pct_peak: 100 * gemmWork / (best.gemm * 1e6) / (peak * r.threads), lm_head_pct_peak: 100 * lmWork / (best.lm_head * 1e6) / (peak * r.threads) });
+    }
+  const w = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
+  for (const row of table) console.log('  ' + row.map((c, i) => String(c).padEnd(w[i])).join('  '));
+  console.log('  heads: attention\'s per-head scores, softmax and mix; rest: embeddings, the copies of q/k/v, the residual adds, ' +
+    'the logits\' buffer. % peak of a pass counts the work of the table above (the GEMMs, QK^T and PV).');
+  return out;
+}
+const total = (st) => st.embed + st.attention + st.mlp + st.unembed;
 
 // ---------------------------------------------------------------- parent
 
@@ -640,6 +685,9 @@ async function main() {
       if (r0[path].engine) {
         merged[path].engine_ms_median = median(all.map((r) => r[path].engine.ms_median));
         merged[path].js_ms_median = median(all.map((r) => r[path].js_ms_median));
+        // Each stage's median over the rounds (a round's figure: the mean of --iters passes).
+        merged[path].stages = Object.fromEntries(Object.keys(r0[path].stages).map((k) => [k, median(all.map((r) => r[path].stages[k]))]));
+        merged[path].stages_rounds = all.map((r) => r[path].stages);
       }
     for (const k of ['load_ms', 'peak_rss_mb', 'wasm_memory_mb']) if (r0[k] !== undefined) merged[k] = median(all.map((r) => r[k]));
     // The work this row's engine does, for its GFLOP/s and % of peak.
@@ -711,11 +759,12 @@ async function main() {
     ' same ratio of the best runs of all rounds; vs 1 thr: the same engine and weights on one thread, best runs. Noise only ever adds' +
     ' time, so the (min) ratios are the steadier ones on a shared machine. The ratios are of times only, whatever work each engine' +
     ' does. % peak: the best run\'s GFLOP/s (its own work) over the simd128 peak times the threads.');
+  const stages = stageTable(rows, cfg, T, peak);
   const patching = process.env.BENCH_PATCH === '0' ? null : patchBench(a);
   const patchingThreads = process.env.BENCH_PATCH_THREADS === '1' ? patchThreadsBench(a) : null;
   const generation = process.env.BENCH_GENERATE === '0' ? null : generateBench(a);
   const gradients = process.env.BENCH_GRADIENTS === '0' ? null : gradientsBench(a);
-  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops_per_forward: flops, peak, peaks, rows, gemm, patching, patching_threads: patchingThreads, generation, gradients }, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, JSON.stringify({ model: a.model, tokens: T, iters: a.iters, rounds: a.rounds, cpu: HAVE_TASKSET ? CPU : null, cores: CORES, flops_per_forward: flops, peak, peaks, rows, gemm, stages, patching, patching_threads: patchingThreads, generation, gradients }, null, 2) + '\n');
 }
 
 main().catch((e) => {

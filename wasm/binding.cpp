@@ -436,6 +436,20 @@ public:
         });
     }
 
+    // `iters` bare forwards with the stage timer on (apart from forward's: its clock reads
+    // stay out of those times): JSON of ms per pass, as the native `hooklab bench` reports.
+    val forwardStages(const std::string& ids_json, bool all_logits, int iters) {
+        return guard([&] {
+            const auto ids = json::parse(ids_json).get<std::vector<int>>();
+            hooklab::StageTimes st;
+            for (int i = 0; i < iters; ++i) model().gpt2.forward(ids, nullptr, all_logits, &st);
+            const double n = std::max(1, st.passes);
+            return val(hooklab::dump_json(json{{"embed", st.embed / n}, {"attention", st.attention / n}, {"mlp", st.mlp / n},
+                                               {"unembed", st.unembed / n}, {"gemm", st.gemm / n}, {"attention_heads", st.heads / n},
+                                               {"lm_head", st.lm_head / n}, {"layernorm", st.layernorm / n}, {"gelu", st.gelu / n}}));
+        });
+    }
+
     // ---- activation patching and direct logit attribution (issue #11). A sweep runs one
     // block per call (patchLayer) so that JS can report progress and stop between blocks.
     // options: {"clean", "corrupted", "answer", "wrong", "hook", "by"}; interventions as in run().
@@ -666,6 +680,7 @@ EMSCRIPTEN_BINDINGS(hooklab) {
         .function("config", &Engine::config)
         .function("hooks", &Engine::hooks)
         .function("forward", &Engine::forward)
+        .function("forwardStages", &Engine::forwardStages)
         .function("patchBegin", &Engine::patchBegin)
         .function("patchLayer", &Engine::patchLayer)
         .function("patchResult", &Engine::patchResult)

@@ -242,7 +242,13 @@ struct Pass {
     // Every GEMM goes through here, so that their share of the time can be told apart.
     void matmul(const float* x, int rows, const PackedMatrix& W, const float* bias, float* y) const {
         const Stopwatch sw(times, &StageTimes::gemm);
+        const Stopwatch lm(&W == &w.lm_head.w ? times : nullptr, &StageTimes::lm_head);
         gemm(x, rows, W, bias, y);
+    }
+
+    void norm(const float* x, int rows, const LayerNormWeights& ln, float* y) const {
+        const Stopwatch sw(times, &StageTimes::layernorm);
+        layernorm(x, rows, C, ln, c.layer_norm_epsilon, y);
     }
 
     // Keys and values go only to a state with room for them: a state of residuals only
@@ -284,7 +290,7 @@ struct Pass {
         save_rows(a.resid, &RunState::resid, l);
         fire.rows(Hook::ResidPre, l, a.resid, {C});
 
-        layernorm(a.resid.data(), R, C, bw.ln_1, c.layer_norm_epsilon, a.ln.data());
+        norm(a.resid.data(), R, bw.ln_1, a.ln.data());
         fire.rows(Hook::Ln1, l, a.ln, {C});
         matmul(a.ln.data(), R, bw.c_attn.w, bw.c_attn.bias.data(), a.qkv.data());
         fire.rows(Hook::Qkv, l, a.qkv, {3 * C});
@@ -411,13 +417,16 @@ struct Pass {
         const Stopwatch sw(times, &StageTimes::mlp);
         const BlockWeights& bw = w.blocks[l];
         const int rows = plan.rows_after(l);
-        layernorm(a.resid.data(), rows, C, bw.ln_2, c.layer_norm_epsilon, a.ln.data());
+        norm(a.resid.data(), rows, bw.ln_2, a.ln.data());
         fire.rows(Hook::Ln2, l, a.ln, {C});
         matmul(a.ln.data(), rows, bw.c_fc.w, bw.c_fc.bias.data(), a.pre.data());
         fire.rows(Hook::MlpPre, l, a.pre, {M});
-        parallel_for(rows, grain_for(20.0 * M), [&](int r0, int r1) {
-            for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) a.post[i] = gelu_new(a.pre[i]);
-        });
+        {
+            const Stopwatch sw(times, &StageTimes::gelu);
+            parallel_for(rows, grain_for(20.0 * M), [&](int r0, int r1) {
+                for (size_t i = static_cast<size_t>(r0) * M, n = static_cast<size_t>(r1) * M; i < n; ++i) a.post[i] = gelu_new(a.pre[i]);
+            });
+        }
         fire.rows(Hook::MlpPost, l, a.post, {M});
         matmul(a.post.data(), rows, bw.mlp_proj.w, bw.mlp_proj.bias.data(), a.mlp_out.data());
         fire.rows(Hook::MlpOut, l, a.mlp_out, {C});
@@ -428,7 +437,7 @@ struct Pass {
     std::vector<float> unembed() {
         const Stopwatch sw(times, &StageTimes::unembed);
         save_rows(a.resid, &RunState::resid, c.n_layer);
-        layernorm(a.resid.data(), plan.rows_after(c.n_layer - 1), C, w.ln_f, c.layer_norm_epsilon, a.ln.data());
+        norm(a.resid.data(), plan.rows_after(c.n_layer - 1), w.ln_f, a.ln.data());
         fire.rows(Hook::LnFinal, -1, a.ln, {C});
         const int V = c.vocab_size, R = plan.rows(), S = plan.segments;
         if (plan.which == Logits::None) return {};

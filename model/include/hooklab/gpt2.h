@@ -57,7 +57,7 @@ using HookFn = std::function<void(HookView&)>;
 // bench divides by its passes). A stage's time includes the hooks it fires; `gemm` is the
 // share of all four stages spent in matrix products and `heads` the share of attention
 // spent in the per-head scores, softmax and mix, the two parts that grow differently with
-// the sequence's length.
+// the sequence's length. `lm_head`, `layernorm` and `gelu` are finer shares of the same.
 struct StageTimes {
     double embed = 0;      // the embeddings, or the residual read back from a run state
     double attention = 0;  // every block's hook_resid_pre .. hook_resid_mid
@@ -65,6 +65,9 @@ struct StageTimes {
     double unembed = 0;    // ln_f and the logits
     double gemm = 0;
     double heads = 0;
+    double lm_head = 0;    // of gemm: the unembedding's product
+    double layernorm = 0;  // ln_1, ln_2 and ln_f
+    double gelu = 0;
     int passes = 0;
 };
 
