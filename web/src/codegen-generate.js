@@ -147,6 +147,16 @@ const headsPrint = (t) => [
   '            print(" ", l, [None if x is None else round(x, 4) for x in row])',
 ];
 
+// How both heads programs end: head_scores returns each score's rows, run without and with the
+// interventions, and printed.
+const headsEnd = (hooks, t) => [
+  '    return {k: [r[n] for r in rows] for n, k in enumerate(["previous_token", "first_token", "induction"])}',
+  '',
+  'baseline = head_scores([])',
+  `intervened = head_scores([${hooks.join(', ')}])`,
+  ...headsPrint(t),
+];
+
 /** The heads view's scores with TransformerLens: run_with_cache's hook_pattern, the interventions as hooks. heads: {repeat, r, seed, tokens} */
 export function tlHeadsCode(st, heads, { lang = 'en', ...info } = {}) {
   const t = makeT(lang);
@@ -162,11 +172,7 @@ export function tlHeadsCode(st, heads, { lang = 'en', ...info } = {}) {
   L.push('    with torch.no_grad(), model.hooks(fwd_hooks=fwd_hooks):');
   L.push('        _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))');
   L.push('    rows = [scores(cache[f"blocks.{l}.attn.hook_pattern"][0]) for l in range(model.cfg.n_layers)]');
-  L.push('    return {k: [r[n] for r in rows] for n, k in enumerate(["previous_token", "first_token", "induction"])}');
-  L.push('');
-  L.push('baseline = head_scores([])');
-  L.push(`intervened = head_scores([${iv.hooks.join(', ')}])`);
-  L.push(...headsPrint(t));
+  L.push(...headsEnd(iv.hooks, t));
   return L.join('\n');
 }
 
@@ -190,10 +196,6 @@ export function hfHeadsCode(st, heads, { lang = 'en', ...info } = {}) {
   L.push('        for h in handles:');
   L.push('            h.remove()');
   L.push('    rows = [scores(a[0]) for a in out.attentions]  # [head, query, key] per block');
-  L.push('    return {k: [r[n] for r in rows] for n, k in enumerate(["previous_token", "first_token", "induction"])}');
-  L.push('');
-  L.push('baseline = head_scores([])');
-  L.push(`intervened = head_scores([${iv.hooks.join(', ')}])`);
-  L.push(...headsPrint(t));
+  L.push(...headsEnd(iv.hooks, t));
   return L.join('\n');
 }
