@@ -188,6 +188,8 @@ test('page: the heads view and the Generate panel show their code (HF / Transfor
     await waitForRun(page);
     // The Generate panel's fold: greedy, with the page's exercise as the code panel's HF hook.
     await page.locator('.gen-code > summary').click();
+    // The fold fills its code on the 'toggle' event, which the browser fires in a later task.
+    await page.waitForFunction(() => document.getElementById('gen-code').textContent !== '');
     const gen = page.locator('#gen-code');
     assert.match(await gen.textContent(), /def generate\(interventions\):[\s\S]*intervened = generate\(\[\(blocks\[9\], scale_block_0\)\]\)/);
     await page.locator('.gen-code [data-tab="tl"]').click();
