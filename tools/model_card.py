@@ -102,19 +102,12 @@ def circuits_fields(model_dir):
     L, H, C, P, V = (cfg[k] for k in ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size"))
     n_block = 12 * C * C + 13 * C
     args, loss = rec["args"], circ["loss"]
-    # The phase change: the first probe interval where the best induction score more than doubled past 0.3.
-    pr = rec["probes"]
-    jump = next((i for i in range(1, len(pr)) if pr[i]["induction"][2] >= 0.3 > pr[i - 1]["induction"][2]), len(pr) - 1)
     return {
         "name": meta["name"], "n_layer": L, "n_head": H, "n_embd": C, "d_head": C // H, "mlp_width": 4 * C,
         "n_positions": P, "vocab_size": V, "n_params": V * C + P * C + L * n_block + 2 * C,
         "eot_id": rec["data"]["eot_id"], "tokens_seen": meta["tokens_seen"], "step": meta["step"],
         "p_random": args["p_random"], "p_echo": args["p_echo"], "seed": args["seed"], "wd": args["wd"],
-        "lr": args["lr"], "batch": args["batch"], "train_minutes": rec["train_seconds"] / 60,
-        "tokens_per_s": rec["tokens_per_s"], "run_note": rec.get("run_note", ""),
-        "ind_before": pr[jump - 1]["induction"][2], "ind_after": pr[jump]["induction"][2],
-        "jump_from": pr[jump - 1]["tokens"], "jump_to": pr[jump]["tokens"],
-        "rep_before": pr[jump - 1]["rep_loss"], "rep_after": pr[jump]["rep_loss"],
+        "training_section": _training_section(L, meta, rec),
         "R": circ["induction"]["R"], "ind_chance": circ["induction"]["chance"],
         "prev_chance": circ["previous_token"]["chance"],
         "induction_table": _heads_table(circ["induction"]["top"], circ["induction"]["chance"]),
@@ -132,6 +125,44 @@ def circuits_fields(model_dir):
         "cannot": _cannot(L, rec),
         "chapter_sections": _chapter_sections(model_dir),
     }
+
+
+def _training_section(L, meta, rec):
+    """How the weights came to be. A run whose first probe already finds induction heads started
+    from a model that had them (grown, --init grow:DIR): its card tells the growth and the run
+    that kept the heads, not a phase change it never saw."""
+    args, pr = rec["args"], rec["probes"]
+    lr = (f"learning rate {args['lr']} after {args['warmup']} warmup steps"
+          + (f", decayed linearly to {args['lr_end']} over {args['decay_steps']:,} steps" if args.get("decay_steps") else
+             ", then constant"))
+    run = (f"- AdamW (betas 0.9/0.95, weight decay {args['wd']}), grad clip 1.0; **{meta['tokens_seen']:,} tokens seen** "
+           f"in {meta['step']:,} steps; {rec['train_seconds'] / 60:.0f} minutes of one CPU thread "
+           f"({rec['tokens_per_s']:,} tokens/s).\n"
+           f"- Last arguments: {lr}, batch {args['batch']} windows of {args['n_positions']} tokens. {rec.get('run_note', '')}")
+    first = pr[0]["induction"][2]
+    if first >= 0.3:
+        ind = [p["induction"][2] for p in pr]
+        rep = [p["rep_loss"] for p in pr]
+        return (f"{run}\n- Reproduce: `build/peers-venv/bin/python tools/brown_bpe.py`, then `tools/train_circuits.py "
+                f"--data build/train-bpe4096 --init grow:checkpoints/induction --n-layer {L} ...` (its docstring has the "
+                f"commands and arguments); continue on another machine from the committed weights with `--init DIR`.\n\n"
+                f"The induction heads came with the grown-from model, which formed them in a phase change (its card, "
+                f"`checkpoints/induction/MODEL_CARD.md`): at this run's first probe the best induction score was "
+                f"already {first}. Probes along the run (`training.json`, {len(pr)} of them): the best induction score "
+                f"stayed between {min(ind)} and {max(ind)}, the loss on the repeated half between {min(rep)} and "
+                f"{max(rep)} nats, while the probes' held-out Brown loss (a sample of the held-out files) fell from {pr[0]['val_loss']} to {pr[-1]['val_loss']} "
+                f"nats per token and the best previous-token score on English rose from {pr[0]['previous'][2]} to "
+                f"{pr[-1]['previous'][2]}.")
+    # The phase change: the first probe interval where the best induction score crossed 0.3.
+    jump = next((i for i in range(1, len(pr)) if pr[i]["induction"][2] >= 0.3 > pr[i - 1]["induction"][2]), len(pr) - 1)
+    return (f"- From this project's GPT-2 initialisation (seed {args['seed']}). {run.lstrip('- ')}\n"
+            f"- Reproduce: `build/peers-venv/bin/python tools/brown_bpe.py`, then `tools/train_circuits.py --data "
+            f"build/train-bpe4096 --init scratch --n-layer {L} ...` (its docstring has the commands); continue on "
+            f"another machine from the committed weights with `--init DIR`.\n\n"
+            f"Probes along the run (`training.json`): the induction score jumped from {pr[jump - 1]['induction'][2]} to "
+            f"{pr[jump]['induction'][2]} between {pr[jump - 1]['tokens']:,} and {pr[jump]['tokens']:,} tokens, the phase "
+            f"change of Olsson et al. (2022), in the same interval as the loss on the repeated half fell from "
+            f"{pr[jump - 1]['rep_loss']} to {pr[jump]['rep_loss']} nats.")
 
 
 # The embedded default before this trainer's models: HookLab-Brown 12x192 (train_default.py),
