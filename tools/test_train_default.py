@@ -43,6 +43,11 @@ def safetensors_header(path):
     return header
 
 
+def _default_config():
+    with open(os.path.join(DEFAULT, "config.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
 class ModelCard(unittest.TestCase):
     def test_renders_the_committed_card_byte_for_byte(self):
         with open(os.path.join(DEFAULT, "MODEL_CARD.md"), "rb") as f:
@@ -50,9 +55,15 @@ class ModelCard(unittest.TestCase):
         self.assertEqual(model_card.render(DEFAULT).encode("utf-8"), committed,
                          "run /usr/bin/python3 tools/model_card.py --check for the diff")
 
-    def test_template_has_no_leftover_todo(self):
-        with open(model_card.TEMPLATE, encoding="utf-8") as f:
-            self.assertNotIn("TODO", f.read())
+    def test_templates_have_no_leftover_todo(self):
+        for path in (model_card.TEMPLATE, model_card.CIRCUITS_TEMPLATE):
+            with open(path, encoding="utf-8") as f:
+                self.assertNotIn("TODO", f.read(), path)
+
+    def test_the_induction_models_card_too(self):
+        path = os.path.join(os.path.dirname(DEFAULT), "induction")
+        with open(os.path.join(path, "MODEL_CARD.md"), "rb") as f:
+            self.assertEqual(model_card.render(path).encode("utf-8"), f.read())
 
 
 class Training(unittest.TestCase):
@@ -66,12 +77,15 @@ class Training(unittest.TestCase):
         self.assertIs(self.model.lm_head.weight, self.model.transformer.wte.weight)
 
     def test_state_dict_is_the_layout_of_the_committed_checkpoint(self):
-        # the names and shapes the engine loads: the committed model.safetensors
+        # the names and shapes the engine loads: the committed model.safetensors (the embedded
+        # default, tools/train_circuits.py's, has its own vocabulary: wte's rows differ)
         header = safetensors_header(os.path.join(DEFAULT, "model.safetensors"))
+        vocab = _default_config()["vocab_size"]
         sd = self.model.transformer.state_dict()
         self.assertEqual(list(sd), list(header))
         for name, t in sd.items():
-            self.assertEqual(list(t.shape), header[name]["shape"], name)
+            want = [vocab, t.shape[1]] if name == "wte.weight" else list(t.shape)
+            self.assertEqual(want, header[name]["shape"], name)
 
     def test_init_is_the_committed_runs(self):
         sd = self.model.transformer.state_dict()
@@ -103,13 +117,14 @@ class Training(unittest.TestCase):
             self.assertFalse(torch.equal(before[name], after[name]), name)
 
     def test_committed_weights_load_into_the_training_model(self):
-        model = train_default.make_model(0)
+        vocab = _default_config()["vocab_size"]
+        model = reference.GPT2LMHeadModel(dict(train_default.CONFIG, vocab_size=vocab))
         model.transformer.load_state_dict(reference.load_model(DEFAULT).transformer.state_dict(), strict=True)
         enc = reference.load_encoder(DEFAULT)
         ids = torch.tensor([enc.encode("The jury said that the city of Atlanta had a new mayor.")])
         with torch.no_grad():
             loss = float(train_default.lm_loss(model, ids[:, :-1], ids[:, 1:]))
-        self.assertLess(loss, 8.0)  # trained: well below ln 50257 = 10.8
+        self.assertLess(loss, math.log(vocab) - 2)  # trained: well below a uniform guess
 
 
 class Data(unittest.TestCase):

@@ -29,8 +29,8 @@ output projections in the new blocks) and trained 2.73M tokens more, mostly Brow
 on the repeated half 0.71) but reached only 2.07 bits per byte on held-out Brown (the default's 1.93),
 and its new blocks stayed nearly inert (resid std flat from block 1 to 11). Resumed for 7.2M tokens
 more (--resume --batch 8 --p-random 0.1 --p-echo 0.05 --lr 1.2e-3 --decay-steps 7000 --lr-end 1e-4),
-it reached 1.871 bits per byte with the circuits kept (checkpoints/circuits, the candidate default:
-its card has the numbers); block 9's MLP still barely fires.
+it reached 1.871 bits per byte with the circuits kept (checkpoints/default, the embedded default since
+#25: its card has the numbers); block 9's MLP still barely fires.
 
 Checkpoints (weights, optimizer, generators) go to --work every --ckpt-every-s seconds and at
 SIGINT/SIGTERM; --resume continues from the latest. Another machine continues from a committed

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Train and export the embedded default model "HookLab-Brown 12x192".
+"""Train and export "HookLab-Brown 12x192", the project's first embedded default (until #25: the
+default is now tools/train_circuits.py's HookLab-Circuits, which has induction heads; this model is
+in git's history, and train_circuits.py still uses this script's model and optimiser helpers).
 
 A GPT-2-architecture model trained by this project on the Brown Corpus; it is NOT GPT-2 small.
 Shape: n_layer 12, n_head 12, n_embd 192 (d_head 16), n_positions 128, GPT-2's BPE and full
@@ -13,7 +15,7 @@ naming, so the export is a plain HF checkpoint.
            of steps is fixed after timing the first steps so the cosine schedule ends at the wall-clock
            deadline (or given with --steps). Checkpoint every ~5 min to build/train/ckpt.pt (--resume).
            Log: build/train/log.csv (step, elapsed wall time, tokens, lr, train loss, val loss, tokens/s).
-  export - checkpoints/default/{config.json, model.safetensors (F16), vocab.json, merges.txt, loss.png}
+  export - --out (build/brown-export)/{config.json, model.safetensors (F16), vocab.json, merges.txt, loss.png}
            and, after training, training.json (the run's facts for the model card). The card itself is
            rendered by tools/model_card.py; this script never writes it.
 
@@ -468,7 +470,7 @@ def main():
     ap.add_argument("--ckpt-every-s", type=float, default=300)
     ap.add_argument("--reserve-s", type=float, default=120, help="seconds kept for final eval + export")
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "train"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "checkpoints", "default"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "brown-export"))  # not over the shipped default
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.export_only:

@@ -50,9 +50,9 @@ test('the installed package in a browser: HookLab.load("default") and ("inductio
   await page.goto(`${srv.url}index.html`);
   const out = await page.evaluate(() => window.out);
   assert.equal(out.error, undefined, out.error);
-  // The same numbers as node's load('default') of the same package (tests/node/package.test.mjs: 192, 3 tokens).
+  // The same numbers as node's load('default') of the same package (tests/node/package.test.mjs: 192, 4 tokens).
   assert.equal(out.n_embd, 192);
-  assert.equal(out.tokens, 3);
+  assert.equal(out.tokens, 4);
   assert.equal(out.induction, 'HookLab-Induction 2×192');
   assert.equal(out.n_layer, 2);
   const paths = served.filter((r) => r.status === 200).map((r) => r.path);

@@ -69,7 +69,7 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   // The answer pickers are filled from the clean run's top-k once the view is on screen.
   await page.locator('#patch-section').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelectorAll('#patch-answer-pick option').length > 1);
-  assert.match(await page.locator('#patch-answer-pick').textContent(), /" was" #373/);
+  assert.match(await page.locator('#patch-answer-pick').textContent(), /" was" #329/);
 
   await page.locator('#patch-run').click();
   await page.locator('#fig-patch table').waitFor({ state: 'attached', timeout: 60000 });
@@ -114,7 +114,7 @@ test('a sweep equals the native CLI, a second one is cancelled, z and attributio
   assert.equal(exp.clean, EMBEDDED_PAIR.clean);
   assert.equal(exp.hook, 'resid_pre');
   assert.equal(exp.model.id, 'default');
-  assert.match(exp.model.name, /HookLab-Brown/);
+  assert.match(exp.model.name, /HookLab-Circuits/);
   assert.deepEqual(exp.interventions, []);
   assert.ok(exp.date);
   // (b) page (wasm) vs native CLI: the exported numbers, no display rounding.
@@ -170,7 +170,7 @@ test('engine errors are shown next to their fields, in the page language', async
   assert.equal(await page.locator('#patch-corrupted').getAttribute('aria-invalid'), 'true');
   // The attribution (clean prompt only) runs into the answer first.
   await page.locator('#patch-answer-err').waitFor({ state: 'visible' });
-  assert.match(await page.locator('#patch-answer-err').textContent(), /The answer token " Marylandia" is 2 tokens \(" Maryland" \(#10769\) \+ "ia" \(#544\)\): it must be exactly one token/);
+  assert.match(await page.locator('#patch-answer-err').textContent(), /The answer token " Marylandia" is 3 tokens \(" Mary" \(#3027\) \+ "land" \(#967\) \+ "ia" \(#734\)\): it must be exactly one token/);
   // A residual-stream intervention (exercise 3, block 9 × 0.1): the sweep runs, the attribution is refused.
   await page.locator('#ex3-on').check();
   await waitForRun(page);

@@ -228,7 +228,7 @@ TEST_CASE("a run's JSON is the same with 1 and 3 threads", "[parallel]") {
     // The embedded default model (committed); ~100 tokens, so that every GEMM is split.
     const Model m = load_model_dir(testing::source("checkpoints/default"));
     RunOptions o;
-    for (int i = 0; i < 9; ++i) o.prompt += "The quick brown fox jumps over the lazy dog. ";
+    for (int i = 0; i < 6; ++i) o.prompt += "The quick brown fox jumps over the lazy dog. ";
     o.prompt += "Then the dog wakes up and";
     o.logits = true;
     o.capture = {"blocks.1.attn.hook_pattern", "blocks.2.mlp.hook_post"};

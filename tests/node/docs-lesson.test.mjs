@@ -33,7 +33,7 @@ test("docs/lesson.md's compensation table is the engine's", async (t) => {
   const prompt = text.match(/prompt "([^"]+)" \((\d+) tokens\)/);
   assert.ok(prompt, 'the lesson names its prompt');
   prompt[1] = prompt[1].replace(/\s+/g, ' '); // wrapped in the Markdown source
-  const rows = [...text.matchAll(/^\| block (\d+) × ([\d.]+) \| ([^|]+) \| × ([\d.]+) \| (\d+) % \| (\d+) % \|$/gm)];
+  const rows = [...text.matchAll(/^\| block (\d+) × ([\d.]+) \| ([^|]+) \| × ([\d.]+) \| (-?\d+) % \| (-?\d+) % \|$/gm)];
   assert.equal(rows.length, 4);
   const lab = await HookLab.load(join(REPO, 'checkpoints/default'));
   const base = lab.run(prompt[1], {});

@@ -43,7 +43,7 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
   writeFileSync(join(app, 'default.mjs'), "import { HookLab } from 'gpt2-hooklab';\n" +
     "const lab = await HookLab.load('default');\nconsole.log(lab.config.n_embd, lab.run('The jury said', {}).tokens.length);\n" +
     "const ind = await HookLab.load('induction');\nconsole.log(ind.config.n_layer, ind.config.hooklab?.name);\n");
-  assert.equal(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '192 3\n2 HookLab-Induction 2×192');
+  assert.equal(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '192 4\n2 HookLab-Induction 2×192');
 
   // An autograder from the tarball alone (issue #28): npx hooklab check grades the shipped
   // lesson 1 on the shipped model; a typo'd question id is an error (2), not a wrong answer.
@@ -52,10 +52,10 @@ test('npm pack installs offline into an empty folder; the API, npx hooklab and R
   const typo = spawnSync('npx', ['--offline', 'hooklab', 'check', lesson, 'typo.json'], { cwd: app, encoding: 'utf8' });
   assert.equal(typo.status, 2, typo.stderr);
   assert.match(typo.stderr, /unknown question "shrink-recovr" \(did you mean "shrink-recover"\?\)/);
-  writeFileSync(join(app, 'one.json'), JSON.stringify({ 'shrink-recover': 'no' }));
+  writeFileSync(join(app, 'one.json'), JSON.stringify({ 'shrink-recover': 'yes' }));
   const one = spawnSync('npx', ['--offline', 'hooklab', 'check', lesson, 'one.json'], { cwd: app, encoding: 'utf8' });
   assert.equal(one.status, 1, one.stderr);
-  assert.match(one.stdout, /^✓ shrink-recover: answered "no"; truth "no"$/m);
+  assert.match(one.stdout, /^✓ shrink-recover: answered "yes"; truth "yes"$/m);
 
   // README's example, with only the hub URL replaced.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

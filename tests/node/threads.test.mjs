@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { HookLab, HookLabError } from '../../wasm/js/hooklab.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// The embedded default model (HookLab-Brown 12x192, committed): at ~100 tokens every GEMM
+// The embedded default model (HookLab-Circuits 12x192, committed): at ~100 tokens every GEMM
 // is large enough to be split over the threads (the lm_head is split at any length).
 const MODEL = join(ROOT, 'checkpoints/default');
-const PROMPT = 'The quick brown fox jumps over the lazy dog. '.repeat(9) + 'Then the dog wakes up and';
+const PROMPT = 'The quick brown fox jumps over the lazy dog. '.repeat(6) + 'Then the dog wakes up and';
 const OPTS = {
   logits: true,
   topk: 20,
@@ -78,7 +78,7 @@ test('idle pool workers do not keep node alive, with or without dispose()', () =
 // hook is captured give the same numbers at 1, 2 and 3 threads.
 const PAIR = { clean: 'When Mary and John went to the big store, John gave a drink to',
   corrupted: 'When Mary and John went to the big store, Mary gave a drink to', answer: ' Mary', wrong: ' John' };
-const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(7); // 113 tokens of the 128
 
 test('patching sweeps and attention-heavy runs are identical at 1, 2 and 3 threads', async () => {
   const texts = [];

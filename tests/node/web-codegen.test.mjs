@@ -149,11 +149,11 @@ test('which model the code loads: the hub name, the page URL or the repo folder;
   assert.match(tlCode(state({}, { model: 'gpt2' })), /HookedTransformer\.from_pretrained_no_processing\("gpt2"\)/);
 
   const url = 'https://lab.example/course/models/default/';
-  const def = hfCode(state(), { modelUrl: url, modelName: 'HookLab-Brown 12×192' });
+  const def = hfCode(state(), { modelUrl: url, modelName: 'HookLab-Circuits 12×192' });
   assert.match(def, new RegExp(`^MODEL_URL = "${url.replace(/[./]/g, '\\$&')}"$`, 'm'));
   assert.match(def, /urllib\.request\.urlretrieve\(MODEL_URL \+ f/);
   assert.match(def, /for f in \["config\.json", "model\.safetensors", "vocab\.json", "merges\.txt"\]/);
-  assert.match(def, /HookLab-Brown 12×192 is this project's own model \(not GPT-2 small\)/);
+  assert.match(def, /HookLab-Circuits 12×192 is this project's own model \(not GPT-2 small\)/);
   assert.match(hfCode(state()), /^MODEL = "checkpoints\/default"$/m); // no page URL: a clone's folder
   assert.match(hfCode(state(), { modelUrl: 'file:///x/models/default/' }), /^MODEL = "checkpoints\/default"$/m);
 

@@ -40,7 +40,7 @@ test('the picker: one radio per registry entry, in its order, each labelled in E
     assert.ok(radios.every((r) => r.type === 'radio' && r.name === 'model'));
     for (const lang of ['en', 'vi']) {
       const bundled = { induction: { bytes: 3.2e6 } };
-      updateModelLabels({ t: makeT(lang), st: { lang }, bundled, defaultName: 'HookLab-Brown' });
+      updateModelLabels({ t: makeT(lang), st: { lang }, bundled, defaultName: 'HookLab-Circuits 12×192' });
       for (const [i, key] of Object.keys(MODELS).entries()) {
         const span = made[i].children.find((c) => c.tag === 'span');
         assert.equal(span.id, `model-${key}-label`);

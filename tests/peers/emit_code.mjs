@@ -32,7 +32,7 @@ import { patchInputs } from '../../web/src/panels/patch-data.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 // What a served page passes (web/src/panels/code.js): its models/default/ URL and the model's name.
-const INFO = { modelUrl: 'http://127.0.0.1:8080/lab/models/default/', modelName: 'HookLab-Brown 12×192' };
+const INFO = { modelUrl: 'http://127.0.0.1:8080/lab/models/default/', modelName: 'HookLab-Circuits 12×192' };
 
 // tools/make_goldens.py's prompt and pair (the goldens in tests/golden were made with them).
 const golden = (name, kase) => JSON.parse(readFileSync(join(REPO, 'tests/golden', `${name}__${kase}.json`), 'utf8'));

@@ -46,7 +46,7 @@ export function modelSource(st, t, info = {}) {
   return { ...modelFiles(st, t, info), processed: st.process === 'tl' };
 }
 
-function modelFiles(st, t, { modelName = 'HookLab-Brown', modelUrl = null, modelDir = 'checkpoints/default' } = {}) {
+function modelFiles(st, t, { modelName = 'HookLab-Circuits 12×192', modelUrl = null, modelDir = 'checkpoints/default' } = {}) {
   const inRepo = (s) => s.replaceAll('checkpoints/default', modelDir);
   const L = [];
   if (Object.hasOwn(HUB_MODELS, st.model)) return { L, hf: HUB_MODELS[st.model].repo, tl: st.model, hub: true };
@@ -62,7 +62,7 @@ function modelFiles(st, t, { modelName = 'HookLab-Brown', modelUrl = null, model
   }
   L.push(...comment(`${t('cgDefaultModel', { name: modelName })}\n${inRepo(t('cgDefaultFiles'))}`));
   L.push(`MODEL_URL = ${py(modelUrl)}`);
-  L.push(modelDir === 'checkpoints/default' ? 'MODEL = "hooklab-brown"' : `MODEL = ${py(`hooklab-${modelDir.split('/').pop()}`)}`);
+  L.push(modelDir === 'checkpoints/default' ? 'MODEL = "hooklab-circuits"' : `MODEL = ${py(`hooklab-${modelDir.split('/').pop()}`)}`);
   L.push('import os, urllib.request');
   L.push('os.makedirs(MODEL, exist_ok=True)');
   L.push(`for f in [${MODEL_FILES.map(py).join(', ')}]:`);

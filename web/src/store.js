@@ -12,7 +12,7 @@ export function createApp(st, client) {
     client,
     modelInfo: null, // what the worker loaded: {config, rawConfig, fromCache, bytes, weightBytes, key, origin, fileName?}
     loadedKey: null,
-    defaultName: 'HookLab-Brown',
+    defaultName: 'HookLab-Circuits 12×192',
     bundled: {}, // the bundled models' {name, bytes} from their files.json, for the picker (model-info.js)
     localFiles: null, // files picked so far for a local model
     result: null, // {state, model, baseline, intervened}

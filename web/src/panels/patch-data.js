@@ -12,9 +12,10 @@ export const IOI_PAIR = {
   answer: ' Mary',
   wrong: ' John',
 };
-// The embedded HookLab-Brown barely reacts to the IOI pair (logit differences -2.92 and
-// -2.73); this number-agreement pair moves it from +3.38 to -1.90 (measured with
-// `hooklab patch`, reported in the model card, checked by tests/node/web-patching.test.mjs).
+// The embedded HookLab-Circuits barely reacts to the IOI pair (logit differences -1.75 and
+// -1.67); this number-agreement pair moves it from +4.68 to -2.00 (measured with
+// `hooklab patch`, reported in the model card's patching.md, checked by
+// tests/node/web-patching.test.mjs).
 export const EMBEDDED_PAIR = {
   clean: 'When the man came home, he',
   corrupted: 'When the men came home, they',
