@@ -105,6 +105,50 @@ test('builder: rows built with the controls give the CLI\'s numbers, in order af
   await page.close();
 });
 
+// #24: the chapter's exercises are presets of builder rows. Moving an exercise that is on
+// into the builder switches it off and puts its row first: the run is the same, bit for bit;
+// an exercise that is off gives a row switched off. In Vietnamese after a language switch.
+test('builder: an exercise becomes its row (same run); one that is off gives a row switched off', async () => {
+  const { page, errors } = await openPage(env, '?lang=en&ex1=9.2&ex2=9,10,1,0&ex3=9,0.1');
+  const before = await page.evaluate(() => window.hooklab.exportObject());
+  assert.deepEqual(before.interventions.map((iv) => iv.kind), ['zero_head_k', 'noise_even_neurons', 'scale_hidden']);
+  const move = async (n) => {
+    await page.locator('#iv-preset').selectOption(String(n));
+    await page.locator('#iv-preset-add').click();
+    await waitForRun(page);
+  };
+  await move(1);
+  await move(2);
+  await move(3);
+  const after = await page.evaluate(() => window.hooklab.exportObject());
+  // The rows, first the last moved: each exercise as the engine runs it, at its hook point.
+  assert.deepEqual(after.interventions, [
+    { kind: 'scale', hook: 'blocks.9.hook_resid_post', factor: 0.1 },
+    { kind: 'noise', hook: 'blocks.9.mlp.hook_post', mean: 10, std: 1, seed: 0, features: 'even' },
+    { kind: 'zero', hook: 'blocks.9.attn.hook_qkv', features: { range: [224, 240] } },
+  ]);
+  for (const k of ['ex1', 'ex2', 'ex3']) assert.equal(await page.locator(`#${k}-on`).isChecked(), false, k);
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('ex1'), null);
+  assert.equal(url.searchParams.get('iv'), 'blocks.9.hook_resid_post scale=0.1;blocks.9.mlp.hook_post noise=10,1,0 feat=even;blocks.9.attn.hook_qkv zero feat=224:240');
+  // The same run: every number of the intervened result (wasm, the same engine): no tolerance.
+  for (const k of ['resid_std', 'hidden_std', 'top']) assert.deepEqual(after.intervened[k], before.intervened[k], k);
+  assert.match(await page.locator('#iv-preset-note').textContent(), /^Exercise 3 is now row 1: the same intervention/);
+  // An exercise that is off: its row comes switched off, and the run does not change.
+  await page.locator('#lang').selectOption('vi');
+  assert.match(await page.locator('#iv-preset-note').textContent(), /^Bài tập 3 giờ là dòng 1/);
+  assert.equal(await page.locator('#iv-preset-add').textContent(), 'Thêm thành một dòng');
+  await page.locator('#iv-preset').selectOption('4');
+  await page.locator('#iv-preset-add').click();
+  await page.waitForTimeout(400);
+  assert.equal(await page.locator('#iv-0-on').isChecked(), false);
+  assert.match(new URL(page.url()).searchParams.get('iv'), /^blocks\.9\.hook_resid_post scale=10 off;/);
+  assert.match(await page.locator('#iv-preset-note').textContent(), /^Dòng 1 là bài tập 4 .* đang tắt/);
+  assert.deepEqual((await page.evaluate(() => window.hooklab.exportObject())).intervened.resid_std, before.intervened.resid_std);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('builder: a link\'s rows come back; bad rows and bad fields are refused (Vietnamese)', async () => {
   const iv = 'blocks.1.attn.hook_pattern scale=0 heads=0:2 pos=odd;nonsense row;hook_embed zero pos=0';
   const { page, errors } = await openPage(env, `?lang=vi&iv=${encodeURIComponent(iv)}`);

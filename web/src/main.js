@@ -200,7 +200,7 @@ function bind() {
     setTimeout(() => ($('copy-status').textContent = ''), 2000);
   });
   // The intervention builder's rows and the heads panel (panels/builder.js, panels/heads.js).
-  bindBuilder(app, () => { syncUrl(app); schedule(app); });
+  bindBuilder(app, () => { syncUrl(app); schedule(app); }, () => writeControls(app));
   bindProcessing(app); // the TransformerLens-processing switch (model.js)
   bindHeads(app, () => syncUrl(app));
   $('export-json').addEventListener('click', () => exportJson(app));

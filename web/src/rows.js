@@ -78,6 +78,22 @@ export function hookEntry(name, table) {
   return table?.find((h) => tableName(h) === (m ? m[2] : name) && h.per_block === !!m) ?? null;
 }
 
+/** The chapter's exercise `n` (1-4) as a builder row, with its parameters `e` (the state's
+ *  st.ex.exN): the engine runs the exercise kinds (zero_head_k, noise_even_neurons,
+ *  scale_hidden) as exactly these general interventions, so a preset row gives the same
+ *  numbers (tests/node/web-presets.test.mjs). cfg: the model's config (n_embd, n_head), for
+ *  head h's Key columns in the fused [Q | K | V]. */
+export function exerciseRow(n, e, cfg) {
+  const row = { ...defaultRow(), on: !!e.on };
+  if (n === 1) {
+    const d = cfg.n_embd / cfg.n_head;
+    return { ...row, hook: `blocks.${e.layer}.attn.hook_qkv`, kind: 'zero', features: `${cfg.n_embd + e.head * d}:${cfg.n_embd + (e.head + 1) * d}` };
+  }
+  if (n === 2) return { ...row, hook: `blocks.${e.layer}.mlp.hook_post`, kind: 'noise', mean: e.mean, std: e.std, seed: e.seed, features: 'even' };
+  if (n === 3 || n === 4) return { ...row, hook: `blocks.${e.layer}.hook_resid_post`, kind: 'scale', factor: e.factor };
+  throw new Error(`no exercise ${n}`);
+}
+
 /** The engine's intervention for a row (selectors that are "all" left out; heads only where the
  *  hook has a head axis, which the builder guarantees by resetting heads to "all" elsewhere). */
 export function rowIntervention(row) {

@@ -5,7 +5,8 @@
 import { $ } from '../dom.js';
 import { hookTable, tableOf } from '../hook-table.js';
 import { formatField } from '../numbers.js';
-import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName, rowsToText } from '../rows.js';
+import { KINDS, SEL_MODES, KIND_PARAMS, defaultRow, parseSelector, selectorMode, validateRowParam, hookError, hookEntry, tableName, rowsToText, exerciseRow } from '../rows.js';
+import { lockedKeys } from '../author.js';
 import './builder-strings.js';
 
 const SELECTORS = [['positions', 'ivPositions'], ['heads', 'ivHeads'], ['features', 'ivFeatures']];
@@ -55,6 +56,15 @@ export function renderBuilder(app) {
     if (rowsToText(st.iv) !== before) app.builderChange?.();
   });
   const table = tableOf(app);
+  const preset = $('iv-preset');
+  if (preset) {
+    const keep = preset.value;
+    options(preset, ['1', '2', '3', '4'], (n) => t(`ex${n}`));
+    preset.value = keep || '1';
+    $('iv-preset-label').textContent = t('ivPreset');
+    $('iv-preset-add').textContent = t('ivPresetAdd');
+    $('iv-preset-note').textContent = app.presetNote ? t(app.presetNote.key, { n: app.presetNote.n }) : '';
+  }
   // Drawn from the state, which holds only valid values: no typed error survives a redraw.
   for (const k of Object.keys(app.fieldErrors)) if (k.startsWith('iv-')) delete app.fieldErrors[k];
   const box = $('iv-rows');
@@ -169,12 +179,40 @@ export function readBuilder(app) {
   renderBuilderErrors(app);
 }
 
+// The chapter's exercises as presets: an exercise becomes the row the engine runs it as
+// (rows.js exerciseRow), put first among the rows, where it applies as the exercise did
+// (exercises apply before the rows, and the other exercises act at other hooks or commute).
+// An exercise that is on moves: it is switched off and its row is on, so the run is the same;
+// one that is off (or locked by a course author) gives a row switched off.
+function mountPresets(app, writeControls, redraw) {
+  const sel = el('select', { id: 'iv-preset' });
+  const add = el('button', { type: 'button', id: 'iv-preset-add' });
+  const note = el('p', { class: 'hint', id: 'iv-preset-note', 'aria-live': 'polite' });
+  $('iv-add').parentElement.after(el('div', { class: 'row iv-presets' },
+    el('label', {}, el('span', { id: 'iv-preset-label' }), ' ', sel), ' ', add), note);
+  add.addEventListener('click', () => {
+    const cfg = app.modelInfo?.config;
+    if (!cfg) return;
+    readBuilder(app);
+    const n = Number(sel.value), key = `ex${n}`, ex = app.st.ex[key];
+    const move = ex.on && !lockedKeys(app.st).includes(key);
+    app.st.iv.unshift({ ...exerciseRow(n, ex, cfg), on: move });
+    if (move) ex.on = false;
+    for (const k of Object.keys(app.fieldErrors)) if (k.startsWith('iv-')) delete app.fieldErrors[k];
+    app.presetNote = { key: move ? 'ivPresetMoved' : 'ivPresetAdded', n };
+    writeControls();
+    redraw();
+  });
+}
+
 /** Wires the builder's controls, and has form.js's writeControls redraw the rows with the
- *  form. onChange: the state changed (URL and a run). */
-export function bindBuilder(app, onChange) {
+ *  form. onChange: the state changed (URL and a run); writeControls: form.js's, for the
+ *  exercise a preset switches off. */
+export function bindBuilder(app, onChange, writeControls = () => {}) {
   app.builderChange = onChange;
   app.controlWriters.push(renderBuilder);
   const redraw = () => { renderBuilder(app); readBuilder(app); onChange(); };
+  mountPresets(app, writeControls, redraw);
   // A new row is neutral (scale by 1): adding it changes no run until the learner sets it.
   // It starts as a copy of the last row's hook and selectors, or block 0's hook_resid_post.
   $('iv-add').addEventListener('click', () => {
