@@ -17,6 +17,20 @@ import { mountCodeTabs } from './code-tabs.js';
 import './heads-strings.js';
 import './heads-page-strings.js';
 
+// What to look for on the loaded model; how it was measured folds away (it is long, and the
+// compact embed shows the scores on its first screen).
+function writeLook(app, entry, result, fmt) {
+  const { t } = app;
+  const look = $('heads-look');
+  look.replaceChildren(headsNote({ entry: entry && { ...entry, evidence: null }, name: displayName(app), result, score: app.st.heads.score, t, fmt }));
+  if (!entry?.evidence) return;
+  const fold = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = t('lookEvidenceFold');
+  fold.append(summary, t(entry.evidence));
+  look.append(' ', fold);
+}
+
 /** The known-heads table's entry for the loaded model (known-heads.js), or null. */
 export function loadedModelHeads(app) {
   const repo = (key) => (MODELS[key]?.kind === 'hub' ? MODELS[key].repo : undefined);
@@ -87,7 +101,7 @@ export function renderHeads(app) {
     const hs = app.headsResult.value;
     app.headsCode?.refresh(); // the repeated tokens' ids are the result's
     $('heads-status').textContent = h.repeat ? t('headsRepeatNote', { r: h.r, s: h.seed }) : '';
-    $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: hs.baseline, score: h.score, t, fmt: (x) => fmtNum(x, app.st.lang, 2) });
+    writeLook(app, entry, hs.baseline, (x) => fmtNum(x, app.st.lang, 2));
     renderHeadsOverview($('heads-overview'), {
       ...hs, score: h.score, t, fmt, known: knownForScore(entry, h.score),
       onPick: ({ layer }) => { app.st.heads.block = layer; writeHeadsControls(app); app.headsChange?.(); },
@@ -98,7 +112,7 @@ export function renderHeads(app) {
   if (app.headsAsked === key) return;
   app.headsAsked = key;
   $('heads-status').textContent = t('headsRunning');
-  $('heads-look').textContent = headsNote({ entry, name: displayName(app), result: null, score: h.score, t, fmt });
+  writeLook(app, entry, null, fmt);
   app.client.heads(req).then((value) => {
     if (app.headsAsked !== key) return; // a newer request
     app.headsResult = { key, value, req: { score: h.score, block, ...req } };
