@@ -8,7 +8,7 @@
 // stateToParams ∘ stateFromParams is stable (a fixed point after one pass, whatever came in).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, KEY_NAMES, nearestKey, typeError } from '../../web/src/keys.js';
+import { KEYS, KEY_NAMES, nearestKey, typeError } from '../../web/src/state.js';
 import { stateFromParams, stateToParams } from '../../web/src/state.js';
 import { validMessage } from '../../web/src/embed-api.js';
 

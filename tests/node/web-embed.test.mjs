@@ -5,7 +5,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { validMessage, initEmbedApi, refusedOriginWarning, EXPECTS } from '../../web/src/embed-api.js';
-import { KEY_NAMES } from '../../web/src/keys.js';
+import { KEY_NAMES } from '../../web/src/state.js';
 import { stateFromParams, stateToParams, defaultState, resetState, KEY_PARTS } from '../../web/src/state.js';
 
 test('validMessage accepts the documented shapes', () => {

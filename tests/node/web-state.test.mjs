@@ -96,13 +96,15 @@ test('captures and interventions of the exercises and the per-position hook', as
 
 test('the state is made of declared slices: every key belongs to exactly one, which reads and writes it', async () => {
   const { SLICES } = await import('../../web/src/state.js');
-  const { KEY_NAMES } = await import('../../web/src/keys.js');
+  const { KEY_NAMES } = await import('../../web/src/state.js');
   const owner = {};
   for (const sl of SLICES) {
     for (const k of Object.keys(sl.parts)) {
       assert.equal(owner[k], undefined, `${k} is declared by ${owner[k]} and ${sl.name}`);
       owner[k] = sl.name;
     }
+    // Its keys' declarations (type, expects, controls) are its parts' keys, no more, no fewer.
+    assert.deepEqual(Object.keys(sl.keys).sort(), Object.keys(sl.parts).sort(), `${sl.name}: keys and parts`);
     // Its defaults are the default state's fields, and its parts point into them (lang: the
     // browser's, given to defaultState; lesson: absent unless asked for).
     const d = sl.defaults();
@@ -110,7 +112,7 @@ test('the state is made of declared slices: every key belongs to exactly one, wh
       for (const path of paths) assert.ok(path[0] in d || ['lesson', 'lang'].includes(path[0]), `${sl.name}.${k}: ${path.join('.')} not in its defaults`);
     }
   }
-  assert.deepEqual(Object.keys(owner).sort(), [...KEY_NAMES].sort(), 'the slices declare exactly keys.js\'s keys');
+  assert.deepEqual(Object.keys(owner).sort(), [...KEY_NAMES].sort(), 'the slices declare exactly the table\'s keys');
   // A slice writes only its own keys: a state with every key set, written by each slice alone.
   const full = stateFromParams(new URLSearchParams('model=gpt2&process=tl&lang=vi&prompt=x&ex1=3.1&ex2=3,1,2,3&ex3=3,2&ex4=3,5&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=2&lens=1&predict=1&embed=1&iv=hook_resid_post%20scale%3D2&heads=first_token,2&repeat=5,7&pclean=a&pcorr=b&pans=c&pwrong=d&phook=z&pmetric=logit_diff&pmethod=attribution&gn=3&gt=1&gk=2&gp=0.5&gs=4&autorun=patch&locked=ex3&views=std,lens&picker=hidden&lesson=chapter'));
   for (const sl of SLICES) {

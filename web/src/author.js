@@ -5,31 +5,7 @@
 // patching experiment, the Patching view first. The author's values are app.authorParams:
 // the URL the page was opened with, updated by every set-state.
 import { $ } from './dom.js';
-import { stateFromParams, copyKeys } from './state.js';
-
-// The controls of each key (selectors).
-const CONTROLS = {
-  model: 'input[name=model], #files, #empty-files, #clear-cache',
-  process: '#process-tl',
-  prompt: '#prompt',
-  lang: '#lang',
-  ex1: '[data-ex=ex1] input', ex2: '[data-ex=ex2] input', ex3: '[data-ex=ex3] input', ex4: '[data-ex=ex4] input',
-  view: '#view', scale: '#scale', topk: '#topk', hook: '#stat-hook', stat: '#stat-kind', hl: '#stat-layer',
-  lens: '#lens-on', predict: '#predict-on', iv: '#builder',
-  heads: '#heads-score, #heads-block', repeat: '#heads-input, #heads-r, #heads-seed',
-  pclean: '#patch-clean', pcorr: '#patch-corrupted', pans: '#patch-answer, #patch-answer-pick', pwrong: '#patch-wrong, #patch-wrong-pick',
-  phook: '#patch-hook', pmetric: '#patch-metric', pmethod: '#patch-method',
-  gn: '#generate-section .gen-controls label:nth-of-type(1) input', gt: '#generate-section .gen-controls label:nth-of-type(2) input',
-  gk: '#generate-section .gen-controls label:nth-of-type(3) input', gp: '#generate-section .gen-controls label:nth-of-type(4) input',
-  gs: '#generate-section .gen-controls label:nth-of-type(5) input',
-};
-
-// The elements of each view (keys.js VIEWS).
-const VIEW_PARTS = {
-  std: ['#std-section'], top: ['#top-section > .row', '#fig-top', '#kl'], lens: ['#top-section .lens-toggle', '#lens-status', '#fig-lens'],
-  generate: ['#generate-section'], attn: ['#attn-section'], mlp: ['#mlp-section'], stats: ['#stats-section'], heads: ['#heads-section'],
-  tuple: ['#tuple-section'], code: ['#code-section'], export: ['#export-section'], patch: ['#patch-section'],
-};
+import { stateFromParams, copyKeys, KEYS, VIEW_PARTS } from './state.js';
 
 /** The keys the learner cannot change: `locked`, and the model when the picker is hidden. */
 export function lockedKeys(st) {
@@ -61,8 +37,9 @@ export function authorPatch(app, patch) {
 export function applyAuthor(app) {
   const { st, t } = app;
   const locked = new Set(lockedKeys(st));
-  for (const [k, sel] of Object.entries(CONTROLS)) {
-    for (const el of document.querySelectorAll(sel)) {
+  for (const [k, { controls }] of Object.entries(KEYS)) {
+    if (!controls) continue;
+    for (const el of document.querySelectorAll(controls)) {
       if (locked.has(k)) {
         el.disabled = true;
         el.dataset.locked = '1';

@@ -3,8 +3,8 @@
 // origin and from the origins listed in embed-origins.json next to index.html (deployer's
 // allow-list, {"allowedOrigins": ["https://course.example"]}; in the repo web/public/), and
 // only in these shapes (v: the API version, 1; optional inbound, always sent outbound):
-//   {type: 'hooklab:set-state', v?: 1, state: {KEY: value, …}}   KEY: keys.js's list, the URL's keys
-//     (values are strings, numbers, booleans or null as keys.js says; null/false switches off)
+//   {type: 'hooklab:set-state', v?: 1, state: {KEY: value, …}}   KEY: state.js's KEYS, the URL's keys
+//     (values are strings, numbers, booleans or null as KEYS says; null/false switches off)
 //   {type: 'hooklab:get-state', v?: 1, id?}   → {type: 'hooklab:state', v: 1, state: {...}, id?}
 //   {type: 'hooklab:get-result', v?: 1, id?}  → {type: 'hooklab:result', v: 1, result: <export JSON> | null, id?}
 // Outbound, to the parent window's own origin when it is allowed (never a guess: a
@@ -16,7 +16,7 @@
 // URL's (the element's attributes') keys and values it cannot use.
 // A refused origin is named in the console with the file to edit: otherwise a course page on
 // another origin sees nothing happen and has no way to tell why. Stable fields: docs/embedding.md.
-import { KEYS, typeError, expects, unknownKeyText } from './keys.js';
+import { KEYS, typeError, expects, unknownKeyText } from './state.js';
 
 export const API_VERSION = 1;
 const MAX_PROMPT = 4000;
@@ -58,7 +58,7 @@ function parentOrigin() {
   return null;
 }
 
-// What each key takes (keys.js), for the hooklab:error that refuses a value.
+// What each key takes (state.js KEYS), for the hooklab:error that refuses a value.
 export const EXPECTS = Object.fromEntries(Object.keys(KEYS).map((k) => [k, expects(k)]));
 
 /** The hooklab:error text for refused set-state values: [{key, value, reason?}]. */

@@ -1,13 +1,12 @@
 // A lesson as a file (issue #28; the format: docs/lessons.md). One Markdown file holds the
 // lesson's text in each of its languages, its experiments (page states: the URL keys of
-// keys.js) and its predict-then-reveal questions (each names a truth of lesson-truths.js).
+// state.js's KEYS) and its predict-then-reveal questions (each names a truth of lesson-truths.js).
 // Pure: no DOM, no engine; the page (panels/lesson-panel.js) and the node checker
 // (`npx hooklab check`, wasm/js/lesson-check.js) both read lessons with parseLesson. Strict:
 // an unknown key, truth, experiment, language or choice is an error naming it, with the
 // nearest valid name (closestKey, the engine's did-you-mean rule).
 import { closestKey } from '../../wasm/js/errors.js';
-import { KEYS } from './keys.js';
-import { stateFromParams } from './state.js';
+import { KEYS, stateFromParams } from './state.js';
 import { TRUTHS, TRUTH_NAMES, needsError } from './lesson-truths.js';
 
 export const LANGS = Object.freeze(['en', 'vi']);

@@ -37,7 +37,7 @@ import { LESSON_FILES } from './lessons.js';
 const refused = [];
 const app = createApp(stateFromParams(new URLSearchParams(location.search), browserLang(), refused),
   new EngineClient({ base: new URL('./', location.href).href }));
-// A key the page does not know is named with the nearest one (keys.js).
+// A key the page does not know is named with the nearest one (state.js KEYS).
 app.refused = refused.map((r) => `${r.key}=${r.value}${r.unknown && r.near ? ` (→ ${r.near}?)` : ''}`);
 app.linkedLocal = app.st.model === 'local'; // opened from a link that named local files (model.js)
 app.authorParams = new URLSearchParams(location.search); // the author's values of locked keys (author.js)
@@ -64,7 +64,7 @@ function subscribeAll() {
   subscribe(app, ['lang'], renderFieldErrors);
   subscribe(app, ['lang', 'result', 'predict'], renderQuestions);
   subscribe(app, ['lang'], renderEmptyState);
-  mountPanels(app);
+  mountPanels(app, { syncUrl: () => syncUrl(app) });
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
   subscribe(app, ['lang'], () => flushLazy());
   subscribe(app, ['lang'], ({ st }) => {

@@ -1,6 +1,7 @@
 // The engine worker's requests, declared once: the page's client (worker-api.js) and the
 // worker's dispatcher (worker/dispatch.js) are both generic over this table. A new request
-// is one entry here and one handler in worker/engine-worker.js.
+// is one entry here: with `engine(lab, args)` when the engine's JS API answers it directly,
+// else with a handler in worker/engine-worker.js.
 //
 // On the wire: the page sends {id, type, ...args}; the worker answers {id, type: 'result',
 // value} or {id, type: 'error', message}, and before that, for some requests,
@@ -18,6 +19,7 @@
 //   codec: {encode(value, memo), decode(value, memo)}  the value on the wire: encode in the
 //                    worker, decode in the client, each side with its own memo
 //   transfer(value)  the ArrayBuffers to transfer rather than copy
+//   engine(lab, args)  the worker's handler, on the loaded model's HookLab (wasm/js/hooklab.js)
 //
 // No imports: this file is below both the client and the worker.
 

@@ -2,7 +2,7 @@
 // ?model=default|induction|gpt2|gpt2-medium|local&prompt=…&lang=vi|en&ex1=L.H&ex2=L,mean,std,seed&ex3=L,f&ex4=L,f
 //  &view=both|resid|hf&scale=linear|log&embed=1&topk=10&lens=1&predict=1&hook=NAME&stat=std&hl=L
 //  &autorun=patch &locked=ex3,prompt &views=std,lens &picker=hidden (author controls)
-// The keys are keys.js's one list (URL, element attributes, set-state). An exercise parameter
+// The keys are the slices' (below; URL, element attributes, set-state). An exercise parameter
 // absent from the URL means that exercise is off. A value the parser cannot read falls back to
 // its default, and a key not in the list is ignored; both are reported in `refused`.
 
@@ -11,7 +11,7 @@ import { defaultPatchState, patchFromParams, patchToParams } from './patch-state
 import { rowsFromText, rowsToText, rowIntervention, hookEntry } from './rows.js';
 import { parseNumber } from './numbers.js';
 import { genStateFromParams, genStateToParams } from './generate-state.js';
-import { KEYS, VIEWS, AUTORUN, LESSONS, isLessonUrl, listItems, nearestKey } from './keys.js';
+import { K, keyTable, LESSONS, isLessonUrl, listItems } from './keys.js';
 
 // The page's models (the `model` key's values), declared once in models-page.js.
 export { MODELS };
@@ -100,7 +100,7 @@ export function stateFromParams(params, fallbackLang = 'en', refused = []) {
     const v = isQuery ? params.get(k) : Object.prototype.hasOwnProperty.call(params, k) ? params[k] : undefined;
     return v === null || v === undefined ? undefined : String(v);
   };
-  // A key not in keys.js's list: ignored, reported with the nearest key.
+  // A key not in KEYS: ignored, reported with the nearest key.
   for (const k of new Set(isQuery ? params.keys() : Object.keys(params))) {
     if (!Object.prototype.hasOwnProperty.call(KEYS, k)) refused.push({ key: k, value: get(k) ?? '', unknown: true, near: nearestKey(k) });
   }
@@ -151,15 +151,20 @@ export function stateToParams(st) {
 }
 
 // ---------------------------------------------------------------- the slices
-// The page state is made of slices, one per area: each declares its keys (keys.js's names, and
-// where each lives in the state: `parts`, used by locked keys), its defaults, how it reads
-// and writes its URL keys, and which of its fields the loaded model cannot take. The URL's
-// order is the slices' order. A new view adds one slice here (and its keys to keys.js).
+// The page state is made of slices, one per area: each declares its keys (`keys`: each key's
+// type, what it expects and its controls, keys.js's K; `parts`: where each lives in the state,
+// used by locked keys), its result views (`views`: name, elements, whether it can autorun),
+// its defaults, how it reads and writes its URL keys, and which of its fields the loaded model
+// cannot take. The URL's order is the slices' order. A new view adds one slice here.
 const oneOf = (values, set) => (v, fail) => { if (values.includes(v)) set(v); else fail(); };
 
 export const SLICES = [
   {
     name: 'model', // which model, and its weights as TransformerLens processes them ('tl') or HF's
+    keys: {
+      model: K('text', 'one of "default", "induction", "gpt2", "gpt2-medium", "local"', 'input[name=model], #files, #empty-files, #clear-cache'),
+      process: K('spec', '"tl" (the weights processed as TransformerLens\'s from_pretrained does: fold_ln, center_writing_weights, center_unembed, fold_value_biases), or "none" / null for the HuggingFace weights', '#process-tl'),
+    },
     parts: { model: [['model']], process: [['process']] },
     defaults: () => ({ model: 'default', process: 'none' }),
     read(st, { take }) {
@@ -173,6 +178,10 @@ export const SLICES = [
   },
   {
     name: 'input', // the prompt (and the page's language)
+    keys: {
+      lang: K('text', '"en" or "vi"', '#lang'),
+      prompt: K('text', 'a text', '#prompt'),
+    },
     parts: { lang: [['lang']], prompt: [['prompt']] },
     defaults: () => ({ prompt: DEFAULT_PROMPT }),
     read(st, { get, take }) {
@@ -187,6 +196,12 @@ export const SLICES = [
   },
   {
     name: 'chapter', // the chapter's four exercises; absent from the URL: off
+    keys: {
+      ex1: K('spec', '"L.H" (block and head, e.g. "9.2"), or null to switch exercise 1 off', '[data-ex=ex1] input'),
+      ex2: K('spec', '"L,mean,std,seed" (block, mean, std ≥ 0, whole-number seed, e.g. "9,10,1,0"), or null to switch exercise 2 off', '[data-ex=ex2] input'),
+      ex3: K('spec', '"L,factor" (block and factor, e.g. "9,0.1"), or null to switch exercise 3 off', '[data-ex=ex3] input'),
+      ex4: K('spec', '"L,factor" (block and factor, e.g. "9,10"), or null to switch exercise 4 off', '[data-ex=ex4] input'),
+    },
     parts: { ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']] },
     defaults: () => ({ ex: defaultExercises() }),
     read(st, { take, num, int }) {
@@ -231,6 +246,29 @@ export const SLICES = [
   },
   {
     name: 'views', // how the results are shown: charts, top-k, the statistics panel's hook, the lens, predict mode
+    // The result views a course author can show or hide (`views`), and the elements of each.
+    views: [
+      { name: 'std', parts: ['#std-section'] },
+      { name: 'top', parts: ['#top-section > .row', '#fig-top', '#kl'] },
+      { name: 'lens', parts: ['#top-section .lens-toggle', '#lens-status', '#fig-lens'] },
+      { name: 'attn', parts: ['#attn-section'] },
+      { name: 'mlp', parts: ['#mlp-section'] },
+      { name: 'stats', parts: ['#stats-section'] },
+      { name: 'tuple', parts: ['#tuple-section'] },
+      { name: 'code', parts: ['#code-section'] },
+      { name: 'export', parts: ['#export-section'] },
+    ],
+    keys: {
+      view: K('text', '"both", "resid" or "hf"', '#view'),
+      scale: K('text', '"linear" or "log"', '#scale'),
+      topk: K('number', 'a whole number from 1 to 50', '#topk'),
+      hook: K('text', 'a hook name of the statistics panel, e.g. "hook_resid_post" or "attn.hook_z"', '#stat-hook'),
+      stat: K('text', '"mean", "std", "min", "max" or "norm"', '#stat-kind'),
+      hl: K('number', 'the statistics panel\'s block, a whole number', '#stat-layer'),
+      predict: K('flag', 'true or false', '#predict-on'),
+      lens: K('flag', 'true or false', '#lens-on'),
+      embed: K('flag', 'true or false (the compact layout)'),
+    },
     parts: { view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], predict: [['predict']], lens: [['lens']], embed: [] },
     defaults: () => ({ view: 'both', scale: 'linear', topk: 10, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, predict: false, lens: false, embed: false }),
     read(st, { take, int, flag }) {
@@ -267,6 +305,16 @@ export const SLICES = [
   },
   {
     name: 'patch', // the Patching view (patch-state.js)
+    views: [{ name: 'patch', parts: ['#patch-section'], autorun: true }],
+    keys: {
+      pclean: K('spec', 'the clean prompt, or null for the model\'s default pair', '#patch-clean'),
+      pcorr: K('spec', 'the corrupted prompt, or null for the model\'s default pair', '#patch-corrupted'),
+      pans: K('spec', 'the answer token (text, or "#ID"), or null for the default', '#patch-answer, #patch-answer-pick'),
+      pwrong: K('spec', 'the wrong token (text, or "#ID"), or null for the default', '#patch-wrong, #patch-wrong-pick'),
+      phook: K('text', '"resid_pre", "attn_out", "mlp_out" or "z"', '#patch-hook'),
+      pmetric: K('text', '"normalized" or "logit_diff"', '#patch-metric'),
+      pmethod: K('text', '"exact" or "attribution"', '#patch-method'),
+    },
     parts: { pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']], phook: [['patch', 'hook']], pmetric: [['patch', 'metric']], pmethod: [['patch', 'method']] },
     defaults: () => ({ patch: defaultPatchState() }),
     read(st, { get, refused }) { st.patch = patchFromParams(get, refused); },
@@ -274,6 +322,9 @@ export const SLICES = [
   },
   {
     name: 'builder', // the intervention builder's rows (rows.js): a row the page cannot read is left out and reported alone
+    keys: {
+      iv: K('spec', 'builder rows "HOOK KIND[=ARGS] [pos=S] [heads=S] [feat=S] [off]" separated by ";", or null for none', '#builder'),
+    },
     parts: { iv: [['iv']] },
     defaults: () => ({ iv: [] }),
     read(st, { get, refused }) {
@@ -287,6 +338,11 @@ export const SLICES = [
   },
   {
     name: 'heads', // the heads panel: the score, the block drawn, the input (prompt or repeated random tokens)
+    views: [{ name: 'heads', parts: ['#heads-section'], autorun: true }],
+    keys: {
+      heads: K('spec', '"SCORE,L": previous_token, first_token or induction, and a block, e.g. "induction,5"', '#heads-score, #heads-block'),
+      repeat: K('spec', '"R,SEED" (repeated random tokens), or null for the prompt', '#heads-input, #heads-r, #heads-seed'),
+    },
     parts: { heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']] },
     defaults: () => ({ heads: defaultHeads() }),
     read(st, { take, int }) {
@@ -311,6 +367,14 @@ export const SLICES = [
   },
   {
     name: 'generate', // the Generate panel's settings (generate-state.js)
+    views: [{ name: 'generate', parts: ['#generate-section'], autorun: true }],
+    keys: {
+      gn: K('number', 'new tokens to generate, 1 to 1024', '#generate-section .gen-controls label:nth-of-type(1) input'),
+      gt: K('number', 'the sampling temperature, 0 to 10 (0: greedy)', '#generate-section .gen-controls label:nth-of-type(2) input'),
+      gk: K('number', 'top-k sampling, a whole number ≥ 0 (0: off)', '#generate-section .gen-controls label:nth-of-type(3) input'),
+      gp: K('number', 'top-p sampling, above 0 and at most 1', '#generate-section .gen-controls label:nth-of-type(4) input'),
+      gs: K('number', 'the sampling seed, a whole number ≥ 0', '#generate-section .gen-controls label:nth-of-type(5) input'),
+    },
     parts: { gn: [['gen', 'maxNewTokens']], gt: [['gen', 'temperature']], gk: [['gen', 'topK']], gp: [['gen', 'topP']], gs: [['gen', 'seed']] },
     defaults: () => ({ gen: genStateFromParams(() => undefined) }),
     read(st, { get, refused }) { st.gen = genStateFromParams(get, refused); },
@@ -318,6 +382,13 @@ export const SLICES = [
   },
   {
     name: 'author', // the course author's controls (docs/embedding.md) and the lesson
+    keys: {
+      autorun: K('list', () => `what runs on load without a click: ${AUTORUN.map((v) => `"${v}"`).join(', ')} ("1": "patch"), comma-separated, or null`),
+      locked: K('list', 'keys the learner cannot change, comma-separated (e.g. "ex3,prompt"), or null'),
+      views: K('list', () => `the views shown, comma-separated, of ${VIEWS.join(', ')}; or null for all`),
+      picker: K('text', '"shown" or "hidden" (the model picker)'),
+      lesson: K('spec', '"chapter" (lesson 1: the chapter\'s questions), "induction" (lesson 2: the guided path through induction), a lesson file on the page\'s origin (e.g. "lessons/chapter.md", docs/lessons.md), or null'),
+    },
     parts: { autorun: [], locked: [], views: [], picker: [], lesson: [['lesson']] },
     defaults: defaultAuthor,
     read(st, { take, list }) {
@@ -338,6 +409,15 @@ export const SLICES = [
     },
   },
 ];
+
+// The slices' keys, one table (keys.js keyTable): URL, element attributes and set-state.
+export const { KEYS, KEY_NAMES, nearestKey, unknownKeyText, typeError, expects } = keyTable(Object.assign({}, ...SLICES.map((sl) => sl.keys)));
+// The result views (the `views` key) and those that run on load when asked (`autorun`).
+const VIEW_DECLS = SLICES.flatMap((sl) => sl.views ?? []);
+export const VIEWS = Object.freeze(VIEW_DECLS.map((v) => v.name));
+export const AUTORUN = Object.freeze(VIEW_DECLS.filter((v) => v.autorun).map((v) => v.name));
+/** The elements of each view: {name: [selector]} (author.js shows and hides them). */
+export const VIEW_PARTS = Object.freeze(Object.fromEntries(VIEW_DECLS.map((v) => [v.name, v.parts])));
 
 // Keys a learner is never locked out of: the author's own controls, and the layout.
 const UNLOCKABLE = ['locked', 'autorun', 'views', 'picker', 'embed'];

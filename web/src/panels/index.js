@@ -1,5 +1,6 @@
 // The results panels, one table: each is render(app), subscribed to the store's changes it
-// draws (store.js's topics), and draws when on screen (lazy.js). A new view adds its row here.
+// draws (store.js's topics), and draws when on screen (lazy.js); a panel that builds its own
+// part of the page has mount(app, page). A new view adds its row here.
 import { $ } from '../dom.js';
 import { setShown } from '../lazy.js';
 import { subscribe } from '../store.js';
@@ -45,7 +46,10 @@ export const PANELS = [
   } },
 ];
 
-/** Subscribes every panel of the table to the store. */
-export function mountPanels(app) {
+/** Mounts the panels that build their own part of the page (`mount(app, page)`; page: what
+ *  the page lends them, {syncUrl()}: the state changed, write the URL) and subscribes every
+ *  panel of the table to the store. */
+export function mountPanels(app, page) {
+  for (const p of PANELS) p.mount?.(app, page);
   for (const p of PANELS) subscribe(app, p.on, p.needsResult ? (a) => { if (a.result) p.render(a); } : p.render);
 }

@@ -5,12 +5,14 @@
 // The engine is the wasm module's JS API (engine/js/hooklab.js, loaded by load.js):
 //   const lab = await HookLab.load(url | {'config.json': Blob, ...}, {onProgress, cache});
 //   lab.compare(prompt, {interventions, topk, capture, logitLens}) → {baseline, intervened, kl, top, logit_lens}
-// This file is the thin adapter between that contract and the protocol's requests.
+// This file is the thin adapter between that contract and the protocol's requests (those
+// whose entry has `engine(lab, args)` need no handler here).
 // Results reach the page as small objects plus Float32Arrays (never as text).
 //
 // Imports run downward: this file → dispatch.js, load.js, generate.js, heads.js,
 // patch-check.js → ../protocol.js and wasm/js/models.js; nothing from the page's panels.
 import { createDispatcher } from './dispatch.js';
+import { REQUESTS } from '../protocol.js';
 import { loadModel, CACHE } from './load.js';
 import { generate } from './generate.js';
 import { headsForPage } from './heads.js';
@@ -104,6 +106,9 @@ export const handlers = {
     return { cached: !!(await cache.match(u)) };
   },
 };
+
+// The requests the engine's JS API answers directly (protocol.js `engine`), on the loaded model.
+for (const [name, entry] of Object.entries(REQUESTS)) if (entry.engine && !handlers[name]) handlers[name] = (args) => entry.engine(loaded(), args);
 
 const dispatch = createDispatcher(handlers);
 self.onmessage = (ev) => dispatch(ev.data || {});
