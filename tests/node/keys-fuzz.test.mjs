@@ -62,9 +62,10 @@ const VALID = {
   gs: ['0', '42'],
   autorun: ['patch', 'generate', 'heads', 'patch,heads', '1'],
   locked: ['ex3,prompt', 'pclean,pcorr,pans,pwrong,phook', 'model'],
-  views: ['std,patch', 'heads', 'generate,top,lens'],
+  views: ['std,patch', 'heads', 'generate,top,lens', 'loss,std'],
   picker: ['hidden', 'shown'],
   lesson: ['chapter', 'induction', 'lessons/chapter.md', '/lessons/x-1.md'],
+  loss: ['1', '0'],
 };
 
 const pick = (r, xs) => xs[Math.floor(r() * xs.length)];

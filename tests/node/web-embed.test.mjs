@@ -158,9 +158,9 @@ test('every URL key is a set-state key, with its type checked and a did-you-mean
   // The URL the page writes for a state that sets every key holds only keys.js's keys, and
   // each of them is a valid set-state field.
   const st = stateFromParams(new URLSearchParams('ex1=9.2&ex2=9,10,1,0&ex3=9,0.1&ex4=9,10&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=3&lens=1&predict=1&iv=blocks.3.attn.hook_z%20scale=0&heads=induction,5&repeat=20,7'
-    + '&pclean=A%20B&pcorr=C%20D&pans=%20x&pwrong=%20y&phook=z&pmetric=logit_diff&pmethod=attribution&gn=5&gt=0.5&gk=3&gp=0.9&gs=2&autorun=patch&locked=ex3,prompt&views=std,patch&picker=hidden&embed=1&model=gpt2&process=tl&lang=vi&prompt=hi&lesson=induction'));
+    + '&pclean=A%20B&pcorr=C%20D&pans=%20x&pwrong=%20y&phook=z&pmetric=logit_diff&pmethod=attribution&gn=5&gt=0.5&gk=3&gp=0.9&gs=2&autorun=patch&locked=ex3,prompt&views=std,patch&picker=hidden&embed=1&model=gpt2&process=tl&lang=vi&prompt=hi&lesson=induction&loss=1'));
   const q = stateToParams(st);
-  assert.deepEqual([...q.keys()].sort(), [...KEY_NAMES].sort(), 'stateToParams writes exactly the keys of keys.js');
+  assert.deepEqual([...q.keys()].sort(), [...KEY_NAMES].sort(), 'stateToParams writes exactly the keys of KEYS');
   for (const [k, v] of q) assert.equal(validMessage({ type: 'hooklab:set-state', state: { [k]: v } }), null, k);
   assert.deepEqual(Object.keys(EXPECTS).sort(), [...KEY_NAMES].sort());
   // A lockable key says where it lives in the state.

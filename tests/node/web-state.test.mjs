@@ -114,7 +114,7 @@ test('the state is made of declared slices: every key belongs to exactly one, wh
   }
   assert.deepEqual(Object.keys(owner).sort(), [...KEY_NAMES].sort(), 'the slices declare exactly the table\'s keys');
   // A slice writes only its own keys: a state with every key set, written by each slice alone.
-  const full = stateFromParams(new URLSearchParams('model=gpt2&process=tl&lang=vi&prompt=x&ex1=3.1&ex2=3,1,2,3&ex3=3,2&ex4=3,5&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=2&lens=1&predict=1&embed=1&iv=hook_resid_post%20scale%3D2&heads=first_token,2&repeat=5,7&pclean=a&pcorr=b&pans=c&pwrong=d&phook=z&pmetric=logit_diff&pmethod=attribution&gn=3&gt=1&gk=2&gp=0.5&gs=4&autorun=patch&locked=ex3&views=std,lens&picker=hidden&lesson=chapter'));
+  const full = stateFromParams(new URLSearchParams('model=gpt2&process=tl&lang=vi&prompt=x&ex1=3.1&ex2=3,1,2,3&ex3=3,2&ex4=3,5&view=hf&scale=log&topk=5&hook=attn.hook_z&stat=max&hl=2&lens=1&predict=1&embed=1&iv=hook_resid_post%20scale%3D2&heads=first_token,2&repeat=5,7&pclean=a&pcorr=b&pans=c&pwrong=d&phook=z&pmetric=logit_diff&pmethod=attribution&gn=3&gt=1&gk=2&gp=0.5&gs=4&autorun=patch&locked=ex3&views=std,lens&picker=hidden&lesson=chapter&loss=1'));
   for (const sl of SLICES) {
     const q = new URLSearchParams();
     sl.write(full, q);

@@ -75,6 +75,16 @@ export const REQUESTS = {
   // Baseline and intervened continuations together, each token streamed as {which, token}.
   generate: { args: ['prompt', 'interventions', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed'],
     stream: 'token', cancellable: true, result: '{baseline, intervened} (lab.generateCompare), or {stoppedByUser: true}' },
+  // The loss-per-token view (panels/token-loss.js): the loss (nats) of predicting token t + 1
+  // at each position t of the prompt, baseline and intervened: one forward each with every
+  // position's logits (lab.run's token_loss); the [T, V] logits stay in the worker.
+  tokenLoss: { args: ['prompt', 'interventions'], latest: true,
+    result: '{token_strings, baseline: [T - 1], intervened: [T - 1]} (null where not finite)',
+    engine(lab, { prompt, interventions = [] }) {
+      const run = (ivs) => lab.run(prompt, { interventions: ivs, logits: 'all', topk: 1 });
+      const b = run([]), i = interventions.length ? run(interventions) : b;
+      return { token_strings: b.token_strings, baseline: b.token_loss, intervened: i.token_loss };
+    } },
   // The engine's bare forward, timed inside wasm: bench/page-bench.mjs's yardstick.
   forward: { args: ['prompt', 'iters'], result: '{tokens, ms: [ms]}' },
   clearCache: { args: [], result: '{cleared}' },

@@ -381,6 +381,17 @@ export const SLICES = [
     write(st, q) { if (st.gen) genStateToParams(st.gen, q); },
   },
   {
+    name: 'loss', // the loss-per-token view (panels/token-loss.js): open, or folded (asks nothing)
+    keys: {
+      loss: K('flag', 'true or false (the loss-per-token view open)'),
+    },
+    views: [{ name: 'loss', parts: ['#loss-section'] }],
+    parts: { loss: [['loss']] },
+    defaults: () => ({ loss: false }),
+    read(st, { flag }) { st.loss = flag('loss', false); },
+    write(st, q) { if (st.loss) q.set('loss', '1'); },
+  },
+  {
     name: 'author', // the course author's controls (docs/embedding.md) and the lesson
     keys: {
       autorun: K('list', () => `what runs on load without a click: ${AUTORUN.map((v) => `"${v}"`).join(', ')} ("1": "patch"), comma-separated, or null`),

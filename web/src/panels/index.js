@@ -14,6 +14,7 @@ import { renderTuple } from './tuple.js';
 import { renderCode } from './code.js';
 import { renderPatching } from './patching.js';
 import { renderHeads } from './heads.js';
+import { mountTokenLoss, renderTokenLoss } from './token-loss.js';
 
 // Every panel below shows the run in words and charts: a new result, a new way to show it and
 // a new language redraw them all.
@@ -39,6 +40,7 @@ export const PANELS = [
   { name: 'tuple', on: ALL, needsResult: true, render: renderTuple },
   { name: 'lens', on: ALL, needsResult: true, render: renderLens },
   { name: 'heads', on: ALL, needsResult: true, render: renderHeads },
+  { name: 'loss', on: ALL, mount: mountTokenLoss, render: renderTokenLoss },
   { name: 'nonfinite', on: ALL, needsResult: true, render: (app) => {
     const nf = app.result.intervened.nonfinite || app.result.baseline.nonfinite;
     $('nonfinite').hidden = !nf;
