@@ -62,7 +62,7 @@ function subscribeAll() {
   subscribe(app, ['lang', 'model'], renderModelInfo);
   subscribe(app, ['lang'], renderStatus);
   subscribe(app, ['lang'], renderFieldErrors);
-  subscribe(app, ['lang', 'result', 'predict'], renderQuestions);
+  subscribe(app, ['lang', 'result', 'predict', 'lesson'], renderQuestions);
   subscribe(app, ['lang'], renderEmptyState);
   mountPanels(app, { syncUrl: () => syncUrl(app) });
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
@@ -338,7 +338,7 @@ function showLesson(name = null) {
       .then(still((text) => mountLessonFile(parseLesson(text, name))), still((e) => lessonFault(name, e.message)))
       .catch(still((e) => lessonFault(name, e.message)));
   }
-  renderQuestions(app);
+  changed(app, 'lesson');
 }
 showLesson(app.st.lesson);
 

@@ -46,6 +46,7 @@ export const TOPICS = Object.freeze({
   result: 'a run\'s result; predict mode revealed',
   view: 'how the results are shown: the chart\'s series and scale, the statistic, no model to show',
   predict: 'predict mode switched',
+  lesson: 'a lesson opened, switched or closed (the chapter\'s questions come from it)',
 });
 
 /** fn(app) on each of the topics' changes, after the earlier subscribers. */
