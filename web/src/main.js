@@ -18,18 +18,17 @@ import { renderModelInfo, updateModelLabels } from './panels/model-info.js';
 import { renderQuestions } from './panels/questions.js';
 import { renderMlp } from './panels/mlp.js';
 import { renderTuple } from './panels/tuple.js';
-import { renderCode, CODE_TABS, generateCode } from './panels/code.js';
+import { renderCode, CODE_TABS } from './panels/code.js';
 import { mountPanels } from './panels/index.js';
 import { flushLazy } from './lazy.js';
 import { initPatching, patchExport, renderPatchCodes } from './panels/patching.js';
 import { bindBuilder } from './panels/builder.js';
 import { bindHeads } from './panels/heads.js';
-import { mountGeneratePanel } from './panels/generate-panel.js';
 import { mountInductionLesson } from './panels/induction-lesson.js';
 import { loadedModelHeads } from './panels/heads.js';
 import { loadBundledLabels, mountModelPicker } from './panels/model-info.js';
 import { fmtSize } from './models-page.js';
-import { displayName, bundledName, loadedModelId } from './model-name.js';
+import { displayName, bundledName } from './model-name.js';
 import { mountLessonPanel } from './panels/lesson-panel.js';
 import { parseLesson } from './lesson-file.js';
 import { LESSON_FILES } from './lessons.js';
@@ -68,7 +67,6 @@ function subscribeAll() {
   // Off-screen panels too: find-in-page and screen readers read them, in the new language.
   subscribe(app, ['lang'], () => flushLazy());
   subscribe(app, ['lang'], ({ st }) => {
-    app.genPanel?.setLang(st.lang);
     app.headsCode?.setLang(st.lang);
     app.lesson?.setLang(st.lang);
     app.lessonFile?.setLang(st.lang);
@@ -221,26 +219,6 @@ mountModelPicker(); // the model radios, from the registry (models-page.js)
 bind(); // first: it adds the panels' controls that writeControls writes
 writeControls(app);
 initPatching(app);
-// The Generate panel: its request through the client (streamed tokens); its settings live in the URL.
-app.genPanel = mountGeneratePanel($('generate-section'), {
-  client: app.client, lang: app.st.lang, settings: app.st.gen,
-  getInput: () => ({ prompt: app.st.prompt, interventions: interventionsOf(app.st) }),
-  onSettings: (s) => { app.st.gen = { ...s }; syncUrl(app); },
-  onResult: () => { if (window.parent !== window) app.notifyResult(); },
-  code: (tab, gen) => generateCode(app, tab, gen),
-});
-// Its result in the export and the embed API; autorun=generate: generated after each run whose
-// input (prompt, interventions, settings) has not been generated yet.
-app.resultParts.generation = () => app.genPanel.result();
-app.controlWriters.push(() => app.genPanel.setSettings(app.st.gen)); // set-state's gn…gs
-const genKey = () => JSON.stringify([loadedModelId(app), app.st.prompt, interventionsOf(app.st), app.st.gen]);
-const genAuto = () => app.st.autorun.includes('generate');
-app.pendingChecks.push(() => (genAuto() && (app.genPanel.busy() || app.genAutoKey !== genKey()) ? 'generate' : null));
-app.autoruns.push(() => {
-  if (!genAuto() || app.genPanel.busy() || app.genAutoKey === genKey()) return;
-  app.genAutoKey = genKey();
-  app.genPanel.generate();
-});
 // The guided path through induction (lesson=induction): lab.heads through the worker, on the
 // model loaded; it offers the lesson model when another one is loaded.
 app.lesson = mountInductionLesson($('lesson-section'), {

@@ -15,6 +15,7 @@ import { renderCode } from './code.js';
 import { renderPatching } from './patching.js';
 import { renderHeads } from './heads.js';
 import { mountTokenLoss, renderTokenLoss } from './token-loss.js';
+import { mountGenerateView, renderGenerateView } from './generate-view.js';
 
 // Every panel below shows the run in words and charts: a new result, a new way to show it and
 // a new language redraw them all.
@@ -27,6 +28,8 @@ export const PANELS = [
   // (a disabled button leaves the tab order, and a click waits for it).
   { name: 'patching', on: ALL, render: renderPatching },
   { name: 'lesson', on: ALL, render: (app) => app.lesson?.update() }, // the guided path starts again when the model changed
+  // Generation under the interventions: asked by its own button (or autorun), not by a run.
+  { name: 'generate', on: ['lang'], mount: mountGenerateView, render: renderGenerateView },
   { name: 'exports', on: ALL, render: (app) => {
     const has = !!app.result;
     for (const id of ['export-json', 'export-csv', 'export-png']) $(id).disabled = !has;
