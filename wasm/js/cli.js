@@ -58,12 +58,8 @@ function checkFlag(cmd, a, mine = FLAGS[cmd]) {
   throw new CliError(`${msg}; ${cmd} takes ${mine.join(', ')} (see hooklab --help)`);
 }
 
-const USAGE =
-  'usage:\n' +
-  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--all-logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
-  '    --all-logits: every position\'s logits, logits_all [T][V] (and logits_last), and token_loss [T-1]\n' +
-  '  hooklab tokenize --model DIR --text TEXT [--f16]\n' +
-  '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
+// The patch, attribute, gradients and generate commands' lines: in the full usage and in each command's own.
+const PATCH_LINES =
   '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
   '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
   '                [--metric logit_diff|prob|logprob|loss] [--f16] [--pretty] [--threads N]\n' +
@@ -73,9 +69,20 @@ const USAGE =
   '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
   '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
   '    dLD/d(activation) at each hook (full names: blocks.3.hook_resid_pre), LD = logits[-1, answer] - logits[-1, wrong]\n' +
-  '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
+  '    TOKEN: text that is exactly one token (" Mary") or #ID\n';
+const GENERATE_LINES =
   '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
   '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
+  '    --compare: the baseline (no interventions) and the intervened generation together\n';
+
+const USAGE =
+  'usage:\n' +
+  '  hooklab run --model DIR --prompt TEXT [--intervene JSON]... [--topk K] [--logits] [--all-logits] [--capture HOOK]... [--f16] [--pretty] [--threads N]\n' +
+  '    --all-logits: every position\'s logits, logits_all [T][V] (and logits_last), and token_loss [T-1]\n' +
+  '  hooklab tokenize --model DIR --text TEXT [--f16]\n' +
+  '  hooklab heads --model DIR (--prompt TEXT | --repeat R --seed S) [--intervene JSON]... [--pattern L] [--f16] [--pretty]\n' +
+  PATCH_LINES +
+  GENERATE_LINES +
   '  hooklab bench --model DIR --prompt TEXT [--iters N] [--all-logits] [--f16] [--threads N]\n' +
   '  --process LIST (every command but tokenize): TransformerLens\'s weight processing at load, comma-separated:\n' +
   '    fold_ln, center_writing_weights, center_unembed, fold_value_biases; or tl (all four, as from_pretrained)\n' +
@@ -286,19 +293,7 @@ async function fetchCommand(args) {
 // ---------------------------------------------------------------- patch, attribute and gradients
 // The native CLI's flags and JSON (issues #11, #26); the sweep's progress goes to stderr on a TTY.
 
-const PATCH_USAGE =
-  'usage:\n' +
-  '  hooklab patch --model DIR --clean TEXT --corrupted TEXT --answer TOKEN --wrong TOKEN\n' +
-  '                --hook resid_pre|attn_out|mlp_out|z [--by position|head] [--method exact|attribution] [--intervene JSON]...\n' +
-  '                [--metric logit_diff|prob|logprob|loss] [--f16] [--pretty] [--threads N]\n' +
-  '    --method attribution: the first-order estimate from one backward (default exact: the sweep)\n' +
-  '    --metric: what each patched run measures (default logit_diff; the others, of the answer, need no --wrong)\n' +
-  '  hooklab attribute --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
-  '  hooklab gradients --model DIR --prompt TEXT --answer TOKEN --wrong TOKEN --hook NAME [--hook NAME]...\n' +
-  '                    [--intervene JSON]... [--f16] [--pretty] [--threads N]\n' +
-  '    dLD/d(activation) at each hook (full names: blocks.3.hook_resid_pre), LD = logits[-1, answer] - logits[-1, wrong]\n' +
-  '    TOKEN: text that is exactly one token (" Mary") or #ID\n' +
-  THREADS_USAGE;
+const PATCH_USAGE = 'usage:\n' + PATCH_LINES + THREADS_USAGE;
 
 async function patchCommand(cmd, args) {
   const o = {};
@@ -366,12 +361,7 @@ async function patchCommand(cmd, args) {
 // ---------------------------------------------------------------- generate
 // The native CLI's flags and JSON (issue #12).
 
-const GENERATE_USAGE =
-  'usage:\n' +
-  '  hooklab generate --model DIR --prompt TEXT --max-new-tokens N [--temperature T] [--top-k K] [--top-p P]\n' +
-  '                   [--seed S] [--intervene JSON]... [--compare] [--f16] [--pretty] [--threads N]\n' +
-  '    --compare: the baseline (no interventions) and the intervened generation together\n' +
-  THREADS_USAGE;
+const GENERATE_USAGE = 'usage:\n' + GENERATE_LINES + THREADS_USAGE;
 
 async function generateCommand(args) {
   const o = { interventions: [] };
