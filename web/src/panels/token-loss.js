@@ -28,7 +28,8 @@ export function mountTokenLoss(app, page) {
   });
 }
 
-const keyOf = (app, r) => JSON.stringify([app.loadedKey, app.loadedProcess, r.state.prompt, interventionsOf(r.state)]);
+// Another local model of the same key is told apart by its files' size.
+const keyOf = (app, r) => JSON.stringify([app.loadedKey, app.loadedProcess, app.modelInfo?.fileBytes, r.state.prompt, interventionsOf(r.state)]);
 
 export function renderTokenLoss(app) {
   const { t, st } = app;
