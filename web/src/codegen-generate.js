@@ -18,15 +18,29 @@ function hfHead(st, t, info, { eager = false } = {}) {
   return L;
 }
 
-const genPrint = (decode) => [
-  'for name, new in [("baseline", baseline), ("intervened", intervened)]:',
-  '    print(name, new)',
-  `    print("  ", repr(${decode}([i for i in new if i != EOS])))`,
+// What every library's generation program shares (HF and TransformerLens here, nnsight in
+// codegen-nnsight.js): the greedy step, at the loop's indent `pad`, on the last position's
+// logits `logits`: the argmax, kept, and a stop at <|endoftext|>.
+export const greedyStep = (pad, t, logits) => [
+  `${pad}nxt = int(${logits}.argmax())  # ${t('cgGenTie')}`,
+  `${pad}ids.append(nxt)`,
+  `${pad}new.append(nxt)`,
+  `${pad}if nxt == EOS:`,
+  `${pad}    break`,
 ];
 
-function genNote(L, gen, t) {
-  L.push(...comment(t('cgGenGreedy', { n: gen.maxNewTokens })));
+// The program's end: a note on the panel's settings, both generations (`intervened`: the call
+// with the interventions), and what they printed, decoded by `decode`.
+export function genEnd(gen, t, intervened, decode) {
+  const L = comment(t('cgGenGreedy', { n: gen.maxNewTokens }));
   if (gen.temperature > 0) L.push(...comment(t('cgGenSampled', { temp: gen.temperature })));
+  return [...L,
+    'baseline = generate([])',
+    `intervened = ${intervened}`,
+    'for name, new in [("baseline", baseline), ("intervened", intervened)]:',
+    '    print(name, new)',
+    `    print("  ", repr(${decode}([i for i in new if i != EOS])))`,
+  ];
 }
 
 /** Greedy generation with HuggingFace forward hooks. gen: the Generate panel's settings ({maxNewTokens, temperature, ...}). */
@@ -49,20 +63,13 @@ export function hfGenerateCode(st, gen, { lang = 'en', ...info } = {}) {
   L.push('        with torch.no_grad():');
   L.push('            while len(new) < MAX_NEW and len(ids) < model.config.n_positions:');
   L.push('                logits = model(torch.tensor([ids])).logits[0, -1]');
-  L.push(`                nxt = int(logits.argmax())  # ${t('cgGenTie')}`);
-  L.push('                ids.append(nxt)');
-  L.push('                new.append(nxt)');
-  L.push('                if nxt == EOS:');
-  L.push('                    break');
+  L.push(...greedyStep(' '.repeat(16), t, 'logits'));
   L.push('    finally:');
   L.push('        for h in handles:');
   L.push('            h.remove()');
   L.push('    return new');
   L.push('');
-  genNote(L, gen, t);
-  L.push('baseline = generate([])');
-  L.push(`intervened = generate([${iv.hooks.join(', ')}])`);
-  L.push(...genPrint('tok.decode'));
+  L.push(...genEnd(gen, t, `generate([${iv.hooks.join(', ')}])`, 'tok.decode'));
   return L.join('\n');
 }
 
@@ -86,17 +93,10 @@ export function tlGenerateCode(st, gen, { lang = 'en', ...info } = {}) {
   L.push('            logits = model.run_with_hooks(torch.tensor([ids]), fwd_hooks=fwd_hooks)');
   L.push(`            for f in post:  # ${t('cgTlPost')}`);
   L.push('                logits = f(logits)');
-  L.push(`            nxt = int(logits[0, -1].argmax())  # ${t('cgGenTie')}`);
-  L.push('            ids.append(nxt)');
-  L.push('            new.append(nxt)');
-  L.push('            if nxt == EOS:');
-  L.push('                break');
+  L.push(...greedyStep(' '.repeat(12), t, 'logits[0, -1]'));
   L.push('    return new');
   L.push('');
-  genNote(L, gen, t);
-  L.push('baseline = generate([])');
-  L.push(`intervened = generate([${iv.hooks.join(', ')}]${iv.post.length ? `, post=[${iv.post.join(', ')}]` : ''})`);
-  L.push(...genPrint('model.tokenizer.decode'));
+  L.push(...genEnd(gen, t, `generate([${iv.hooks.join(', ')}]${iv.post.length ? `, post=[${iv.post.join(', ')}]` : ''})`, 'model.tokenizer.decode'));
   return L.join('\n');
 }
 

@@ -12,6 +12,7 @@ import { interventionsOf } from './state.js';
 import { makeT } from './i18n.js';
 import { comment, modelSource, py, pyInt, pyNum, hiddenDef } from './codegen.js';
 import { rowTools, isRow } from './codegen-rows.js';
+import { greedyStep, genEnd } from './codegen-generate.js';
 import './codegen-strings.js';
 import './codegen-generate-strings.js';
 
@@ -248,20 +249,10 @@ export function nnGenerateCode(st, gen, { lang = 'en', ...info } = {}) {
   L.push('        logits = []');
   L.push('        with torch.no_grad(), model.trace(torch.tensor([ids])):');
   L.push('            forward(edits + [at(n_layer, "lm_head", lambda: logits.append(model.lm_head.output[0, -1]))])');
-  L.push(`        nxt = int(logits[0].argmax())  # ${t('cgGenTie')}`);
-  L.push('        ids.append(nxt)');
-  L.push('        new.append(nxt)');
-  L.push('        if nxt == EOS:');
-  L.push('            break');
+  L.push(...greedyStep(' '.repeat(8), t, 'logits[0]'));
   L.push('    return new');
   L.push('');
-  L.push(...comment(t('cgGenGreedy', { n: gen.maxNewTokens })));
-  if (gen.temperature > 0) L.push(...comment(t('cgGenSampled', { temp: gen.temperature })));
-  L.push('baseline = generate([])');
-  L.push('intervened = generate(interventions)');
-  L.push('for name, new in [("baseline", baseline), ("intervened", intervened)]:');
-  L.push('    print(name, new)');
-  L.push('    print("  ", repr(model.tokenizer.decode([i for i in new if i != EOS])))');
+  L.push(...genEnd(gen, t, 'generate(interventions)', 'model.tokenizer.decode'));
   return L.join('\n');
 }
 
