@@ -170,6 +170,39 @@ test('the simd128 hook statistics equal a long-double reference (the native case
   assert.equal(r.mismatch, '');
 });
 
+// gelu_new and the attention's dot products and sums run on simd128 vectors in wasm; they
+// do what the scalar code does in the same order, so the same bits. Here: hook_post against
+// gelu_new as the engine writes it (gpt2.cpp), each float operation rounded as C++ rounds
+// it, on a real run's hook_pre and on special values set into it.
+function geluNew(x) {
+  const f = Math.fround;
+  const u = f(f(0.7978845608028654) * f(x + f(f(f(f(0.044715) * x) * x) * x)));
+  let z = f(2 * u);
+  z = z > -87 ? z : -87;
+  z = z < 88 ? z : 88;
+  const n = f(f(f(z * f(1.44269504)) + 12582912) - 12582912);
+  const r = f(f(z - f(n * 0.693359375)) - f(n * f(-2.12194440e-4)));
+  let p = f(1 / 5040);
+  for (const c of [1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1]) p = f(f(p * r) + f(c));
+  const e = f(p * 2 ** n);
+  const t = f(1 - f(2 / f(e + 1)));
+  return f(f(0.5 * x) * f(1 + t));
+}
+
+test('the MLP\'s GELU gives the bits of the scalar gelu_new, special values included', () => {
+  const L = 3, pre = `blocks.${L}.mlp.hook_pre`, post = `blocks.${L}.mlp.hook_post`;
+  const r = mid.run(PROMPT, { capture: [pre, post] });
+  const x = r.captures[pre].data, y = r.captures[post].data;
+  assert.equal(x.length, y.length);
+  for (let i = 0; i < x.length; ++i) if (!Object.is(y[i], geluNew(x[i]))) assert.fail(`${pre} = ${x[i]}: ${y[i]}, scalar ${geluNew(x[i])}`);
+  const M = x.length / r.tokens.length;
+  const special = [0, -0, 1e-30, -1e-30, 3e38, -3e38, 44, 43.5, -87, -88, 1e-3, -5.5, 12.25, -12.25, 1, -1];
+  const row = Float32Array.from({ length: M }, (_, i) => special[i % special.length] * (i < special.length ? 1 : 1 + i / M));
+  const s = mid.run(PROMPT, { capture: [post], interventions: [{ kind: 'set', hook: pre, positions: [0], value: row }] });
+  const got = s.captures[post].data.subarray(0, M);
+  for (let i = 0; i < M; ++i) if (!Object.is(got[i], geluNew(row[i]))) assert.fail(`gelu_new(${row[i]}): ${got[i]}, scalar ${geluNew(row[i])}`);
+});
+
 test('tokenize, decode, config', () => {
   const ids = mid.tokenize(PROMPT);
   assert.ok(ids.length > 10 && ids.every(Number.isInteger));
