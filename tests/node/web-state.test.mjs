@@ -99,16 +99,14 @@ test('the state is made of declared slices: every key belongs to exactly one, wh
   const { KEY_NAMES } = await import('../../web/src/state.js');
   const owner = {};
   for (const sl of SLICES) {
-    for (const k of Object.keys(sl.parts)) {
+    for (const k of Object.keys(sl.keys)) {
       assert.equal(owner[k], undefined, `${k} is declared by ${owner[k]} and ${sl.name}`);
       owner[k] = sl.name;
     }
-    // Its keys' declarations (type, expects, controls) are its parts' keys, no more, no fewer.
-    assert.deepEqual(Object.keys(sl.keys).sort(), Object.keys(sl.parts).sort(), `${sl.name}: keys and parts`);
-    // Its defaults are the default state's fields, and its parts point into them (lang: the
-    // browser's, given to defaultState; lesson: absent unless asked for).
+    // Its defaults are the default state's fields, and its keys' paths point into them (lang:
+    // the browser's, given to defaultState; lesson: absent unless asked for).
     const d = sl.defaults();
-    for (const [k, paths] of Object.entries(sl.parts)) {
+    for (const [k, { paths }] of Object.entries(sl.keys)) {
       for (const path of paths) assert.ok(path[0] in d || ['lesson', 'lang'].includes(path[0]), `${sl.name}.${k}: ${path.join('.')} not in its defaults`);
     }
   }

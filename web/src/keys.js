@@ -13,8 +13,11 @@ import { closestKey } from '../../wasm/js/errors.js';
 // "1" / "0" / "true" / "false"; list: a comma-separated string (or null for none).
 // expects: what the key takes, in words (a function where it is computed: the views' list).
 // controls: the selector of the controls that show the key (a course author's lock disables them).
-export const K = (type, expects, controls = null) => Object.freeze({
+// at: where the key's value lives in the page state, a dotted path ('ex.ex1') or several (a key
+// of two fields); none for the author's own controls (a lock copies these paths).
+export const K = (type, expects, controls = null, at = []) => Object.freeze({
   type, controls, get expects() { return typeof expects === 'function' ? expects() : expects; },
+  paths: Object.freeze([at].flat().map((a) => Object.freeze(a.split('.')))),
 });
 // The lessons (lessons/*.md, docs/lessons.md): lesson=chapter renders lesson 1 with
 // panels/lesson-panel.js; lesson=induction opens lesson 2's guided path (panels/induction-lesson.js).

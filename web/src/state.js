@@ -152,20 +152,18 @@ export function stateToParams(st) {
 
 // ---------------------------------------------------------------- the slices
 // The page state is made of slices, one per area: each declares its keys (`keys`: each key's
-// type, what it expects and its controls, keys.js's K; `parts`: where each lives in the state,
-// used by locked keys), its result views (`views`: name, elements, whether it can autorun),
-// its defaults, how it reads and writes its URL keys, and which of its fields the loaded model
-// cannot take. The URL's order is the slices' order. A new view adds one slice here.
+// type, what it expects, its controls and where it lives in the state: keys.js's K), its
+// result views (`views`: name, elements, whether it can autorun), its defaults, how it reads
+// and writes its URL keys, and which of its fields the loaded model cannot take. The URL's order is the slices' order. A new view adds one slice here.
 const oneOf = (values, set) => (v, fail) => { if (values.includes(v)) set(v); else fail(); };
 
 export const SLICES = [
   {
     name: 'model', // which model, and its weights as TransformerLens processes them ('tl') or HF's
     keys: {
-      model: K('text', 'one of "default", "induction", "gpt2", "gpt2-medium", "local"', 'input[name=model], #files, #empty-files, #clear-cache'),
-      process: K('spec', '"tl" (the weights processed as TransformerLens\'s from_pretrained does: fold_ln, center_writing_weights, center_unembed, fold_value_biases), or "none" / null for the HuggingFace weights', '#process-tl'),
+      model: K('text', 'one of "default", "induction", "gpt2", "gpt2-medium", "local"', 'input[name=model], #files, #empty-files, #clear-cache', 'model'),
+      process: K('spec', '"tl" (the weights processed as TransformerLens\'s from_pretrained does: fold_ln, center_writing_weights, center_unembed, fold_value_biases), or "none" / null for the HuggingFace weights', '#process-tl', 'process'),
     },
-    parts: { model: [['model']], process: [['process']] },
     defaults: () => ({ model: 'default', process: 'none' }),
     read(st, { take }) {
       take('model', (m, fail) => { if (m in MODELS) st.model = m; else fail(); });
@@ -179,10 +177,9 @@ export const SLICES = [
   {
     name: 'input', // the prompt (and the page's language)
     keys: {
-      lang: K('text', '"en" or "vi"', '#lang'),
-      prompt: K('text', 'a text', '#prompt'),
+      lang: K('text', '"en" or "vi"', '#lang', 'lang'),
+      prompt: K('text', 'a text', '#prompt', 'prompt'),
     },
-    parts: { lang: [['lang']], prompt: [['prompt']] },
     defaults: () => ({ prompt: DEFAULT_PROMPT }),
     read(st, { get, take }) {
       const p = get('prompt');
@@ -197,12 +194,11 @@ export const SLICES = [
   {
     name: 'chapter', // the chapter's four exercises; absent from the URL: off
     keys: {
-      ex1: K('spec', '"L.H" (block and head, e.g. "9.2"), or null to switch exercise 1 off', '[data-ex=ex1] input'),
-      ex2: K('spec', '"L,mean,std,seed" (block, mean, std ≥ 0, whole-number seed, e.g. "9,10,1,0"), or null to switch exercise 2 off', '[data-ex=ex2] input'),
-      ex3: K('spec', '"L,factor" (block and factor, e.g. "9,0.1"), or null to switch exercise 3 off', '[data-ex=ex3] input'),
-      ex4: K('spec', '"L,factor" (block and factor, e.g. "9,10"), or null to switch exercise 4 off', '[data-ex=ex4] input'),
+      ex1: K('spec', '"L.H" (block and head, e.g. "9.2"), or null to switch exercise 1 off', '[data-ex=ex1] input', 'ex.ex1'),
+      ex2: K('spec', '"L,mean,std,seed" (block, mean, std ≥ 0, whole-number seed, e.g. "9,10,1,0"), or null to switch exercise 2 off', '[data-ex=ex2] input', 'ex.ex2'),
+      ex3: K('spec', '"L,factor" (block and factor, e.g. "9,0.1"), or null to switch exercise 3 off', '[data-ex=ex3] input', 'ex.ex3'),
+      ex4: K('spec', '"L,factor" (block and factor, e.g. "9,10"), or null to switch exercise 4 off', '[data-ex=ex4] input', 'ex.ex4'),
     },
-    parts: { ex1: [['ex', 'ex1']], ex2: [['ex', 'ex2']], ex3: [['ex', 'ex3']], ex4: [['ex', 'ex4']] },
     defaults: () => ({ ex: defaultExercises() }),
     read(st, { take, num, int }) {
       take('ex1', (v, fail) => {
@@ -259,17 +255,16 @@ export const SLICES = [
       { name: 'export', parts: ['#export-section'] },
     ],
     keys: {
-      view: K('text', '"both", "resid" or "hf"', '#view'),
-      scale: K('text', '"linear" or "log"', '#scale'),
-      topk: K('number', 'a whole number from 1 to 50', '#topk'),
-      hook: K('text', 'a hook name of the statistics panel, e.g. "hook_resid_post" or "attn.hook_z"', '#stat-hook'),
-      stat: K('text', '"mean", "std", "min", "max" or "norm"', '#stat-kind'),
-      hl: K('number', 'the statistics panel\'s block, a whole number', '#stat-layer'),
-      predict: K('flag', 'true or false', '#predict-on'),
-      lens: K('flag', 'true or false', '#lens-on'),
+      view: K('text', '"both", "resid" or "hf"', '#view', 'view'),
+      scale: K('text', '"linear" or "log"', '#scale', 'scale'),
+      topk: K('number', 'a whole number from 1 to 50', '#topk', 'topk'),
+      hook: K('text', 'a hook name of the statistics panel, e.g. "hook_resid_post" or "attn.hook_z"', '#stat-hook', 'hook'),
+      stat: K('text', '"mean", "std", "min", "max" or "norm"', '#stat-kind', 'stat'),
+      hl: K('number', 'the statistics panel\'s block, a whole number', '#stat-layer', 'hookLayer'),
+      predict: K('flag', 'true or false', '#predict-on', 'predict'),
+      lens: K('flag', 'true or false', '#lens-on', 'lens'),
       embed: K('flag', 'true or false (the compact layout)'),
     },
-    parts: { view: [['view']], scale: [['scale']], topk: [['topk']], hook: [['hook']], stat: [['stat']], hl: [['hookLayer']], predict: [['predict']], lens: [['lens']], embed: [] },
     defaults: () => ({ view: 'both', scale: 'linear', topk: 10, hook: 'hook_resid_post', stat: 'std', hookLayer: 9, predict: false, lens: false, embed: false }),
     read(st, { take, int, flag }) {
       take('view', oneOf(['both', 'resid', 'hf'], (v) => { st.view = v; }));
@@ -307,15 +302,14 @@ export const SLICES = [
     name: 'patch', // the Patching view (patch-state.js)
     views: [{ name: 'patch', parts: ['#patch-section'], autorun: true }],
     keys: {
-      pclean: K('spec', 'the clean prompt, or null for the model\'s default pair', '#patch-clean'),
-      pcorr: K('spec', 'the corrupted prompt, or null for the model\'s default pair', '#patch-corrupted'),
-      pans: K('spec', 'the answer token (text, or "#ID"), or null for the default', '#patch-answer, #patch-answer-pick'),
-      pwrong: K('spec', 'the wrong token (text, or "#ID"), or null for the default', '#patch-wrong, #patch-wrong-pick'),
-      phook: K('text', '"resid_pre", "attn_out", "mlp_out" or "z"', '#patch-hook'),
-      pmetric: K('text', '"normalized" or "logit_diff"', '#patch-metric'),
-      pmethod: K('text', '"exact" or "attribution"', '#patch-method'),
+      pclean: K('spec', 'the clean prompt, or null for the model\'s default pair', '#patch-clean', 'patch.clean'),
+      pcorr: K('spec', 'the corrupted prompt, or null for the model\'s default pair', '#patch-corrupted', 'patch.corrupted'),
+      pans: K('spec', 'the answer token (text, or "#ID"), or null for the default', '#patch-answer, #patch-answer-pick', 'patch.answer'),
+      pwrong: K('spec', 'the wrong token (text, or "#ID"), or null for the default', '#patch-wrong, #patch-wrong-pick', 'patch.wrong'),
+      phook: K('text', '"resid_pre", "attn_out", "mlp_out" or "z"', '#patch-hook', 'patch.hook'),
+      pmetric: K('text', '"normalized" or "logit_diff"', '#patch-metric', 'patch.metric'),
+      pmethod: K('text', '"exact" or "attribution"', '#patch-method', 'patch.method'),
     },
-    parts: { pclean: [['patch', 'clean']], pcorr: [['patch', 'corrupted']], pans: [['patch', 'answer']], pwrong: [['patch', 'wrong']], phook: [['patch', 'hook']], pmetric: [['patch', 'metric']], pmethod: [['patch', 'method']] },
     defaults: () => ({ patch: defaultPatchState() }),
     read(st, { get, refused }) { st.patch = patchFromParams(get, refused); },
     write(st, q) { patchToParams(st.patch, q); },
@@ -323,9 +317,8 @@ export const SLICES = [
   {
     name: 'builder', // the intervention builder's rows (rows.js): a row the page cannot read is left out and reported alone
     keys: {
-      iv: K('spec', 'builder rows "HOOK KIND[=ARGS] [pos=S] [heads=S] [feat=S] [off]" separated by ";", or null for none', '#builder'),
+      iv: K('spec', 'builder rows "HOOK KIND[=ARGS] [pos=S] [heads=S] [feat=S] [off]" separated by ";", or null for none', '#builder', 'iv'),
     },
-    parts: { iv: [['iv']] },
     defaults: () => ({ iv: [] }),
     read(st, { get, refused }) {
       const ivText = get('iv');
@@ -340,10 +333,9 @@ export const SLICES = [
     name: 'heads', // the heads panel: the score, the block drawn, the input (prompt or repeated random tokens)
     views: [{ name: 'heads', parts: ['#heads-section'], autorun: true }],
     keys: {
-      heads: K('spec', '"SCORE,L": previous_token, first_token or induction, and a block, e.g. "induction,5"', '#heads-score, #heads-block'),
-      repeat: K('spec', '"R,SEED" (repeated random tokens), or null for the prompt', '#heads-input, #heads-r, #heads-seed'),
+      heads: K('spec', '"SCORE,L": previous_token, first_token or induction, and a block, e.g. "induction,5"', '#heads-score, #heads-block', ['heads.score', 'heads.block']),
+      repeat: K('spec', '"R,SEED" (repeated random tokens), or null for the prompt', '#heads-input, #heads-r, #heads-seed', ['heads.repeat', 'heads.r', 'heads.seed']),
     },
-    parts: { heads: [['heads', 'score'], ['heads', 'block']], repeat: [['heads', 'repeat'], ['heads', 'r'], ['heads', 'seed']] },
     defaults: () => ({ heads: defaultHeads() }),
     read(st, { take, int }) {
       take('heads', (v, fail) => {
@@ -369,13 +361,12 @@ export const SLICES = [
     name: 'generate', // the Generate panel's settings (generate-state.js)
     views: [{ name: 'generate', parts: ['#generate-section'], autorun: true }],
     keys: {
-      gn: K('number', 'new tokens to generate, 1 to 1024', '#generate-section .gen-controls label:nth-of-type(1) input'),
-      gt: K('number', 'the sampling temperature, 0 to 10 (0: greedy)', '#generate-section .gen-controls label:nth-of-type(2) input'),
-      gk: K('number', 'top-k sampling, a whole number ≥ 0 (0: off)', '#generate-section .gen-controls label:nth-of-type(3) input'),
-      gp: K('number', 'top-p sampling, above 0 and at most 1', '#generate-section .gen-controls label:nth-of-type(4) input'),
-      gs: K('number', 'the sampling seed, a whole number ≥ 0', '#generate-section .gen-controls label:nth-of-type(5) input'),
+      gn: K('number', 'new tokens to generate, 1 to 1024', '#generate-section .gen-controls label:nth-of-type(1) input', 'gen.maxNewTokens'),
+      gt: K('number', 'the sampling temperature, 0 to 10 (0: greedy)', '#generate-section .gen-controls label:nth-of-type(2) input', 'gen.temperature'),
+      gk: K('number', 'top-k sampling, a whole number ≥ 0 (0: off)', '#generate-section .gen-controls label:nth-of-type(3) input', 'gen.topK'),
+      gp: K('number', 'top-p sampling, above 0 and at most 1', '#generate-section .gen-controls label:nth-of-type(4) input', 'gen.topP'),
+      gs: K('number', 'the sampling seed, a whole number ≥ 0', '#generate-section .gen-controls label:nth-of-type(5) input', 'gen.seed'),
     },
-    parts: { gn: [['gen', 'maxNewTokens']], gt: [['gen', 'temperature']], gk: [['gen', 'topK']], gp: [['gen', 'topP']], gs: [['gen', 'seed']] },
     defaults: () => ({ gen: genStateFromParams(() => undefined) }),
     read(st, { get, refused }) { st.gen = genStateFromParams(get, refused); },
     write(st, q) { if (st.gen) genStateToParams(st.gen, q); },
@@ -383,10 +374,9 @@ export const SLICES = [
   {
     name: 'loss', // the loss-per-token view (panels/token-loss.js): open, or folded (asks nothing)
     keys: {
-      loss: K('flag', 'true or false (the loss-per-token view open)'),
+      loss: K('flag', 'true or false (the loss-per-token view open)', null, 'loss'),
     },
     views: [{ name: 'loss', parts: ['#loss-section'] }],
-    parts: { loss: [['loss']] },
     defaults: () => ({ loss: false }),
     read(st, { flag }) { st.loss = flag('loss', false); },
     write(st, q) { if (st.loss) q.set('loss', '1'); },
@@ -398,9 +388,8 @@ export const SLICES = [
       locked: K('list', 'keys the learner cannot change, comma-separated (e.g. "ex3,prompt"), or null'),
       views: K('list', () => `the views shown, comma-separated, of ${VIEWS.join(', ')}; or null for all`),
       picker: K('text', '"shown" or "hidden" (the model picker)'),
-      lesson: K('spec', '"chapter" (lesson 1: the chapter\'s questions), "induction" (lesson 2: the guided path through induction), a lesson file on the page\'s origin (e.g. "lessons/chapter.md", docs/lessons.md), or null'),
+      lesson: K('spec', '"chapter" (lesson 1: the chapter\'s questions), "induction" (lesson 2: the guided path through induction), a lesson file on the page\'s origin (e.g. "lessons/chapter.md", docs/lessons.md), or null', null, 'lesson'),
     },
-    parts: { autorun: [], locked: [], views: [], picker: [], lesson: [['lesson']] },
     defaults: defaultAuthor,
     read(st, { take, list }) {
       list('autorun', [...AUTORUN, '1'], (xs) => { st.autorun = [...new Set(xs.map((x) => (x === '1' ? 'patch' : x)))]; });
@@ -434,8 +423,8 @@ export const VIEW_PARTS = Object.freeze(Object.fromEntries(VIEW_DECLS.map((v) =>
 const UNLOCKABLE = ['locked', 'autorun', 'views', 'picker', 'embed'];
 
 // Where each key lives in the state, for locked keys (author.js copies the author's value of
-// each locked key over the learner's): the slices' parts.
-export const KEY_PARTS = Object.fromEntries(SLICES.flatMap((sl) => Object.entries(sl.parts)).filter(([k]) => !UNLOCKABLE.includes(k)));
+// each locked key over the learner's): the paths the keys declare.
+export const KEY_PARTS = Object.fromEntries(Object.entries(KEYS).filter(([k]) => !UNLOCKABLE.includes(k)).map(([k, d]) => [k, d.paths]));
 
 /** Copies the keys' parts of `from` into `to` (both page states); true when anything changed. */
 export function copyKeys(to, from, keys) {
