@@ -203,6 +203,30 @@ test('the MLP\'s GELU gives the bits of the scalar gelu_new, special values incl
   for (let i = 0; i < M; ++i) if (!Object.is(got[i], geluNew(row[i]))) assert.fail(`gelu_new(${row[i]}): ${got[i]}, scalar ${geluNew(row[i])}`);
 });
 
+// Softmax's exp is straight-line arithmetic (gpt2.cpp exp_softmax): the pattern is the
+// softmax of the scores as a hook leaves them, computed here in double, and a term more than
+// 87 below its row's largest is exactly 0, as e^z underflows in torch's float softmax.
+test('the attention pattern is the softmax of the scores a hook leaves, far terms exactly 0', () => {
+  const s = 'blocks.2.attn.hook_attn_scores', p = 'blocks.2.attn.hook_pattern';
+  for (const factor of [1, 30, 1e6]) {
+    const r = mid.run(PROMPT, { capture: [s, p], interventions: factor === 1 ? [] : [{ kind: 'scale', hook: s, factor }] });
+    const [H, T] = r.captures[s].shape, sc = r.captures[s].data, pat = r.captures[p].data;
+    let zeros = 0;
+    for (let row = 0; row < H * T; ++row) {
+      const i = row % T, x = sc.subarray(row * T, row * T + i + 1), mx = Math.max(...x);
+      const e = Array.from(x, (v) => Math.exp(v - mx)), sum = e.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < T; ++j) {
+        const got = pat[row * T + j];
+        if (j > i || x[j] - mx < -87) {
+          assert.equal(got, 0, `${factor}: row ${row}, key ${j}`);
+          zeros += j <= i;
+        } else assert.ok(Math.abs(got - e[j] / sum) <= 1e-6 * Math.max(1, e[j] / sum), `${factor}: row ${row}, key ${j}: ${got} vs ${e[j] / sum}`);
+      }
+    }
+    if (factor === 1e6) assert.ok(zeros > H * T, 'scores scaled up leave one term a row');
+  }
+});
+
 test('tokenize, decode, config', () => {
   const ids = mid.tokenize(PROMPT);
   assert.ok(ids.length > 10 && ids.every(Number.isInteger));
